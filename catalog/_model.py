@@ -1,0 +1,301 @@
+"""The immutable, typed model of a loaded catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ._values import Value, encode
+
+__all__ = [
+    "FAMILIES",
+    "TRANSFORMS",
+    "Case",
+    "Catalog",
+    "Deviation",
+    "Location",
+    "Pattern",
+    "Provenance",
+    "Signature",
+    "Tolerance",
+]
+
+FAMILIES = (
+    "arange", "scan", "loops", "vmap", "prng", "pytree", "checkpoint",
+    "arrays", "jit", "control-flow", "autodiff", "gotchas",
+)
+TRANSFORMS = ("eager", "jit", "vmap", "grad")
+
+#: Built-in tolerances (rtol, atol) per float dtype; catalogs override them.
+DEFAULT_TOLERANCE: Mapping[str, tuple[float, float]] = MappingProxyType({
+    "float16": (1e-3, 1e-3),
+    "bfloat16": (1e-2, 1e-2),
+    "float32": (1e-6, 1e-6),
+    "float64": (1e-12, 1e-12),
+    "complex64": (1e-6, 1e-6),
+    "complex128": (1e-12, 1e-12),
+})
+
+
+def _frozen(d: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(d or {}))
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something was declared: file, 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Argument names in call order; ``static`` ones are hashable, jit-static."""
+
+    args: tuple[str, ...]
+    static: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Why an expected value is right: ``seed``, ``math``, ``oracle`` or ``observed``."""
+
+    kind: str
+    seed: str | None = None
+    printed: str | None = None
+    oracle: str | None = None
+    jax: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Per-dtype (rtol, atol), with per-platform overrides, merged over the defaults.
+
+    ``sources`` says for each dtype where its figure came from (``built-in``,
+    ``catalog defaults``, ``pattern``, ``case``), so failures can explain it.
+    """
+
+    table: Mapping[str, tuple[float, float]] = field(default_factory=lambda: DEFAULT_TOLERANCE)
+    platforms: Mapping[str, Mapping[str, tuple[float, float]]] = field(default_factory=lambda: _frozen({}))
+    sources: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+
+    def for_dtype(self, dtype: str, platform: str | None = None) -> tuple[float, float, str]:
+        """Return (rtol, atol, where-it-came-from) for ``dtype`` on ``platform``."""
+        if platform and dtype in self.platforms.get(platform, {}):
+            rtol, atol = self.platforms[platform][dtype]
+            return rtol, atol, f"{self.sources.get(f'{platform}:{dtype}', 'catalog')} ({platform} override)"
+        rtol, atol = self.table.get(dtype, (0.0, 0.0))
+        return rtol, atol, self.sources.get(dtype, "built-in default")
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A known deviation: items matching every key of ``when`` are strict xfails."""
+
+    when: Mapping[str, str]
+    reason: str
+
+    def matches(self, **item: str) -> bool:
+        """True when every declared key equals the item's (``jax`` is a version spec)."""
+        for key, want in self.when.items():
+            have = item.get(key)
+            if key == "jax":
+                if have is None or not version_matches(have, want):
+                    return False
+            elif have != want:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of a pattern: arguments, expected result, and how to check it."""
+
+    id: str
+    args: Mapping[str, Value]
+    expect: Value
+    provenance: Provenance
+    transforms: tuple[str, ...]
+    expect_under: Mapping[str, Value] = field(default_factory=lambda: _frozen({}))
+    grad: Mapping[str, Any] | None = None
+    config: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    note: str | None = None
+    location: Location | None = None
+
+    def expected(self, transform: str) -> Value:
+        """The expectation under ``transform`` (``expect_under`` wins over ``expect``)."""
+        return self.expect_under.get(transform, self.expect)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "args": {k: encode(v) for k, v in self.args.items()},
+            "expect": encode(self.expect),
+            "transforms": list(self.transforms),
+            "provenance": {k: v for k, v in vars(self.provenance).items() if v is not None},
+        }
+        if self.expect_under:
+            out["expect_under"] = {k: encode(v) for k, v in self.expect_under.items()}
+        if self.grad:
+            out["grad"] = {"wrt": self.grad["wrt"], "expect": encode(self.grad["expect"])}
+        if self.config:
+            out["config"] = dict(self.config)
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A JAX idiom: what it is, its cases, and its measurable claims."""
+
+    id: str
+    family: str
+    title: str
+    summary: str
+    tags: tuple[str, ...]
+    source: Mapping[str, str]
+    signature: Signature
+    cases: tuple[Case, ...]
+    claims: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
+    deviations: tuple[Deviation, ...] = ()
+    vmap_axes: Mapping[str, int | None] = field(default_factory=lambda: _frozen({}))
+    origin: str = "catalog.yaml"
+    location: Location | None = None
+
+    def case(self, case_id: str) -> Case:
+        """Return the case with this id; KeyError names the ones that exist."""
+        for c in self.cases:
+            if c.id == case_id:
+                return c
+        raise KeyError(f"pattern {self.id!r} has no case {case_id!r}; cases: {', '.join(c.id for c in self.cases)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "family": self.family,
+            "title": self.title,
+            "summary": self.summary,
+            "tags": list(self.tags),
+            "source": dict(self.source),
+            "signature": {"args": list(self.signature.args), "static": list(self.signature.static)},
+            "cases": [c.to_dict() for c in self.cases],
+            "claims": _plain(self.claims),
+            "origin": self.origin,
+        }
+        if self.deviations:
+            out["deviations"] = [{"when": dict(d.when), "reason": d.reason} for d in self.deviations]
+        if self.vmap_axes:
+            out["vmap"] = {"in_axes": dict(self.vmap_axes)}
+        return out
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """An ordered, immutable collection of patterns with a content digest."""
+
+    patterns: tuple[Pattern, ...]
+    files: tuple[str, ...] = ()
+    digest: str = ""
+
+    def __iter__(self) -> Iterator[Pattern]:
+        return iter(self.patterns)
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+    def __contains__(self, pattern_id: object) -> bool:
+        return any(p.id == pattern_id for p in self.patterns)
+
+    def get(self, pattern_id: str) -> Pattern:
+        """Return the pattern with this id; KeyError suggests a close id."""
+        for p in self.patterns:
+            if p.id == pattern_id:
+                return p
+        import difflib
+
+        close = difflib.get_close_matches(pattern_id, self.ids(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise KeyError(f"no pattern {pattern_id!r} in the catalog{hint}")
+
+    def ids(self) -> list[str]:
+        return [p.id for p in self.patterns]
+
+    def filter(
+        self,
+        *,
+        family: str | None = None,
+        tag: str | None = None,
+        claim: str | None = None,
+        source: str | None = None,
+    ) -> Catalog:
+        """Return the sub-catalog of patterns matching every given criterion.
+
+        ``claim`` keeps patterns that declare that claim; ``source`` matches a
+        substring of the pattern's seed file or doc.
+        """
+        def keep(p: Pattern) -> bool:
+            return (
+                (family is None or p.family == family)
+                and (tag is None or tag in p.tags)
+                and (claim is None or claim in p.claims)
+                and (source is None or any(source in str(v) for v in p.source.values()))
+            )
+        return Catalog(tuple(p for p in self.patterns if keep(p)), self.files, self.digest)
+
+    def families(self) -> list[str]:
+        return sorted({p.family for p in self.patterns})
+
+    def n_cases(self) -> int:
+        return sum(len(p.cases) for p in self.patterns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "digest": self.digest,
+            "files": list(self.files),
+            "patterns": [p.to_dict() for p in self.patterns],
+        }
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def version_matches(version: str, spec: str) -> bool:
+    """True when ``version`` satisfies ``spec`` (comma-separated ``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``)."""
+    def parse(v: str) -> tuple[int, ...]:
+        out = []
+        for part in v.strip().split("."):
+            digits = "".join(ch for ch in part if ch.isdigit())
+            out.append(int(digits or 0))
+        return tuple(out)
+
+    have = parse(version)
+    for clause in spec.split(","):
+        clause = clause.strip()
+        for op in ("<=", ">=", "==", "!=", "<", ">"):
+            if clause.startswith(op):
+                want = parse(clause[len(op):])
+                break
+        else:
+            op, want = "==", parse(clause)
+        n = max(len(have), len(want))
+        a, b = have + (0,) * (n - len(have)), want + (0,) * (n - len(want))
+        ok = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b}[op]
+        if not ok:
+            return False
+    return True

@@ -1,0 +1,477 @@
+"""The typed value language of catalog files (see docs/catalog-format.md).
+
+Decoding turns plain YAML data (dicts, lists, scalars) into immutable value
+objects. Nothing here imports NumPy or JAX at module level: conversion to
+arrays happens only when a caller asks for it (``to_numpy``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+__all__ = [
+    "DTYPES",
+    "ArrayValue",
+    "DictValue",
+    "ExpectedError",
+    "GeneratedArray",
+    "KeyDataValue",
+    "KeyValue",
+    "ListValue",
+    "TupleValue",
+    "Value",
+    "ValueError_",
+    "decode",
+    "encode",
+]
+
+INT_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
+FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
+COMPLEX_DTYPES = frozenset({"complex64", "complex128"})
+DTYPES = frozenset({"bool"} | INT_DTYPES | FLOAT_DTYPES | COMPLEX_DTYPES)
+
+#: Largest array literal or generated array a catalog may declare (elements).
+MAX_ELEMENTS = 1_000_000
+GENERATORS = {
+    "normal": ("loc", "scale"),
+    "uniform": ("low", "high"),
+    "integers": ("low", "high"),
+    "arange": ("start", "step"),
+    "linspace": ("start", "stop"),
+}
+_INT_RANGES = {
+    "int8": (-(2**7), 2**7 - 1),
+    "int16": (-(2**15), 2**15 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (-(2**63), 2**63 - 1),
+    "uint8": (0, 2**8 - 1),
+    "uint16": (0, 2**16 - 1),
+    "uint32": (0, 2**32 - 1),
+    "uint64": (0, 2**64 - 1),
+}
+
+Path = tuple[Union[str, int], ...]
+
+
+class ValueError_(ValueError):  # noqa: N801 - distinct name, keeps builtin ValueError visible
+    """A value that does not follow the value language; ``path`` locates it."""
+
+    def __init__(self, message: str, path: Path = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+
+@dataclass(frozen=True)
+class ArrayValue:
+    """An array with an explicit dtype and shape; ``data`` is flat, row-major."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    data: tuple[Any, ...]
+
+    def to_numpy(self) -> np.ndarray:
+        """Return a new NumPy array with this dtype, shape and data."""
+        import numpy as np
+
+        return np.asarray(self.data, dtype=_np_dtype(self.dtype)).reshape(self.shape)
+
+    def nested(self) -> Any:
+        """Return the data as nested lists (a number for 0-d arrays)."""
+        return _nest(list(self.data), self.shape)
+
+
+@dataclass(frozen=True)
+class GeneratedArray:
+    """An array derived from NumPy's ``default_rng(seed)`` or a closed form."""
+
+    kind: str
+    seed: int
+    shape: tuple[int, ...]
+    dtype: str
+    params: tuple[tuple[str, float], ...] = ()
+
+    def to_numpy(self) -> np.ndarray:
+        """Generate the array; the same declaration always gives the same bits."""
+        import numpy as np
+
+        p = dict(self.params)
+        size = math.prod(self.shape)
+        if self.kind == "arange":
+            flat = p.get("start", 0) + p.get("step", 1) * np.arange(size)
+        elif self.kind == "linspace":
+            flat = np.linspace(p.get("start", 0.0), p.get("stop", 1.0), size)
+        else:
+            rng = np.random.default_rng(self.seed)
+            if self.kind == "normal":
+                flat = rng.normal(p.get("loc", 0.0), p.get("scale", 1.0), size)
+            elif self.kind == "uniform":
+                flat = rng.uniform(p.get("low", 0.0), p.get("high", 1.0), size)
+            else:
+                flat = rng.integers(int(p.get("low", 0)), int(p.get("high", 10)), size)
+        return np.asarray(flat).astype(_np_dtype(self.dtype)).reshape(self.shape)
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    """A PRNG key input: ``jax.random.key(seed)``, or ``PRNGKey(seed)`` if legacy."""
+
+    seed: int
+    legacy: bool = False
+    impl: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyDataValue:
+    """An expected typed key array, compared through ``jax.random.key_data``."""
+
+    data: ArrayValue
+    impl: str | None = None
+
+
+@dataclass(frozen=True)
+class TupleValue:
+    items: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class ListValue:
+    items: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class DictValue:
+    """A dict; keys keep their declared order."""
+
+    items: tuple[tuple[str, Value], ...] = field(default=())
+
+    def keys(self) -> list[str]:
+        return [k for k, _ in self.items]
+
+
+@dataclass(frozen=True)
+class ExpectedError:
+    """Calling raises ``type_name`` (or a subclass), its message containing ``match``."""
+
+    type_name: str
+    match: str | None = None
+
+
+Value = Union[
+    None, bool, int, float, str,
+    ArrayValue, GeneratedArray, KeyValue, KeyDataValue, TupleValue, ListValue, DictValue,
+    ExpectedError,
+]
+
+_TYPED_KEYS = {
+    "$array": {"dtype", "shape"},
+    "$tuple": set(),
+    "$dict": set(),
+    "$key": {"legacy", "impl"},
+    "$key_data": {"impl"},
+    "$generate": {"seed", "shape", "dtype", "loc", "scale", "low", "high", "start", "step", "stop"},
+    "$error": {"match"},
+}
+_INPUT_ONLY = {"$key", "$generate"}
+_EXPECT_ONLY = {"$key_data", "$error"}
+
+
+def decode(data: Any, *, role: str = "input", path: Path = ()) -> Value:
+    """Decode plain YAML data into a value.
+
+    ``role`` is ``"input"`` (case arguments) or ``"expect"`` (expected results);
+    some forms are valid in only one role. Raises :class:`ValueError_` whose
+    ``path`` locates the offending part relative to ``path``.
+    """
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    if isinstance(data, list):
+        return ListValue(tuple(decode(v, role=role, path=(*path, i)) for i, v in enumerate(data)))
+    if not isinstance(data, Mapping):
+        raise ValueError_(f"unsupported value of type {type(data).__name__}", path)
+    typed = [k for k in data if isinstance(k, str) and k.startswith("$")]
+    if not typed:
+        return DictValue(tuple(
+            (_key(k, path), decode(v, role=role, path=(*path, k))) for k, v in data.items()
+        ))
+    return _decode_typed(data, typed, role, path)
+
+
+def _key(k: Any, path: Path) -> str:
+    if not isinstance(k, str):
+        raise ValueError_(f"dict keys must be strings, got {k!r}", path)
+    return k
+
+
+def _decode_typed(data: Mapping, typed: list[str], role: str, path: Path) -> Value:
+    if len(typed) > 1:
+        raise ValueError_(f"a typed value has exactly one `$` key, got {', '.join(typed)}", path)
+    tag = typed[0]
+    if tag not in _TYPED_KEYS:
+        raise ValueError_(
+            f"unknown typed value `{tag}`{_suggest(tag, _TYPED_KEYS)}; "
+            f"known: {', '.join(sorted(_TYPED_KEYS))}",
+            (*path, tag),
+        )
+    extra = set(data) - {tag} - _TYPED_KEYS[tag]
+    if extra:
+        bad = sorted(map(str, extra))[0]
+        raise ValueError_(
+            f"unknown field `{bad}` in a `{tag}` value{_suggest(bad, _TYPED_KEYS[tag])}",
+            (*path, bad),
+        )
+    if role == "input" and tag in _EXPECT_ONLY:
+        raise ValueError_(f"`{tag}` is only allowed in expected values", (*path, tag))
+    if role == "expect" and tag in _INPUT_ONLY:
+        raise ValueError_(f"`{tag}` is only allowed in case arguments", (*path, tag))
+    return _DECODERS[tag](data, role, path)
+
+
+def _decode_array(data: Mapping, role: str, path: Path) -> ArrayValue:
+    dtype = _dtype(data.get("dtype"), (*path, "dtype"))
+    raw = data["$array"]
+    inferred, flat = _flatten(raw, (*path, "$array"))
+    if "shape" in data:
+        shape = _shape(data["shape"], (*path, "shape"))
+        if math.prod(shape) == 0 and flat == []:
+            pass
+        elif inferred != shape and not (len(flat) == math.prod(shape) and len(inferred) == 1):
+            raise ValueError_(
+                f"data has shape {list(inferred)} but `shape` says {list(shape)}", (*path, "$array")
+            )
+    else:
+        shape = inferred
+    if len(flat) > MAX_ELEMENTS:
+        raise ValueError_(f"array literal has {len(flat)} elements; the limit is {MAX_ELEMENTS}", path)
+    return ArrayValue(dtype, shape, tuple(_check_elements(flat, dtype, (*path, "$array"))))
+
+
+def _decode_key(data: Mapping, role: str, path: Path) -> KeyValue:
+    seed = data["$key"]
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError_("`$key` takes an integer seed", (*path, "$key"))
+    legacy = data.get("legacy", False)
+    if not isinstance(legacy, bool):
+        raise ValueError_("`legacy` must be true or false", (*path, "legacy"))
+    return KeyValue(seed, legacy, _opt_str(data, "impl", path))
+
+
+def _decode_key_data(data: Mapping, role: str, path: Path) -> KeyDataValue:
+    arr = _decode_array({"$array": data["$key_data"], "dtype": "uint32"}, role, path)
+    if not arr.shape:
+        raise ValueError_("`$key_data` must be at least 1-d (the key's words)", (*path, "$key_data"))
+    return KeyDataValue(arr, _opt_str(data, "impl", path))
+
+
+def _decode_generate(data: Mapping, role: str, path: Path) -> GeneratedArray:
+    kind = data["$generate"]
+    if kind not in GENERATORS:
+        raise ValueError_(
+            f"unknown generator {kind!r}{_suggest(str(kind), GENERATORS)}; known: {', '.join(GENERATORS)}",
+            (*path, "$generate"),
+        )
+    for req in ("shape", "dtype"):
+        if req not in data:
+            raise ValueError_(f"`$generate` needs `{req}`", path)
+    seed = data.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError_("`seed` must be a non-negative integer", (*path, "seed"))
+    shape = _shape(data["shape"], (*path, "shape"))
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise ValueError_(f"generated array has {math.prod(shape)} elements; the limit is {MAX_ELEMENTS}", (*path, "shape"))
+    params = []
+    for name in sorted(set(data) - {"$generate", "seed", "shape", "dtype"}):
+        if name not in GENERATORS[kind]:
+            raise ValueError_(f"generator `{kind}` takes {', '.join(GENERATORS[kind])}, not `{name}`", (*path, name))
+        v = data[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError_(f"`{name}` must be a finite number", (*path, name))
+        params.append((name, v))
+    return GeneratedArray(kind, seed, shape, _dtype(data["dtype"], (*path, "dtype")), tuple(params))
+
+
+def _decode_error(data: Mapping, role: str, path: Path) -> ExpectedError:
+    name = data["$error"]
+    if not isinstance(name, str) or not _valid_error_name(name):
+        raise ValueError_(
+            "`$error` names a builtin exception (TypeError), a jax.errors name "
+            "(ConcretizationTypeError) or a dotted name under `jax.`",
+            (*path, "$error"),
+        )
+    return ExpectedError(name, _opt_str(data, "match", path))
+
+
+def _valid_error_name(name: str) -> bool:
+    parts = name.split(".")
+    if not all(p.isidentifier() for p in parts):
+        return False
+    return len(parts) == 1 or parts[0] == "jax"
+
+
+_DECODERS = {
+    "$array": _decode_array,
+    "$tuple": lambda d, role, path: TupleValue(_items(d["$tuple"], "$tuple", role, path)),
+    "$dict": lambda d, role, path: _decode_dict(d, role, path),
+    "$key": _decode_key,
+    "$key_data": _decode_key_data,
+    "$generate": _decode_generate,
+    "$error": _decode_error,
+}
+
+
+def _items(raw: Any, tag: str, role: str, path: Path) -> tuple[Value, ...]:
+    if not isinstance(raw, list):
+        raise ValueError_(f"`{tag}` takes a list", (*path, tag))
+    return tuple(decode(v, role=role, path=(*path, tag, i)) for i, v in enumerate(raw))
+
+
+def _decode_dict(d: Mapping, role: str, path: Path) -> DictValue:
+    raw = d["$dict"]
+    if not isinstance(raw, Mapping):
+        raise ValueError_("`$dict` takes a mapping", (*path, "$dict"))
+    return DictValue(tuple(
+        (_key(k, path), decode(v, role=role, path=(*path, "$dict", k))) for k, v in raw.items()
+    ))
+
+
+def _opt_str(data: Mapping, name: str, path: Path) -> str | None:
+    v = data.get(name)
+    if v is not None and not isinstance(v, str):
+        raise ValueError_(f"`{name}` must be a string", (*path, name))
+    return v
+
+
+def _dtype(d: Any, path: Path) -> str:
+    if d is None:
+        raise ValueError_("`$array` needs a `dtype`", path[:-1])
+    if d not in DTYPES:
+        raise ValueError_(f"unknown dtype {d!r}{_suggest(str(d), DTYPES)}", path)
+    return d
+
+
+def _shape(s: Any, path: Path) -> tuple[int, ...]:
+    if not isinstance(s, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in s):
+        raise ValueError_("`shape` must be a list of non-negative integers", path)
+    if len(s) > 32:
+        raise ValueError_("`shape` has more than 32 dimensions", path)
+    return tuple(s)
+
+
+def _flatten(raw: Any, path: Path) -> tuple[tuple[int, ...], list[Any]]:
+    """Return (shape, flat elements) of nested lists; ragged data is an error."""
+    if not isinstance(raw, list):
+        return (), [raw]
+    if not raw:
+        return (0,), []
+    shapes, flat = [], []
+    for i, item in enumerate(raw):
+        s, f = _flatten(item, (*path, i))
+        shapes.append(s)
+        flat.extend(f)
+        if len(flat) > MAX_ELEMENTS:
+            raise ValueError_(f"array literal exceeds {MAX_ELEMENTS} elements", path)
+    if any(s != shapes[0] for s in shapes):
+        bad = next(i for i, s in enumerate(shapes) if s != shapes[0])
+        raise ValueError_(f"ragged array: row {bad} has shape {list(shapes[bad])}, row 0 has {list(shapes[0])}", (*path, bad))
+    return (len(raw), *shapes[0]), flat
+
+
+def _check_elements(flat: list[Any], dtype: str, path: Path) -> list[Any]:
+    out = []
+    for i, x in enumerate(flat):
+        if dtype == "bool":
+            if not isinstance(x, bool):
+                raise ValueError_(f"element {i} ({x!r}) is not a bool", path)
+        elif dtype in INT_DTYPES:
+            if isinstance(x, bool) or not isinstance(x, int):
+                raise ValueError_(f"element {i} ({x!r}) is not an integer, but dtype is {dtype}", path)
+            lo, hi = _INT_RANGES[dtype]
+            if not lo <= x <= hi:
+                raise ValueError_(f"element {i} ({x}) is out of range for {dtype}", path)
+        elif dtype in COMPLEX_DTYPES:
+            if isinstance(x, list) and len(x) == 2 and all(_is_num(v) for v in x):
+                x = complex(x[0], x[1])
+            elif _is_num(x):
+                x = complex(x)
+            else:
+                raise ValueError_(f"element {i} ({x!r}) is not a number or [re, im]", path)
+        else:
+            if not _is_num(x):
+                raise ValueError_(f"element {i} ({x!r}) is not a number", path)
+            x = float(x)
+        out.append(x)
+    return out
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _nest(flat: list[Any], shape: tuple[int, ...]) -> Any:
+    if not shape:
+        return flat[0]
+    if len(shape) == 1:
+        return flat
+    step = math.prod(shape[1:])
+    return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def _np_dtype(name: str) -> Any:
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return ml_dtypes.bfloat16
+    return name
+
+
+def _suggest(word: str, options: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(map(str, options)), n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def encode(value: Value) -> Any:
+    """Return plain data that :func:`decode` turns back into ``value``."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, ArrayValue):
+        def enc(x: Any) -> Any:
+            return [x.real, x.imag] if isinstance(x, complex) else x
+        nested = _nest([enc(x) for x in value.data], value.shape)
+        out: dict[str, Any] = {"$array": nested, "dtype": value.dtype}
+        if 0 in value.shape:
+            out["shape"] = list(value.shape)
+        return out
+    if isinstance(value, GeneratedArray):
+        return {"$generate": value.kind, "seed": value.seed, "shape": list(value.shape),
+                "dtype": value.dtype, **dict(value.params)}
+    if isinstance(value, KeyValue):
+        out = {"$key": value.seed}
+        if value.legacy:
+            out["legacy"] = True
+        if value.impl:
+            out["impl"] = value.impl
+        return out
+    if isinstance(value, KeyDataValue):
+        out = {"$key_data": value.data.nested()}
+        if value.impl:
+            out["impl"] = value.impl
+        return out
+    if isinstance(value, TupleValue):
+        return {"$tuple": [encode(v) for v in value.items]}
+    if isinstance(value, ListValue):
+        return [encode(v) for v in value.items]
+    if isinstance(value, DictValue):
+        body = {k: encode(v) for k, v in value.items}
+        return {"$dict": body} if any(k.startswith("$") for k in body) else body
+    if isinstance(value, ExpectedError):
+        return {"$error": value.type_name, **({"match": value.match} if value.match else {})}
+    raise TypeError(f"not a catalog value: {value!r}")
+
