@@ -1,0 +1,182 @@
+"""``jaxpat check`` and ``jaxpat report``: run the conformance suite; read, merge and diff reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import _report
+
+__all__ = ["add_parser", "check", "report"]
+
+DEFAULT_REPORT = "jaxpat-report.json"
+_INI = Path(__file__).with_name("check.ini")
+
+CHECK_EPILOG = """\
+examples:
+  jaxpat check                          every implementation, every platform, -n auto
+  jaxpat check -n 0 --cpu-devices 2     serial, with two simulated CPU devices
+  jaxpat check --pattern 'scan-*' --transform jit
+  jaxpat check --platforms gpu --strict-platforms
+  jaxpat check -- -k lax_scan -x        anything after -- goes to pytest
+
+exit status: 0 all items passed (or xfailed), 1 some failed, 2 interrupted,
+3 internal error, 4 usage error, 5 nothing was collected.
+The report (JSON, docs/report.md) is written even when the run fails or is interrupted.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the ``check`` and ``report`` subcommands to an argparse subparsers object."""
+    add_check_parser(subparsers)
+    add_report_parser(subparsers)
+
+
+def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "check", help="run the conformance suite on the local devices and write a report",
+        description="Verify every registered implementation against the catalog, on every device "
+        "JAX can see, under each transform the catalog declares, in parallel (pytest + pytest-xdist).",
+        epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("-n", "--numprocesses", default="auto", metavar="N",
+                   help="worker processes: a number, 'auto' (one per core, the default) or 0 for no workers")
+    p.add_argument("--report", default=DEFAULT_REPORT, metavar="PATH",
+                   help=f"where to write the JSON report (default: {DEFAULT_REPORT})")
+    p.add_argument("--platforms", metavar="LIST", help="comma-separated platforms (default: all JAX reports)")
+    p.add_argument("--strict-platforms", action="store_true", help="an absent requested platform is an error")
+    p.add_argument("--all-devices", action="store_true", help="every device of each platform, not the first")
+    p.add_argument("--cpu-devices", type=int, metavar="N", help="simulate N CPU devices")
+    p.add_argument("--pattern", action="append", default=[], metavar="GLOB", help="only matching pattern ids")
+    p.add_argument("--impl", action="append", default=[], metavar="GLOB",
+                   help="only matching implementation ids (PLUGIN.NAME)")
+    p.add_argument("--transform", action="append", default=[], choices=["eager", "jit", "vmap", "grad"],
+                   help="only these transforms")
+    p.add_argument("--claims", action="store_true", help="also measure the catalog's claims")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="per-item timeout (default 60; 0 disables)")
+    p.add_argument("--cache-dir", metavar="DIR", help="persistent compilation cache (default ~/.cache/jaxpat/xla)")
+    p.add_argument("--no-cache", action="store_true", help="disable the persistent compilation cache")
+    p.add_argument("--load", action="append", default=[], metavar="MODULE",
+                   help="also register the jaxpat plugin in MODULE (plugins under development)")
+    p.add_argument("--catalog", action="append", default=[], metavar="FILE", help="an extra catalog file")
+    p.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed to pytest unchanged")
+    p.set_defaults(func=check)
+    return p
+
+
+def pytest_args(ns: argparse.Namespace) -> list[str]:
+    """The pytest command line that ``jaxpat check`` runs for these options."""
+    args = ["-c", str(_INI), "--rootdir", os.getcwd(), "-p", "no:cacheprovider",
+            "--jaxpat", "--jaxpat-only", "--jaxpat-report", ns.report]
+    if str(ns.numprocesses) not in ("0", "no"):
+        args += ["-n", str(ns.numprocesses), "--dist", "loadscope"]
+    pairs = [("--jaxpat-platforms", ns.platforms), ("--jaxpat-cpu-devices", ns.cpu_devices),
+             ("--jaxpat-timeout", ns.timeout), ("--jaxpat-cache-dir", ns.cache_dir)]
+    args += [x for flag, v in pairs if v is not None for x in (flag, str(v))]
+    flags = [("--jaxpat-strict-platforms", ns.strict_platforms), ("--jaxpat-all-devices", ns.all_devices),
+             ("--jaxpat-claims", ns.claims), ("--jaxpat-no-cache", ns.no_cache)]
+    args += [flag for flag, on in flags if on]
+    for flag, values in (("--jaxpat-pattern", ns.pattern), ("--jaxpat-impl", ns.impl),
+                         ("--jaxpat-transform", ns.transform), ("--jaxpat-load", ns.load),
+                         ("--jaxpat-catalog", ns.catalog)):
+        args += [x for v in values for x in (flag, v)]
+    return args + list(ns.pytest_args)
+
+
+def check(ns: argparse.Namespace) -> int:
+    """Run the suite in this process (pytest.main) and return pytest's exit code."""
+    import pytest
+
+    return int(pytest.main(pytest_args(ns)))
+
+
+# ---------------------------------------------------------------------------
+
+def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "report", help="show, merge or diff conformance reports",
+        description="Read conformance reports written by `jaxpat check --report`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  jaxpat report show jaxpat-report.json\n"
+        "  jaxpat report merge gpu.json tpu.json laptop.json -o all.json\n"
+        "  jaxpat report diff jax-0.9.json jax-0.10.json   # exit 1 on regressions\n",
+    )
+    sub = p.add_subparsers(dest="report_command", required=True, metavar="{show,merge,diff}")
+    show = sub.add_parser("show", help="print a report's matrix and failures")
+    show.add_argument("path")
+    show.add_argument("--format", choices=["text", "json"], default="text")
+    show.add_argument("--failures", action="store_true", help="also print every failure message")
+    merge = sub.add_parser("merge", help="combine reports from several hosts into one")
+    merge.add_argument("paths", nargs="+")
+    merge.add_argument("-o", "--output", required=True, metavar="PATH")
+    diff = sub.add_parser("diff", help="what changed between two runs; exit 1 on regressions")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=report)
+    return p
+
+
+def report(ns: argparse.Namespace) -> int:
+    try:
+        if ns.report_command == "show":
+            return _show(ns)
+        if ns.report_command == "merge":
+            merged = _report.merge_reports(_report.load_report(p) for p in ns.paths)
+            _report.write_report(merged, ns.output)
+            s = merged["summary"]
+            print(f"merged {len(ns.paths)} reports ({s['total']} results) into {ns.output}")
+            return 0
+        return _diff(ns)
+    except _report.ReportError as exc:
+        print(f"jaxpat report: {exc}", file=sys.stderr)
+        return 1
+
+
+def _show(ns: argparse.Namespace) -> int:
+    rep = _report.load_report(ns.path)
+    if ns.format == "json":
+        json.dump({"summary": rep["summary"], "status": rep["status"], "environment": rep["environment"]},
+                  sys.stdout, indent=1)
+        print()
+        return 0
+    env = rep["environment"]
+    hosts = env.get("hosts") or [env]
+    for h in hosts:
+        devices = ", ".join(d["id"] for d in h.get("devices", [])) or "unknown"
+        print(f"{h.get('host', '?')}: jax {h.get('jax')} jaxlib {h.get('jaxlib')} python {h.get('python')}; "
+              f"devices {devices}")
+    print(f"status: {rep['status']}; compilations: {rep.get('compiles', {}).get('count', 0)}")
+    for line in _report.matrix_lines(rep):
+        print(line)
+    failed = [r for r in rep["results"] if r["outcome"] in _report.BAD]
+    if failed:
+        print(f"\n{len(failed)} failing items:")
+        for r in failed:
+            first = (r.get("message") or "").strip().splitlines()
+            print(f"  {r['nodeid']}: {first[0] if first else r['outcome']}")
+            if ns.failures and r.get("message"):
+                print("    " + r["message"].replace("\n", "\n    "))
+    return 0
+
+
+def _diff(ns: argparse.Namespace) -> int:
+    changes = _report.diff_reports(_report.load_report(ns.old), _report.load_report(ns.new))
+    if ns.format == "json":
+        json.dump(changes, sys.stdout, indent=1)
+        print()
+    else:
+        for kind, entries in changes.items():
+            if not entries:
+                continue
+            print(f"{kind} ({len(entries)}):")
+            for e in entries:
+                arrow = f"{e.get('old', '-')} -> {e.get('new', '-')}"
+                print(f"  {e['nodeid']}: {arrow}")
+        if not any(changes.values()):
+            print("no changes")
+    return 1 if changes["regressions"] else 0

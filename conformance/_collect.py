@@ -1,0 +1,399 @@
+"""Collection: one item per pattern × case × implementation × device × transform.
+
+Node ids are ``jaxpat::PATTERN::CASE[PLUGIN.IMPL-PLATFORM:ID-TRANSFORM]``; the
+order is the catalog's, so every xdist worker collects the same list.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import socket
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog import Pattern
+from patterns import Implementation, hookimpl
+
+#: JAX config flags an implementation must leave as it found them.
+GUARDED_CONFIG = (
+    "jax_enable_x64", "jax_default_prng_impl", "jax_threefry_partitionable", "jax_numpy_rank_promotion",
+    "jax_numpy_dtype_promotion", "jax_default_matmul_precision", "jax_disable_jit", "jax_debug_nans",
+)
+
+#: Process-wide: JAX's monitoring listeners cannot be removed, so the counter lives once per process.
+_STATE: dict[str, Any] = {"compiles": 0, "listener": False}
+_REGISTRY = pytest.StashKey[Any]()
+_ENV = pytest.StashKey[dict]()
+_ENV_SENT = pytest.StashKey[bool]()
+_SETUP = pytest.StashKey[bool]()
+_LOAD_ERRORS = pytest.StashKey[list]()
+
+
+# ---------------------------------------------------------------------------
+# process set-up
+# ---------------------------------------------------------------------------
+
+def default_cache_dir() -> Path:
+    """The per-user persistent compilation cache: ``$XDG_CACHE_HOME/jaxpat/xla``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "jaxpat" / "xla"
+
+
+def setup_jax(config: pytest.Config) -> None:
+    """Configure JAX once per process: compilation cache and the compile counter."""
+    if config.stash.get(_SETUP, False):
+        return
+    import jax
+    import jax.monitoring
+
+    if not config.getoption("jaxpat_no_cache"):
+        cache = Path(config.getoption("jaxpat_cache_dir") or default_cache_dir())
+        cache.mkdir(parents=True, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", str(cache))
+        # Conformance programs are small and quick to compile; cache them all.
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+    def on_event(event: str, duration: float, **_: Any) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            _STATE["compiles"] += 1
+
+    if not _STATE["listener"]:
+        jax.monitoring.register_event_duration_secs_listener(on_event)
+        _STATE["listener"] = True
+    config.stash[_SETUP] = True
+
+
+def compile_count() -> int:
+    """XLA compilations (cache hits included) seen in this process so far."""
+    return int(_STATE["compiles"])
+
+
+class _ExtraCatalog:
+    """An in-process plugin contributing the ``--jaxpat-catalog`` files."""
+
+    def __init__(self, files: list[str]) -> None:
+        self.files = files
+
+    @hookimpl
+    def jaxpat_catalog_files(self) -> list[str]:
+        return list(self.files)
+
+
+def load_registry(config: pytest.Config) -> Any:
+    """The plugin registry for this run (cached per process)."""
+    if _REGISTRY not in config.stash:
+        import importlib
+
+        from patterns import load_registry as _load
+
+        extra: list[tuple[str, object]] = []
+        failed: list[tuple[str, str]] = []
+        for name in config.getoption("jaxpat_load"):
+            try:
+                extra.append((name, importlib.import_module(name)))
+            except Exception:  # reported as a failing item; the other plugins still run
+                failed.append((name, traceback.format_exc()))
+        config.stash[_LOAD_ERRORS] = failed
+        # One plugin per file, so that a malformed file fails alone and the others still load.
+        for path in config.getoption("jaxpat_catalog"):
+            extra.append((f"catalog:{Path(path).name}", _ExtraCatalog([os.path.abspath(path)])))
+        config.stash[_REGISTRY] = _load(extra_plugins=extra)
+    return config.stash[_REGISTRY]
+
+
+def select_devices(config: pytest.Config) -> tuple[list[Any], dict[str, list[str]]]:
+    """The devices to test, and the requested platforms that are absent (with what exists)."""
+    import jax
+    from jax.extend.backend import backends
+
+    available = {name: jax.devices(name) for name in backends()}
+    wanted = config.getoption("jaxpat_platforms")
+    names = [p.strip() for p in wanted.split(",") if p.strip()] if wanted else sorted(available)
+    existing = [f"{d.platform}:{d.id}" for devs in available.values() for d in devs]
+    devices, absent = [], {}
+    for name in names:
+        devs = available.get(name)
+        if devs is None:
+            try:
+                devs = jax.devices(name)  # aliases such as "cuda" for the "gpu" backend
+            except RuntimeError:
+                absent[name] = existing
+                continue
+        devices.extend(devs if config.getoption("jaxpat_all_devices") else devs[:1])
+    return devices, absent
+
+
+def environment(config: pytest.Config) -> dict[str, Any]:
+    """What this process runs on: devices, JAX config, plugins, catalog digest."""
+    if _ENV not in config.stash:
+        import jax
+
+        setup_jax(config)
+        devices, _ = select_devices(config)
+        env: dict[str, Any] = {
+            "host": socket.gethostname(),
+            "jax": jax.__version__,
+            "devices": [
+                {"id": f"{d.platform}:{d.id}", "platform": d.platform, "kind": d.device_kind} for d in devices
+            ],
+            "platforms": sorted({d.platform for d in devices}),
+            "default_backend": jax.default_backend(),
+            "jax_config": {name: _jsonable(getattr(jax.config, name)) for name in GUARDED_CONFIG},
+            "compilation_cache": None if config.getoption("jaxpat_no_cache")
+            else str(config.getoption("jaxpat_cache_dir") or default_cache_dir()),
+        }
+        try:
+            registry = load_registry(config)
+            env["catalog_digest"] = registry.catalog.digest
+            env["plugins"] = [
+                {"name": p.name, "distribution": p.distribution, "version": p.version} for p in registry.plugins()
+            ]
+        except Exception as exc:  # the catalog error item reports it in full
+            env["catalog_digest"] = None
+            env["plugins"] = []
+            env["registry_error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        config.stash[_ENV] = env
+    return config.stash[_ENV]
+
+
+def _jsonable(x: Any) -> Any:
+    """Plain JSON/execnet-safe values: config enums subclass str but cannot cross to the controller."""
+    if x is None or type(x) in (str, int, float, bool):
+        return x
+    return str(getattr(x, "value", x))
+
+
+# ---------------------------------------------------------------------------
+# collection
+# ---------------------------------------------------------------------------
+
+def collect_items(session: pytest.Session) -> list[pytest.Item]:
+    config = session.config
+    setup_jax(config)
+    root = JaxpatRoot.from_parent(session, name="jaxpat", nodeid="jaxpat")
+    from catalog import CatalogError
+
+    try:
+        registry = load_registry(config)
+    except CatalogError as exc:
+        return [ErrorItem.from_parent(root, name="catalog", message=f"the catalog is invalid:\n{exc}")]
+    items: list[pytest.Item] = []
+    for name, tb in config.stash.get(_LOAD_ERRORS, []):
+        items.append(ErrorItem.from_parent(
+            root, name=f"plugin[{name}]", message=f"plugin module {name!r} (--jaxpat-load) failed to import:\n{tb}"))
+    for err in registry.errors:
+        name = getattr(err, "plugin", None) or "unknown"
+        items.append(ErrorItem.from_parent(root, name=f"plugin[{name}]", message=str(getattr(err, "message", err))))
+    devices, absent = select_devices(config)
+    for platform, existing in absent.items():
+        reason = f"platform {platform!r} was requested but is absent; devices here: {', '.join(existing)}"
+        if config.getoption("jaxpat_strict_platforms"):
+            items.append(ErrorItem.from_parent(root, name=f"platform[{platform}]", message=reason))
+        else:
+            items.append(SkipItem.from_parent(root, name=f"platform[{platform}]", reason=reason))
+    items.extend(_pattern_items(config, root, registry, devices))
+    if config.getoption("jaxpat_claims"):
+        from ._claims import claim_items
+
+        items.extend(claim_items(config, root, registry, devices))
+    return items
+
+
+def _matches(value: str, globs: list[str]) -> bool:
+    return not globs or any(fnmatch.fnmatchcase(value, g) for g in globs)
+
+
+def _pattern_items(
+    config: pytest.Config, root: pytest.Collector, registry: Any, devices: list[Any],
+) -> list[pytest.Item]:
+    import jax
+
+    from ._execute import ItemSpec
+
+    transforms = config.getoption("jaxpat_transform")
+    timeout = config.getoption("jaxpat_timeout")
+    use_timeout = timeout and config.pluginmanager.hasplugin("timeout")
+    out: list[pytest.Item] = []
+    for pattern in registry.catalog:
+        if not _matches(pattern.id, config.getoption("jaxpat_pattern")):
+            continue
+        impls = [i for i in registry.implementations(pattern.id) if _matches(i.id, config.getoption("jaxpat_impl"))]
+        if not impls:
+            continue
+        col = PatternCollector.from_parent(root, name=pattern.id, pattern=pattern)
+        for case in pattern.cases:
+            for impl in impls:
+                for device in devices:
+                    for transform in case.transforms:
+                        if transforms and transform not in transforms:
+                            continue
+                        spec = ItemSpec(pattern, case, impl, device, transform)
+                        item = JaxpatItem.from_parent(
+                            col, name=f"{case.id}[{impl.id}-{spec.device_id}-{transform}]", spec=spec,
+                        )
+                        item.add_marker(f"jaxpat_{pattern.family.replace('-', '_')}")
+                        if use_timeout:
+                            item.add_marker(pytest.mark.timeout(timeout, method="thread"))
+                        for dev in pattern.deviations:
+                            if dev.matches(platform=device.platform, jax=jax.__version__, implementation=impl.id,
+                                           transform=transform, case=case.id, device=spec.device_id):
+                                item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation: {dev.reason}"))
+                        out.append(item)
+    return out
+
+
+class JaxpatRoot(pytest.Collector):
+    """The parent of every jaxpat item; it is filled in by the plugin, not by walking files."""
+
+    def collect(self) -> list[Any]:  # pragma: no cover - never walked
+        return []
+
+
+class PatternCollector(pytest.Collector):
+    def __init__(self, *, pattern: Pattern, **kwargs: Any) -> None:
+        loc = pattern.location
+        if loc is not None and "path" not in kwargs:
+            kwargs["path"] = Path(loc.file).resolve()
+        super().__init__(**kwargs)
+        self.pattern = pattern
+
+    def collect(self) -> list[Any]:  # pragma: no cover - items are created directly
+        return []
+
+
+class JaxpatItem(pytest.Item):
+    """One conformance check; its metadata travels in ``user_properties`` to the report."""
+
+    def __init__(self, *, spec: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        impl: Implementation = spec.impl
+        self.user_properties.append(("jaxpat", {
+            "nodeid": self.nodeid,
+            "kind": "case",
+            "pattern": spec.pattern.id,
+            "family": spec.pattern.family,
+            "case": spec.case.id,
+            "implementation": impl.id,
+            "plugin": impl.plugin,
+            "distribution": impl.distribution or None,
+            "device": spec.device_id,
+            "platform": spec.device.platform,
+            "transform": spec.transform,
+        }))
+
+    def runtest(self) -> None:
+        from ._execute import ConformanceFailure, repro, run_item
+
+        facts: dict[str, Any] = {}
+        if not self.config.stash.get(_ENV_SENT, False):
+            self.user_properties.append(("jaxpat_env", environment(self.config)))
+            self.config.stash[_ENV_SENT] = True
+        before = compile_count()
+        guarded = _snapshot_config()
+        try:
+            facts.update(run_item(self.spec))
+            _check_config_untouched(guarded)
+        except ConformanceFailure as exc:
+            _restore_config(guarded)
+            facts["message"] = str(exc)
+            facts["repro"] = repro(self.spec)
+            raise
+        finally:
+            facts["compiles"] = compile_count() - before
+            self.user_properties.append(("jaxpat_facts", facts))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        from ._execute import ConformanceFailure, repro
+
+        exc = excinfo.value
+        if not isinstance(exc, ConformanceFailure):
+            return str(super().repr_failure(excinfo, style=style))
+        spec = self.spec
+        lines = [
+            f"{spec.impl.id} does not conform to {spec.pattern.id} / case {spec.case.id!r} "
+            f"under {spec.transform} on {spec.device_id}:",
+            str(exc),
+        ]
+        cause = exc.__cause__
+        if cause is not None and "unexpected exception" in str(exc):
+            tb = traceback.format_exception(type(cause), cause, cause.__traceback__)
+            lines += ["", "traceback (most recent call last, last frames):", *"".join(tb).splitlines()[-12:]]
+        if spec.case.location:
+            lines.append(f"case declared at {spec.case.location}")
+        lines += ["", "reproduce:", repro(spec)]
+        return "\n".join(lines)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        loc = self.spec.case.location
+        return (self.path, (loc.line - 1) if loc else None, self.nodeid)
+
+
+class ErrorItem(pytest.Item):
+    """Reports a problem found while collecting (invalid catalog, broken plugin) as a failure."""
+
+    def __init__(self, *, message: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.message = message
+        self.user_properties.append(("jaxpat", {"nodeid": self.nodeid, "kind": "setup", "pattern": None}))
+
+    def runtest(self) -> None:
+        from ._execute import ConformanceFailure
+
+        self.user_properties.append(("jaxpat_facts", {"message": self.message}))
+        raise ConformanceFailure(self.message)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return self.message
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return (self.path, None, self.nodeid)
+
+
+class SkipItem(pytest.Item):
+    """A requested platform that is absent: skipped, with the devices that do exist."""
+
+    def __init__(self, *, reason: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.reason = reason
+        self.user_properties.append(("jaxpat", {"nodeid": self.nodeid, "kind": "setup", "pattern": None}))
+
+    def runtest(self) -> None:
+        pytest.skip(self.reason)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return (self.path, None, self.nodeid)
+
+
+def _snapshot_config() -> dict[str, Any]:
+    import jax
+
+    return {name: getattr(jax.config, name) for name in GUARDED_CONFIG}
+
+
+def _restore_config(saved: dict[str, Any]) -> None:
+    import jax
+
+    for name, value in saved.items():
+        if getattr(jax.config, name) != value:
+            jax.config.update(name, value)
+
+
+def _check_config_untouched(saved: dict[str, Any]) -> None:
+    import jax
+
+    from ._execute import ConformanceFailure
+
+    changed = {n: (v, getattr(jax.config, n)) for n, v in saved.items() if getattr(jax.config, n) != v}
+    if changed:
+        _restore_config(saved)
+        desc = ", ".join(f"{n} from {a!r} to {b!r}" for n, (a, b) in changed.items())
+        raise ConformanceFailure(
+            f"the implementation changed global JAX config: {desc} (restored for the items that follow); "
+            "use a case `config:` or `jax.config` context managers instead"
+        )

@@ -1,0 +1,198 @@
+"""Compare an actual result with a catalog expectation, collecting every mismatch.
+
+Order of checks for each leaf: tree structure, shape, dtype, then values —
+exact for integers, bools and PRNG key data; within the tolerance for floats.
+Messages name the path of the leaf, the tolerance used and where it came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+from catalog import ArrayValue, DictValue, KeyDataValue, ListValue, Tolerance, TupleValue, Value
+
+__all__ = ["compare", "describe", "same_bits"]
+
+_MAX_SHOWN = 5
+
+
+def compare(
+    expected: Value, actual: Any, *, tolerance: Tolerance, platform: str, batch: int = 0,
+) -> list[str]:
+    """Return one message per mismatch between ``expected`` and ``actual`` (empty if equal).
+
+    ``batch`` > 0 means ``actual`` carries a leading axis of that size on every
+    array leaf, each slice of which must equal ``expected``.
+    """
+    out: list[str] = []
+    _walk(expected, actual, "result", tolerance, platform, batch, out)
+    return out
+
+
+def _walk(exp: Value, act: Any, path: str, tol: Tolerance, platform: str, batch: int, out: list[str]) -> None:
+    if isinstance(exp, TupleValue):
+        _walk_seq(exp.items, act, tuple, "tuple", path, tol, platform, batch, out)
+    elif isinstance(exp, ListValue):
+        _walk_seq(exp.items, act, list, "list", path, tol, platform, batch, out)
+    elif isinstance(exp, DictValue):
+        if not isinstance(act, dict):
+            out.append(f"{path}: expected a dict with keys {exp.keys()}, got {_kind(act)}")
+            return
+        if set(act) != set(exp.keys()):
+            out.append(f"{path}: expected dict keys {sorted(exp.keys())}, got {sorted(map(str, act))}")
+            return
+        for k, v in exp.items:
+            _walk(v, act[k], f"{path}[{k!r}]", tol, platform, batch, out)
+    elif isinstance(exp, ArrayValue):
+        _compare_array(exp, act, path, tol, platform, batch, out)
+    elif isinstance(exp, KeyDataValue):
+        if not _is_key_array(act):
+            out.append(f"{path}: expected a typed PRNG key array, got {_kind(act)}")
+            return
+        data = ArrayValue("uint32", exp.data.shape, exp.data.data)
+        _compare_array(data, jax.random.key_data(act), f"key_data({path})", tol, platform, batch, out)
+    else:
+        _compare_plain(exp, act, path, tol, platform, batch, out)
+
+
+def _walk_seq(items: tuple, act: Any, typ: type, name: str, path: str, tol: Tolerance,
+              platform: str, batch: int, out: list[str]) -> None:
+    if type(act) is not typ:
+        out.append(f"{path}: expected a {name} of {len(items)}, got {_kind(act)}")
+        return
+    if len(act) != len(items):
+        out.append(f"{path}: expected a {name} of {len(items)} items, got {len(act)}")
+        return
+    for i, (e, a) in enumerate(zip(items, act, strict=True)):
+        _walk(e, a, f"{path}[{i}]", tol, platform, batch, out)
+
+
+def _compare_plain(exp: Any, act: Any, path: str, tol: Tolerance, platform: str, batch: int, out: list[str]) -> None:
+    """Weak expectations: plain Python values compare by value, not by dtype."""
+    if exp is None or isinstance(exp, str):
+        if act != exp or type(act) is not type(exp):
+            out.append(f"{path}: expected {exp!r}, got {_short(act)}")
+        return
+    if _is_key_array(act) or not _is_numeric(act):
+        out.append(f"{path}: expected the number {exp!r}, got {_kind(act)}")
+        return
+    arr = np.asarray(act)
+    want_shape = (batch,) if batch else ()
+    if arr.shape != want_shape:
+        out.append(f"{path}: expected a scalar {exp!r}, got shape {list(arr.shape)}")
+        return
+    if isinstance(exp, bool | int):
+        if not np.all(arr == exp):
+            out.append(f"{path}: expected {exp!r}, got {_short(act)}")
+        return
+    dtype = str(arr.dtype) if arr.dtype.kind in "fc" else "float32"
+    rtol, atol, _ = tol.for_dtype(dtype, platform)
+    if not np.allclose(arr, exp, rtol=rtol, atol=atol, equal_nan=True):
+        out.append(f"{path}: expected {exp!r} (rtol={rtol:g}, atol={atol:g}), got {_short(act)}")
+
+
+def _compare_array(exp: ArrayValue, act: Any, path: str, tol: Tolerance, platform: str,
+                   batch: int, out: list[str]) -> None:
+    if _is_key_array(act):
+        out.append(f"{path}: expected a {exp.dtype} array, got a typed PRNG key array {act.dtype}")
+        return
+    if not _is_numeric(act):
+        out.append(f"{path}: expected a {exp.dtype} array of shape {list(exp.shape)}, got {_kind(act)}")
+        return
+    arr = np.asarray(act)
+    want = exp.to_numpy()
+    if batch:
+        want = np.stack([want] * batch)
+    if arr.shape != want.shape:
+        out.append(f"{path}: shape mismatch: expected {list(want.shape)}, got {list(arr.shape)}")
+        return
+    if str(arr.dtype) != exp.dtype:
+        out.append(f"{path}: dtype mismatch: expected {exp.dtype}, got {arr.dtype}")
+        return
+    if arr.dtype.kind in "fc":
+        rtol, atol, source = tol.for_dtype(exp.dtype, platform)
+        close = np.isclose(arr, want, rtol=rtol, atol=atol, equal_nan=True)
+        rule = f"within rtol={rtol:g}, atol={atol:g} ({exp.dtype} tolerance from {source})"
+    else:
+        close = arr == want
+        rule = "exactly (integer, bool and key data compare exactly)"
+    if np.all(close):
+        return
+    out.append(f"{path}: values differ {rule}\n" + _mismatch_details(want, arr, close))
+
+
+def _mismatch_details(want: np.ndarray, got: np.ndarray, close: np.ndarray) -> str:
+    bad = np.argwhere(~np.asarray(close))
+    lines = [f"  mismatched elements: {len(bad)} / {want.size}"]
+    if want.dtype.kind in "fciu" and got.dtype.kind in "fciu":
+        w, g = want.astype(np.complex128 if want.dtype.kind == "c" else np.float64), got.astype(
+            np.complex128 if got.dtype.kind == "c" else np.float64)
+        with np.errstate(all="ignore"):
+            abs_err = np.abs(g - w)
+            rel_err = abs_err / np.abs(w)
+        finite = np.isfinite(abs_err)
+        if finite.any():
+            lines.append(f"  max abs error: {np.max(abs_err[finite]):.6g}")
+            rel = rel_err[finite & np.isfinite(rel_err)]
+            if rel.size:
+                lines.append(f"  max rel error: {np.max(rel):.6g}")
+    shown = [tuple(int(i) for i in idx) for idx in bad[:_MAX_SHOWN]]
+    for idx in shown:
+        lines.append(f"  at {list(idx)}: expected {_scalar(want[idx])}, got {_scalar(got[idx])}")
+    if want.size <= 20:
+        lines.append(f"  expected: {np.array2string(want, separator=', ')}")
+        lines.append(f"  actual:   {np.array2string(got, separator=', ')}")
+    return "\n".join(lines)
+
+
+def _scalar(x: Any) -> str:
+    return repr(x.item()) if hasattr(x, "item") else repr(x)
+
+
+def _is_key_array(x: Any) -> bool:
+    return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _is_numeric(x: Any) -> bool:
+    if isinstance(x, bool | int | float | complex | np.generic | np.ndarray):
+        return True
+    return isinstance(x, jax.Array)
+
+
+def _kind(x: Any) -> str:
+    if isinstance(x, jax.Array | np.ndarray):
+        return f"{'typed key ' if _is_key_array(x) else ''}array {x.dtype}{list(x.shape)}"
+    if isinstance(x, list | tuple):
+        return f"a {type(x).__name__} of {len(x)}"
+    if isinstance(x, dict):
+        return f"a dict with keys {sorted(map(str, x))}"
+    return f"{type(x).__name__} {_short(x)}"
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def describe(x: Any) -> str:
+    """A one-line description of a result's structure, for messages."""
+    return _kind(x)
+
+
+def same_bits(a: Any, b: Any) -> list[str]:
+    """Return the leaf paths where two results differ bit for bit (empty if identical)."""
+    la, ta = jax.tree_util.tree_flatten_with_path(a)
+    lb, tb = jax.tree_util.tree_flatten_with_path(b)
+    if ta != tb:
+        return [f"tree structure differs: {ta} vs {tb}"]
+    diffs = []
+    for (path, x), (_, y) in zip(la, lb, strict=True):
+        if _is_key_array(x):
+            x, y = jax.random.key_data(x), jax.random.key_data(y)
+        xa, ya = np.asarray(x), np.asarray(y)
+        if xa.dtype != ya.dtype or xa.shape != ya.shape or xa.tobytes() != ya.tobytes():
+            diffs.append(f"result{jax.tree_util.keystr(path)}: {_short(x)} then {_short(y)}")
+    return diffs

@@ -1,0 +1,341 @@
+"""Run one conformance item: build inputs on a device, apply a transform, check the result."""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from catalog import (
+    ArrayValue,
+    Case,
+    DictValue,
+    ExpectedError,
+    GeneratedArray,
+    KeyValue,
+    ListValue,
+    Pattern,
+    TupleValue,
+    Value,
+)
+from patterns import Implementation
+
+from ._compare import compare, describe, same_bits
+
+__all__ = ["ConformanceFailure", "ItemSpec", "build_args", "config_scope", "run_item"]
+
+#: How many copies of a case the ``vmap`` transform batches together.
+VMAP_BATCH = 2
+
+
+class ConformanceFailure(AssertionError):
+    """An implementation does not conform; the message says how, precisely."""
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """What one item checks: pattern × case × implementation × device × transform."""
+
+    pattern: Pattern
+    case: Case
+    impl: Implementation
+    device: Any  # a jax.Device
+    transform: str
+
+    @property
+    def device_id(self) -> str:
+        return f"{self.device.platform}:{self.device.id}"
+
+
+# ---------------------------------------------------------------------------
+# inputs
+# ---------------------------------------------------------------------------
+
+def to_input(value: Value, device: Any, *, static: bool = False) -> Any:
+    """Build a fresh Python/JAX input from a catalog value, committed to ``device``."""
+    if isinstance(value, ArrayValue | GeneratedArray):
+        arr = value.to_numpy()
+        return arr if static else jax.device_put(arr, device)
+    if isinstance(value, KeyValue):
+        key = jax.random.PRNGKey(value.seed) if value.legacy else jax.random.key(value.seed, impl=value.impl)
+        return jax.device_put(key, device)
+    if isinstance(value, TupleValue):
+        return tuple(to_input(v, device, static=static) for v in value.items)
+    if isinstance(value, ListValue):
+        items = [to_input(v, device, static=static) for v in value.items]
+        return tuple(items) if static else items  # static arguments must be hashable
+    if isinstance(value, DictValue):
+        return {k: to_input(v, device, static=static) for k, v in value.items}
+    return value
+
+
+def build_args(pattern: Pattern, case: Case, device: Any) -> list[Any]:
+    """The case's arguments in signature order, built fresh and placed on ``device``."""
+    static = set(pattern.signature.static)
+    return [to_input(case.args[name], device, static=name in static) for name in pattern.signature.args]
+
+
+# ---------------------------------------------------------------------------
+# config
+# ---------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def config_scope(config: Mapping[str, Any]) -> Iterator[None]:
+    """Apply JAX config flags for the duration of the block, then restore them."""
+    saved = {name: getattr(jax.config, name) for name in config}
+    try:
+        for name, value in config.items():
+            jax.config.update(name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            jax.config.update(name, value)
+
+
+# ---------------------------------------------------------------------------
+# transforms (built once per implementation and reused across items)
+# ---------------------------------------------------------------------------
+
+_TRANSFORMED: dict[tuple, tuple[Callable[..., Any], Callable[..., Any]]] = {}
+
+
+def transformed(impl: Implementation, pattern: Pattern, transform: str, static_values: tuple) -> Callable[..., Any]:
+    """The implementation under ``transform``; cached so nothing is traced or compiled twice.
+
+    ``static_values`` are the static arguments' values for transforms that
+    close over them (vmap, grad); jit receives them as static arguments.
+    """
+    key = (pattern.id, impl.id, id(impl.fn), transform, static_values)
+    hit = _TRANSFORMED.get(key)
+    if hit is not None and hit[0] is impl.fn:
+        return hit[1]
+    made = _make_transformed(impl, pattern, transform, static_values)
+    _TRANSFORMED[key] = (impl.fn, made)
+    return made
+
+
+def _make_transformed(
+    impl: Implementation, pattern: Pattern, transform: str, static_values: tuple,
+) -> Callable[..., Any]:
+    fn = impl.fn
+    sig = pattern.signature
+    if transform == "eager":
+        return fn
+    if transform == "jit":
+        return jax.jit(fn, static_argnames=sig.static) if sig.static else jax.jit(fn)
+    dynamic = [a for a in sig.args if a not in sig.static]
+    bound = dict(zip(sig.static, static_values, strict=True))
+
+    def call(*dyn: Any) -> Any:
+        kwargs = dict(zip(dynamic, dyn, strict=True))
+        return fn(*[kwargs[a] if a in kwargs else bound[a] for a in sig.args])
+
+    if transform == "vmap":
+        axes = tuple(pattern.vmap_axes.get(a, 0) for a in dynamic)
+        return jax.vmap(call, in_axes=axes)  # vmap alone: jit is a transform of its own
+    if transform == "grad":
+        return jax.grad(call, argnums=dynamic.index(_grad_wrt(pattern)))
+    raise ValueError(f"unknown transform {transform!r}")
+
+
+def _grad_wrt(pattern: Pattern) -> str:
+    for case in pattern.cases:
+        if case.grad:
+            return case.grad["wrt"]
+    raise ValueError(f"pattern {pattern.id!r} declares no `grad` block")
+
+
+def _call(spec: ItemSpec, args: list[Any]) -> Any:
+    sig = spec.pattern.signature
+    static = tuple(args[sig.args.index(a)] for a in sig.static)
+    if spec.transform in ("eager", "jit"):
+        return transformed(spec.impl, spec.pattern, spec.transform, ())(*args)
+    dyn = [x for a, x in zip(sig.args, args, strict=True) if a not in sig.static]
+    if spec.transform == "vmap":
+        dyn = [x if spec.pattern.vmap_axes.get(a, 0) is None else _stack(x)
+               for a, x in zip([a for a in sig.args if a not in sig.static], dyn, strict=True)]
+    return transformed(spec.impl, spec.pattern, spec.transform, static)(*dyn)
+
+
+def _stack(x: Any) -> Any:
+    return jax.tree.map(lambda leaf: jnp.stack([jnp.asarray(leaf)] * VMAP_BATCH), x)
+
+
+# ---------------------------------------------------------------------------
+# the item
+# ---------------------------------------------------------------------------
+
+def expectation(spec: ItemSpec) -> Value:
+    if spec.transform == "grad":
+        if spec.case.grad is None:
+            raise ConformanceFailure(f"case {spec.case.id!r} has no `grad` block")
+        return spec.case.expect_under.get("grad", spec.case.grad["expect"])
+    return spec.case.expected(spec.transform)
+
+
+def run_item(spec: ItemSpec) -> dict[str, Any]:
+    """Run the item; raise ConformanceFailure with a full explanation if it does not conform.
+
+    Returns facts worth recording (e.g. the check_grads modes verified).
+    """
+    expected = expectation(spec)
+    facts: dict[str, Any] = {}
+    with config_scope(spec.case.config), jax.default_device(spec.device):
+        if isinstance(expected, ExpectedError):
+            _expect_error(spec, expected)
+            return facts
+        first = _run_once(spec, check_inputs=True)
+        problems = compare(expected, first, tolerance=spec.case.tolerance, platform=spec.device.platform,
+                           batch=VMAP_BATCH if spec.transform == "vmap" else 0)
+        if problems:
+            raise ConformanceFailure("wrong result:\n" + "\n".join(problems))
+        _check_device(spec, first)
+        second = _run_once(spec)
+        diffs = same_bits(first, second)
+        if diffs:
+            raise ConformanceFailure(
+                "non-deterministic: the same item run twice gave different bits:\n" + "\n".join(diffs[:5])
+            )
+        if spec.transform == "grad":
+            facts["check_grads"] = _check_grads(spec)
+    return facts
+
+
+def _run_once(spec: ItemSpec, *, check_inputs: bool = False) -> Any:
+    args = build_args(spec.pattern, spec.case, spec.device)
+    try:
+        out = jax.block_until_ready(_call(spec, args))
+    except ConformanceFailure:
+        raise
+    except Exception as exc:
+        raise ConformanceFailure(
+            f"unexpected exception {_qualname(type(exc))}: {_first_line(exc)}"
+        ) from exc
+    if check_inputs:
+        changed = same_bits(build_args(spec.pattern, spec.case, spec.device), args)
+        if changed:
+            raise ConformanceFailure(
+                "the implementation mutated its inputs (compared with freshly built arguments):\n"
+                + "\n".join(c.replace("result", "args", 1) for c in changed[:5])
+            )
+    return out
+
+
+def _expect_error(spec: ItemSpec, expected: ExpectedError) -> None:
+    want = resolve_exception(expected.type_name)
+    args = build_args(spec.pattern, spec.case, spec.device)
+    try:
+        out = jax.block_until_ready(_call(spec, args))
+    except want as exc:
+        if expected.match and expected.match not in str(exc):
+            raise ConformanceFailure(
+                f"raised {_qualname(type(exc))} as expected, but its message does not contain "
+                f"{expected.match!r}:\n  {_first_line(exc)}"
+            ) from exc
+        return
+    except Exception as exc:
+        raise ConformanceFailure(
+            f"expected {expected.type_name} (or a subclass), got {_qualname(type(exc))}: {_first_line(exc)}"
+        ) from exc
+    raise ConformanceFailure(
+        f"expected {expected.type_name}{f' matching {expected.match!r}' if expected.match else ''} "
+        f"to be raised, but the call returned {describe(out)}"
+    )
+
+
+def resolve_exception(name: str) -> type[BaseException]:
+    """The exception class a catalog names: a builtin, a ``jax.errors`` name, or ``jax.…`` dotted."""
+    candidates: list[Any] = []
+    if "." not in name:
+        candidates += [getattr(builtins, name, None), getattr(jax.errors, name, None)]
+    else:
+        module, _, attr = name.rpartition(".")
+        if module == "jax" or module.startswith("jax."):
+            with contextlib.suppress(ImportError):
+                candidates.append(getattr(importlib.import_module(module), attr, None))
+    for c in candidates:
+        if isinstance(c, type) and issubclass(c, BaseException):
+            return c
+    raise ConformanceFailure(f"the catalog names an unknown exception type {name!r}")
+
+
+def _check_device(spec: ItemSpec, out: Any) -> None:
+    for path, leaf in jax.tree_util.tree_flatten_with_path(out)[0]:
+        if isinstance(leaf, jax.Array):
+            devices = leaf.devices()
+            if devices != {spec.device}:
+                got = ", ".join(sorted(f"{d.platform}:{d.id}" for d in devices))
+                raise ConformanceFailure(
+                    f"output on the wrong device: result{jax.tree_util.keystr(path)} lives on {got}, "
+                    f"the item runs on {spec.device_id}"
+                )
+
+
+def _check_grads(spec: ItemSpec) -> list[str]:
+    """Verify the gradient numerically in the modes the pattern claims (``claims.grad``)."""
+    from jax.test_util import check_grads
+
+    claimed = spec.pattern.claims.get("grad") or {}
+    modes = [m for m, key in (("fwd", "forward"), ("rev", "reverse")) if claimed.get(key) is True]
+    if not modes:
+        return []
+    sig = spec.pattern.signature
+    args = build_args(spec.pattern, spec.case, spec.device)
+    wrt = sig.args.index(spec.case.grad["wrt"])
+    x = args[wrt]
+
+    def f(v: Any) -> Any:
+        return spec.impl.fn(*[v if i == wrt else a for i, a in enumerate(args)])
+
+    try:
+        check_grads(f, (x,), order=1, modes=modes, atol=1e-2, rtol=1e-2, eps=1e-3)
+    except AssertionError as exc:
+        raise ConformanceFailure(f"check_grads failed in modes {modes}:\n{exc}") from exc
+    except Exception as exc:
+        raise ConformanceFailure(
+            f"check_grads could not differentiate in claimed modes {modes}: {_qualname(type(exc))}: {_first_line(exc)}"
+        ) from exc
+    return modes
+
+
+def _qualname(t: type) -> str:
+    mod = t.__module__
+    return t.__name__ if mod == "builtins" else f"{mod.replace('jax._src.errors', 'jax.errors')}.{t.__name__}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else "(no message)"
+
+
+def repro(spec: ItemSpec) -> str:
+    """A short runnable script that reproduces the item outside pytest."""
+    sig = spec.pattern.signature
+    from catalog import encode
+
+    lines = [
+        "import jax, catalog, patterns",
+        "from conformance._execute import build_args, config_scope",
+        "reg = patterns.load_registry()",
+        f"pattern = reg.catalog.get({spec.pattern.id!r}); case = pattern.case({spec.case.id!r})",
+        f"impl = reg.get({spec.impl.id!r}, pattern={spec.pattern.id!r})",
+        f"device = [d for d in jax.devices({spec.device.platform!r}) if d.id == {spec.device.id}][0]",
+        f"with config_scope(case.config), jax.default_device(device):  # config: {dict(spec.case.config)}",
+        "    args = build_args(pattern, case, device)",
+        f"    # args ({', '.join(sig.args)}) = {[encode(spec.case.args[a]) for a in sig.args]!r}"[:400],
+    ]
+    call = {
+        "eager": "impl.fn(*args)",
+        "jit": f"jax.jit(impl.fn, static_argnames={sig.static!r})(*args)",
+        "vmap": "# vmap: conformance._execute._call(spec, args) stacks each dynamic argument twice",
+        "grad": f"jax.grad(impl.fn, argnums={sig.args.index(spec.case.grad['wrt']) if spec.case.grad else 0})(*args)",
+    }[spec.transform]
+    lines.append(f"    print({call})" if not call.startswith("#") else f"    {call}")
+    return "\n".join(lines)
+

@@ -1,0 +1,8 @@
+"""A plugin whose hook raises."""
+
+from patterns import hookimpl
+
+
+@hookimpl
+def jaxpat_implementations():
+    raise RuntimeError("hook exploded")
