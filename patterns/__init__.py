@@ -1,0 +1,21 @@
+"""jaxpat's plugin surface: the ``hookimpl`` marker, ``Implementation`` and the registry.
+
+Importing this package never imports JAX; see ``docs/plugins.md``.
+"""
+
+from ._errors import PluginLoadError, PluginValidationError
+from ._implementation import Implementation
+from ._markers import hookimpl
+from ._registry import PluginInfo, Registry, get_registry, load_registry, plugin_catalog_files
+
+__all__ = [
+    "Implementation",
+    "PluginInfo",
+    "PluginLoadError",
+    "PluginValidationError",
+    "Registry",
+    "get_registry",
+    "hookimpl",
+    "load_registry",
+    "plugin_catalog_files",
+]

@@ -1,0 +1,299 @@
+"""Reference implementations of the ``jit`` family: static arguments, tracing, caching.
+
+Several patterns here observe *tracing* (how often the Python body of a jitted
+function runs). Their implementations build a fresh function and a fresh
+``jax.jit`` wrapper on every call, so that JAX's trace cache, which is keyed on
+the Python function, never carries counts from one call to the next. They
+return Python ints or lists and are eager-only in the catalog.
+"""
+
+from __future__ import annotations
+
+import io
+
+import jax
+import jax.numpy as jnp
+from jax.experimental import io_callback
+
+from .._implementation import Implementation
+
+# --- jit-static-argnums -----------------------------------------------------
+
+
+def python_if_static(x):
+    """Branch on a Python number; correct under jit only when ``x`` is static."""
+    y = jnp.asarray(x, dtype=jnp.float32)
+    if x > 0:
+        return y
+    return 2 * y
+
+
+_prejitted_static_argnums = jax.jit(python_if_static, static_argnums=0)
+_prejitted_static_argnames = jax.jit(python_if_static, static_argnames="x")
+
+
+def prejitted_static_argnums(x):
+    return _prejitted_static_argnums(x)
+
+
+def prejitted_static_argnames(x):
+    return _prejitted_static_argnames(x=x)
+
+
+# --- jit-static-string-arg ----------------------------------------------------
+
+
+def python_string_branch(x, op):
+    if op == "add":
+        return x + 1
+    if op == "mul":
+        return x * 2
+    raise ValueError(f"unknown op {op!r}")
+
+
+_string_branch_jit = jax.jit(python_string_branch, static_argnames="op")
+
+
+def prejitted_string_static_argnames(x, op):
+    return _string_branch_jit(x, op=op)
+
+
+_OPS = {"add": lambda x: x + 1, "mul": lambda x: x * 2}
+
+
+def dict_dispatch(x, op):
+    return _OPS[op](x)
+
+
+# --- jit-side-effect-traced-once -------------------------------------------------
+
+
+def side_effect_list_append(x, n_calls):
+    log = []
+
+    def f(x):
+        log.append("traced")  # Python side effect: runs while tracing only
+        return x * 2
+
+    f_jit = jax.jit(f)
+    for _ in range(n_calls):
+        f_jit(x)
+    return len(log)
+
+
+def side_effect_nonlocal_counter(x, n_calls):
+    count = 0
+
+    def f(x):
+        nonlocal count
+        count += 1
+        return x * 2
+
+    f_jit = jax.jit(f)
+    for _ in range(n_calls):
+        f_jit(x)
+    return count
+
+
+def side_effect_print(x, n_calls):
+    buffer = io.StringIO()
+
+    def f(x):
+        print("called", file=buffer)
+        return x * 2
+
+    f_jit = jax.jit(f)
+    for _ in range(n_calls):
+        f_jit(x)
+    return buffer.getvalue().count("called")
+
+
+# --- jit-debug-callback-every-call ------------------------------------------------
+
+
+def debug_callback_counter(x, n_calls):
+    log = []
+
+    def f(x):
+        jax.debug.callback(lambda v: log.append(1), x)
+        return x * 2
+
+    f_jit = jax.jit(f)
+    for _ in range(n_calls):
+        f_jit(x)
+    jax.effects_barrier()
+    return len(log)
+
+
+def io_callback_counter(x, n_calls):
+    log = []
+
+    def f(x):
+        io_callback(lambda v: log.append(1), None, x, ordered=True)
+        return x * 2
+
+    f_jit = jax.jit(f)
+    for _ in range(n_calls):
+        f_jit(x)
+    jax.effects_barrier()
+    return len(log)
+
+
+# --- jit-retrace-per-static-value / jit-retrace-per-shape -------------------------
+
+
+def static_argnames_trace_count(values):
+    traces = []
+
+    def f(x, k):
+        traces.append(k)
+        return x * k
+
+    f_jit = jax.jit(f, static_argnames="k")
+    x = jnp.float32(1.0)
+    for k in values:
+        f_jit(x, k=k)
+    return len(traces)
+
+
+def static_argnums_trace_count(values):
+    traces = []
+
+    def f(k, x):
+        traces.append(k)
+        return x * k
+
+    f_jit = jax.jit(f, static_argnums=0)
+    x = jnp.float32(1.0)
+    for k in values:
+        f_jit(k, x)
+    return len(traces)
+
+
+def shape_trace_count(lengths):
+    traces = []
+
+    def f(x):
+        traces.append(x.shape)
+        return jnp.sum(x)
+
+    f_jit = jax.jit(f)
+    for n in lengths:
+        f_jit(jnp.zeros((n,), jnp.float32))
+    return len(traces)
+
+
+def shape_trace_count_same_values(lengths):
+    """Same as ``shape_trace_count`` but the values change on every call too."""
+    traces = []
+
+    def f(x):
+        traces.append(x.shape)
+        return jnp.sum(x)
+
+    f_jit = jax.jit(f)
+    for i, n in enumerate(lengths):
+        f_jit(jnp.full((n,), float(i), jnp.float32))
+    return len(traces)
+
+
+# --- jit-rewrap-in-loop ------------------------------------------------------------
+
+
+def rewrap_trace_counts(n_calls):
+    same, fresh = [], []
+    x = jnp.float32(1.0)
+
+    def f(x):
+        same.append(1)
+        return x + 1
+
+    for _ in range(n_calls):  # jax.jit applied to the *same* Python function each time
+        jax.jit(f)(x)
+
+    for _ in range(n_calls):  # a *new* Python function each time
+        def g(x):
+            fresh.append(1)
+            return x + 1
+
+        jax.jit(g)(x)
+    return len(same), len(fresh)
+
+
+# --- jit-explicit-state --------------------------------------------------------------
+
+
+def state_as_argument(n_calls):
+    @jax.jit
+    def count(n):
+        n = n + 1
+        return n, n
+
+    state = jnp.int32(0)
+    outs = []
+    for _ in range(n_calls):
+        state, out = count(state)
+        outs.append(int(out))
+    return outs
+
+
+class _CounterV2:
+    """The seed's stateless counter: the state goes in and comes out."""
+
+    def count(self, n):
+        n = n + 1
+        return n, n
+
+    def reset(self):
+        return jnp.int32(0)
+
+
+def stateless_class(n_calls):
+    counter = _CounterV2()
+    fast_count = jax.jit(counter.count)
+    state = counter.reset()
+    outs = []
+    for _ in range(n_calls):
+        value, state = fast_count(state)
+        outs.append(int(value))
+    return outs
+
+
+IMPLEMENTATIONS: list[Implementation] = [
+    Implementation(pattern="jit-static-argnums", name="python_if_static", fn=python_if_static,
+                   notes="plain Python if on x; the harness's jit must mark x static"),
+    Implementation(pattern="jit-static-argnums", name="prejitted_static_argnums", fn=prejitted_static_argnums,
+                   notes="jax.jit(f, static_argnums=0) built once at import"),
+    Implementation(pattern="jit-static-argnums", name="prejitted_static_argnames", fn=prejitted_static_argnames,
+                   notes="jax.jit(f, static_argnames='x') built once at import"),
+    Implementation(pattern="jit-static-string-arg", name="python_string_branch", fn=python_string_branch,
+                   notes="if op == 'add' ...; op must be static under jit"),
+    Implementation(pattern="jit-static-string-arg", name="prejitted_static_argnames",
+                   fn=prejitted_string_static_argnames, notes="jax.jit(f, static_argnames='op') built once"),
+    Implementation(pattern="jit-static-string-arg", name="dict_dispatch", fn=dict_dispatch,
+                   notes="a dict of functions keyed by the (static) string"),
+    Implementation(pattern="jit-side-effect-traced-once", name="list_append", fn=side_effect_list_append,
+                   notes="appends to a closed-over list inside the jitted body; eager-only (jits internally)"),
+    Implementation(pattern="jit-side-effect-traced-once", name="nonlocal_counter", fn=side_effect_nonlocal_counter,
+                   notes="increments a nonlocal counter inside the jitted body; eager-only"),
+    Implementation(pattern="jit-side-effect-traced-once", name="print", fn=side_effect_print,
+                   notes="Python print inside the jitted body, captured in a buffer; eager-only"),
+    Implementation(pattern="jit-debug-callback-every-call", name="debug_callback", fn=debug_callback_counter,
+                   notes="jax.debug.callback staged into the computation; eager-only"),
+    Implementation(pattern="jit-debug-callback-every-call", name="io_callback", fn=io_callback_counter,
+                   notes="jax.experimental.io_callback(ordered=True); eager-only"),
+    Implementation(pattern="jit-retrace-per-static-value", name="static_argnames", fn=static_argnames_trace_count,
+                   notes="counts traces of jax.jit(f, static_argnames='k'); eager-only"),
+    Implementation(pattern="jit-retrace-per-static-value", name="static_argnums", fn=static_argnums_trace_count,
+                   notes="counts traces of jax.jit(f, static_argnums=0); eager-only"),
+    Implementation(pattern="jit-retrace-per-shape", name="zeros", fn=shape_trace_count,
+                   notes="counts traces for jnp.zeros((n,)) inputs; eager-only"),
+    Implementation(pattern="jit-retrace-per-shape", name="changing_values", fn=shape_trace_count_same_values,
+                   notes="values differ on every call, shapes repeat: still one trace per shape; eager-only"),
+    Implementation(pattern="jit-rewrap-in-loop", name="trace_counts", fn=rewrap_trace_counts,
+                   notes="jax.jit(f) inside a loop vs jax.jit(new function) inside a loop; eager-only"),
+    Implementation(pattern="jit-explicit-state", name="state_as_argument", fn=state_as_argument,
+                   notes="jitted count(n) -> (n + 1, n + 1); the caller threads the state"),
+    Implementation(pattern="jit-explicit-state", name="stateless_class", fn=stateless_class,
+                   notes="the seed's CounterV2 shape: a class whose method takes and returns the state"),
+]

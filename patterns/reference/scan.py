@@ -1,0 +1,170 @@
+"""Reference implementations for the ``scan`` family (seeds 000, 001, 003)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import lax
+
+from .._implementation import Implementation
+
+# --- scan-cumsum: per-step outputs of a running sum ----------------------------
+
+
+def _cumsum_scan(xs):
+    def step(carry, x):
+        carry = carry + x
+        return carry, carry
+
+    init = jnp.zeros(xs.shape[1:], xs.dtype)
+    _, outputs = lax.scan(step, init, xs)
+    return outputs
+
+
+def _cumsum_python(xs):
+    carry = jnp.zeros(xs.shape[1:], xs.dtype)
+    outputs = []
+    for i in range(xs.shape[0]):
+        carry = carry + xs[i]
+        outputs.append(carry)
+    return jnp.stack(outputs)
+
+
+def _cumsum_jnp(xs):
+    return jnp.cumsum(xs, axis=0)
+
+
+def _cumsum_associative(xs):
+    return lax.associative_scan(jnp.add, xs)
+
+
+# --- scan-cumsum-final-carry (seed 001) ------------------------------------------
+
+
+def _total_scan(xs):
+    def cumsum_fn(prev_sum, next_value):
+        return prev_sum + next_value, prev_sum + next_value
+
+    # Seed 001 starts from jnp.array(0), which is weakly typed and so promoted for
+    # float inputs; zeros of xs's own dtype state the carry type explicitly.
+    initial_sum = jnp.zeros(xs.shape[1:], xs.dtype)
+    cumulative_sum, _ = lax.scan(cumsum_fn, initial_sum, xs)
+    return cumulative_sum
+
+
+def _total_python(xs):
+    total = jnp.zeros(xs.shape[1:], xs.dtype)
+    for i in range(xs.shape[0]):
+        total = total + xs[i]
+    return total
+
+
+def _total_fori(xs):
+    xs = jnp.asarray(xs)  # xs[i] with a traced i needs a JAX array, not a NumPy one
+    return lax.fori_loop(0, xs.shape[0], lambda i, c: c + xs[i], jnp.zeros(xs.shape[1:], xs.dtype))
+
+
+def _total_sum(xs):
+    return jnp.sum(xs, axis=0)
+
+
+# --- scan-moving-average (seed 001) ------------------------------------------------
+
+
+def _moving_average_scan(xs):
+    def moving_average(state, next_value):
+        prev_avg, _ = state
+        new_avg = (prev_avg * 2 + next_value) / 3
+        return (new_avg, next_value), new_avg
+
+    initial_state = (0.0, 0.0)
+    _final_state, moving_averages = lax.scan(moving_average, initial_state, xs)
+    return moving_averages
+
+
+def _moving_average_python(xs):
+    avg = jnp.zeros((), xs.dtype)
+    out = []
+    for i in range(xs.shape[0]):
+        avg = (avg * 2 + xs[i]) / 3
+        out.append(avg)
+    return jnp.stack(out)
+
+
+def _moving_average_matrix(xs):
+    # y_t = sum_{k <= t} (1/3) (2/3)^(t-k) x_k, as a lower-triangular matmul.
+    n = xs.shape[0]
+    lag = jnp.arange(n)[:, None] - jnp.arange(n)[None, :]
+    weights = jnp.where(lag >= 0, (1.0 / 3.0) * (2.0 / 3.0) ** jnp.maximum(lag, 0), 0.0).astype(xs.dtype)
+    return weights @ xs
+
+
+# --- scan-markov-chain-sampler (seed 003, made deterministic) -----------------------
+
+
+def _next_state(trans, state, u):
+    trans = jnp.asarray(trans)
+    cdf = jnp.cumsum(trans[state])
+    # The first state whose cumulative probability exceeds u (inverse CDF).
+    nxt = jnp.sum(cdf <= u).astype(jnp.int32)
+    return jnp.minimum(nxt, trans.shape[0] - 1)
+
+
+def _markov_scan(trans, init_state, uniforms):
+    def step(state, u):
+        nxt = _next_state(trans, state, u)
+        return nxt, nxt
+
+    _, states = lax.scan(step, jnp.asarray(init_state, jnp.int32), uniforms)
+    return states
+
+
+def _markov_python(trans, init_state, uniforms):
+    state = jnp.asarray(init_state, jnp.int32)
+    states = []
+    for i in range(uniforms.shape[0]):
+        state = _next_state(trans, state, uniforms[i])
+        states.append(state)
+    return jnp.stack(states)
+
+
+def _markov_fori(trans, init_state, uniforms):
+    def body(i, carry):
+        state, states = carry
+        nxt = _next_state(trans, state, jnp.asarray(uniforms)[i])
+        return nxt, states.at[i].set(nxt)
+
+    init = (jnp.asarray(init_state, jnp.int32), jnp.zeros(uniforms.shape[0], jnp.int32))
+    _, states = lax.fori_loop(0, uniforms.shape[0], body, init)
+    return states
+
+
+IMPLEMENTATIONS: list[Implementation] = [
+    Implementation(pattern="scan-cumsum", name="lax_scan", fn=_cumsum_scan,
+                   notes="carry = carry + x, emitted every step"),
+    Implementation(pattern="scan-cumsum", name="python_loop", fn=_cumsum_python,
+                   notes="Python loop over the leading axis; unrolls when traced"),
+    Implementation(pattern="scan-cumsum", name="jnp_cumsum", fn=_cumsum_jnp,
+                   notes="jnp.cumsum(xs, axis=0)"),
+    Implementation(pattern="scan-cumsum", name="associative_scan", fn=_cumsum_associative,
+                   notes="lax.associative_scan(jnp.add, xs): parallel prefix sum, different rounding order"),
+    Implementation(pattern="scan-cumsum-final-carry", name="lax_scan", fn=_total_scan,
+                   notes="seed 001's cumsum_fn; keeps only the final carry"),
+    Implementation(pattern="scan-cumsum-final-carry", name="python_loop", fn=_total_python,
+                   notes="Python loop accumulating the total"),
+    Implementation(pattern="scan-cumsum-final-carry", name="fori_loop", fn=_total_fori,
+                   notes="lax.fori_loop with static bounds (lowered to scan)"),
+    Implementation(pattern="scan-cumsum-final-carry", name="jnp_sum", fn=_total_sum,
+                   notes="jnp.sum(xs, axis=0)"),
+    Implementation(pattern="scan-moving-average", name="lax_scan", fn=_moving_average_scan,
+                   notes="seed 001's moving_average with state (avg, last value)"),
+    Implementation(pattern="scan-moving-average", name="python_loop", fn=_moving_average_python,
+                   notes="Python loop carrying the average"),
+    Implementation(pattern="scan-moving-average", name="matrix_filter", fn=_moving_average_matrix,
+                   notes="closed form: lower-triangular weights (1/3)(2/3)^(t-k) times xs"),
+    Implementation(pattern="scan-markov-chain-sampler", name="lax_scan", fn=_markov_scan,
+                   notes="carry = current state; inverse-CDF step driven by the given uniforms"),
+    Implementation(pattern="scan-markov-chain-sampler", name="python_loop", fn=_markov_python,
+                   notes="Python loop over the uniforms"),
+    Implementation(pattern="scan-markov-chain-sampler", name="fori_loop", fn=_markov_fori,
+                   notes="fori_loop writing states with .at[i].set"),
+]
