@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -45,6 +45,14 @@ GENERATORS = {
     "arange": ("start", "step"),
     "linspace": ("start", "stop"),
 }
+#: Where each float dtype overflows: a finite literal this large (halfway past the
+#: largest finite value, so it rounds up) would silently become inf.
+_FLOAT_OVERFLOW = {
+    "float16": 65520.0,
+    "bfloat16": 3.39617752923046e38,
+    "float32": 3.4028235677973366e38,
+    "float64": math.inf,
+}
 _INT_RANGES = {
     "int8": (-(2**7), 2**7 - 1),
     "int16": (-(2**15), 2**15 - 1),
@@ -56,16 +64,21 @@ _INT_RANGES = {
     "uint64": (0, 2**64 - 1),
 }
 
-Path = tuple[Union[str, int], ...]
+Path = tuple[str | int, ...]
 
 
 class ValueError_(ValueError):  # noqa: N801 - distinct name, keeps builtin ValueError visible
-    """A value that does not follow the value language; ``path`` locates it."""
+    """A value that does not follow the value language; ``path`` locates it.
 
-    def __init__(self, message: str, path: Path = ()) -> None:
+    ``key`` is True when the mapping *key* at ``path`` is what is wrong (an
+    unknown `$` form, a field a form does not take), not the value under it.
+    """
+
+    def __init__(self, message: str, path: Path = (), *, key: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.path = path
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -163,11 +176,11 @@ class ExpectedError:
     match: str | None = None
 
 
-Value = Union[
-    None, bool, int, float, str,
-    ArrayValue, GeneratedArray, KeyValue, KeyDataValue, TupleValue, ListValue, DictValue,
-    ExpectedError,
-]
+Value = (
+    None | bool | int | float | str
+    | ArrayValue | GeneratedArray | KeyValue | KeyDataValue | TupleValue | ListValue | DictValue
+    | ExpectedError
+)
 
 _TYPED_KEYS = {
     "$array": {"dtype", "shape"},
@@ -218,6 +231,7 @@ def _decode_typed(data: Mapping, typed: list[str], role: str, path: Path) -> Val
             f"unknown typed value `{tag}`{_suggest(tag, _TYPED_KEYS)}; "
             f"known: {', '.join(sorted(_TYPED_KEYS))}",
             (*path, tag),
+            key=True,
         )
     extra = set(data) - {tag} - _TYPED_KEYS[tag]
     if extra:
@@ -225,11 +239,12 @@ def _decode_typed(data: Mapping, typed: list[str], role: str, path: Path) -> Val
         raise ValueError_(
             f"unknown field `{bad}` in a `{tag}` value{_suggest(bad, _TYPED_KEYS[tag])}",
             (*path, bad),
+            key=True,
         )
     if role == "input" and tag in _EXPECT_ONLY:
-        raise ValueError_(f"`{tag}` is only allowed in expected values", (*path, tag))
+        raise ValueError_(f"`{tag}` is only allowed in expected values", (*path, tag), key=True)
     if role == "expect" and tag in _INPUT_ONLY:
-        raise ValueError_(f"`{tag}` is only allowed in case arguments", (*path, tag))
+        raise ValueError_(f"`{tag}` is only allowed in case arguments", (*path, tag), key=True)
     return _DECODERS[tag](data, role, path)
 
 
@@ -254,8 +269,8 @@ def _decode_array(data: Mapping, role: str, path: Path) -> ArrayValue:
 
 def _decode_key(data: Mapping, role: str, path: Path) -> KeyValue:
     seed = data["$key"]
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError_("`$key` takes an integer seed", (*path, "$key"))
+    if not isinstance(seed, int) or isinstance(seed, bool) or not -(2**63) <= seed < 2**64:
+        raise ValueError_("`$key` takes an integer seed (a 64-bit integer)", (*path, "$key"))
     legacy = data.get("legacy", False)
     if not isinstance(legacy, bool):
         raise ValueError_("`legacy` must be true or false", (*path, "legacy"))
@@ -263,7 +278,11 @@ def _decode_key(data: Mapping, role: str, path: Path) -> KeyValue:
 
 
 def _decode_key_data(data: Mapping, role: str, path: Path) -> KeyDataValue:
-    arr = _decode_array({"$array": data["$key_data"], "dtype": "uint32"}, role, path)
+    try:
+        arr = _decode_array({"$array": data["$key_data"], "dtype": "uint32"}, role, path)
+    except ValueError_ as e:
+        rest = e.path[len(path) + 1:] if e.path[:len(path) + 1] == (*path, "$array") else ()
+        raise ValueError_(e.message, (*path, "$key_data", *rest)) from None
     if not arr.shape:
         raise ValueError_("`$key_data` must be at least 1-d (the key's words)", (*path, "$key_data"))
     return KeyDataValue(arr, _opt_str(data, "impl", path))
@@ -271,7 +290,7 @@ def _decode_key_data(data: Mapping, role: str, path: Path) -> KeyDataValue:
 
 def _decode_generate(data: Mapping, role: str, path: Path) -> GeneratedArray:
     kind = data["$generate"]
-    if kind not in GENERATORS:
+    if not isinstance(kind, str) or kind not in GENERATORS:
         raise ValueError_(
             f"unknown generator {kind!r}{_suggest(str(kind), GENERATORS)}; known: {', '.join(GENERATORS)}",
             (*path, "$generate"),
@@ -284,13 +303,15 @@ def _decode_generate(data: Mapping, role: str, path: Path) -> GeneratedArray:
         raise ValueError_("`seed` must be a non-negative integer", (*path, "seed"))
     shape = _shape(data["shape"], (*path, "shape"))
     if math.prod(shape) > MAX_ELEMENTS:
-        raise ValueError_(f"generated array has {math.prod(shape)} elements; the limit is {MAX_ELEMENTS}", (*path, "shape"))
+        raise ValueError_(
+            f"generated array has {math.prod(shape)} elements; the limit is {MAX_ELEMENTS}", (*path, "shape")
+        )
     params = []
     for name in sorted(set(data) - {"$generate", "seed", "shape", "dtype"}):
         if name not in GENERATORS[kind]:
             raise ValueError_(f"generator `{kind}` takes {', '.join(GENERATORS[kind])}, not `{name}`", (*path, name))
         v = data[name]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if not _is_num(v) or not math.isfinite(_as_float(v)):
             raise ValueError_(f"`{name}` must be a finite number", (*path, name))
         params.append((name, v))
     return GeneratedArray(kind, seed, shape, _dtype(data["dtype"], (*path, "dtype")), tuple(params))
@@ -350,7 +371,7 @@ def _opt_str(data: Mapping, name: str, path: Path) -> str | None:
 def _dtype(d: Any, path: Path) -> str:
     if d is None:
         raise ValueError_("`$array` needs a `dtype`", path[:-1])
-    if d not in DTYPES:
+    if not isinstance(d, str) or d not in DTYPES:
         raise ValueError_(f"unknown dtype {d!r}{_suggest(str(d), DTYPES)}", path)
     return d
 
@@ -378,7 +399,9 @@ def _flatten(raw: Any, path: Path) -> tuple[tuple[int, ...], list[Any]]:
             raise ValueError_(f"array literal exceeds {MAX_ELEMENTS} elements", path)
     if any(s != shapes[0] for s in shapes):
         bad = next(i for i, s in enumerate(shapes) if s != shapes[0])
-        raise ValueError_(f"ragged array: row {bad} has shape {list(shapes[bad])}, row 0 has {list(shapes[0])}", (*path, bad))
+        raise ValueError_(
+            f"ragged array: row {bad} has shape {list(shapes[bad])}, row 0 has {list(shapes[0])}", (*path, bad)
+        )
     return (len(raw), *shapes[0]), flat
 
 
@@ -387,30 +410,61 @@ def _check_elements(flat: list[Any], dtype: str, path: Path) -> list[Any]:
     for i, x in enumerate(flat):
         if dtype == "bool":
             if not isinstance(x, bool):
-                raise ValueError_(f"element {i} ({x!r}) is not a bool", path)
+                raise ValueError_(f"element {i} ({_short(x)}) is not a bool", path)
         elif dtype in INT_DTYPES:
             if isinstance(x, bool) or not isinstance(x, int):
-                raise ValueError_(f"element {i} ({x!r}) is not an integer, but dtype is {dtype}", path)
+                raise ValueError_(f"element {i} ({_short(x)}) is not an integer, but dtype is {dtype}", path)
             lo, hi = _INT_RANGES[dtype]
             if not lo <= x <= hi:
-                raise ValueError_(f"element {i} ({x}) is out of range for {dtype}", path)
+                raise ValueError_(f"element {i} ({_short(x)}) is out of range for {dtype}", path)
         elif dtype in COMPLEX_DTYPES:
-            if isinstance(x, list) and len(x) == 2 and all(_is_num(v) for v in x):
-                x = complex(x[0], x[1])
-            elif _is_num(x):
-                x = complex(x)
-            else:
-                raise ValueError_(f"element {i} ({x!r}) is not a number or [re, im]", path)
+            x = _complex(x, i, dtype, path)
         else:
             if not _is_num(x):
-                raise ValueError_(f"element {i} ({x!r}) is not a number", path)
-            x = float(x)
+                raise ValueError_(f"element {i} ({_short(x)}) is not a number", path)
+            x = _as_float(x)
+            if abs(x) >= _FLOAT_OVERFLOW[dtype] and not (isinstance(flat[i], float) and math.isinf(flat[i])):
+                raise ValueError_(f"element {i} ({_short(flat[i])}) is out of range for {dtype}", path)
         out.append(x)
     return out
 
 
 def _is_num(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _as_float(x: int | float) -> float:
+    """``float(x)``, but an int too large for a float gives inf instead of raising."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
+def _complex(x: Any, i: int, dtype: str, path: Path) -> complex:
+    """A complex element: a real number, or a string such as ``"1+2j"`` (``[re, im]`` would read as a dimension)."""
+    if _is_num(x):
+        value = complex(_as_float(x))
+    elif isinstance(x, str):
+        try:
+            value = complex(x.replace(" ", ""))
+        except ValueError:
+            raise ValueError_(f"element {i} ({_short(x)}) is not a complex number such as \"1+2j\"", path) from None
+    else:
+        raise ValueError_(f"element {i} ({_short(x)}) is not a number or a complex string such as \"1+2j\"", path)
+    limit = _FLOAT_OVERFLOW["float32" if dtype == "complex64" else "float64"]
+    if any(abs(part) >= limit for part in (value.real, value.imag)) and not _declared_inf(x):
+        raise ValueError_(f"element {i} ({_short(x)}) is out of range for {dtype}", path)
+    return value
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _declared_inf(x: Any) -> bool:
+    return (isinstance(x, float) and math.isinf(x)) or (isinstance(x, str) and "inf" in x.lower())
 
 
 def _nest(flat: list[Any], shape: tuple[int, ...]) -> Any:
@@ -443,7 +497,11 @@ def encode(value: Value) -> Any:
         return value
     if isinstance(value, ArrayValue):
         def enc(x: Any) -> Any:
-            return [x.real, x.imag] if isinstance(x, complex) else x
+            if not isinstance(x, complex):
+                return x
+            if x.imag == 0 and math.copysign(1.0, x.imag) > 0:
+                return x.real
+            return repr(x).strip("()")
         nested = _nest([enc(x) for x in value.data], value.shape)
         out: dict[str, Any] = {"$array": nested, "dtype": value.dtype}
         if 0 in value.shape:

@@ -95,7 +95,9 @@ def _base_args(pattern: Pattern, claims: Mapping[str, Any], device: Any, size: i
             if not isinstance(base, ArrayValue | GeneratedArray):
                 raise ValueError(f"`param` {param!r} must be a static int or an array argument")
             arr = base.to_numpy()
-            args[i] = jax.device_put(np.resize(arr, (size, *arr.shape[1:])), device)
+            # a 0-d array is a traced size (e.g. a loop bound); otherwise resize along axis 0
+            new = np.asarray(size, arr.dtype) if arr.ndim == 0 else np.resize(arr, (size, *arr.shape[1:]))
+            args[i] = jax.device_put(new, device)
     return args
 
 

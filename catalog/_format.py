@@ -1,0 +1,206 @@
+"""The catalog format (docs/catalog-format.md), declared once.
+
+The validator checks files against :data:`CATALOG` and ``python -m
+catalog._schema`` turns it into ``catalog/schema.json``. Rules that relate
+one field to another (a case's args against the signature, say) live in
+:mod:`catalog._validate`.
+"""
+
+from __future__ import annotations
+
+from ._kinds import Bool, Const, Enum, Field, List, MapOf, Null, Number, OneOf, Ref, Str, Struct, Tagged, Value
+from ._model import FAMILIES, TRANSFORMS
+from ._values import COMPLEX_DTYPES, FLOAT_DTYPES
+
+__all__ = [
+    "CATALOG", "CLAIMS", "GROWTH", "JAX_CONFIG", "PLATFORMS", "PROVENANCE_KINDS", "TOLERANCE_DTYPES",
+]
+
+KEBAB = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+_OP = r"\s*(?:<=|>=|==|!=|<|>)?\s*[0-9]+(?:\.[0-9]+)*\s*"
+VERSION_SPEC = rf"{_OP}(?:,{_OP})*"
+
+PLATFORMS = ("cpu", "gpu", "tpu")
+GROWTH = ("constant", "linear")
+TOLERANCE_DTYPES = tuple(sorted(FLOAT_DTYPES | COMPLEX_DTYPES))
+
+ID = Str(pattern=KEBAB, hint="a kebab-case id such as `scan-cumsum` (lowercase letters, digits, single dashes)")
+NAME = Str(pattern=IDENTIFIER, hint="a Python identifier")
+TEXT = Str()
+ERROR_NAME = Str(
+    pattern=rf"{IDENTIFIER}|jax(?:\.{IDENTIFIER})+",
+    hint="an exception name: a builtin (`TypeError`), a jax.errors name or a dotted name under `jax.`",
+)
+TRANSFORM = Enum(TRANSFORMS, "transform")
+TRANSFORM_LIST = List(TRANSFORM, min_items=1, unique=True, empty_message="lists no transform")
+
+#: JAX config options a case may set, with the values each takes. A static
+#: allow-list: validating must not import JAX. Add names here when needed.
+JAX_CONFIG = {
+    "jax_enable_x64": Bool(),
+    "jax_threefry_partitionable": Bool(),
+    "jax_default_prng_impl": Enum(("threefry2x32", "rbg", "unsafe_rbg"), "PRNG implementation"),
+    "jax_legacy_prng_key": Enum(("allow", "warn", "error"), "setting"),
+    "jax_numpy_rank_promotion": Enum(("allow", "warn", "raise"), "setting"),
+    "jax_numpy_dtype_promotion": Enum(("standard", "strict"), "setting"),
+    "jax_default_matmul_precision": OneOf((Str(), Null())),
+    "jax_disable_jit": Bool(),
+    "jax_debug_nans": Bool(),
+    "jax_debug_infs": Bool(),
+    "jax_enable_checks": Bool(),
+    "jax_check_tracer_leaks": Bool(),
+    "jax_softmax_custom_jvp": Bool(),
+    "jax_traceback_filtering": Enum(
+        ("off", "tracebackhide", "remove_frames", "quiet_remove_frames", "auto"), "setting"
+    ),
+    "jax_platforms": OneOf((Str(), Null())),
+}
+CONFIG = Struct(
+    tuple(Field(name, kind) for name, kind in JAX_CONFIG.items()),
+    noun="JAX config option",
+    hint="the known options are listed in catalog/_format.py (JAX_CONFIG)",
+)
+
+_TOLERANCE_ENTRY = Struct(
+    (
+        Field("rtol", Number(minimum=0), doc="relative tolerance, >= 0"),
+        Field("atol", Number(minimum=0), doc="absolute tolerance, >= 0"),
+    ),
+    at_least_one=("rtol", "atol"),
+)
+_TOLERANCE_TABLE = tuple(Field(d, _TOLERANCE_ENTRY) for d in TOLERANCE_DTYPES)
+_TOLERANCE_HINT = "integers, bools and PRNG key data always compare exactly"
+TOLERANCE = Ref("tolerance", Struct(
+    (
+        *_TOLERANCE_TABLE,
+        Field(
+            "platforms",
+            MapOf(
+                Struct(_TOLERANCE_TABLE, noun="tolerance dtype", hint=_TOLERANCE_HINT),
+                keys=Enum(PLATFORMS, "platform"),
+            ),
+            doc="per-platform overrides: {gpu: {float32: {rtol: 1.0e-5}}}",
+        ),
+    ),
+    noun="tolerance dtype",
+    hint=_TOLERANCE_HINT,
+))
+
+PROVENANCE_KINDS = ("seed", "math", "oracle", "observed")
+_NOTE = Field("note", TEXT, doc="free text")
+PROVENANCE = Ref("provenance", Tagged("kind", {
+    "seed": Struct((
+        Field("kind", Enum(("seed",), "provenance kind"), required=True),
+        Field("seed", TEXT, required=True, doc="the seed file (in shared/seeds/) the value was printed in"),
+        Field("printed", TEXT, required=True, doc="what the seed printed, verbatim"),
+        _NOTE,
+    )),
+    "math": Struct((Field("kind", Enum(("math",), "provenance kind"), required=True), _NOTE)),
+    "oracle": Struct((
+        Field("kind", Enum(("oracle",), "provenance kind"), required=True),
+        Field("oracle", TEXT, required=True, doc="the independent library that computed it, e.g. numpy"),
+        _NOTE,
+    )),
+    "observed": Struct((
+        Field("kind", Enum(("observed",), "provenance kind"), required=True),
+        Field("jax", Str(pattern=r"[0-9]+(?:\.[0-9]+)*(?:[a-z0-9.+-]*)", hint="a JAX version such as \"0.10.2\""),
+              required=True, doc="the JAX version the value was observed with"),
+        _NOTE,
+    )),
+}, noun="provenance kind"))
+
+CASE = Ref("case", Struct((
+    Field("id", ID, required=True, doc="kebab-case, unique within its pattern"),
+    Field("args", MapOf(Value("input"), keys=NAME), required=True, doc="a value for every name in signature.args"),
+    Field("expect", Value("expect"), required=True, doc="the expected result, or {$error: NAME}"),
+    Field("expect_under", MapOf(Value("expect"), keys=TRANSFORM), doc="per-transform expectations replacing expect"),
+    Field("transforms", TRANSFORM_LIST, doc="overrides the pattern's transforms"),
+    Field("grad", Struct((
+        Field("wrt", NAME, required=True, doc="the argument to differentiate with respect to"),
+        Field("expect", Value("expect"), required=True, doc="the expected gradient"),
+    )), doc="for the grad transform"),
+    Field("config", CONFIG, doc="JAX config flags this case runs under"),
+    Field("tolerance", TOLERANCE, doc="overrides the pattern's tolerance"),
+    Field("provenance", PROVENANCE, required=True, doc="why the expected value is right"),
+    Field("note", TEXT, doc="free text"),
+)))
+
+_BOOL_OR_RAISES = OneOf((Bool(), Struct((Field("raises", ERROR_NAME, required=True),))))
+_SIZES = List(Number(minimum=1, integer=True), min_items=2, unique=True, empty_message="needs at least two sizes")
+_BASELINE = Struct((
+    Field("baseline", TEXT, required=True, doc="the implementation compared against, e.g. reference.lax_scan"),
+    Field("at_least", Number(minimum=0, exclusive=True), required=True, doc="the smallest ratio that passes"),
+))
+CLAIMS = Struct((
+    Field("jit", _BOOL_OR_RAISES, doc="true, or {raises: NAME} when jit fails"),
+    Field("grad", Struct(
+        (Field("forward", _BOOL_OR_RAISES), Field("reverse", _BOOL_OR_RAISES)),
+        at_least_one=("forward", "reverse"),
+    ), doc="which autodiff modes work"),
+    Field("memory", Struct((
+        Field("param", NAME, required=True, doc="the size argument"),
+        Field("sizes", _SIZES, required=True),
+        Field("forward", Enum(GROWTH, "growth")),
+        Field("backward", Enum(GROWTH, "growth")),
+    ), at_least_one=("forward", "backward")), doc="how compiled temp memory grows with param"),
+    Field("program_size", Struct((
+        Field("param", NAME, required=True, doc="the size argument"),
+        Field("sizes", _SIZES, required=True),
+        Field("growth", Enum(GROWTH, "growth"), required=True),
+    )), doc="how the jaxpr grows with param"),
+    Field("early_exit", Bool()),
+    Field("residuals", _BASELINE, doc="saves at least N times fewer residuals than the baseline"),
+    Field("speedup", _BASELINE, doc="at least N times faster than the baseline"),
+    Field("seed_claim", TEXT, doc="the claim as the seed states it"),
+    Field("base_case", ID, doc="the case whose arguments the measurements start from"),
+    Field("notes", TEXT),
+), noun="claim")
+
+DEVIATION = Struct((
+    Field("when", Struct((
+        Field("platform", TEXT),
+        Field("jax", Str(pattern=VERSION_SPEC, hint="a version spec such as \"<0.5\" or \">=0.4.30,<0.6\""),
+              doc="a version spec, e.g. \"<0.5\""),
+        Field("implementation", TEXT, doc="PLUGIN.NAME"),
+        Field("transform", TRANSFORM),
+        Field("case", ID),
+        Field("device", TEXT),
+    ), noun="deviation condition"), required=True, doc="every key is optional; all given must match"),
+    Field("reason", TEXT, required=True),
+))
+
+PATTERN = Ref("pattern", Struct((
+    Field("id", ID, required=True, doc="stable kebab-case id, unique across every loaded file"),
+    Field("family", Enum(FAMILIES, "family"), required=True),
+    Field("title", Str(one_line=True), required=True, doc="one line"),
+    Field("summary", TEXT, required=True, doc="when to use it and its pitfalls"),
+    Field("tags", List(ID, unique=True), doc="kebab-case words"),
+    Field("source", Struct((
+        Field("seed", TEXT, doc="a file in shared/seeds/"),
+        Field("doc", TEXT, doc="a URL or title"),
+        Field("section", TEXT),
+    ), at_least_one=("seed", "doc")), required=True),
+    Field("signature", Struct((
+        Field("args", List(NAME, unique=True), required=True, doc="argument names in call order"),
+        Field("static", List(NAME, unique=True), doc="the args jit treats as static"),
+    )), required=True),
+    Field("transforms", TRANSFORM_LIST, doc="default transforms of its cases"),
+    Field("vmap", Struct((
+        Field("in_axes", MapOf(OneOf((Number(integer=True), Null())), keys=NAME), doc="ARG: 0 or null"),
+    )), doc="how the vmap transform batches the arguments"),
+    Field("tolerance", TOLERANCE),
+    Field("claims", CLAIMS, doc="measurable statements, checked by the conformance suite"),
+    Field("deviations", List(DEVIATION), doc="known deviations, run as strict xfails"),
+    Field("cases", List(CASE, min_items=1, empty_message="a pattern needs at least one case"), required=True),
+)))
+
+CATALOG = Struct((
+    Field("version", Const(1, "unsupported catalog format version: got {got}; this jaxpat reads `version: 1`"),
+          required=True, doc="the format version"),
+    Field("defaults", Struct((
+        Field("transforms", TRANSFORM_LIST),
+        Field("tolerance", TOLERANCE),
+    )), doc="applies to every pattern of this file"),
+    Field("patterns", List(PATTERN, min_items=1, empty_message="the catalog declares no patterns"), required=True),
+), noun="top-level field")

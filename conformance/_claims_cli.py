@@ -1,0 +1,203 @@
+"""``jaxpat claims``: the seeds' claim tables, regenerated from measurement on the local devices.
+
+A pattern takes part by declaring ``claims.seed_table``::
+
+    seed_table: {table: constructs, row: "lax.fori_loop", cells: {jit: "✓", grad: "fwd"}}
+
+``cells`` are the seed's words, kept verbatim; every cell is re-measured with
+the pattern's first implementation and shown beside the seed's, and each
+disagreement is listed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["TABLES", "add_parser", "build_tables", "claims_command"]
+
+#: The seeds' tables: name → (title, source, columns in order).
+TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "constructs": ("Which constructs work under jit and grad", "004_f255994e8172e92e.txt", ("jit", "grad")),
+    "loops": ("Loop primitives: memory, differentiation, early exit", "004_f255994e8172e92e.txt",
+              ("memory_forward", "memory_backward", "differentiable", "early_stop")),
+}
+_NORMAL = {"✓*": "✓", "fwd only*": "fwd only", "o(n) traced ops": "o(n)", "both": "both"}
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "claims", help="regenerate the seeds' claim tables from measurement on this machine",
+        description="Measure every claim the catalog records from the seeds' tables (jit and grad support, "
+        "forward and backward memory growth, early exit) on the first device of the default JAX backend, "
+        "and print each table with the seed's claim beside the measured fact, then the discrepancies.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  jaxpat claims\n  jaxpat claims --format markdown > docs/claims-measured.md\n"
+        "  jaxpat claims --format json | jq '.discrepancies'\n",
+    )
+    p.add_argument("--format", choices=["table", "markdown", "json"], default="table")
+    p.set_defaults(func=claims_command)
+
+
+def claims_command(ns: argparse.Namespace) -> int:
+    result = build_tables()
+    if ns.format == "json":
+        json.dump(result, sys.stdout, indent=1, ensure_ascii=False)
+        print()
+    else:
+        render = _markdown if ns.format == "markdown" else _text
+        print(render(result))
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# measurement
+# ---------------------------------------------------------------------------
+
+def _measured_cells(pattern: Any, impl: Any, device: Any) -> dict[str, str]:
+    import jax
+
+    from ._claims import claims_for, grad_modes, growth, measure_early_exit, measure_jit
+    from ._execute import config_scope
+
+    claims = {**claims_for(pattern, impl)}
+    claims.setdefault("jit", True)
+    case = pattern.case(claims["base_case"]) if claims.get("base_case") else pattern.cases[0]
+    cells: dict[str, str] = {}
+    with config_scope(case.config), jax.default_device(device):
+        _, measured, _ = measure_jit(pattern, impl, claims, device)
+        cells["jit"] = "✓" if measured["jit"] == "works" else f"❌ ({measured['jit'].split(':')[0]})"
+        modes = grad_modes(pattern, impl, claims, device)
+        fwd, rev = modes["forward"][0], modes["reverse"][0]
+        cells["grad"] = "✓" if rev else ("fwd" if fwd else f"❌ ({modes['reverse'][1].split(':')[0]})")
+        cells["differentiable"] = "both" if fwd and rev else ("fwd only" if fwd else "no")
+        _, early, _ = measure_early_exit(pattern, impl, {**claims, "early_exit": True}, device)
+        cells["early_stop"] = "yes" if early["while_primitive"] else "no"
+        mem = claims.get("memory")
+        if mem:
+            cells.update(_memory_cells(pattern, impl, claims, device, growth))
+    return cells
+
+
+def _memory_cells(pattern: Any, impl: Any, claims: dict[str, Any], device: Any,
+                  growth: Callable[..., str]) -> dict[str, str]:
+    from ._claims import _base_args, _residual_bytes, _temp_bytes
+
+    spec = claims["memory"]
+    param, (a, b) = spec["param"], spec.get("sizes", [100, 1000])
+    args_a = _base_args(pattern, claims, device, a, param)
+    args_b = _base_args(pattern, claims, device, b, param)
+    big_o = {"constant": "O(1)", "linear": "O(n)", "sublinear": "O(<n)"}
+    out = {}
+    ta, tb = _temp_bytes(pattern, impl, args_a), _temp_bytes(pattern, impl, args_b)
+    out["memory_forward"] = "unmeasured" if ta is None or tb is None else (
+        f"{big_o[growth(ta, tb, a, b)]} ({ta}→{tb} B)")
+    try:
+        ra, rb = _residual_bytes(pattern, impl, claims, args_a), _residual_bytes(pattern, impl, claims, args_b)
+        out["memory_backward"] = f"{big_o[growth(ra, rb, a, b)]} ({ra}→{rb} B)"
+    except Exception as exc:
+        out["memory_backward"] = f"N/A ({type(exc).__name__})"
+    return out
+
+
+def _same(seed: str, measured: str) -> bool:
+    def norm(s: str) -> str:
+        s = s.strip().lower()
+        s = _NORMAL.get(s, s)
+        return s.split(" (")[0].strip()
+    return norm(seed) == norm(measured)
+
+
+def build_tables() -> dict[str, Any]:
+    """Measure every ``seed_table`` row of the catalog; return the tables and the discrepancies."""
+    import jax
+
+    from patterns import load_registry
+
+    registry = load_registry()
+    device = jax.devices()[0]
+    tables: dict[str, Any] = {
+        name: {"title": title, "seed": seed, "columns": list(cols), "rows": []}
+        for name, (title, seed, cols) in TABLES.items()
+    }
+    discrepancies = []
+    for pattern in registry.catalog:
+        spec = pattern.claims.get("seed_table")
+        if not spec:
+            continue
+        impls = registry.implementations(pattern.id)
+        if not impls:
+            continue
+        impl = impls[0]
+        measured = _measured_cells(pattern, impl, device)
+        table = tables[spec["table"]]
+        row = {"row": spec["row"], "pattern": pattern.id, "implementation": impl.id, "cells": {}}
+        for col in table["columns"]:
+            seed_cell = spec.get("cells", {}).get(col)
+            got = measured.get(col, "unmeasured")
+            agree = None if seed_cell is None else _same(seed_cell, got)
+            row["cells"][col] = {"seed": seed_cell, "measured": got, "agree": agree}
+            if agree is False:
+                discrepancies.append({
+                    "table": spec["table"], "row": spec["row"], "column": col, "seed": seed_cell,
+                    "measured": got, "pattern": pattern.id, "note": spec.get("note", ""),
+                })
+        table["rows"].append(row)
+    return {
+        "device": f"{device.platform}:{device.id} ({device.device_kind})",
+        "jax": jax.__version__,
+        "tables": tables,
+        "discrepancies": discrepancies,
+    }
+
+
+# ---------------------------------------------------------------------------
+# rendering
+# ---------------------------------------------------------------------------
+
+def _cell(c: dict[str, Any]) -> str:
+    mark = {True: "", False: " ≠", None: ""}[c["agree"]]
+    seed = c["seed"] if c["seed"] is not None else "—"
+    return f"seed {seed} | measured {c['measured']}{mark}"
+
+
+def _text(result: dict[str, Any]) -> str:
+    lines = [f"measured on {result['device']} with jax {result['jax']}", ""]
+    for table in result["tables"].values():
+        lines.append(f"{table['title']} (seed {table['seed']})")
+        header = ["construct", *table["columns"]]
+        rows = [[r["row"], *(_cell(r["cells"][c]) for c in table["columns"])] for r in table["rows"]]
+        widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)) for row in rows]
+        lines.append("")
+    lines.append(f"discrepancies ({len(result['discrepancies'])}): where the seed is wrong or imprecise")
+    for d in result["discrepancies"]:
+        note = f" — {d['note']}" if d.get("note") else ""
+        lines.append(f"  {d['row']} / {d['column']}: seed says {d['seed']!r}, measured {d['measured']!r}{note}")
+    return "\n".join(lines)
+
+
+def _markdown(result: dict[str, Any]) -> str:
+    lines = [f"Measured on {result['device']} with jax {result['jax']}.", ""]
+    for table in result["tables"].values():
+        lines += [f"### {table['title']}", "", f"Seed: `{table['seed']}`. Each cell: the seed's claim → measured.", ""]
+        lines.append("| construct | " + " | ".join(table["columns"]) + " |")
+        lines.append("|---" * (len(table["columns"]) + 1) + "|")
+        for r in table["rows"]:
+            cells = []
+            for c in table["columns"]:
+                cell = r["cells"][c]
+                flag = " **≠**" if cell["agree"] is False else ""
+                cells.append(f"{cell['seed'] or '—'} → {cell['measured']}{flag}")
+            lines.append(f"| {r['row']} (`{r['pattern']}`) | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["### Where the seed is wrong or imprecise", ""]
+    for d in result["discrepancies"]:
+        note = f" {d['note']}" if d.get("note") else ""
+        lines.append(f"- **{d['row']}**, {d['column']}: the seed says `{d['seed']}`, measured `{d['measured']}`.{note}")
+    return "\n".join(lines)

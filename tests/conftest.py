@@ -1,0 +1,116 @@
+"""Shared fixtures. Catalog tests: ``valid_text`` (a catalog using every feature) and ``write_yaml``."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+# pyproject.toml sets `pytester_example_dir`, an option only the pytester plugin declares
+# (and --strict-config rejects unknown options); conformance tests use pytester too.
+pytest_plugins = ("pytester",)
+
+#: A valid catalog that uses every part of the format; tests mutate it.
+VALID_TEXT = """\
+version: 1
+defaults:
+  transforms: [eager, jit]
+  tolerance:
+    float32: {rtol: 1.0e-5}
+    platforms:
+      gpu: {float32: {atol: 1.0e-4}}
+patterns:
+  - id: scan-cumsum
+    family: scan
+    title: Cumulative sum with lax.scan
+    summary: >
+      Carry the running total through lax.scan and emit it at every step.
+    tags: [loop-carry, scan]
+    source: {seed: 000_4fac8296aef13308.txt, section: Using jax.lax.scan}
+    signature: {args: [xs]}
+    transforms: [eager, jit, vmap]
+    tolerance:
+      float32: {atol: 1e-6}
+    claims:
+      jit: true
+      grad: {forward: true, reverse: {raises: ValueError}}
+      memory: {param: xs, sizes: [100, 1000], forward: constant, backward: linear}
+      program_size: {param: xs, sizes: [10, 100], growth: constant}
+      residuals: {baseline: reference.python_loop, at_least: 2.0}
+      seed_claim: "scan: one XLA loop"
+      base_case: ints
+      notes: measured on CPU
+    deviations:
+      - when: {platform: tpu, jax: "<0.5", transform: jit, case: floats}
+        reason: old TPU compilers fused differently
+    cases:
+      - id: ints
+        args: {xs: {$array: [0, 1, 2, 3, 4], dtype: int32}}
+        expect: {$array: [0, 1, 3, 6, 10], dtype: int32}
+        provenance: {kind: seed, seed: 000_4fac8296aef13308.txt, printed: "[0 1 3 6 10]"}
+      - id: floats
+        args: {xs: {$generate: arange, shape: [4], dtype: float32, start: 0.5, step: 0.0}}
+        expect: {$array: [0.5, 1.0, 1.5, 2.0], dtype: float32}
+        tolerance:
+          float32: {rtol: 1.0e-3}
+          platforms:
+            tpu: {float32: {rtol: 1.0e-2}}
+        provenance: {kind: math, note: "k/2 for k = 1..4"}
+  - id: jit-python-if
+    family: jit
+    title: Python if on a traced value
+    summary: Branching in Python on a traced value fails under jit; use lax.cond or jnp.where.
+    tags: [gotcha]
+    source: {doc: "https://docs.jax.dev/en/latest/errors.html"}
+    signature: {args: [x, mode], static: [mode]}
+    transforms: [eager, jit, grad]
+    vmap: {in_axes: {x: 0, mode: null}}
+    cases:
+      - id: positive
+        args: {x: 2.0, mode: relu}
+        expect: 2.0
+        expect_under:
+          jit: {$error: TracerBoolConversionError, match: traced}
+        grad: {wrt: x, expect: 1.0}
+        config: {jax_enable_x64: false, jax_numpy_rank_promotion: raise}
+        provenance: {kind: math, note: relu(2) = 2}
+      - id: keys
+        args: {x: {$key: 0}, mode: {$tuple: [1, 2]}}
+        expect: {$key_data: [0, 0]}
+        transforms: [eager]
+        provenance: {kind: observed, jax: "0.10.2", note: read from jax.random directly}
+        note: free text
+      - id: wide
+        args: {x: {$dict: {$weird: 1, normal: [1, .nan]}}, mode: null}
+        expect: {$array: [[1, 2], [3, 4]], dtype: float64}
+        transforms: [eager]
+        config: {jax_enable_x64: true}
+        provenance: {kind: oracle, oracle: numpy, note: "np.array([[1, 2], [3, 4]])"}
+"""
+
+
+@pytest.fixture
+def valid_text() -> str:
+    """The text of a valid catalog that uses every part of the format."""
+    return VALID_TEXT
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """Return ``write(text, name="catalog.yaml")``: write a dedented file in a temporary working directory.
+
+    The working directory moves there, so problems name files as written (``c.yaml:3:5``).
+    """
+    monkeypatch.chdir(tmp_path)
+
+    def write(text: str | bytes, name: str = "catalog.yaml") -> Path:
+        path = tmp_path / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
