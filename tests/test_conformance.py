@@ -170,20 +170,23 @@ def test_terminal_shows_the_matrix(broken_run: dict[str, Any]) -> None:
     """The terminal output ends with the pattern × platform/transform matrix."""
     out = broken_run["proc"].stdout
     assert "jaxpat conformance matrix" in out
-    assert "cpu/eager" in out and "cpu/jit" in out
+    assert "cpu/eager" in out
+    assert "cpu/jit" in out
 
 
 # ---------------------------------------------------------------------------
 
 def test_plugin_import_error_and_raising_hook_are_isolated(suite: pytest.Pytester) -> None:
     """A plugin that fails to import or whose hook raises is one failing item; the others still run."""
-    result, report = run(suite, "--jaxpat-load", "import_error", "--jaxpat-load", "hook_raises",
+    _, report = run(suite, "--jaxpat-load", "import_error", "--jaxpat-load", "hook_raises",
                          "--jaxpat-load", "good")
     impls = by_impl(report)
     assert impls["jaxpat::plugin[import_error]"][0]["outcome"] == "failed"
     assert "needs a library that is not installed" in impls["jaxpat::plugin[import_error]"][0]["message"]
     hook = [r for r in report["results"] if "hook_raises" in r["nodeid"]]
-    assert hook and hook[0]["outcome"] == "failed" and "hook exploded" in hook[0]["message"]
+    assert hook
+    assert hook[0]["outcome"] == "failed"
+    assert "hook exploded" in hook[0]["message"]
     assert outcomes({"impls": impls}, "good.cumsum") == {"passed"}
 
 
@@ -202,10 +205,11 @@ def test_invalid_catalog_is_reported_and_report_written(suite: pytest.Pytester) 
 
 def test_absent_platform_is_skipped_with_existing_devices(suite: pytest.Pytester) -> None:
     """Requesting a platform JAX does not have skips with the devices that exist; strict makes it fail."""
-    result, report = run(suite, "--jaxpat-platforms", "cpu,tpu", "--jaxpat-load", "good")
+    _, report = run(suite, "--jaxpat-platforms", "cpu,tpu", "--jaxpat-load", "good")
     [r] = [r for r in report["results"] if r["nodeid"] == "jaxpat::platform[tpu]"]
-    assert r["outcome"] == "skipped" and "devices here: cpu:0" in r["message"]
-    result, report = run(suite, "--jaxpat-platforms", "tpu", "--jaxpat-strict-platforms")
+    assert r["outcome"] == "skipped"
+    assert "devices here: cpu:0" in r["message"]
+    _, report = run(suite, "--jaxpat-platforms", "tpu", "--jaxpat-strict-platforms")
     [r] = [r for r in report["results"] if r["nodeid"] == "jaxpat::platform[tpu]"]
     assert r["outcome"] == "failed"
 
@@ -213,7 +217,7 @@ def test_absent_platform_is_skipped_with_existing_devices(suite: pytest.Pytester
 def test_hang_and_crash_are_isolated_under_xdist(suite: pytest.Pytester) -> None:
     """A hang inside XLA times out and an os._exit crashes one worker; both fail, the rest of the run goes on."""
     pytest.importorskip("xdist")
-    result, report = run(suite, "--jaxpat-load", "hangs", "--jaxpat-transform", "eager",
+    _, report = run(suite, "--jaxpat-load", "hangs", "--jaxpat-transform", "eager",
                          "--jaxpat-timeout", "3", "-n", "2", "--dist", "loadscope", timeout=300)
     impls = by_impl(report)
     forever = impls["hangs.forever"][0]
