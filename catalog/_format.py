@@ -132,7 +132,9 @@ _BASELINE = Struct((
     Field("baseline", TEXT, required=True, doc="the implementation compared against, e.g. reference.lax_scan"),
     Field("at_least", Number(minimum=0, exclusive=True), required=True, doc="the smallest ratio that passes"),
 ))
-CLAIMS = Struct((
+_GROWTH_OR_RAISES = OneOf((Enum(GROWTH, "growth"), Struct((Field("raises", ERROR_NAME, required=True),))))
+_SEED_TABLES = ("constructs", "loops")
+_CLAIM_FIELDS = (
     Field("jit", _BOOL_OR_RAISES, doc="true, or {raises: NAME} when jit fails"),
     Field("grad", Struct(
         (Field("forward", _BOOL_OR_RAISES), Field("reverse", _BOOL_OR_RAISES)),
@@ -140,21 +142,39 @@ CLAIMS = Struct((
     ), doc="which autodiff modes work"),
     Field("memory", Struct((
         Field("param", NAME, required=True, doc="the size argument"),
-        Field("sizes", _SIZES, required=True),
-        Field("forward", Enum(GROWTH, "growth")),
-        Field("backward", Enum(GROWTH, "growth")),
-    ), at_least_one=("forward", "backward")), doc="how compiled temp memory grows with param"),
+        Field("sizes", _SIZES, required=True, doc="measured at the smallest and the largest"),
+        Field("forward", Enum(GROWTH, "growth"), doc="compiled temp memory of the jitted function"),
+        Field("backward", _GROWTH_OR_RAISES, doc="bytes of the residuals jax.vjp saves, or {raises: NAME}"),
+    ), at_least_one=("forward", "backward")), doc="how memory grows with param"),
     Field("program_size", Struct((
         Field("param", NAME, required=True, doc="the size argument"),
-        Field("sizes", _SIZES, required=True),
+        Field("sizes", _SIZES, required=True, doc="measured at the smallest and the largest"),
         Field("growth", Enum(GROWTH, "growth"), required=True),
-    )), doc="how the jaxpr grows with param"),
-    Field("early_exit", Bool()),
-    Field("residuals", _BASELINE, doc="saves at least N times fewer residuals than the baseline"),
-    Field("speedup", _BASELINE, doc="at least N times faster than the baseline"),
-    Field("seed_claim", TEXT, doc="the claim as the seed states it"),
+    )), doc="how the jaxpr (equations, sub-jaxprs included) grows with param"),
+    Field("early_exit", Bool(), doc="the traced program contains a `while` loop, which can stop on a traced value"),
+    Field("residuals", Struct((
+        Field("baseline", TEXT, required=True, doc="the implementation compared against, e.g. reference.lax_scan"),
+        Field("at_least", Number(minimum=0, exclusive=True), required=True, doc="the smallest saving factor"),
+        Field("param", NAME, doc="a size argument to set"),
+        Field("size", Number(minimum=1, integer=True), doc="its value"),
+    )), doc="saves at least N times fewer residual bytes than the baseline"),
+    Field("speedup", _BASELINE, doc="at least N times faster than the baseline (reported, not enforced)"),
+    Field("wrt", NAME, doc="the argument grad and memory claims differentiate (default: the cases' grad.wrt)"),
+    Field("under_jit", Bool(), doc="measure grad claims inside jax.jit, every non-static argument traced"),
+    Field("seed_claim", TEXT, doc="the claim as the seed states it, kept verbatim when measurement disagrees"),
+    Field("seed_table", Struct((
+        Field("table", Enum(_SEED_TABLES, "seed table"), required=True),
+        Field("row", TEXT, required=True, doc="the row's label in the seed"),
+        Field("cells", MapOf(TEXT, keys=NAME), doc="the seed's cells, verbatim, by column"),
+        Field("note", TEXT, doc="what measurement shows about this row"),
+    )), doc="the row of a seed table this pattern stands for (jaxpat claims)"),
     Field("base_case", ID, doc="the case whose arguments the measurements start from"),
     Field("notes", TEXT),
+)
+CLAIMS = Struct((
+    *_CLAIM_FIELDS,
+    Field("implementations", MapOf(Struct(_CLAIM_FIELDS, noun="claim"), keys=TEXT),
+          doc="per-implementation overrides, keyed by NAME or PLUGIN.NAME"),
 ), noun="claim")
 
 DEVIATION = Struct((

@@ -64,7 +64,18 @@ class ClaimResult:
     device: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in vars(self).items() if v is not None}
+        """Plain JSON data (the model's read-only mappings cannot cross to the xdist controller)."""
+        import json
+
+        return json.loads(json.dumps({k: v for k, v in vars(self).items() if v is not None}, default=_plain))
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, Mapping):
+        return dict(x)
+    if isinstance(x, tuple | set | frozenset):
+        return list(x)
+    return str(x)
 
 
 def claims_for(pattern: Pattern, impl: Implementation) -> dict[str, Any]:
@@ -169,18 +180,34 @@ def measure_jit(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any
 
 def grad_modes(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any,
                args: list[Any] | None = None) -> dict[str, tuple[bool, str, BaseException | None]]:
-    """Whether forward (jvp) and reverse (vjp) differentiation work at the base case."""
-    args = args if args is not None else _base_args(pattern, claims, device)
-    f, x = _closure(pattern, impl, args, _wrt(pattern, claims))
-    tangent = jax.tree.map(jnp.ones_like, x)
+    """Whether forward (jvp) and reverse (vjp) differentiation work at the base case.
 
-    def rev() -> Any:
-        out, pullback = jax.vjp(f, x)
+    With ``claims.under_jit`` the derivative is taken inside ``jax.jit`` with
+    every non-static argument traced (e.g. a loop bound that is only known at
+    run time); otherwise eagerly, with concrete arguments.
+    """
+    args = args if args is not None else _base_args(pattern, claims, device)
+    wrt = pattern.signature.args.index(_wrt(pattern, claims))
+    static = {i for i, a in enumerate(pattern.signature.args) if a in pattern.signature.static}
+
+    def call(x: Any, dyn: tuple) -> Any:
+        it = iter(dyn)
+        return impl.fn(*[x if i == wrt else (args[i] if i in static else next(it)) for i in range(len(args))])
+
+    dyn = tuple(a for i, a in enumerate(args) if i != wrt and i not in static)
+    x = args[wrt]
+
+    def fwd(x: Any, dyn: tuple) -> Any:
+        return jax.jvp(lambda v: call(v, dyn), (x,), (jax.tree.map(jnp.ones_like, x),))
+
+    def rev(x: Any, dyn: tuple) -> Any:
+        out, pullback = jax.vjp(lambda v: call(v, dyn), x)
         return pullback(jax.tree.map(jnp.ones_like, out))
 
+    wrap = jax.jit if claims.get("under_jit") else (lambda f: f)
     return {
-        "forward": _run_catching(lambda: jax.jvp(f, (x,), (tangent,))),
-        "reverse": _run_catching(rev),
+        "forward": _run_catching(lambda: wrap(fwd)(x, dyn)),
+        "reverse": _run_catching(lambda: wrap(rev)(x, dyn)),
     }
 
 
@@ -230,7 +257,8 @@ def _residual_bytes(pattern: Pattern, impl: Implementation, claims: Mapping[str,
 
 def measure_memory(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> tuple:
     spec = claims["memory"]
-    param, (a, b) = spec["param"], spec.get("sizes", [100, 1000])
+    param, sizes = spec["param"], sorted(spec.get("sizes", [100, 1000]))
+    a, b = sizes[0], sizes[-1]
     args_a = _base_args(pattern, claims, device, a, param)
     args_b = _base_args(pattern, claims, device, b, param)
     measured: dict[str, Any] = {"param": param, "sizes": [a, b]}
@@ -286,7 +314,8 @@ def program_facts(pattern: Pattern, impl: Implementation, args: list[Any]) -> tu
 
 def measure_program_size(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> tuple:
     spec = claims["program_size"]
-    param, (a, b) = spec["param"], spec.get("sizes", [10, 100])
+    param, sizes = spec["param"], sorted(spec.get("sizes", [10, 100]))
+    a, b = sizes[0], sizes[-1]
     na, prims = program_facts(pattern, impl, _base_args(pattern, claims, device, a, param))
     nb, _ = program_facts(pattern, impl, _base_args(pattern, claims, device, b, param))
     g = growth(na, nb, a, b, slack=0)
@@ -297,14 +326,60 @@ def measure_program_size(pattern: Pattern, impl: Implementation, claims: Mapping
                                f"(claimed {spec['growth']}); loop primitives: {', '.join(loops) or 'none'}")
 
 
+def _while_eqns(jaxpr: Any) -> list[Any]:
+    from jax.extend.core import jaxprs_in_params
+
+    out = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "while":
+            out.append(eqn)
+        for sub in jaxprs_in_params(eqn.params):
+            out.extend(_while_eqns(sub))
+    return out
+
+
+def _stops_on_state(eqn: Any) -> bool:
+    """True when a ``while`` loop's condition reads carried state that its body changes
+    other than by counting (``i + 1``) or passing through (a fixed bound): a loop that
+    can stop early on its own values, as opposed to a counted loop such as a fori_loop."""
+    from jax.extend.core import Literal
+
+    cond, body = eqn.params["cond_jaxpr"].jaxpr, eqn.params["body_jaxpr"].jaxpr
+    n_cond, n_body = eqn.params["cond_nconsts"], eqn.params["body_nconsts"]
+    needed = {v for v in cond.outvars if not isinstance(v, Literal)}
+    for e in reversed(cond.eqns):
+        if any(o in needed for o in e.outvars):
+            needed |= {v for v in e.invars if not isinstance(v, Literal)}
+    producers = {o: e for e in body.eqns for o in e.outvars}
+    for i, var in enumerate(cond.invars[n_cond:]):
+        if var not in needed:
+            continue
+        before, after = body.invars[n_body + i], body.outvars[i]
+        if after is before:
+            continue  # a bound passed through unchanged
+        step = producers.get(after)
+        counting = step is not None and step.primitive.name == "add" and before in step.invars and any(
+            isinstance(v, Literal) for v in step.invars)
+        if not counting:
+            return True
+    return False
+
+
 def measure_early_exit(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> tuple:
-    _, prims = program_facts(pattern, impl, _base_args(pattern, claims, device))
-    has_while = "while" in prims
+    args = _base_args(pattern, claims, device)
+    static = [i for i, a in enumerate(pattern.signature.args) if a in pattern.signature.static]
+    closed = jax.make_jaxpr(impl.fn, static_argnums=static)(*args)
+    loops = _while_eqns(closed.jaxpr)
+    stops = any(_stops_on_state(e) for e in loops)
     claimed = bool(claims["early_exit"])
-    verdict = "held" if has_while == claimed else "violated"
-    what = "contains a `while` loop" if has_while else "contains no `while` loop (" + (
-        "a fixed-length scan" if "scan" in prims else "unrolled or loop-free") + ")"
-    return verdict, {"while_primitive": has_while, "primitives": prims}, (
+    verdict = "held" if stops == claimed else "violated"
+    if stops:
+        what = "contains a `while` loop whose condition reads state its body computes: it can stop early"
+    elif loops:
+        what = "contains only counted `while` loops (a counter against a bound): no early exit"
+    else:
+        what = "contains no `while` loop (a fixed-length scan, an unrolled loop, or none)"
+    return verdict, {"stops_on_state": stops, "while_loops": len(loops)}, (
         f"the traced program {what}; early exit claimed {claimed}")
 
 

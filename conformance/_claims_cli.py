@@ -75,7 +75,7 @@ def _measured_cells(pattern: Any, impl: Any, device: Any) -> dict[str, str]:
         cells["grad"] = "✓" if rev else ("fwd" if fwd else f"❌ ({modes['reverse'][1].split(':')[0]})")
         cells["differentiable"] = "both" if fwd and rev else ("fwd only" if fwd else "no")
         _, early, _ = measure_early_exit(pattern, impl, {**claims, "early_exit": True}, device)
-        cells["early_stop"] = "yes" if early["while_primitive"] else "no"
+        cells["early_stop"] = "yes" if early["stops_on_state"] else "no"
         mem = claims.get("memory")
         if mem:
             cells.update(_memory_cells(pattern, impl, claims, device, growth))
@@ -87,7 +87,8 @@ def _memory_cells(pattern: Any, impl: Any, claims: dict[str, Any], device: Any,
     from ._claims import _base_args, _residual_bytes, _temp_bytes
 
     spec = claims["memory"]
-    param, (a, b) = spec["param"], spec.get("sizes", [100, 1000])
+    param, sizes = spec["param"], sorted(spec.get("sizes", [100, 1000]))
+    a, b = sizes[0], sizes[-1]
     args_a = _base_args(pattern, claims, device, a, param)
     args_b = _base_args(pattern, claims, device, b, param)
     big_o = {"constant": "O(1)", "linear": "O(n)", "sublinear": "O(<n)"}

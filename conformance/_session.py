@@ -105,7 +105,8 @@ class JaxpatSession:
         props = dict(report.user_properties) if report.user_properties else {}
         if "jaxpat_env" in props and not self.environment:
             self.environment = dict(props["jaxpat_env"])
-        facts = props.get("jaxpat_facts") or {}
+        # user_properties ride on every phase's report; the facts belong to the call phase only
+        facts = (props.get("jaxpat_facts") or {}) if report.when == "call" else {}
         if "compiles" in facts:
             worker = getattr(getattr(report, "node", None), "gateway", None)
             name = getattr(worker, "id", "main")
