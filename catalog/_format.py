@@ -162,12 +162,13 @@ _CLAIM_FIELDS = (
     Field("wrt", NAME, doc="the argument grad and memory claims differentiate (default: the cases' grad.wrt)"),
     Field("under_jit", Bool(), doc="measure grad claims inside jax.jit, every non-static argument traced"),
     Field("seed_claim", TEXT, doc="the claim as the seed states it, kept verbatim when measurement disagrees"),
-    Field("seed_table", Struct((
+    Field("seed_table", List(Struct((
         Field("table", Enum(_SEED_TABLES, "seed table"), required=True),
         Field("row", TEXT, required=True, doc="the row's label in the seed"),
         Field("cells", MapOf(TEXT, keys=NAME), doc="the seed's cells, verbatim, by column"),
+        Field("implementation", NAME, doc="the implementation measured (default: the pattern's first)"),
         Field("note", TEXT, doc="what measurement shows about this row"),
-    )), doc="the row of a seed table this pattern stands for (jaxpat claims)"),
+    ))), doc="the rows of the seeds' tables this pattern stands for (jaxpat claims)"),
     Field("base_case", ID, doc="the case whose arguments the measurements start from"),
     Field("notes", TEXT),
 )

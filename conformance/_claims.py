@@ -250,8 +250,25 @@ def _temp_bytes(pattern: Pattern, impl: Implementation, args: list[Any]) -> int 
 
 
 def _residual_bytes(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], args: list[Any]) -> int:
-    f, x = _closure(pattern, impl, args, _wrt(pattern, claims))
-    _, pullback = jax.vjp(f, x)
+    """Bytes of the residuals ``jax.vjp`` saves for the backward pass (the pullback's leaves).
+
+    With ``claims.under_jit`` the pullback is built inside ``jax.jit`` with every
+    non-static argument traced, and returned from it.
+    """
+    wrt = pattern.signature.args.index(_wrt(pattern, claims))
+    static = {i for i, a in enumerate(pattern.signature.args) if a in pattern.signature.static}
+    dyn = tuple(a for i, a in enumerate(args) if i != wrt and i not in static)
+
+    def forward(x: Any, dyn: tuple) -> Any:
+        it = iter(dyn)
+        full = [x if i == wrt else (args[i] if i in static else next(it)) for i in range(len(args))]
+        return jax.vjp(lambda v: impl.fn(*[v if i == wrt else a for i, a in enumerate(full)]), x)
+
+    build = jax.jit(forward) if claims.get("under_jit") else forward
+    out, pullback = build(args[wrt], dyn)
+    # jax.vjp builds a pullback even for loops that cannot run backwards (while_loop):
+    # applying it is what raises, so a backward pass that does not exist is not measured as O(1).
+    jax.block_until_ready(pullback(jax.tree.map(jnp.ones_like, out)))
     return int(sum(np.asarray(leaf).nbytes for leaf in jax.tree.leaves(pullback)))
 
 

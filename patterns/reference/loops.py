@@ -100,6 +100,27 @@ def _collatz_python_while(n):
     return jnp.asarray(steps, jnp.int32)
 
 
+def _newton_sqrt_while(a, max_iter):
+    # Newton's iteration for sqrt(a), stopping as soon as an update changes nothing
+    # measurable: the condition reads the carried state, so the loop exits early.
+    def cond(state):
+        i, x, delta = state
+        return (i < max_iter) & (jnp.abs(delta) > 1e-6 * x)
+
+    def body(state):
+        i, x, _ = state
+        new = 0.5 * (x + a / x)
+        return i + 1, new, new - x
+
+    one = jnp.ones_like(a)
+    return lax.while_loop(cond, body, (0, one * jnp.maximum(a, 1.0), one))[1]
+
+
+def _newton_sqrt_fori(a, max_iter):
+    # the same iteration for a fixed number of steps: no early exit
+    return lax.fori_loop(0, max_iter, lambda i, x: 0.5 * (x + a / x), jnp.maximum(a, 1.0) * jnp.ones_like(a))
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="loop-affine-recurrence", name="python_loop", fn=_affine_python,
                    notes="seed 004 python_loop: unrolls n iterations into the trace"),
@@ -127,4 +148,8 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="same loop with lax.cond choosing the Collatz branch"),
     Implementation(pattern="loop-python-while-traced", name="python_while", fn=_collatz_python_while,
                    notes="Python while on a JAX value: fine eagerly, TracerBoolConversionError under jit"),
+    Implementation(pattern="loop-while-converge", name="while_loop", fn=_newton_sqrt_while,
+                   notes="stops when the Newton update is below 1e-6 relative"),
+    Implementation(pattern="loop-while-converge", name="fori_loop", fn=_newton_sqrt_fori,
+                   notes="always max_iter steps; converged long before for these inputs"),
 ]
