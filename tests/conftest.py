@@ -114,3 +114,30 @@ def write_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
         return path
 
     return write
+
+
+# ---------------------------------------------------------------------------
+# Reliability counts: tests that feed jaxpat bad input or broken plugins call
+# `record_property("reliability", KIND)`; the summary prints how many of each
+# kind were tried and how many were handled (the test passed). Properties
+# travel with xdist reports, so the controller sees every worker's.
+# ---------------------------------------------------------------------------
+
+_RELIABILITY: dict[str, list[int]] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call":
+        return
+    for name, kind in report.user_properties:
+        if name == "reliability":
+            counts = _RELIABILITY.setdefault(kind, [0, 0])
+            counts[0] += 1
+            counts[1] += int(report.passed)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if _RELIABILITY and not hasattr(config, "workerinput"):
+        terminalreporter.section("reliability")
+        for kind, (tried, handled) in sorted(_RELIABILITY.items()):
+            terminalreporter.write_line(f"{kind}: {tried} tried, {handled} handled")

@@ -95,12 +95,15 @@ def test_correct_plugin_passes_everything(broken_run: dict[str, Any]) -> None:
     ("broken.mutates", "mutated its inputs"),
     ("broken.sets_x64", "changed global JAX config: jax_enable_x64 from False to True"),
 ])
-def test_broken_implementation_fails_with_message(broken_run: dict[str, Any], impl: str, fragment: str) -> None:
+def test_broken_implementation_fails_with_message(
+    broken_run: dict[str, Any], impl: str, fragment: str, record_property: Any,
+) -> None:
     """Each kind of wrong implementation fails, and the message names what is wrong.
 
     Every item fails, except for ``sets_x64``: its config change happens in
     Python, so only items that run its Python body (not a cached jit trace) see it.
     """
+    record_property("reliability", "broken or hostile plugins")
     results = broken_run["impls"][impl]
     if impl == "broken.sets_x64":
         results = [r for r in results if r["transform"] == "eager"]
@@ -116,23 +119,26 @@ def test_wrong_value_message_gives_errors_and_values(broken_run: dict[str, Any])
         assert fragment in text
 
 
-def test_output_on_wrong_device_is_caught(broken_run: dict[str, Any]) -> None:
+def test_output_on_wrong_device_is_caught(broken_run: dict[str, Any], record_property: Any) -> None:
     """Output placed on another device than the item's fails on that item only."""
+    record_property("reliability", "broken or hostile plugins")
     results = {r["device"]: r for r in broken_run["impls"]["broken.wrong_device"] if r["transform"] == "eager"}
     assert results["cpu:0"]["outcome"] == "failed"
     assert "output on the wrong device: result lives on cpu:1, the item runs on cpu:0" in results["cpu:0"]["message"]
     assert results["cpu:1"]["outcome"] == "passed"
 
 
-def test_nondeterministic_output_is_caught(broken_run: dict[str, Any]) -> None:
+def test_nondeterministic_output_is_caught(broken_run: dict[str, Any], record_property: Any) -> None:
     """Two runs of the same item with different bits fail as non-deterministic."""
+    record_property("reliability", "broken or hostile plugins")
     eager = [r for r in broken_run["impls"]["broken.nondeterministic"] if r["transform"] == "eager"]
     assert {r["outcome"] for r in eager} == {"failed"}
     assert all("non-deterministic" in r["message"] for r in eager)
 
 
-def test_known_deviation_that_passes_is_reported(broken_run: dict[str, Any]) -> None:
+def test_known_deviation_that_passes_is_reported(broken_run: dict[str, Any], record_property: Any) -> None:
     """A strict xfail from a catalog deviation that now passes is reported as xpassed and fails the run."""
+    record_property("reliability", "broken or hostile plugins")
     [result] = [r for r in broken_run["impls"]["good.double"] if r["device"] == "cpu:0"]
     assert result["outcome"] == "xpassed"
     assert "known deviation" in (result["message"] or "")
@@ -176,8 +182,9 @@ def test_terminal_shows_the_matrix(broken_run: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------------------
 
-def test_plugin_import_error_and_raising_hook_are_isolated(suite: pytest.Pytester) -> None:
+def test_plugin_import_error_and_raising_hook_are_isolated(suite: pytest.Pytester, record_property: Any) -> None:
     """A plugin that fails to import or whose hook raises is one failing item; the others still run."""
+    record_property("reliability", "broken or hostile plugins")
     _, report = run(suite, "--jaxpat-load", "import_error", "--jaxpat-load", "hook_raises",
                          "--jaxpat-load", "good")
     impls = by_impl(report)
@@ -190,8 +197,9 @@ def test_plugin_import_error_and_raising_hook_are_isolated(suite: pytest.Pyteste
     assert outcomes({"impls": impls}, "good.cumsum") == {"passed"}
 
 
-def test_invalid_catalog_is_reported_and_report_written(suite: pytest.Pytester) -> None:
+def test_invalid_catalog_is_reported_and_report_written(suite: pytest.Pytester, record_property: Any) -> None:
     """A malformed extra catalog fails one item naming file, line and field; the report is still written."""
+    record_property("reliability", "malformed catalog files")
     suite.makefile(".yaml", bad="version: 1\npatterns:\n  - id: t-bad\n    family: scann\n")
     result, report = run(suite, "--jaxpat-catalog", "bad.yaml", "--jaxpat-load", "good")
     [r] = [r for r in report["results"] if r["nodeid"] == "jaxpat::plugin[catalog:bad.yaml]"]
@@ -214,23 +222,27 @@ def test_absent_platform_is_skipped_with_existing_devices(suite: pytest.Pytester
     assert r["outcome"] == "failed"
 
 
-def test_hang_and_crash_are_isolated_under_xdist(suite: pytest.Pytester) -> None:
-    """A hang inside XLA times out and an os._exit crashes one worker; both fail, the rest of the run goes on."""
+def test_hang_and_crash_are_isolated_under_xdist(suite: pytest.Pytester, record_property: Any) -> None:
+    """A hang inside XLA times out, os._exit and a segfault crash a worker; each fails, the run goes on."""
+    record_property("reliability", "broken or hostile plugins")
     pytest.importorskip("xdist")
     _, report = run(suite, "--jaxpat-load", "hangs", "--jaxpat-transform", "eager",
                          "--jaxpat-timeout", "3", "-n", "2", "--dist", "loadscope", timeout=300)
     impls = by_impl(report)
     forever = impls["hangs.forever"][0]
     exits = impls["hangs.exits"][0]
+    segfault = impls["hangs.segfault"][0]
     assert forever["outcome"] in ("failed", "error"), forever
-    assert exits["outcome"] in ("failed", "error"), exits
-    assert "crashed" in (exits["message"] or "")
+    for crashed in (exits, segfault):
+        assert crashed["outcome"] in ("failed", "error"), crashed
+        assert "crashed" in (crashed["message"] or "")
     assert impls["hangs.fine"][0]["outcome"] == "passed"
     assert report["status"] == "complete"
 
 
-def test_sigint_leaves_a_valid_interrupted_report(suite: pytest.Pytester) -> None:
+def test_sigint_leaves_a_valid_interrupted_report(suite: pytest.Pytester, record_property: Any) -> None:
     """Ctrl-C mid-run still leaves a valid JSON report marked interrupted, with what had finished."""
+    record_property("reliability", "interrupted runs")
     suite.makepyfile(slow="""
         import time
         from patterns import Implementation, hookimpl

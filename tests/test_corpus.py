@@ -73,8 +73,9 @@ def test_corpus_is_large_enough():
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_corpus_file_is_rejected_clearly(path, monkeypatch):
+def test_corpus_file_is_rejected_clearly(path, monkeypatch, record_property):
     """Loading the file raises CatalogError with the expected message at the expected place, fast and small."""
+    record_property("reliability", "malformed catalog files")
     monkeypatch.chdir(CORPUS)
     want = _header(path)
     error, elapsed, peak = _rejection(Path(path.name))

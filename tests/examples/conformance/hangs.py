@@ -1,5 +1,6 @@
 """Implementations that hang inside XLA or kill their process."""
 
+import ctypes
 import os
 
 import jax.numpy as jnp
@@ -17,6 +18,10 @@ def exits(xs):
     os._exit(13)
 
 
+def segfault(xs):
+    return ctypes.string_at(0)  # reads address 0: SIGSEGV
+
+
 def fine(xs):
     return jnp.cumsum(xs)
 
@@ -26,5 +31,6 @@ def jaxpat_implementations():
     return [
         Implementation("t-cumsum", "forever", forever),
         Implementation("t-cumsum", "exits", exits),
+        Implementation("t-cumsum", "segfault", segfault),
         Implementation("t-cumsum", "fine", fine),
     ]
