@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from .._implementation import Implementation
+from .loops import _power_fori, _power_while  # the same x**n loops as the loops family
 
 # --- grad-scalar: f(x) = x^3 + 2x^2 - 3x + 1 ----------------------------------
 
@@ -274,18 +275,6 @@ def ste_one_hot_custom_vjp(p, w):
 
 
 # --- loop-derivative: d/dx x^n through loops that reverse mode can or cannot handle ---------
-
-
-def _power_while(x, n):
-    def body(carry):
-        i, acc = carry
-        return i + 1, acc * x
-
-    return lax.while_loop(lambda c: c[0] < n, body, (0, jnp.ones_like(x)))[1]
-
-
-def _power_fori(x, n):
-    return lax.fori_loop(0, n, lambda i, acc: acc * x, jnp.ones_like(x))
 
 
 def _power_scan(x, n):

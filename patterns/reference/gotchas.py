@@ -13,6 +13,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from .._implementation import Implementation
+from .loops import _power_fori, _power_while  # the same x**n loops as the loops family
 
 # --- inplace-assignment-error -------------------------------------------------------
 
@@ -106,18 +107,6 @@ def python_string_branch(x, op):
 
 
 # --- grad-while-loop-error / grad-fori-loop-traced-bounds --------------------------------------
-
-
-def _power_while(x, n):
-    def body(carry):
-        i, acc = carry
-        return i + 1, acc * x
-
-    return lax.while_loop(lambda c: c[0] < n, body, (0, jnp.ones_like(x)))[1]
-
-
-def _power_fori(x, n):
-    return lax.fori_loop(0, n, lambda i, acc: acc * x, jnp.ones_like(x))
 
 
 def grad_of_while_loop(x, n):
