@@ -105,7 +105,7 @@ def _newton_sqrt_while(a, max_iter):
     # measurable: the condition reads the carried state, so the loop exits early.
     def cond(state):
         i, x, delta = state
-        return (i < max_iter) & (jnp.abs(delta) > 1e-6 * x)
+        return (i < max_iter) & jnp.any(jnp.abs(delta) > 1e-6 * x)
 
     def body(state):
         i, x, _ = state
