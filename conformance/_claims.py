@@ -309,14 +309,30 @@ def measure_memory(pattern: Pattern, impl: Implementation, claims: Mapping[str, 
     return _combine(verdicts), measured, "; ".join(msgs)
 
 
-def _count_eqns(jaxpr: Any, names: set[str]) -> int:
-    from jax.extend.core import jaxprs_in_params
+def _sub_jaxprs(params: Mapping[str, Any]) -> list[Any]:
+    """The jaxprs inside an equation's params (loop bodies, branches), open or closed.
 
+    Written here rather than imported: ``jax.extend.core.jaxprs_in_params`` is newer
+    than the oldest JAX jaxpat supports.
+    """
+    from jax.extend.core import ClosedJaxpr, Jaxpr
+
+    out: list[Any] = []
+    for value in params.values():
+        for v in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(v, ClosedJaxpr):
+                out.append(v.jaxpr)
+            elif isinstance(v, Jaxpr):
+                out.append(v)
+    return out
+
+
+def _count_eqns(jaxpr: Any, names: set[str]) -> int:
     n = 0
     for eqn in jaxpr.eqns:
         n += 1
         names.add(eqn.primitive.name)
-        for sub in jaxprs_in_params(eqn.params):
+        for sub in _sub_jaxprs(eqn.params):
             n += _count_eqns(sub, names)
     return n
 
@@ -344,13 +360,11 @@ def measure_program_size(pattern: Pattern, impl: Implementation, claims: Mapping
 
 
 def _while_eqns(jaxpr: Any) -> list[Any]:
-    from jax.extend.core import jaxprs_in_params
-
     out = []
     for eqn in jaxpr.eqns:
         if eqn.primitive.name == "while":
             out.append(eqn)
-        for sub in jaxprs_in_params(eqn.params):
+        for sub in _sub_jaxprs(eqn.params):
             out.extend(_while_eqns(sub))
     return out
 
@@ -531,7 +545,13 @@ class ClaimItem(pytest.Item):
     def runtest(self) -> None:
         from ._execute import ConformanceFailure
 
-        result = measure(self.claim, self.pattern, self.impl, self.device, self.siblings)
+        try:
+            result = measure(self.claim, self.pattern, self.impl, self.device, self.siblings)
+        except Exception as exc:
+            message = f"could not measure claim `{self.claim}` of {self.pattern.id} for {self.impl.id}: " \
+                      f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            self.user_properties.append(("jaxpat_facts", {"message": message}))
+            raise ConformanceFailure(message) from exc
         record = {**result.to_dict(), "nodeid": self.nodeid}
         self.user_properties.append(("jaxpat_facts", {"claims": [record], "message": result.message}))
         if result.verdict == "skipped":

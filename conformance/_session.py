@@ -218,6 +218,10 @@ def _message(report: pytest.TestReport) -> str | None:
     text = report.longreprtext or ""
     if hasattr(report, "wasxfail") and report.wasxfail:
         return str(report.wasxfail)
+    # xdist prefixes a worker's failure with "[gw0] linux -- Python 3.x /path": not the message
+    lines = text.splitlines()
+    if lines and lines[0].startswith("[gw") and " -- Python " in lines[0]:
+        text = "\n".join(lines[1:])
     return text[-4000:] if text else None
 
 
