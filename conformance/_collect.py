@@ -244,6 +244,26 @@ def _pattern_items(
                                            transform=transform, case=case.id, device=spec.device_id):
                                 item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation: {dev.reason}"))
                         out.append(item)
+                if len(devices) > 1:
+                    out.extend(_agreement_items(col, pattern, case, impl, devices, transforms))
+    return out
+
+
+def _agreement_items(col: pytest.Collector, pattern: Pattern, case: Any, impl: Implementation,
+                     devices: list[Any], transforms: list[str]) -> list[pytest.Item]:
+    """One item per transform comparing every device's result with the first's (not for expected errors)."""
+    from catalog import ExpectedError
+
+    from ._execute import ItemSpec, expectation
+
+    out = []
+    for transform in case.transforms:
+        if transforms and transform not in transforms:
+            continue
+        specs = [ItemSpec(pattern, case, impl, d, transform) for d in devices]
+        if isinstance(expectation(specs[0]), ExpectedError):
+            continue
+        out.append(AgreementItem.from_parent(col, name=f"{case.id}[{impl.id}-devices-{transform}]", specs=specs))
     return out
 
 
@@ -332,6 +352,36 @@ class JaxpatItem(pytest.Item):
     def reportinfo(self) -> tuple[Any, int | None, str]:
         loc = self.spec.case.location
         return (self.path, (loc.line - 1) if loc else None, self.nodeid)
+
+
+class AgreementItem(pytest.Item):
+    """The same case on every selected device: results agree (bitwise for integers and keys)."""
+
+    def __init__(self, *, specs: list[Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.specs = specs
+        first = specs[0]
+        self.user_properties.append(("jaxpat", {
+            "nodeid": self.nodeid, "kind": "agreement", "pattern": first.pattern.id,
+            "family": first.pattern.family, "case": first.case.id, "implementation": first.impl.id,
+            "plugin": first.impl.plugin, "device": ",".join(s.device_id for s in specs),
+            "platform": "+".join(sorted({s.device.platform for s in specs})), "transform": first.transform,
+        }))
+
+    def runtest(self) -> None:
+        from ._execute import ConformanceFailure, run_agreement
+
+        try:
+            run_agreement(self.specs)
+        except ConformanceFailure as exc:
+            self.user_properties.append(("jaxpat_facts", {"message": str(exc)}))
+            raise
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        return str(excinfo.value)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return (self.path, None, self.nodeid)
 
 
 class ErrorItem(pytest.Item):

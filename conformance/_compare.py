@@ -14,7 +14,7 @@ import numpy as np
 
 from catalog import ArrayValue, DictValue, KeyDataValue, ListValue, Tolerance, TupleValue, Value
 
-__all__ = ["compare", "describe", "same_bits"]
+__all__ = ["agree", "compare", "describe", "same_bits"]
 
 _MAX_SHOWN = 5
 
@@ -196,3 +196,28 @@ def same_bits(a: Any, b: Any) -> list[str]:
         if xa.dtype != ya.dtype or xa.shape != ya.shape or xa.tobytes() != ya.tobytes():
             diffs.append(f"result{jax.tree_util.keystr(path)}: {_short(x)} then {_short(y)}")
     return diffs
+
+
+def agree(a: Any, b: Any, *, tolerance: Tolerance, platform: str) -> list[str]:
+    """Where two devices' results disagree: bitwise for integers, bools and key data; floats within tolerance."""
+    la, ta = jax.tree_util.tree_flatten_with_path(a)
+    lb, tb = jax.tree_util.tree_flatten_with_path(b)
+    if ta != tb:
+        return [f"tree structure differs: {ta} vs {tb}"]
+    out = []
+    for (path, x), (_, y) in zip(la, lb, strict=True):
+        if _is_key_array(x):
+            x, y = jax.random.key_data(x), jax.random.key_data(y)
+        xa, ya = np.asarray(x), np.asarray(y)
+        where = f"result{jax.tree_util.keystr(path)}"
+        if xa.dtype != ya.dtype or xa.shape != ya.shape:
+            out.append(f"{where}: {xa.dtype}{list(xa.shape)} vs {ya.dtype}{list(ya.shape)}")
+        elif xa.dtype.kind in "fc":
+            rtol, atol, source = tolerance.for_dtype(str(xa.dtype), platform)
+            close = np.isclose(xa, ya, rtol=rtol, atol=atol, equal_nan=True)
+            if not np.all(close):
+                out.append(f"{where}: differs beyond rtol={rtol:g}, atol={atol:g} ({source})\n"
+                           + _mismatch_details(xa, ya, close))
+        elif xa.tobytes() != ya.tobytes():
+            out.append(f"{where}: differs bit for bit\n" + _mismatch_details(xa, ya, xa == ya))
+    return out

@@ -26,9 +26,9 @@ from catalog import (
 )
 from patterns import Implementation
 
-from ._compare import compare, describe, same_bits
+from ._compare import agree, compare, describe, same_bits
 
-__all__ = ["ConformanceFailure", "ItemSpec", "build_args", "config_scope", "run_item"]
+__all__ = ["ConformanceFailure", "ItemSpec", "build_args", "config_scope", "run_agreement", "run_item"]
 
 #: How many copies of a case the ``vmap`` transform batches together.
 VMAP_BATCH = 2
@@ -205,6 +205,21 @@ def run_item(spec: ItemSpec) -> dict[str, Any]:
         if spec.transform == "grad":
             facts["check_grads"] = _check_grads(spec)
     return facts
+
+
+def run_agreement(specs: list[ItemSpec]) -> None:
+    """Run the same case on several devices; raise ConformanceFailure where results disagree."""
+    first = specs[0]
+    results = []
+    for spec in specs:
+        with config_scope(spec.case.config), jax.default_device(spec.device):
+            results.append(_run_once(spec))
+    problems = []
+    for spec, result in zip(specs[1:], results[1:], strict=True):
+        for p in agree(results[0], result, tolerance=first.case.tolerance, platform=spec.device.platform):
+            problems.append(f"{first.device_id} vs {spec.device_id}: {p}")
+    if problems:
+        raise ConformanceFailure("devices disagree:\n" + "\n".join(problems))
 
 
 def _run_once(spec: ItemSpec, *, check_inputs: bool = False) -> Any:

@@ -40,10 +40,12 @@ def run(pytester: pytest.Pytester, *args: str, timeout: float = 240) -> tuple[An
     return result, report
 
 
-def by_impl(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def by_impl(report: dict[str, Any], kind: str = "case") -> dict[str, list[dict[str, Any]]]:
+    """Results by implementation id (collection problems by node id), of one kind of item."""
     out: dict[str, list[dict[str, Any]]] = {}
     for r in report["results"]:
-        out.setdefault(r.get("implementation") or r["nodeid"], []).append(r)
+        if r.get("kind") in (kind, "setup"):
+            out.setdefault(r.get("implementation") or r["nodeid"], []).append(r)
     return out
 
 
@@ -60,7 +62,7 @@ def broken_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
            "--jaxpat-cpu-devices", "2", "--jaxpat-all-devices", "-rA"]
     proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=300)
     report = json.loads((work / "report.json").read_text())
-    return {"proc": proc, "report": report, "impls": by_impl(report)}
+    return {"proc": proc, "report": report, "impls": by_impl(report), "agreement": by_impl(report, "agreement")}
 
 
 def outcomes(run: dict[str, Any], impl: str) -> set[str]:
@@ -134,6 +136,17 @@ def test_nondeterministic_output_is_caught(broken_run: dict[str, Any], record_pr
     eager = [r for r in broken_run["impls"]["broken.nondeterministic"] if r["transform"] == "eager"]
     assert {r["outcome"] for r in eager} == {"failed"}
     assert all("non-deterministic" in r["message"] for r in eager)
+
+
+def test_devices_that_disagree_are_caught(broken_run: dict[str, Any]) -> None:
+    """With several devices, one item per case and transform compares the devices' results with each other."""
+    good = broken_run["agreement"]["good.cumsum"]
+    assert {r["outcome"] for r in good} == {"passed"}
+    assert {r["transform"] for r in good} == {"eager", "jit", "vmap"}
+    bad = broken_run["agreement"]["broken.device_dependent"]
+    assert {r["outcome"] for r in bad} == {"failed"}
+    [eager] = [r for r in bad if r["transform"] == "eager"]  # under jit it fails earlier: .devices() of a tracer
+    assert "devices disagree:\ncpu:0 vs cpu:1: result: differs bit for bit" in eager["message"]
 
 
 def test_known_deviation_that_passes_is_reported(broken_run: dict[str, Any], record_property: Any) -> None:

@@ -35,6 +35,12 @@ def wrong_device(xs):
     return jax.device_put(jnp.cumsum(xs), jax.devices()[-1])
 
 
+def device_dependent(xs):
+    # a different answer on each device: every per-device item fails, and the devices disagree
+    (device,) = xs.devices()
+    return jnp.cumsum(xs) + device.id
+
+
 def nondeterministic(xs):
     return jnp.cumsum(xs) + next(_calls) % 2
 
@@ -67,6 +73,7 @@ def jaxpat_implementations():
         Implementation("t-cumsum", "wrong_tree", wrong_tree),
         Implementation("t-cumsum", "wrong_device", wrong_device),
         Implementation("t-cumsum", "nondeterministic", nondeterministic),
+        Implementation("t-cumsum", "device_dependent", device_dependent),
         Implementation("t-cumsum", "raises", raises),
         Implementation("t-raises", "no_raise", no_raise),
         Implementation("t-list-sum", "mutates", mutates),
