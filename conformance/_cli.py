@@ -22,6 +22,7 @@ examples:
   jaxpat check -n 0 --cpu-devices 2     serial, with two simulated CPU devices
   jaxpat check --pattern 'scan-*' --transform jit
   jaxpat check --platforms gpu --strict-platforms
+  jaxpat check --no-claims              cases only, without measuring claims
   jaxpat check -- -k lax_scan -x        anything after -- goes to pytest
 
 exit status: 0 all items passed (or xfailed), 1 some failed, 2 interrupted,
@@ -56,7 +57,8 @@ def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="only matching implementation ids (PLUGIN.NAME)")
     p.add_argument("--transform", action="append", default=[], choices=["eager", "jit", "vmap", "grad"],
                    help="only these transforms")
-    p.add_argument("--claims", action="store_true", help="also measure the catalog's claims")
+    p.add_argument("--no-claims", dest="claims", action="store_false",
+                   help="skip measuring the catalog's claims (measured by default)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="per-item timeout (default 60; 0 disables)")
     p.add_argument("--cache-dir", metavar="DIR", help="persistent compilation cache (default ~/.cache/jaxpat/xla)")
     p.add_argument("--no-cache", action="store_true", help="disable the persistent compilation cache")

@@ -1,0 +1,120 @@
+"""Reports: written atomically, validated on reading, shown, merged across hosts and diffed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from catalog._cli import main
+from conformance import _report
+
+
+def make(host: str, outcomes: dict[str, str]) -> dict[str, Any]:
+    rep = _report.new_report({"host": host, "jax": "0.10.2", "devices": [{"id": "cpu:0", "platform": "cpu",
+                                                                            "kind": "cpu"}]}, ["test"])
+    rep["status"] = "complete"
+    for nodeid, outcome in outcomes.items():
+        pattern = nodeid.split("::")[1]
+        rep["results"].append({"nodeid": nodeid, "kind": "case", "pattern": pattern, "platform": "cpu",
+                               "transform": nodeid.rsplit("-", 1)[1].rstrip("]"), "outcome": outcome,
+                               "duration": 0.01, "message": None if outcome == "passed" else "boom"})
+    return rep
+
+
+A = "jaxpat::scan-cumsum::five[reference.lax_scan-cpu:0-jit]"
+B = "jaxpat::scan-cumsum::five[reference.lax_scan-cpu:0-eager]"
+C = "jaxpat::vmap-square::two[reference.vmap-cpu:0-vmap]"
+
+
+def test_write_is_atomic_and_valid(tmp_path: Path) -> None:
+    """A written report reads back, validates, and leaves no temporary file behind."""
+    path = _report.write_report(make("h", {A: "passed", B: "failed"}), tmp_path / "r.json")
+    data = _report.load_report(path)
+    assert data["summary"]["passed"] == 1
+    assert data["summary"]["failed"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_write_matches_the_json_schema(tmp_path: Path) -> None:
+    """The writer's output validates against conformance/report-schema.json."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).parents[1] / "conformance" / "report-schema.json").read_text())
+    path = _report.write_report(make("h", {A: "passed"}), tmp_path / "r.json")
+    jsonschema.validate(json.loads(path.read_text()), schema)
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    ("{not json", "not valid JSON"),
+    ('{"format": "something-else"}', "`format` must be"),
+    ('{"format": "jaxpat-report", "version": 99}', "version` 99 is not supported"),
+    ("[]", "top level must be an object"),
+])
+def test_invalid_reports_are_refused(tmp_path: Path, content: str, fragment: str) -> None:
+    """Reading a file that is not a report of this version says what is wrong with it."""
+    path = tmp_path / "r.json"
+    path.write_text(content)
+    with pytest.raises(_report.ReportError, match=fragment):
+        _report.load_report(path)
+
+
+def test_merge_keeps_hosts_and_counts() -> None:
+    """Merging reports from two hosts keeps every result with its host, and one column per host."""
+    merged = _report.merge_reports([make("gpu-box", {A: "passed"}), make("laptop", {A: "failed", C: "passed"})])
+    assert merged["summary"]["total"] == 3
+    assert {r["host"] for r in merged["results"]} == {"gpu-box", "laptop"}
+    header = _report.matrix_lines(merged)[0]
+    assert "gpu-box:cpu/jit" in header
+    assert "laptop:cpu/jit" in header
+
+
+def test_diff_finds_regressions_and_fixes() -> None:
+    """Diff sorts changes into regressions, fixes, added and removed."""
+    old = make("h", {A: "passed", B: "failed", C: "passed"})
+    new = make("h", {A: "failed", B: "passed", "jaxpat::x::y[p.q-cpu:0-jit]": "passed"})
+    changes = _report.diff_reports(old, new)
+    assert [c["nodeid"] for c in changes["regressions"]] == [A]
+    assert [c["nodeid"] for c in changes["fixes"]] == [B]
+    assert [c["nodeid"] for c in changes["removed"]] == [C]
+    assert len(changes["added"]) == 1
+
+
+def test_cli_show_merge_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`jaxpat report show/merge/diff` print the matrix, write the merge and exit 1 on regressions."""
+    old = _report.write_report(make("h1", {A: "passed", C: "passed"}), tmp_path / "old.json")
+    new = _report.write_report(make("h1", {A: "failed", C: "passed"}), tmp_path / "new.json")
+    assert main(["report", "show", str(new), "--failures"]) == 0
+    out = capsys.readouterr().out
+    assert "scan-cumsum" in out
+    assert "1 failing items" in out
+    assert main(["report", "merge", str(old), str(new), "-o", str(tmp_path / "m.json")]) == 0
+    assert _report.load_report(tmp_path / "m.json")["summary"]["total"] == 4
+    capsys.readouterr()
+    assert main(["report", "diff", str(old), str(new)]) == 1
+    assert "regressions (1)" in capsys.readouterr().out
+    assert main(["report", "diff", str(old), str(old)]) == 0
+    assert main(["report", "show", str(tmp_path / "missing.json")]) == 1
+
+
+def test_check_command_runs_and_reports(tmp_path: Path) -> None:
+    """`jaxpat check` runs the suite (cases and claims) in parallel and writes a complete report."""
+    pytest.importorskip("jax")
+    env = {**os.environ, "JAXPAT_BLOCK_PLUGINS": "example"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "catalog", "check", "-n", "2", "--pattern", "loop-while-*", "--no-cache",
+         "--report", "r.json"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "jaxpat conformance matrix" in proc.stdout
+    report = _report.load_report(tmp_path / "r.json")
+    assert report["status"] == "complete"
+    assert report["summary"]["failed"] == 0
+    assert report["summary"]["claims"]["held"] > 0
+    assert report["compiles"]["count"] > 0
+    assert {p["name"] for p in report["environment"]["plugins"]} == {"reference"}
