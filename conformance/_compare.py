@@ -182,34 +182,41 @@ def describe(x: Any) -> str:
     return _kind(x)
 
 
-def same_bits(a: Any, b: Any) -> list[str]:
-    """Return the leaf paths where two results differ bit for bit (empty if identical)."""
+def _paired_leaves(a: Any, b: Any) -> tuple[list[tuple[str, Any, Any]], str | None]:
+    """The leaves of two results side by side (key arrays as their key data), or why they cannot pair."""
     la, ta = jax.tree_util.tree_flatten_with_path(a)
     lb, tb = jax.tree_util.tree_flatten_with_path(b)
     if ta != tb:
-        return [f"tree structure differs: {ta} vs {tb}"]
-    diffs = []
+        return [], f"tree structure differs: {ta} vs {tb}"
+    pairs = []
     for (path, x), (_, y) in zip(la, lb, strict=True):
         if _is_key_array(x):
             x, y = jax.random.key_data(x), jax.random.key_data(y)
+        pairs.append((f"result{jax.tree_util.keystr(path)}", x, y))
+    return pairs, None
+
+
+def same_bits(a: Any, b: Any) -> list[str]:
+    """Return the leaf paths where two results differ bit for bit (empty if identical)."""
+    pairs, mismatch = _paired_leaves(a, b)
+    if mismatch:
+        return [mismatch]
+    diffs = []
+    for where, x, y in pairs:
         xa, ya = np.asarray(x), np.asarray(y)
         if xa.dtype != ya.dtype or xa.shape != ya.shape or xa.tobytes() != ya.tobytes():
-            diffs.append(f"result{jax.tree_util.keystr(path)}: {_short(x)} then {_short(y)}")
+            diffs.append(f"{where}: {_short(x)} then {_short(y)}")
     return diffs
 
 
 def agree(a: Any, b: Any, *, tolerance: Tolerance, platform: str) -> list[str]:
     """Where two devices' results disagree: bitwise for integers, bools and key data; floats within tolerance."""
-    la, ta = jax.tree_util.tree_flatten_with_path(a)
-    lb, tb = jax.tree_util.tree_flatten_with_path(b)
-    if ta != tb:
-        return [f"tree structure differs: {ta} vs {tb}"]
+    pairs, mismatch = _paired_leaves(a, b)
+    if mismatch:
+        return [mismatch]
     out = []
-    for (path, x), (_, y) in zip(la, lb, strict=True):
-        if _is_key_array(x):
-            x, y = jax.random.key_data(x), jax.random.key_data(y)
+    for where, x, y in pairs:
         xa, ya = np.asarray(x), np.asarray(y)
-        where = f"result{jax.tree_util.keystr(path)}"
         if xa.dtype != ya.dtype or xa.shape != ya.shape:
             out.append(f"{where}: {xa.dtype}{list(xa.shape)} vs {ya.dtype}{list(ya.shape)}")
         elif xa.dtype.kind in "fc":
