@@ -264,3 +264,22 @@ def test_console_script_validate(write_yaml):
     assert result.returncode == 1
     assert "catalog.yaml:4:13: pattern 'bad-pattern', field 'family': unknown family 'scna'" in result.stderr
     assert result.stdout == ""
+
+
+def test_validate_never_writes(tmp_path, capsys):
+    """`jaxpat validate` leaves valid and invalid files, and their directory, byte for byte as they were."""
+    from pathlib import Path
+
+    from catalog._cli import main
+
+    good = tmp_path / "good.yaml"
+    good.write_bytes((Path(__file__).parents[1] / "catalog.yaml").read_bytes())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\npatterns:\n  - id: Bad_Id\n")
+
+    def snapshot():
+        return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(tmp_path.iterdir())}
+
+    before = snapshot()
+    assert main(["validate", str(good), str(bad)]) == 1
+    assert snapshot() == before
