@@ -1,0 +1,7 @@
+"""``python -m benchmarks``: measure and print the six figures (``--help`` for options)."""
+
+import sys
+
+from .run import main
+
+sys.exit(main())

@@ -1,0 +1,222 @@
+"""The conformance suite's JAX work, without pytest: the baseline of figure 1 and the passes of figure 4.
+
+Run as ``python -m benchmarks.bare_loop [--pattern GLOB ...] [--passes N] [--out FILE]``.
+
+It loads the registry, selects the devices with ``conformance._collect``'s
+own logic, and builds the same :class:`conformance._execute.ItemSpec` list
+in the same order as the pytest plugin (pattern × case × implementation ×
+device × transform, catalog order). For each item it does the JAX work the
+item does, under the case's ``config_scope`` and ``jax.default_device``:
+
+- an expected-error case: ``build_args`` and one call, inside try/except;
+- otherwise: ``build_args`` + ``_call`` + ``jax.block_until_ready``, the fresh
+  ``build_args`` of the input-mutation check, then ``build_args`` + ``_call`` +
+  ``block_until_ready`` again (the determinism check's second run);
+- for ``grad`` items, also ``_check_grads`` (numerical gradient checks in the
+  modes the pattern claims), which is JAX work the item does too.
+
+What it leaves out is what figure 1 measures: pytest, the plugin's
+bookkeeping, comparison with the expected values, reporting.
+
+The process persistent compilation cache is left off (as ``--jaxpat-no-cache``
+does). XLA compilations are counted with the same monitoring event as the
+suite (``/jax/core/compile/backend_compile_duration``). With ``--passes 2`` a
+second pass runs the same specs again in the same process; the JSON written
+to ``--out`` has each pass's wall time and compilations, the compilations per
+transform, and for ``jit`` items the number of distinct signatures (see
+``benchmarks/README.md``, figure 4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fnmatch
+import json
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+_COMPILES = [0]
+
+
+def _on_event(event: str, duration: float, **_: Any) -> None:
+    if event == "/jax/core/compile/backend_compile_duration":
+        _COMPILES[0] += 1
+
+
+class _Options:
+    """Stands in for ``pytest.Config`` where ``conformance._collect`` reads options (the defaults)."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = {"jaxpat_platforms": None, "jaxpat_all_devices": False, **options}
+
+    def getoption(self, name: str) -> Any:
+        return self.options[name]
+
+
+def item_specs(registry: Any, devices: list[Any], pattern_globs: list[str]) -> list[Any]:
+    """The specs ``conformance._collect._pattern_items`` creates, in its order (no item filters but patterns)."""
+    from conformance._execute import ItemSpec
+
+    specs = []
+    for pattern in registry.catalog:
+        if pattern_globs and not any(fnmatch.fnmatchcase(pattern.id, g) for g in pattern_globs):
+            continue
+        impls = registry.implementations(pattern.id)
+        for case in pattern.cases:
+            for impl in impls:
+                for device in devices:
+                    for transform in case.transforms:
+                        specs.append(ItemSpec(pattern, case, impl, device, transform))
+    return specs
+
+
+def run_spec(spec: Any, by_transform: Counter, call_compiles: Counter) -> None:
+    """One item's JAX work (see the module docstring); exceptions are the suite's business, not ours."""
+    import jax
+
+    from catalog import ExpectedError
+    from conformance._execute import _call, _check_grads, build_args, config_scope, expectation
+
+    before = _COMPILES[0]
+    try:
+        expected = expectation(spec)
+    except Exception:
+        return
+    with config_scope(spec.case.config), jax.default_device(spec.device):
+        if isinstance(expected, ExpectedError):
+            args = build_args(spec.pattern, spec.case, spec.device)
+            with contextlib.suppress(Exception):
+                jax.block_until_ready(_call(spec, args))
+        else:
+            try:
+                args = build_args(spec.pattern, spec.case, spec.device)
+                c0 = _COMPILES[0]
+                jax.block_until_ready(_call(spec, args))
+                call_compiles[spec.transform] += _COMPILES[0] - c0
+                build_args(spec.pattern, spec.case, spec.device)  # the input-mutation check's fresh inputs
+                args = build_args(spec.pattern, spec.case, spec.device)
+                jax.block_until_ready(_call(spec, args))
+                if spec.transform == "grad":
+                    _check_grads(spec)
+            except Exception:
+                pass
+    by_transform[spec.transform] += _COMPILES[0] - before
+
+
+def _leaf_signature(x: Any) -> Any:
+    import numpy as np
+
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return ("array", tuple(x.shape), str(x.dtype), bool(getattr(x, "weak_type", False)))
+    if isinstance(x, (bool, int, float, complex, np.generic)):
+        # Python scalars are weakly typed: jit keys them by type, not value.
+        return ("scalar", type(x).__name__)
+    return ("other", repr(x))
+
+
+def jit_signature(spec: Any) -> tuple:
+    """What ``jax.jit`` keys a compiled program on, for this item (dynamic avals, static values, config)."""
+    import jax
+
+    from conformance._execute import build_args
+
+    sig = spec.pattern.signature
+    args = build_args(spec.pattern, spec.case, spec.device)
+    dynamic = []
+    static = []
+    for name, value in zip(sig.args, args, strict=True):
+        if name in sig.static:
+            static.append((name, repr(value)))
+        else:
+            leaves, tree = jax.tree.flatten(value)
+            dynamic.append((name, str(tree), tuple(_leaf_signature(v) for v in leaves)))
+    config = tuple(sorted((k, repr(v)) for k, v in spec.case.config.items()))
+    return (id(spec.impl.fn), spec.device_id, tuple(dynamic), tuple(static), config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.bare_loop", description=__doc__.splitlines()[0])
+    ap.add_argument("--pattern", action="append", default=[], metavar="GLOB", help="only matching pattern ids")
+    ap.add_argument("--passes", type=int, default=1, help="run every item this many times over (default 1)")
+    ap.add_argument("--out", metavar="FILE", help="write the figures as JSON")
+    ns = ap.parse_args(argv)
+
+    t_start = time.perf_counter()
+    import jax
+    import jax.monitoring
+
+    jax.monitoring.register_event_duration_secs_listener(_on_event)
+
+    import patterns
+    from catalog import ExpectedError
+    from conformance._collect import select_devices
+    from conformance._execute import expectation
+
+    registry = patterns.load_registry()
+    devices, _ = select_devices(_Options())
+    specs = item_specs(registry, devices, ns.pattern)
+    t_ready = time.perf_counter()
+
+    passes = []
+    t_first_pass_end = None
+    cpu_first_pass_end = 0.0
+    for _ in range(ns.passes):
+        by_transform: Counter = Counter()
+        call_compiles: Counter = Counter()
+        per_item: Counter = Counter()
+        c0, t0 = _COMPILES[0], time.perf_counter()
+        for spec in specs:
+            before = _COMPILES[0]
+            run_spec(spec, by_transform, call_compiles)
+            if _COMPILES[0] > before:
+                per_item[_item_id(spec)] = _COMPILES[0] - before
+        passes.append({
+            "seconds": round(time.perf_counter() - t0, 3),
+            "compiles": _COMPILES[0] - c0,
+            "compiles_by_transform": dict(by_transform),
+            "first_call_compiles_by_transform": dict(call_compiles),
+            "items_that_compiled": len(per_item),
+            "compiles_by_item": dict(per_item) if passes else {},  # listed from the second pass on
+        })
+        if t_first_pass_end is None:
+            t_first_pass_end = time.perf_counter()
+            cpu_first_pass_end = time.process_time()  # CPU seconds of this process since it started
+
+    # Distinct jit signatures among the items whose jit call is expected to compile (no expected error).
+    jit_specs = [s for s in specs if s.transform == "jit" and not isinstance(_safe(expectation, s), ExpectedError)]
+    signatures = {jit_signature(s) for s in jit_specs}
+    out = {
+        "items": len(specs),
+        "setup_seconds": round(t_ready - t_start, 3),
+        "passes": passes,
+        "jit_items": len(jit_specs),
+        "jit_signatures": len(signatures),
+        "compiles_total": _COMPILES[0],
+        # what this process did after its first pass (figure 1 subtracts it from the process's wall time)
+        "cpu_at_first_pass_end": round(cpu_first_pass_end, 3),
+        "seconds_after_first_pass": round(time.perf_counter() - (t_first_pass_end or time.perf_counter()), 3),
+    }
+    if ns.out:
+        with open(ns.out, "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=1)
+    print(json.dumps(out))
+    return 0
+
+
+def _item_id(spec: Any) -> str:
+    """The item's pytest node id."""
+    return f"jaxpat::{spec.pattern.id}::{spec.case.id}[{spec.impl.id}-{spec.device_id}-{spec.transform}]"
+
+
+def _safe(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception as exc:
+        return exc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

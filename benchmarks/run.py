@@ -1,0 +1,463 @@
+"""``python -m benchmarks``: six figures, each a ratio of two measurements taken side by side in one invocation.
+
+1. harness overhead: the conformance suite (pytest, serial, no persistent cache) vs a bare loop doing
+   the same JAX work (:mod:`benchmarks.bare_loop`) — target <= 1.10;
+2. parallel: ``-n 2`` vs ``-n 0``, whole pytest process — target >= 1.7x faster;
+3. persistent compilation cache: cold vs warm, serial — target >= 3x faster;
+4. compilations vs unique signatures (a second pass over the same items in one process compiles
+   nothing) — target 1.00;
+5. start-up: ``import catalog; catalog.load()`` vs ``import jax`` — target <= 0.3, and no JAX import;
+6. scale: synthetic catalogs 10x and 100x the shipped one — (a) 10,000+ items collected in <= 5 s;
+   (b) time per item at 10x (and a 100x sample) within +-10% of 1x.
+
+Every measurement is a fresh subprocess; ``benchmarks/README.md`` explains the definitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from . import _harness as h
+from . import _scale
+
+#: Patterns of the reduced (``--quick``) run: a fixed sample, so quick figures are comparable run to run.
+QUICK_PATTERNS = 10
+#: Patterns whose jit items figure 6b runs at every scale in a quick run (a full run takes them all).
+SCALE_QUICK_PATTERNS = 30
+#: Replicas of the 100x catalog that figure 6b's sample runs (replica 0, warmed up, and 9 others).
+SCALE_SAMPLE_REPLICAS = 10
+
+
+class Bench:
+    """One invocation: a scratch directory, the subprocess environment, and the figures measured so far."""
+
+    def __init__(self, ns: argparse.Namespace) -> None:
+        self.ns = ns
+        self.quick = ns.quick
+        self.root = Path(tempfile.mkdtemp(prefix="jaxpat-bench-", dir=ns.workdir))
+        self.pycache = self.root / "pycache"
+        self.patterns = _scale.sample_patterns(QUICK_PATTERNS) if self.quick else []
+        self.figures: list[h.Figure] = []
+        self.raw: dict[str, Any] = {}
+
+    # -- environment -----------------------------------------------------------
+
+    def env(self, extra: dict[str, str] | None = None, **kw: Any) -> dict[str, str]:
+        """Bytecode cached (as in an installed environment), in a prefix of our own: nothing written to the repo."""
+        out = h.env(extra, **kw)
+        if not self.ns.no_bytecode_cache:
+            out.pop("PYTHONDONTWRITEBYTECODE", None)
+            out["PYTHONPYCACHEPREFIX"] = str(self.pycache)
+        return out
+
+    def workdir(self, name: str) -> Path:
+        d = self.root / name
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def log(self, msg: str) -> None:
+        print(f"  .. {msg}", file=sys.stderr, flush=True)
+
+    def pytest(self, name: str, *, workers: int = 0, no_cache: bool = True, cache_dir: str | None = None,
+               env: dict[str, str] | None = None, **kw: Any) -> tuple[h.Proc, dict[str, Any]]:
+        """A conformance run in a fresh process; returns it and its JSON report."""
+        cwd = self.workdir(name)
+        report = str(cwd / "report.json")
+        kw.setdefault("patterns", self.patterns)
+        cmd = h.pytest_command(cwd, report=report, workers=workers, no_cache=no_cache, cache_dir=cache_dir, **kw)
+        proc = h.run(cmd, cwd=cwd, environ=env or self.env())
+        if proc.returncode not in (0, 1):
+            raise RuntimeError(f"{name}: pytest exited {proc.returncode}:\n{proc.tail()}")
+        rep = h.load_json(report)
+        self.log(f"{name}: {proc.wall:.1f} s, {rep['summary'].get('total')} items, "
+                 f"{rep['compiles']['count']} compilations, exit {proc.returncode}")
+        return proc, rep
+
+    def bare(self, name: str, passes: int) -> tuple[h.Proc, dict[str, Any]]:
+        cwd = self.workdir(name)
+        out = cwd / "bare.json"
+        cmd = [sys.executable, "-m", "benchmarks.bare_loop", "--passes", str(passes), "--out", str(out)]
+        for p in self.patterns:
+            cmd += ["--pattern", p]
+        proc = h.run(cmd, cwd=cwd, environ=self.env())
+        if proc.returncode != 0:
+            raise RuntimeError(f"{name}: bare loop exited {proc.returncode}:\n{proc.tail()}")
+        data = h.load_json(out)
+        self.log(f"{name}: {proc.wall:.1f} s, {data['items']} items, passes "
+                 + ", ".join(f"{p['seconds']:.1f} s / {p['compiles']} compilations" for p in data["passes"]))
+        return proc, data
+
+    def add(self, fig: h.Figure) -> None:
+        self.figures.append(fig)
+        print("\n".join(fig.lines()), flush=True)
+
+    # -- warm-up ---------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Fill the bytecode cache (and the OS file cache) before anything is timed."""
+        t0 = time.perf_counter()
+        env = self.env(pythonpath=())
+        for code in ("import catalog; catalog.load()", "import jax",
+                     "import jax, patterns, conformance._execute, conformance._compare; patterns.load_registry()"):
+            h.run([sys.executable, "-c", code], cwd=self.root, environ=env)
+        cwd = self.workdir("warm-up")
+        cmd = h.pytest_command(cwd, patterns=self.patterns or ["arange-*"], extra=["--collect-only"])
+        h.run(cmd, cwd=cwd, environ=self.env())
+        self.log(f"warm-up (bytecode cache, file cache): {time.perf_counter() - t0:.1f} s")
+
+    # -- figures 1, 2 and 4 -------------------------------------------------------
+
+    def overhead_parallel_compiles(self, figures: set[int]) -> None:
+        serial_walls, bare_walls, par_walls = [], [], []
+        serial_cpus, bare_cpus, par_cpus = [], [], []
+        serial_rep = bare_data = par_rep = None
+        for r in range(self.ns.repeat):
+            # Alternate the order (ABBA) so that a drift in the machine's load hits both sides alike.
+            order = ["serial", "bare", "parallel"] if r % 2 == 0 else ["parallel", "bare", "serial"]
+            for side in order:
+                if side == "serial":
+                    proc, serial_rep = self.pytest(f"serial-{r}")
+                    serial_walls.append(proc.wall)
+                    serial_cpus.append(proc.cpu)
+                elif side == "bare" and figures & {1, 4}:
+                    proc, bare_data = self.bare(f"bare-{r}", passes=2 if 4 in figures else 1)
+                    bare_walls.append(proc.wall - bare_data["seconds_after_first_pass"])
+                    bare_cpus.append(bare_data["cpu_at_first_pass_end"])
+                elif side == "parallel" and 2 in figures:
+                    proc, par_rep = self.pytest(f"parallel-{r}", workers=2)
+                    par_walls.append(proc.wall)
+                    par_cpus.append(proc.cpu)
+        assert serial_rep is not None
+        items = serial_rep["summary"]["total"]
+        if 1 in figures and bare_data is not None:
+            a, b = h.median(serial_walls), h.median(bare_walls)
+            ratio = a / b
+            self.add(h.Figure(
+                1, "harness overhead: conformance suite (pytest -n 0, --jaxpat-no-cache) vs bare JAX loop",
+                f"pytest, whole process ({items} items, {_outcomes(serial_rep)})", a,
+                f"bare loop, whole process, first pass ({bare_data['items']} items)", b, "s",
+                ratio, "<= 1.10", h.check(ratio, "<= 1.10"),
+                notes=[f"runs: pytest {_list(serial_walls)}; bare {_list(bare_walls)} (median of {len(serial_walls)})",
+                       f"CPU time (user+system): pytest {h.median(serial_cpus):.1f} s, "
+                       f"bare {h.median(bare_cpus):.1f} s, "
+                       f"ratio {h.median(serial_cpus) / max(1e-9, h.median(bare_cpus)):.3f}",
+                       f"per item: pytest {1000 * a / items:.1f} ms, bare {1000 * b / max(1, bare_data['items']):.1f}"
+                       f" ms, difference {1000 * (a - b) / items:.1f} ms"],
+                extra={"pytest_walls": serial_walls, "bare_walls": bare_walls, "pytest_cpu": serial_cpus,
+                       "bare_cpu": bare_cpus},
+            ))
+        if 2 in figures and par_rep is not None:
+            a, b = h.median(serial_walls), h.median(par_walls)
+            ratio = a / b
+            self.add(h.Figure(
+                2, "parallel: pytest -n 2 --dist loadscope vs -n 0 (both --jaxpat-no-cache), whole process",
+                "-n 0 (serial)", a, f"-n 2 ({par_rep['summary']['total']} items, {_outcomes(par_rep)})", b, "s",
+                ratio, ">= 1.7", h.check(ratio, ">= 1.7"),
+                notes=[f"runs: serial {_list(serial_walls)}; -n 2 {_list(par_walls)}",
+                       f"CPU time (all processes): serial {h.median(serial_cpus):.1f} s, "
+                       f"-n 2 {h.median(par_cpus):.1f} s",
+                       f"compilations: serial {serial_rep['compiles']['count']}, -n 2 {par_rep['compiles']['count']} "
+                       f"({_by_process(par_rep)})"],
+                extra={"serial_walls": serial_walls, "parallel_walls": par_walls},
+            ))
+        if 4 in figures and bare_data is not None and len(bare_data["passes"]) >= 2:
+            p1, p2 = bare_data["passes"][0], bare_data["passes"][1]
+            c1, c2 = p1["compiles"], p2["compiles"]
+            ratio = (c1 + c2) / c1 if c1 else float("nan")
+            jit_calls = p1["first_call_compiles_by_transform"].get("jit", 0)
+            recompiling = sorted(p2["compiles_by_item"].items(), key=lambda kv: -kv[1])
+            impls = sorted({k.split("[", 1)[1].split("-cpu")[0].split("-gpu")[0] for k, _ in recompiling})
+            self.add(h.Figure(
+                4, "compilations vs unique signatures: two passes over the same items in one process",
+                "compilations, passes 1 + 2", c1 + c2, "compilations, pass 1 (= unique signatures if pass 2 "
+                "compiles nothing)", c1, "", ratio, "== 1.00", h.check(ratio, "== 1.00"),
+                notes=[
+                    f"pass 2 compiled {c2} programs in {p2['items_that_compiled']} of {bare_data['items']} items "
+                    f"(by transform: {_dict(p2['compiles_by_transform'])})",
+                    f"jit items: {jit_calls} compilations in their first call for "
+                    f"{bare_data['jit_signatures']} distinct signatures (impl, device, dynamic shapes/dtypes, "
+                    f"static values, config) over "
+                    f"{bare_data['jit_items']} jit items: ratio "
+                    f"{jit_calls / max(1, bare_data['jit_signatures']):.3f}",
+                    f"the suite's own count (pytest -n 0 report): {serial_rep['compiles']['count']} compilations "
+                    f"vs bare pass 1: {c1}",
+                    *([f"implementations recompiling every call: {', '.join(impls)}"] if impls else []),
+                ],
+                extra={"passes": bare_data["passes"], "jit_signatures": bare_data["jit_signatures"],
+                       "suite_compiles": serial_rep["compiles"]["count"]},
+            ))
+
+    # -- figure 3 ------------------------------------------------------------------
+
+    def cache(self) -> None:
+        cache_dir = self.workdir("xla-cache")
+        shutil.rmtree(cache_dir)
+        cold, cold_rep = self.pytest("cache-cold", no_cache=False, cache_dir=str(cache_dir))
+        entries = sum(1 for _ in cache_dir.rglob("*") if _.is_file())
+        warm_walls = []
+        warm_rep: dict[str, Any] = {}
+        for r in range(self.ns.repeat):
+            proc, warm_rep = self.pytest(f"cache-warm-{r}", no_cache=False, cache_dir=str(cache_dir))
+            warm_walls.append(proc.wall)
+        b = h.median(warm_walls)
+        ratio = cold.wall / b
+        self.add(h.Figure(
+            3, "persistent compilation cache: cold (fresh --jaxpat-cache-dir) vs warm (same dir), pytest -n 0",
+            f"cold ({cold_rep['summary']['total']} items, {_outcomes(cold_rep)})", cold.wall,
+            f"warm ({_outcomes(warm_rep)})", b, "s", ratio, ">= 3", h.check(ratio, ">= 3"),
+            notes=[f"cache entries written: {entries}; warm runs {_list(warm_walls)}",
+                   f"compilation events: cold {cold_rep['compiles']['count']}, warm {warm_rep['compiles']['count']} "
+                   "(a persistent-cache hit still counts as a compilation event)"],
+            extra={"cold": cold.wall, "warm": warm_walls, "entries": entries},
+        ))
+
+    # -- figure 5 ------------------------------------------------------------------
+
+    def startup(self) -> None:
+        n = 5 if self.quick else 7
+        cat_code = ("import sys, catalog; catalog.load(); "
+                    "sys.exit(3 if any(m == 'jax' or m.startswith(('jax.', 'jaxlib')) for m in sys.modules) else 0)")
+        jax_code = "import jax"
+        variants = {"bytecode cached": self.env(pythonpath=())}
+        if not self.ns.no_bytecode_cache and not self.quick:
+            no_bc = h.env(pythonpath=())
+            no_bc["PYTHONDONTWRITEBYTECODE"] = "1"
+            no_bc.pop("PYTHONPYCACHEPREFIX", None)
+            variants["bytecode cache empty (PYTHONDONTWRITEBYTECODE=1, no pycache in the repo)"] = no_bc
+        results = {}
+        for label, env in variants.items():
+            cat, jx = [], []
+            for i in range(n + 1):  # the first pair warms up and is dropped
+                for side in (("cat", "jax") if i % 2 == 0 else ("jax", "cat")):
+                    code = cat_code if side == "cat" else jax_code
+                    p = h.run([sys.executable, "-c", code], cwd=self.root, environ=env)
+                    if side == "cat" and p.returncode == 3:
+                        raise AssertionError("`import catalog; catalog.load()` imported JAX")
+                    if p.returncode != 0:
+                        raise RuntimeError(f"start-up run failed:\n{p.tail()}")
+                    if i:
+                        (cat if side == "cat" else jx).append(p.wall)
+            results[label] = (h.median(cat), h.median(jx), cat, jx)
+        label = next(iter(results))
+        a, b, cat, jx = results[label]
+        ratio = a / b
+        notes = [f"{label}: median of {n}; catalog {_list(cat, 3)}; jax {_list(jx, 3)}",
+                 "JAX is not imported by `import catalog; catalog.load()` (asserted on every run)"]
+        for other, (oa, ob, _, _) in list(results.items())[1:]:
+            notes.append(f"{other}: {oa:.3f} s vs {ob:.3f} s, ratio {oa / ob:.3f}")
+        self.add(h.Figure(
+            5, "start-up: python -c 'import catalog; catalog.load()' vs python -c 'import jax'",
+            "import catalog; catalog.load()", a, "import jax", b, "s", ratio, "<= 0.3", h.check(ratio, "<= 0.3"),
+            notes=notes, extra={k: {"catalog": v[2], "jax": v[3]} for k, v in results.items()},
+        ))
+
+    # -- figure 6 ------------------------------------------------------------------
+
+    def _collect(self, k: int, d: Path, files: list[Path]) -> dict[str, Any]:
+        """``pytest --collect-only -q`` of the k-fold catalog: wall time (median), items, collection phase."""
+        reps = 1 if k >= 100 else (2 if self.quick else 3)
+        walls, phases = [], []
+        items = 0
+        for r in range(reps):
+            timing = d / f"collect-timing-{r}.json"
+            cmd = h.pytest_command(d, catalogs=[str(f) for f in files], loads=[_scale.PLUGIN_MODULE],
+                                   extra=["--collect-only", "-p", "benchmarks._timing"])
+            env = _with_bytecode(self, _scale.environ(d, k, {"JAXPAT_BENCH_TIMING": str(timing)}))
+            proc = h.run(cmd, cwd=d, environ=env)
+            if proc.returncode not in (0, 5):
+                raise RuntimeError(f"collect x{k}: exit {proc.returncode}:\n{proc.tail()}")
+            items = sum(1 for line in proc.stdout.splitlines() if line.startswith("jaxpat::"))
+            walls.append(proc.wall)
+            phases.append(h.load_json(timing)["collection_seconds"])
+        self.log(f"collect x{k}: {items} items, {_list(walls)} (collection phase {h.median(phases):.2f} s)")
+        return {"items": items, "wall": h.median(walls), "walls": walls, "phase": h.median(phases)}
+
+    def scale(self) -> None:
+        scales = (1, 10) if self.quick else (1, 10, 100)
+        dirs = {}
+        for k in scales:
+            d = self.workdir(f"scale-x{k}")
+            dirs[k] = (d, _scale.write_catalogs(d, k))
+        # (a) collection: 1x, the smallest catalog with >= 10,000 items (the target), 10x, 100x
+        collect: dict[int, dict[str, Any]] = {1: self._collect(1, *dirs[1])}
+        kmin = math.ceil(10_000 / max(1, collect[1]["items"]))
+        if kmin not in dirs:
+            d = self.workdir(f"scale-x{kmin}")
+            dirs[kmin] = (d, _scale.write_catalogs(d, kmin))
+        for k in sorted({kmin, *scales} - {1}):
+            collect[k] = self._collect(k, *dirs[k])
+        a, b = collect[1]["wall"], collect[kmin]["wall"]
+        notes = [f"x{k}: {c['items']} items, whole process {c['wall']:.2f} s (runs {_list(c['walls'], 2)}), "
+                 f"collection phase {c['phase']:.2f} s, {1e6 * c['phase'] / max(1, c['items']):.0f} us/item in the "
+                 "phase" for k, c in sorted(collect.items())]
+        self.add(h.Figure(
+            6, "scale (a): pytest --collect-only -q, synthetic catalogs (whole process, median)",
+            f"1x ({collect[1]['items']} items)", a,
+            f"{kmin}x ({collect[kmin]['items']} items: the fewest replicas giving >= 10,000)", b, "s",
+            b / a, ">= 10,000 items collected in <= 5 s", collect[kmin]["items"] >= 10_000 and b <= 5.0,
+            notes=[f"ratio: {kmin}x / 1x wall time", *notes], extra={"collect": collect},
+        ))
+        # (b) time per item, warm caches, at every scale
+        # jit items only: once warm, a jit item compiles nothing, so its JAX work is the same at every
+        # scale and what varies is the harness (eager, vmap and grad items of control-flow patterns
+        # recompile on every call, figure 4, and their compile times would drown the harness).
+        base = _scale.sample_patterns(SCALE_QUICK_PATTERNS) if self.quick else []
+        per: dict[str, dict[str, Any]] = {}
+        runs = [("1x", 1, [f"{p}-r*" for p in base]), ("10x", 10, [f"{p}-r*" for p in base])]
+        if 100 in scales:
+            reps = _scale.sample_replicas(100, SCALE_SAMPLE_REPLICAS)
+            runs.append(("100x sample", 100, [f"*-r{i}" for i in reps]))
+        for label, k, globs in runs:
+            d, files = dirs[k]
+            timing = d / "run-timing.json"
+            cwd = self.workdir(f"scale-run-x{k}")
+            cmd = h.pytest_command(cwd, report=str(cwd / "report.json"), catalogs=[str(f) for f in files],
+                                   loads=[_scale.PLUGIN_MODULE], patterns=globs, transforms=["jit"],
+                                   extra=["-p", "benchmarks._timing"])
+            env = _with_bytecode(self, _scale.environ(d, k, {"JAXPAT_BENCH_TIMING": str(timing),
+                                                            "JAXPAT_BENCH_WARMUP": "*-r0"}))
+            proc = h.run(cmd, cwd=cwd, environ=env)
+            if proc.returncode not in (0, 1):
+                raise RuntimeError(f"scale run {label}: exit {proc.returncode}:\n{proc.tail()}")
+            t = h.load_json(timing)
+            rep = h.load_json(cwd / "report.json")
+            compiles = {r["nodeid"]: r.get("compiles", 0) for r in rep["results"]}
+            quiet = [x for x, nid in zip(t["item_seconds"], t["nodeids"], strict=True) if compiles.get(nid, 0) == 0]
+            n = t["items_run"]
+            per[label] = {
+                "items": n, "loop": t["loop_seconds"], "all_ms": 1000 * t["loop_seconds"] / max(1, n),
+                "quiet_items": len(quiet), "per_item_ms": 1000 * sum(quiet) / max(1, len(quiet)),
+                "warmup": t["warmup_seconds"], "warmed": t["warmed_items"], "wall": proc.wall,
+                "outcomes": _outcomes(rep), "compiles": rep["compiles"]["count"],
+                "deciles_ms": _deciles(quiet),
+            }
+            self.log(f"scale run {label}: {n} items, loop {t['loop_seconds']:.1f} s "
+                     f"({per[label]['all_ms']:.2f} ms/item; {per[label]['per_item_ms']:.2f} ms over the "
+                     f"{len(quiet)} items that compile nothing), warm-up {t['warmup_seconds']:.1f} s "
+                     f"({t['warmed_items']} items), {proc.wall:.1f} s in all")
+        a, b = per["1x"]["per_item_ms"], per["10x"]["per_item_ms"]
+        ratio = b / a
+        what = f"{len(base)} sampled patterns" if base else "every pattern"
+        notes = [f"jit items of {what}; replica 0 run once (warm-up) before the timed loop; "
+                 f"100x sample: replicas {', '.join(map(str, _scale.sample_replicas(100, SCALE_SAMPLE_REPLICAS)))}",
+                 "per item: mean logstart-to-logfinish time of the items that compile nothing in the timed loop"]
+        for label, p in per.items():
+            notes.append(f"{label}: {p['items']} items ({p['outcomes']}), {p['quiet_items']} compile nothing: "
+                         f"{p['per_item_ms']:.2f} ms/item (all items, loop time / items: {p['all_ms']:.2f} ms; "
+                         f"{p['compiles']} compilations in the loop); median per tenth of the run "
+                         f"{'/'.join(f'{x:.1f}' for x in p['deciles_ms'])} ms")
+        met = h.check(ratio, "within 0.90..1.10")
+        if "100x sample" in per:
+            r100 = per["100x sample"]["per_item_ms"] / a
+            notes.append(f"100x sample / 1x: {r100:.3f} (target within 0.90..1.10: "
+                         f"{'MET' if h.check(r100, 'within 0.90..1.10') else 'NOT MET'})")
+            met = met and h.check(r100, "within 0.90..1.10")
+        self.add(h.Figure(
+            6, "scale (b): time per jit item (warm caches, harness included), 10x vs 1x",
+            f"1x ({per['1x']['items']} items)", a, f"10x ({per['10x']['items']} items)", b, "ms",
+            ratio, "within 0.90..1.10", met, notes=notes, extra={"per_item": per},
+        ))
+
+
+def _with_bytecode(bench: Bench, env: dict[str, str]) -> dict[str, str]:
+    if not bench.ns.no_bytecode_cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(bench.pycache)
+    return env
+
+
+def _deciles(xs: list[float]) -> list[float]:
+    """Median item time (ms) in each tenth of the run, first to last: a drift shows a per-item cost growing."""
+    if not xs:
+        return []
+    n = len(xs)
+    out = []
+    for i in range(10):
+        chunk = sorted(xs[i * n // 10:(i + 1) * n // 10]) or [0.0]
+        out.append(1000 * chunk[len(chunk) // 2])
+    return out
+
+
+def _outcomes(rep: dict[str, Any]) -> str:
+    s = rep.get("summary", {})
+    return ", ".join(f"{s[k]} {k}" for k in ("passed", "failed", "error", "xfailed", "xpassed", "skipped") if s.get(k))
+
+
+def _by_process(rep: dict[str, Any]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(rep["compiles"]["by_process"].items()))
+
+
+def _list(xs: list[float], digits: int = 1) -> str:
+    return "[" + ", ".join(f"{x:.{digits}f}" for x in xs) + "] s"
+
+
+def _dict(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--quick", action="store_true",
+                    help=f"reduced run for a smoke check (< 2 minutes): {QUICK_PATTERNS} sampled patterns for figures "
+                         "1-4, no 100x catalog, fewer repeats")
+    ap.add_argument("--only", default="1,2,3,4,5,6", metavar="LIST", help="figures to measure, e.g. 1,4 (default all)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="repeat the long runs (figures 1-3) N times, alternating the order, and take medians")
+    ap.add_argument("--json", metavar="PATH", help="also write the figures and the machine as JSON")
+    ap.add_argument("--workdir", metavar="DIR", help="where to create the scratch directory (default: the system's)")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directory (reports, timings, catalogs)")
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="leave PYTHONDONTWRITEBYTECODE as the environment has it (default: cache bytecode, under "
+                         "a PYTHONPYCACHEPREFIX in the scratch directory, as an installed environment would)")
+    ns = ap.parse_args(argv)
+    figures = {int(x) for x in ns.only.split(",") if x.strip()}
+
+    bench = Bench(ns)
+    m = h.machine()
+    print(f"jaxpat benchmarks{' (--quick)' if ns.quick else ''}: {m['date']}")
+    print(f"machine: {m['cores']} cores, {m['cpu']}, {m['memory_gib']} GiB, {m['os']}; python {m['python']}, "
+          f"jax {m['jax']}, jaxlib {m['jaxlib']}, pytest {m['pytest']}, pytest-xdist {m['pytest_xdist']}; "
+          f"load average {m['loadavg']}")
+    if ns.quick:
+        print(f"quick: figures 1-4 on {len(bench.patterns)} patterns: {', '.join(bench.patterns)}")
+    print(flush=True)
+    t0 = time.perf_counter()
+    try:
+        bench.warm_up()
+        if figures & {1, 2, 4}:
+            bench.overhead_parallel_compiles(figures)
+        if 3 in figures:
+            bench.cache()
+        if 5 in figures:
+            bench.startup()
+        if 6 in figures:
+            bench.scale()
+    finally:
+        total = time.perf_counter() - t0
+        m["loadavg_end"] = h._loadavg()
+        print(f"\ntotal {total / 60:.1f} min; load average at the end {m['loadavg_end']}"
+              f"{'; scratch ' + str(bench.root) if ns.keep else ''}")
+        if ns.json:
+            Path(ns.json).write_text(json.dumps({"machine": m, "quick": ns.quick, "seconds": round(total, 1),
+                                                 "figures": [f.to_dict() for f in bench.figures]}, indent=1))
+        if not ns.keep:
+            shutil.rmtree(bench.root, ignore_errors=True)
+    met = sum(f.met for f in bench.figures)
+    print(f"{met} of {len(bench.figures)} figures meet their targets")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
