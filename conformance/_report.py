@@ -73,6 +73,9 @@ def write_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a report is an ordinary file
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=1, sort_keys=False, default=str)

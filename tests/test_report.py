@@ -39,6 +39,9 @@ def test_write_is_atomic_and_valid(tmp_path: Path) -> None:
     assert data["summary"]["passed"] == 1
     assert data["summary"]["failed"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_write_matches_the_json_schema(tmp_path: Path) -> None:
