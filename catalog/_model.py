@@ -206,6 +206,12 @@ class Catalog:
     patterns: tuple[Pattern, ...]
     files: tuple[str, ...] = ()
     digest: str = ""
+    #: id -> pattern (first occurrence wins), so that get() and ``in`` are O(1).
+    _index: dict[str, Pattern] = field(init=False, repr=False, compare=False, hash=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for p in self.patterns:
+            self._index.setdefault(p.id, p)
 
     def __iter__(self) -> Iterator[Pattern]:
         return iter(self.patterns)
@@ -214,13 +220,16 @@ class Catalog:
         return len(self.patterns)
 
     def __contains__(self, pattern_id: object) -> bool:
-        return any(p.id == pattern_id for p in self.patterns)
+        try:
+            return pattern_id in self._index
+        except TypeError:  # unhashable: not an id
+            return False
 
     def get(self, pattern_id: str) -> Pattern:
         """Return the pattern with this id; KeyError suggests a close id."""
-        for p in self.patterns:
-            if p.id == pattern_id:
-                return p
+        found = self._index.get(pattern_id) if isinstance(pattern_id, str) else None
+        if found is not None:
+            return found
         import difflib
 
         close = difflib.get_close_matches(pattern_id, self.ids(), n=1)
