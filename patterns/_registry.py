@@ -127,6 +127,9 @@ class Registry:
             implementations,
             key=lambda i: (pattern_index.get(i.pattern, len(pattern_index)), plugin_index.get(i.plugin, 0), i.name),
         ))
+        self._by_pattern: dict[str, list[Implementation]] = {}
+        for impl in self._impls:
+            self._by_pattern.setdefault(impl.pattern, []).append(impl)
 
     @property
     def catalog(self) -> Catalog:
@@ -157,7 +160,7 @@ class Registry:
         if pattern_id is None:
             return list(self._impls)
         self._catalog.get(pattern_id)  # KeyError with did-you-mean for a typo
-        return [i for i in self._impls if i.pattern == pattern_id]
+        return list(self._by_pattern.get(pattern_id, ()))
 
     def missing(self) -> list[str]:
         """Ids of catalog patterns that no registered plugin implements, in catalog order."""
@@ -775,9 +778,13 @@ def _final_catalog(base: Catalog, plugins: Sequence[_Plugin], *, reload: bool) -
         return base
     if not reload:
         return _merged(base, plugins)
-    # Same files through the same loader as catalog.load(): same files and
-    # digest; origins as catalog.load() sets them (the plugin's name).
-    loaded = _catalog_module().load_files([*base.files, *files])
-    owner = {pat.id: p.name for p in plugins for pat in p.patterns}
-    patterns = tuple(replace(pat, origin=owner.get(pat.id, pat.origin)) for pat in loaded)
-    return type(loaded)(patterns, loaded.files, loaded.digest)
+    # What catalog.load() builds from the same files (the patterns are
+    # already parsed and checked; nothing is read twice but the bytes for
+    # the digest): the shipped patterns, then each plugin's, whose origin is
+    # the plugin's name; files named and digested as the loader does.
+    from catalog import _loader
+
+    contributed = tuple(pat for p in plugins for pat in p.patterns)
+    named = [(name, _loader.SHIPPED.read_bytes()) for name in base.files]  # base: the shipped file alone
+    named += [(_loader._display(Path(f)), Path(f).read_bytes()) for f in files]
+    return type(base)(base.patterns + contributed, tuple(n for n, _ in named), _loader._digest(named))

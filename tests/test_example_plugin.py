@@ -27,12 +27,15 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "jaxpat-example-plu
 PROBE = """
 import json, sys
 import catalog
-ids = catalog.load().ids()
+loaded = catalog.load()
+ids = loaded.ids()
 jax_after_catalog = 'jax' in sys.modules
 from patterns import load_registry
 registry = load_registry()
 print(json.dumps({
     "catalog": ids,
+    "same_catalog": [registry.catalog.patterns == loaded.patterns, registry.catalog.files == loaded.files,
+                     registry.catalog.digest == loaded.digest],
     "jax_after_catalog": jax_after_catalog,
     "plugins": [[p.name, p.distribution, p.version, p.n_patterns] for p in registry.plugins()],
     "implementations": [[i.pattern, i.id] for i in registry.implementations()],
@@ -94,6 +97,7 @@ def test_installed_plugin_is_registered(site: Path) -> None:
     """Installed, the plugin's pattern is in catalog.load() and its implementations in the registry."""
     seen = _probe(site)
     assert "associative-scan-cumsum" in seen["catalog"]
+    assert seen["same_catalog"] == [True, True, True]  # the registry's catalog is catalog.load()'s
     assert seen["jax_after_catalog"] is False
     assert ["example", "jaxpat-example-plugin", "0.1.0", 1] in seen["plugins"]
     names = [p[0] for p in seen["plugins"]]
