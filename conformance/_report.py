@@ -67,8 +67,12 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def write_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write ``report`` to ``path`` atomically (temporary file, fsync, rename)."""
+def write_report(report: dict[str, Any], path: str | os.PathLike[str], *, compact: bool = False) -> Path:
+    """Write ``report`` to ``path`` atomically (temporary file, fsync, rename).
+
+    The JSON is indented (one member per line) unless ``compact``, which
+    writes it on one line, faster.
+    """
     summarize(report)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +82,7 @@ def write_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a report is an ordinary file
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=1, sort_keys=False, default=str)
+            json.dump(report, f, indent=None if compact else 1, sort_keys=False, default=str)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())

@@ -44,6 +44,33 @@ def test_write_is_atomic_and_valid(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
+def test_compact_write_reads_back_the_same(tmp_path: Path) -> None:
+    """An interim (compact, one-line) report holds exactly what the indented one holds."""
+    rep = make("h", {A: "passed", B: "failed"})
+    compact = _report.write_report(rep, tmp_path / "c.json", compact=True)
+    indented = _report.write_report(rep, tmp_path / "i.json")
+    assert len(compact.read_text().splitlines()) == 1 < len(indented.read_text().splitlines())
+    assert _report.load_report(compact) == _report.load_report(indented)
+
+
+def test_interim_rewrites_back_off_when_writing_is_slow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rewrite that took t seconds waits max(WRITE_INTERVAL, WRITE_COST_FACTOR * t) before the next one."""
+    import time
+    from types import SimpleNamespace
+
+    from conformance import _session
+
+    config = SimpleNamespace(getoption=lambda name: str(tmp_path / "r.json") if name == "jaxpat_report" else None)
+    session = _session.JaxpatSession(config)  # type: ignore[arg-type]
+    session._write("running")
+    assert session.write_gap == _session.WRITE_INTERVAL  # a small report is fast to write
+    written = _report.write_report
+    monkeypatch.setattr(_report, "write_report", lambda *a, **k: (time.sleep(0.25), written(*a, **k))[1])
+    session._write("running")
+    assert session.write_gap >= _session.WRITE_COST_FACTOR * 0.25 > _session.WRITE_INTERVAL
+    assert _report.load_report(tmp_path / "r.json")["status"] == "running"
+
+
 def test_write_matches_the_json_schema(tmp_path: Path) -> None:
     """The writer's output validates against conformance/report-schema.json."""
     jsonschema = pytest.importorskip("jsonschema")
