@@ -8,6 +8,7 @@ without xdist) collect items and run them. Items carry their metadata in
 
 from __future__ import annotations
 
+import gc
 import os
 import platform as _platform
 import socket
@@ -59,6 +60,7 @@ class JaxpatSession:
         self.write_gap = WRITE_INTERVAL
         self.started = time.time()
         self.interrupted = False
+        self.froze = False
 
     # -- collection ---------------------------------------------------------
 
@@ -149,11 +151,28 @@ class JaxpatSession:
             if key in facts:
                 prev[key] = facts[key]
 
+    # -- running ------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        # What is alive now (JAX's modules, the catalog, the registry, the
+        # items) lives to the end of the run: move it out of the garbage
+        # collector's reach, so that the collections triggered by each item's
+        # allocations do not walk it again and again (measured: GC time over
+        # 364 items 1.9 s -> 1.25 s; a bare loop without pytest: 1.4 s).
+        if not session.config.option.collectonly and any(i.nodeid.startswith("jaxpat::") for i in session.items):
+            gc.collect()
+            gc.freeze()
+            self.froze = True
+
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
         self.interrupted = True
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.froze:
+            gc.unfreeze()
+            self.froze = False
         if _is_worker(self.config) or not self.report_path:
             return
         status = "complete"
