@@ -344,7 +344,10 @@ class _Composer:
             self._problem(mark, _tag_message(tag))
             return _INVALID
         try:
-            return builders[tag](yaml.ScalarNode(tag, value))
+            result = builders[tag](yaml.ScalarNode(tag, value))
+            if tag == _INT and result.bit_length() > 4096:
+                str(result)  # hex/binary integers too long to print in decimal: every message would fail
+            return result
         except (ValueError, KeyError, ArithmeticError) as e:
             self._problem(mark, f"cannot read {value[:40]!r} as `{_short_tag(tag)}`: {e}")
             return _INVALID
