@@ -11,12 +11,14 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ._build import build_patterns
 from ._errors import CatalogError, Problem
 from ._model import Catalog
+from ._parse_cache import cached_parse
 from ._validate import Checked, check_document, check_pattern_ids
-from ._yaml import parse
+from ._yaml import Document, parse
 
 __all__ = ["SHIPPED", "load", "load_files", "validate"]
 
@@ -24,6 +26,10 @@ __all__ = ["SHIPPED", "load", "load_files", "validate"]
 SHIPPED = Path(__file__).parent / "catalog.yaml"
 
 PathLike = str | os.PathLike
+
+#: How parsing uses the parse cache (catalog/_parse_cache.py): not at all, read
+#: only (``validate`` promises to write nothing), or read and store new entries.
+_CacheUse = Literal["off", "read", "read-write"]
 
 
 @dataclass(frozen=True)
@@ -40,13 +46,17 @@ def load(paths: Iterable[PathLike] | PathLike | None = None, *, plugins: bool = 
 
     Raises :class:`CatalogError` listing every problem of every file; the
     returned catalog is immutable. Patterns contributed by a plugin have
-    ``origin`` set to the plugin's name.
+    ``origin`` set to the plugin's name. Parsed files are kept in the per-user
+    parse cache (see ``docs/catalog-format.md``), which never changes the result.
     """
     return _load(_sources(paths, plugins))
 
 
 def load_files(paths: Iterable[PathLike] | PathLike) -> Catalog:
-    """Load exactly ``paths`` (no plugin files); raise :class:`CatalogError` on any problem."""
+    """Load exactly ``paths`` (no plugin files); raise :class:`CatalogError` on any problem.
+
+    Uses the parse cache as :func:`load` does.
+    """
     return _load(_sources(paths, plugins=False))
 
 
@@ -55,9 +65,10 @@ def validate(paths: Iterable[PathLike] | PathLike | None = None, *, plugins: boo
 
     With no ``paths``, checks what :func:`load` would load. ``plugins``
     defaults to True only in that case, so ``validate([file])`` checks just
-    that file. Only catalog problems are returned; bugs still raise.
+    that file. Only catalog problems are returned; bugs still raise. It may
+    read the parse cache (which never changes the result) but never adds to it.
     """
-    problems, _ = _check(_sources(paths, paths is None if plugins is None else plugins))
+    problems, _ = _check(_sources(paths, paths is None if plugins is None else plugins), cache="read")
     return problems
 
 
@@ -111,7 +122,7 @@ def _display(path: Path) -> str:
 # -- checking and building -------------------------------------------------------
 
 
-def _check(sources: list[_Source]) -> tuple[list[Problem], list[tuple[_Source, bytes, Checked]]]:
+def _check(sources: list[_Source], *, cache: _CacheUse) -> tuple[list[Problem], list[tuple[_Source, bytes, Checked]]]:
     problems: list[Problem] = []
     files: list[tuple[_Source, bytes]] = []
     for source in sources:
@@ -119,16 +130,18 @@ def _check(sources: list[_Source]) -> tuple[list[Problem], list[tuple[_Source, b
             files.append((source, source.path.read_bytes()))
         except OSError as e:
             problems.append(Problem(source.name, 0, 0, f"cannot read the file: {e.strerror or e}"))
-    more, done = _check_bytes(files)
+    more, done = _check_bytes(files, cache=cache)
     return _in_file_order(problems + more, sources), done
 
 
-def _check_bytes(files: list[tuple[_Source, bytes]]) -> tuple[list[Problem], list[tuple[_Source, bytes, Checked]]]:
+def _check_bytes(
+    files: list[tuple[_Source, bytes]], *, cache: _CacheUse
+) -> tuple[list[Problem], list[tuple[_Source, bytes, Checked]]]:
     problems: list[Problem] = []
     done: list[tuple[_Source, bytes, Checked]] = []
     for source, raw in files:
         try:
-            checked = check_document(parse(raw, source.name))
+            checked = check_document(_parse(raw, source.name, cache))
         except CatalogError as e:
             problems.extend(e.problems)
             continue
@@ -138,20 +151,30 @@ def _check_bytes(files: list[tuple[_Source, bytes]]) -> tuple[list[Problem], lis
     return problems, done
 
 
+def _parse(raw: bytes, name: str, cache: _CacheUse) -> Document:
+    """``parse(raw, name)``, through the parse cache unless ``cache`` is "off"; same result either way."""
+    if cache == "off":
+        return parse(raw, name)
+    return cached_parse(raw, name, write=cache == "read-write")
+
+
 def _in_file_order(problems: list[Problem], sources: list[_Source]) -> list[Problem]:
     order = {source.name: i for i, source in enumerate(sources)}
     return sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.line, p.column))
 
 
 def _load(sources: list[_Source]) -> Catalog:
-    problems, done = _check(sources)
+    problems, done = _check(sources, cache="read-write")
     return _build(problems, done)
 
 
 def _load_bytes(files: Sequence[tuple[str, bytes]]) -> Catalog:
-    """Load in-memory files ``(name, content)``, as :func:`load_files` loads files (tests, fuzzing)."""
+    """Load in-memory files ``(name, content)``, as :func:`load_files` loads files (tests, fuzzing).
+
+    The parse cache is not used: fuzzing exercises the parser and must not fill the cache.
+    """
     sources = [(_Source(Path(name), name, name), raw) for name, raw in files]
-    problems, done = _check_bytes(sources)
+    problems, done = _check_bytes(sources, cache="off")
     return _build(_in_file_order(problems, [s for s, _ in sources]), done)
 
 

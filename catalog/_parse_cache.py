@@ -1,0 +1,316 @@
+"""A persistent, content-addressed cache of parsed catalog files (:class:`~catalog._yaml.Document`).
+
+Parsing the shipped catalog (about 11,700 YAML nodes, each with its line and
+column) is most of what ``catalog.load()`` costs; reading the same document
+back from JSON is several times cheaper. Promises:
+
+* **It never changes a result.** An entry is found by the sha256 of the file's
+  bytes, the :class:`~catalog._yaml.Limits` and a *parser version* (the cache
+  format, the source bytes of ``_yaml.py`` and of this module, PyYAML's version
+  and whether libyaml is used, the Python version): editing the parser, even in
+  an editable checkout, makes every old entry unreachable. What is read back
+  is checked (format, key, a sha256 of the body, the type of every mark entry)
+  and rebuilt into a Document equal to a fresh parse: same data (int, float,
+  bool and None kept apart, ``-0.0``, ``inf`` and ``nan`` included), same
+  ``marks``/``key_marks`` (tuple paths, ``(line, column)`` tuples, same order),
+  same ``nodes``. Its ``file`` is always the caller's name. Anything odd
+  (missing, truncated or corrupt file, other key, unreadable directory) is a
+  miss: the file is parsed as if there were no cache. Callers still validate
+  the Document exactly as a fresh one.
+* **Only successful parses are stored**; a file with problems is parsed (and
+  reports them) every time.
+* **JSON only**: nothing is pickled or evaluated.
+* **Writing is best effort and atomic**: a temporary file in the cache
+  directory, then :func:`os.replace`; any error (read-only home, full disk, a
+  value JSON cannot hold exactly) skips the write silently. Old entries are
+  pruned so the directory keeps at most :data:`MAX_ENTRIES` of them.
+
+Location: ``$JAXPAT_CACHE_DIR/catalog`` when ``JAXPAT_CACHE_DIR`` is set, else
+``$XDG_CACHE_HOME/jaxpat/catalog``, else ``~/.cache/jaxpat/catalog`` (on every
+platform; the XLA compilation cache of ``jaxpat check`` lives beside it, in
+``.../jaxpat/xla``). ``JAXPAT_DISABLE_CATALOG_CACHE=1`` turns the cache off
+(no read, no write).
+
+Importing this module imports neither :mod:`json` nor :mod:`tempfile`; they
+are imported on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import _yaml
+from ._yaml import DEFAULT_LIMITS, Document, Limits, parse
+
+__all__ = ["CACHE_FORMAT", "ENV_CACHE_DIR", "ENV_DISABLE", "MAX_ENTRIES", "cache_dir", "cached_parse"]
+
+#: Bump when the layout of an entry changes (the source hash changes too, but say it).
+CACHE_FORMAT = 1
+#: The root of jaxpat's per-user caches; entries go in its ``catalog`` folder.
+ENV_CACHE_DIR = "JAXPAT_CACHE_DIR"
+#: Any value but ``""``, ``0``, ``false`` or ``no`` turns the catalog parse cache off.
+ENV_DISABLE = "JAXPAT_DISABLE_CATALOG_CACHE"
+#: Entries kept in the cache directory (oldest written first out); an entry of
+#: the shipped catalog is about 320 kB.
+MAX_ENTRIES = 32
+
+_MAGIC = "jaxpat-catalog-parse-cache"
+_HEX = frozenset("0123456789abcdef")
+_INT = frozenset({int})
+_PATH_ITEM = frozenset({str, int})
+_TMP_MAX_AGE_S = 3600.0
+
+_parser_version: str | None = None
+
+
+def cache_dir() -> Path | None:
+    """The directory entries are read from and written to, or None when the cache is disabled.
+
+    Read from the environment at every call (nothing is remembered), so tests
+    and callers can redirect or disable it at any time.
+    """
+    if os.environ.get(ENV_DISABLE, "").strip().lower() not in ("", "0", "false", "no"):
+        return None
+    root = os.environ.get(ENV_CACHE_DIR, "").strip()
+    if root:
+        return Path(os.path.expanduser(root)) / "catalog"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "jaxpat" / "catalog"
+
+
+def cached_parse(raw: bytes, file: str, limits: Limits = DEFAULT_LIMITS, *, write: bool = True) -> Document:
+    """Return ``parse(raw, file, limits)``, read from the cache when an entry exists.
+
+    Raises :class:`~catalog.CatalogError` exactly when :func:`~catalog._yaml.parse`
+    does (errors are never cached). ``write=False`` only reads: nothing is
+    created, written or removed on disk. The cache itself never raises.
+    """
+    directory = cache_dir()
+    key = _key(raw, limits) if directory is not None else None
+    if directory is None or key is None:
+        return parse(raw, file, limits)
+    doc = _read(directory, key, file)
+    if doc is not None:
+        return doc
+    doc = parse(raw, file, limits)
+    if write:
+        _write(directory, key, doc)
+    return doc
+
+
+# -- key -------------------------------------------------------------------------
+
+
+def _key(raw: bytes, limits: Limits) -> str | None:
+    """sha256 (hex) of the parser version, the limits and the bytes; None when no version is known."""
+    version = _version()
+    if version is None:
+        return None
+    h = hashlib.sha256()
+    h.update(f"{version}\n{limits.max_bytes},{limits.max_nodes},{limits.max_depth},{limits.max_scalar}\n".encode())
+    h.update(hashlib.sha256(raw).digest())
+    return h.hexdigest()
+
+
+def _version() -> str | None:
+    """What makes a parse result differ besides the input: computed once per process."""
+    global _parser_version
+    if _parser_version is None:
+        try:
+            h = hashlib.sha256()
+            for module_file in (_yaml.__file__, __file__):
+                h.update(Path(module_file).read_bytes())
+        except (OSError, TypeError, AttributeError):  # no source to hash (frozen, zipped): no cache
+            return None
+        yaml = _yaml.yaml
+        with_libyaml = getattr(yaml, "__with_libyaml__", False)
+        python = "{}.{}".format(*sys.version_info[:2])
+        _parser_version = f"{CACHE_FORMAT}:{h.hexdigest()}:{yaml.__version__}:{with_libyaml}:{python}"
+    return _parser_version
+
+
+# -- reading ---------------------------------------------------------------------
+
+
+def _read(directory: Path, key: str, file: str) -> Document | None:
+    """The cached Document for ``key`` named ``file``, or None on a miss or any problem."""
+    try:
+        blob = (directory / f"{key}.json").read_bytes()
+    except (OSError, ValueError):
+        return None
+    try:
+        return _decode(blob, key, file)
+    except Exception:  # a corrupt entry of any shape is a miss, never an error
+        return None
+
+
+def _decode(blob: bytes, key: str, file: str) -> Document | None:
+    """Rebuild a Document from an entry; None (or an exception) when the entry is not valid."""
+    import json
+
+    newline = blob.find(b"\n")
+    if newline < 0:
+        return None
+    header = json.loads(blob[:newline])
+    body = blob[newline + 1:]
+    if (
+        type(header) is not dict
+        or header.get("magic") != _MAGIC
+        or header.get("format") != CACHE_FORMAT
+        or header.get("key") != key
+        or header.get("sha256") != hashlib.sha256(body).hexdigest()
+    ):
+        return None
+    entry = json.loads(body)
+    if type(entry) is not dict:
+        return None
+    nodes, root = entry["nodes"], entry["root"]
+    parents, items, lines, columns = entry["parents"], entry["items"], entry["lines"], entry["columns"]
+    key_indices, key_lines, key_columns = entry["key_indices"], entry["key_lines"], entry["key_columns"]
+    if type(nodes) is not int or not (root is None or (type(root) is list and set(map(type, root)) <= _INT)):
+        return None
+    for numbers in (parents, lines, columns, key_indices, key_lines, key_columns):
+        if type(numbers) is not list or not set(map(type, numbers)) <= _INT:
+            return None
+    if type(items) is not list or not set(map(type, items)) <= _PATH_ITEM:
+        return None
+    has_root = root is not None
+    if (
+        len(items) != len(parents)
+        or len(lines) != len(columns)
+        or len(lines) != len(parents)
+        or len(key_lines) != len(key_indices)
+        or len(key_columns) != len(key_indices)
+        or (has_root and len(root) != 2)
+        or (parents and min(parents) < 0)
+        or (key_indices and (min(key_indices) < 1 or max(key_indices) > len(parents)))
+    ):
+        return None
+    # paths[0] is the root; paths[i] (i >= 1) is the i-th non-root mark, whose
+    # parent comes before it (an IndexError otherwise: a miss).
+    paths: list[tuple[str | int, ...]] = [()]
+    append = paths.append
+    for parent, item in zip(parents, items, strict=True):
+        append(paths[parent] + (item,))
+    if has_root:
+        lines, columns = [root[0], *lines], [root[1], *columns]
+        marks = dict(zip(paths, zip(lines, columns, strict=True), strict=True))
+    else:
+        marks = dict(zip(paths[1:], zip(lines, columns, strict=True), strict=True))
+    key_marks = dict(
+        zip(map(paths.__getitem__, key_indices), zip(key_lines, key_columns, strict=True), strict=True)
+    )
+    return Document(file, entry["data"], marks, key_marks, nodes)
+
+
+# -- writing ---------------------------------------------------------------------
+
+
+def _encode(doc: Document) -> dict[str, Any] | None:
+    """The JSON-ready entry for ``doc``, or None when its marks do not form a tree (never for a valid parse).
+
+    Each non-root mark is stored as (index of its parent path, last path item,
+    line, column), in ``doc.marks`` order, so that paths are not repeated.
+    """
+    index: dict[tuple[str | int, ...], int] = {(): 0}
+    root = None
+    parents: list[int] = []
+    items: list[str | int] = []
+    lines: list[int] = []
+    columns: list[int] = []
+    for path, (line, column) in doc.marks.items():
+        if not path:
+            if lines:  # the root is recorded first or not at all
+                return None
+            root = [line, column]
+            continue
+        parent = index.get(path[:-1])
+        if parent is None:
+            return None
+        parents.append(parent)
+        items.append(path[-1])
+        lines.append(line)
+        columns.append(column)
+        index[path] = len(parents)
+    key_indices: list[int] = []
+    for path in doc.key_marks:
+        at = index.get(path, 0)
+        if at == 0:
+            return None
+        key_indices.append(at)
+    return {
+        "nodes": doc.nodes,
+        "root": root,
+        "parents": parents,
+        "items": items,
+        "lines": lines,
+        "columns": columns,
+        "key_indices": key_indices,
+        "key_lines": [line for line, _ in doc.key_marks.values()],
+        "key_columns": [column for _, column in doc.key_marks.values()],
+        "data": doc.data,
+    }
+
+
+def _write(directory: Path, key: str, doc: Document) -> None:
+    """Store ``doc`` under ``key`` atomically; do nothing on any problem."""
+    try:
+        _store(directory, key, doc)
+    except Exception:  # best effort: a cache that cannot be written is no cache
+        return
+    try:
+        _prune(directory)
+    except Exception:
+        return
+
+
+def _store(directory: Path, key: str, doc: Document) -> None:
+    import json
+    import tempfile
+
+    entry = _encode(doc)
+    if entry is None:
+        return
+    # ValueError for a value JSON cannot hold (an int past sys.get_int_max_str_digits()).
+    body = json.dumps(entry, separators=(",", ":")).encode("ascii")
+    header = {"magic": _MAGIC, "format": CACHE_FORMAT, "key": key, "sha256": hashlib.sha256(body).hexdigest()}
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(json.dumps(header).encode("ascii") + b"\n" + body)
+        os.replace(tmp, directory / f"{key}.json")
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _prune(directory: Path) -> None:
+    """Keep the :data:`MAX_ENTRIES` newest entries; drop temporary files an interrupted write left."""
+    import time
+
+    entries: list[tuple[float, str]] = []
+    now = time.time()
+    with os.scandir(directory) as it:
+        for e in it:
+            name = e.name
+            try:
+                if name.startswith(".tmp-") and name.endswith(".part"):
+                    if now - e.stat().st_mtime > _TMP_MAX_AGE_S:
+                        os.unlink(e.path)
+                elif len(name) == 69 and name.endswith(".json") and set(name[:64]) <= _HEX:
+                    entries.append((e.stat().st_mtime, e.path))
+            except OSError:
+                continue
+    entries.sort()
+    for _, path in entries[: max(0, len(entries) - MAX_ENTRIES)]:
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
