@@ -60,7 +60,8 @@ def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--no-claims", dest="claims", action="store_false",
                    help="skip measuring the catalog's claims (measured by default)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="per-item timeout (default 60; 0 disables)")
-    p.add_argument("--cache-dir", metavar="DIR", help="persistent compilation cache (default ~/.cache/jaxpat/xla)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="persistent compilation cache (default ~/.cache/jaxpat/xla, or $JAXPAT_CACHE_DIR/xla)")
     p.add_argument("--no-cache", action="store_true", help="disable the persistent compilation cache")
     p.add_argument("--load", action="append", default=[], metavar="MODULE",
                    help="also register the jaxpat plugin in MODULE (plugins under development)")

@@ -38,7 +38,14 @@ _LOAD_ERRORS = pytest.StashKey[list]()
 # ---------------------------------------------------------------------------
 
 def default_cache_dir() -> Path:
-    """The per-user persistent compilation cache: ``$XDG_CACHE_HOME/jaxpat/xla``."""
+    """The per-user persistent compilation cache.
+
+    ``$JAXPAT_CACHE_DIR/xla`` when that is set, else ``$XDG_CACHE_HOME/jaxpat/xla``,
+    else ``~/.cache/jaxpat/xla`` (beside the catalog parse cache's ``catalog`` folder).
+    """
+    root = os.environ.get("JAXPAT_CACHE_DIR", "").strip()
+    if root:
+        return Path(os.path.expanduser(root)) / "xla"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "jaxpat" / "xla"
 

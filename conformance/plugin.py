@@ -72,7 +72,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--jaxpat-cache-dir", default=None, metavar="DIR",
-        help="persistent XLA compilation cache directory (default: ~/.cache/jaxpat/xla)",
+        help="persistent XLA compilation cache directory (default: ~/.cache/jaxpat/xla, or $JAXPAT_CACHE_DIR/xla)",
     )
     group.addoption(
         "--jaxpat-no-cache", action="store_true", default=False,

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+# jaxpat's per-user caches (catalog parse cache, XLA cache) go to a temporary
+# folder for the whole run, never to ~/.cache: set at import, because catalog
+# files are loaded at collection; xdist workers and subprocesses inherit it.
+if "JAXPAT_TESTS_CACHE_DIR" not in os.environ:
+    os.environ["JAXPAT_TESTS_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxpat-tests-cache-")
+    atexit.register(shutil.rmtree, os.environ["JAXPAT_TESTS_CACHE_DIR"], True)
+os.environ["JAXPAT_CACHE_DIR"] = os.environ["JAXPAT_TESTS_CACHE_DIR"]
 
 # pyproject.toml sets `pytester_example_dir`, an option only the pytester plugin declares
 # (and --strict-config rejects unknown options); conformance tests use pytester too.

@@ -76,7 +76,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _env(site: Path | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JAXPAT_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAXPAT_") or k == "JAXPAT_CACHE_DIR"}
     env.pop("PYTHONPATH", None)
     if site is not None:
         env["PYTHONPATH"] = str(site)
