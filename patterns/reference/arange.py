@@ -55,14 +55,17 @@ def _traced_jnp(n):
 # --- arange-loop-carry: arange as the xs of lax.scan (seed 000) -----------------
 
 
-def _loop_carry_scan(n):
-    def loop_carry(carry, x):
-        carry = carry + x  # update the carried value
-        return carry, carry  # (new carry, per-step output)
+def _loop_carry(carry, x):
+    # At module level, not inside _loop_carry_scan: outside jit, JAX caches the traced
+    # scan body by function identity, so a nested body would recompile on every call.
+    carry = carry + x  # update the carried value
+    return carry, carry  # (new carry, per-step output)
 
+
+def _loop_carry_scan(n):
     init_carry = 0
     inputs = jnp.arange(n)
-    _final_carry, outputs = lax.scan(loop_carry, init_carry, inputs)
+    _final_carry, outputs = lax.scan(_loop_carry, init_carry, inputs)
     return outputs
 
 

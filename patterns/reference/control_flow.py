@@ -10,8 +10,21 @@ from .._implementation import Implementation
 # --- control-flow-cond: x**2 if x > 0 else -x -----------------------------------------
 
 
+# The branch functions live at module level, not as lambdas inside the implementations:
+# outside jit, JAX caches traced branches by function identity, so fresh lambdas would be
+# retraced and recompiled on every eager call.
+
+
+def _square(v):
+    return v**2
+
+
+def _negate(v):
+    return -v
+
+
 def _cond_lax(x):
-    return lax.cond(x > 0, lambda v: v**2, lambda v: -v, x)
+    return lax.cond(x > 0, _square, _negate, x)
 
 
 def _cond_where(x):
@@ -23,7 +36,7 @@ def _cond_select(x):
 
 
 def _cond_piecewise(x):
-    return jnp.piecewise(x, [x > 0], [lambda v: v**2, lambda v: -v])
+    return jnp.piecewise(x, [x > 0], [_square, _negate])
 
 
 # --- control-flow-switch: branch by index, clamped to the valid range --------------------

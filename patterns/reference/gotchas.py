@@ -49,8 +49,18 @@ def jnp_where(x):
     return jnp.where(x > 0, x, 2 * x)
 
 
+def _identity(v):
+    return v
+
+
+def _double(v):
+    return 2 * v
+
+
 def lax_cond(x):
-    return lax.cond(x > 0, lambda v: v, lambda v: 2 * v, x)
+    # Module-level branches, not lambdas: outside jit, JAX caches traced branches by
+    # function identity, so fresh lambdas would recompile on every eager call.
+    return lax.cond(x > 0, _identity, _double, x)
 
 
 def lax_select(x):

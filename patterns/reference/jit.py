@@ -223,16 +223,22 @@ def rewrap_trace_counts(n_calls):
 # --- jit-explicit-state --------------------------------------------------------------
 
 
-def state_as_argument(n_calls):
-    @jax.jit
-    def count(n):
-        n = n + 1
-        return n, n
+# Unlike the tracing patterns above, these build their jitted function once, at module
+# level: nothing here observes tracing, and a fresh jax.jit wrapper per call would only
+# retrace and recompile on every call.
 
+
+@jax.jit
+def _count(n):
+    n = n + 1
+    return n, n
+
+
+def state_as_argument(n_calls):
     state = jnp.int32(0)
     outs = []
     for _ in range(n_calls):
-        state, out = count(state)
+        state, out = _count(state)
         outs.append(int(out))
     return outs
 
@@ -248,13 +254,15 @@ class _CounterV2:
         return jnp.int32(0)
 
 
+_COUNTER_V2 = _CounterV2()  # stateless, so one instance (and one jitted method) serves every call
+_fast_count_v2 = jax.jit(_COUNTER_V2.count)
+
+
 def stateless_class(n_calls):
-    counter = _CounterV2()
-    fast_count = jax.jit(counter.count)
-    state = counter.reset()
+    state = _COUNTER_V2.reset()
     outs = []
     for _ in range(n_calls):
-        value, state = fast_count(state)
+        value, state = _fast_count_v2(state)
         outs.append(int(value))
     return outs
 

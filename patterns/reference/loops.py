@@ -7,6 +7,11 @@ from jax import lax
 
 from .._implementation import Implementation
 
+# Loop bodies live at module level and read their data from the carry, not from a
+# closure: outside jit, JAX caches a traced loop body by the function's identity, so a
+# body defined inside the implementation would be retraced and recompiled on every
+# eager call.
+
 # --- the seed 004 recurrence carry -> carry * x + 1, from 0.0, n times ------------
 
 
@@ -17,48 +22,56 @@ def _affine_python(x, n):
     return carry
 
 
-def _affine_scan(x, n):
-    def body(carry, _):
-        return carry * x + 1, None
+def _affine_scan_body(carry, _):
+    value, x = carry
+    return (value * x + 1, x), None
 
-    return lax.scan(body, 0.0, jnp.arange(n))[0]
+
+def _affine_fori_body(i, carry):
+    value, x = carry
+    return value * x + 1, x
+
+
+def _affine_scan(x, n):
+    return lax.scan(_affine_scan_body, (0.0, x), jnp.arange(n))[0][0]
 
 
 def _affine_scan_no_xs(x, n):
-    def body(carry, _):
-        return carry * x + 1, None
-
-    return lax.scan(body, 0.0, None, length=n)[0]
+    return lax.scan(_affine_scan_body, (0.0, x), None, length=n)[0][0]
 
 
 def _affine_fori(x, n):
-    def body(i, carry):
-        return carry * x + 1
-
-    return lax.fori_loop(0, n, body, 0.0)
+    return lax.fori_loop(0, n, _affine_fori_body, (0.0, x))[0]
 
 
 # --- power x**n by repeated multiplication (fori_loop bounds) ------------------------
 
 
+def _power_fori_body(i, carry):
+    acc, x = carry
+    return acc * x, x
+
+
 def _power_fori(x, n):
-    return lax.fori_loop(0, n, lambda i, acc: acc * x, jnp.ones_like(x))
+    return lax.fori_loop(0, n, _power_fori_body, (jnp.ones_like(x), x))[0]
 
 
 def _power_fori_unrolled(x, n):
-    return lax.fori_loop(0, n, lambda i, acc: acc * x, jnp.ones_like(x), unroll=True)
+    return lax.fori_loop(0, n, _power_fori_body, (jnp.ones_like(x), x), unroll=True)[0]
+
+
+def _power_while_cond(carry):
+    i, _, _, n = carry
+    return i < n
+
+
+def _power_while_body(carry):
+    i, acc, x, n = carry
+    return i + 1, acc * x, x, n
 
 
 def _power_while(x, n):
-    def cond(carry):
-        i, _ = carry
-        return i < n
-
-    def body(carry):
-        i, acc = carry
-        return i + 1, acc * x
-
-    return lax.while_loop(cond, body, (jnp.zeros_like(n), jnp.ones_like(x)))[1]
+    return lax.while_loop(_power_while_cond, _power_while_body, (jnp.zeros_like(n), jnp.ones_like(x), x, n))[1]
 
 
 # --- Collatz step count: a loop whose trip count depends on the value -----------------
@@ -68,28 +81,36 @@ def _collatz_next(n):
     return jnp.where(n % 2 == 0, n // 2, 3 * n + 1)
 
 
+def _collatz_cond(carry):
+    value, _ = carry
+    return value != 1
+
+
+def _collatz_body(carry):
+    value, steps = carry
+    return _collatz_next(value), steps + 1
+
+
 def _collatz_while(n):
-    def cond(carry):
-        value, _ = carry
-        return value != 1
+    return lax.while_loop(_collatz_cond, _collatz_body, (n, jnp.zeros((), jnp.int32)))[1]
 
-    def body(carry):
-        value, steps = carry
-        return _collatz_next(value), steps + 1
 
-    return lax.while_loop(cond, body, (n, jnp.zeros((), jnp.int32)))[1]
+def _halve(v):
+    return v // 2
+
+
+def _triple_plus_one(v):
+    return 3 * v + 1
+
+
+def _collatz_body_cond(carry):
+    value, steps = carry
+    value = lax.cond(value % 2 == 0, _halve, _triple_plus_one, value)
+    return value, steps + 1
 
 
 def _collatz_while_cond(n):
-    def cond(carry):
-        return carry[0] != 1
-
-    def body(carry):
-        value, steps = carry
-        value = lax.cond(value % 2 == 0, lambda v: v // 2, lambda v: 3 * v + 1, value)
-        return value, steps + 1
-
-    return lax.while_loop(cond, body, (n, jnp.zeros((), jnp.int32)))[1]
+    return lax.while_loop(_collatz_cond, _collatz_body_cond, (n, jnp.zeros((), jnp.int32)))[1]
 
 
 def _collatz_python_while(n):
@@ -100,25 +121,35 @@ def _collatz_python_while(n):
     return jnp.asarray(steps, jnp.int32)
 
 
+# --- Newton's iteration for sqrt(a) ------------------------------------------------------
+
+
+def _newton_cond(state):
+    i, x, delta, _, max_iter = state
+    return (i < max_iter) & jnp.any(jnp.abs(delta) > 1e-6 * x)
+
+
+def _newton_body(state):
+    i, x, _, a, max_iter = state
+    new = 0.5 * (x + a / x)
+    return i + 1, new, new - x, a, max_iter
+
+
 def _newton_sqrt_while(a, max_iter):
     # Newton's iteration for sqrt(a), stopping as soon as an update changes nothing
     # measurable: the condition reads the carried state, so the loop exits early.
-    def cond(state):
-        i, x, delta = state
-        return (i < max_iter) & jnp.any(jnp.abs(delta) > 1e-6 * x)
-
-    def body(state):
-        i, x, _ = state
-        new = 0.5 * (x + a / x)
-        return i + 1, new, new - x
-
     one = jnp.ones_like(a)
-    return lax.while_loop(cond, body, (0, one * jnp.maximum(a, 1.0), one))[1]
+    return lax.while_loop(_newton_cond, _newton_body, (0, one * jnp.maximum(a, 1.0), one, a, max_iter))[1]
+
+
+def _newton_fori_body(i, carry):
+    x, a = carry
+    return 0.5 * (x + a / x), a
 
 
 def _newton_sqrt_fori(a, max_iter):
     # the same iteration for a fixed number of steps: no early exit
-    return lax.fori_loop(0, max_iter, lambda i, x: 0.5 * (x + a / x), jnp.maximum(a, 1.0) * jnp.ones_like(a))
+    return lax.fori_loop(0, max_iter, _newton_fori_body, (jnp.maximum(a, 1.0) * jnp.ones_like(a), a))[0]
 
 
 IMPLEMENTATIONS: list[Implementation] = [

@@ -7,16 +7,22 @@ from jax import lax
 
 from .._implementation import Implementation
 
+# Scan and loop bodies live at module level and read their data from the carry, not
+# from a closure: outside jit, JAX caches a traced loop body by the function's
+# identity, so a body defined inside the implementation would be retraced and
+# recompiled on every eager call.
+
 # --- scan-cumsum: per-step outputs of a running sum ----------------------------
 
 
-def _cumsum_scan(xs):
-    def step(carry, x):
-        carry = carry + x
-        return carry, carry
+def _cumsum_step(carry, x):
+    carry = carry + x
+    return carry, carry
 
+
+def _cumsum_scan(xs):
     init = jnp.zeros(xs.shape[1:], xs.dtype)
-    _, outputs = lax.scan(step, init, xs)
+    _, outputs = lax.scan(_cumsum_step, init, xs)
     return outputs
 
 
@@ -40,14 +46,15 @@ def _cumsum_associative(xs):
 # --- scan-cumsum-final-carry (seed 001) ------------------------------------------
 
 
-def _total_scan(xs):
-    def cumsum_fn(prev_sum, next_value):
-        return prev_sum + next_value, prev_sum + next_value
+def _cumsum_fn(prev_sum, next_value):
+    return prev_sum + next_value, prev_sum + next_value
 
+
+def _total_scan(xs):
     # Seed 001 starts from jnp.array(0), which is weakly typed and so promoted for
     # float inputs; zeros of xs's own dtype state the carry type explicitly.
     initial_sum = jnp.zeros(xs.shape[1:], xs.dtype)
-    cumulative_sum, _ = lax.scan(cumsum_fn, initial_sum, xs)
+    cumulative_sum, _ = lax.scan(_cumsum_fn, initial_sum, xs)
     return cumulative_sum
 
 
@@ -58,9 +65,14 @@ def _total_python(xs):
     return total
 
 
+def _total_fori_body(i, carry):
+    total, xs = carry
+    return total + xs[i], xs
+
+
 def _total_fori(xs):
     xs = jnp.asarray(xs)  # xs[i] with a traced i needs a JAX array, not a NumPy one
-    return lax.fori_loop(0, xs.shape[0], lambda i, c: c + xs[i], jnp.zeros(xs.shape[1:], xs.dtype))
+    return lax.fori_loop(0, xs.shape[0], _total_fori_body, (jnp.zeros(xs.shape[1:], xs.dtype), xs))[0]
 
 
 def _total_sum(xs):
@@ -70,14 +82,15 @@ def _total_sum(xs):
 # --- scan-moving-average (seed 001) ------------------------------------------------
 
 
-def _moving_average_scan(xs):
-    def moving_average(state, next_value):
-        prev_avg, _ = state
-        new_avg = (prev_avg * 2 + next_value) / 3
-        return (new_avg, next_value), new_avg
+def _moving_average(state, next_value):
+    prev_avg, _ = state
+    new_avg = (prev_avg * 2 + next_value) / 3
+    return (new_avg, next_value), new_avg
 
+
+def _moving_average_scan(xs):
     initial_state = (0.0, 0.0)
-    _final_state, moving_averages = lax.scan(moving_average, initial_state, xs)
+    _final_state, moving_averages = lax.scan(_moving_average, initial_state, xs)
     return moving_averages
 
 
@@ -109,12 +122,14 @@ def _next_state(trans, state, u):
     return jnp.minimum(nxt, trans.shape[0] - 1)
 
 
-def _markov_scan(trans, init_state, uniforms):
-    def step(state, u):
-        nxt = _next_state(trans, state, u)
-        return nxt, nxt
+def _markov_step(carry, u):
+    state, trans = carry
+    nxt = _next_state(trans, state, u)
+    return (nxt, trans), nxt
 
-    _, states = lax.scan(step, jnp.asarray(init_state, jnp.int32), uniforms)
+
+def _markov_scan(trans, init_state, uniforms):
+    _, states = lax.scan(_markov_step, (jnp.asarray(init_state, jnp.int32), jnp.asarray(trans)), uniforms)
     return states
 
 
@@ -127,14 +142,16 @@ def _markov_python(trans, init_state, uniforms):
     return jnp.stack(states)
 
 
-def _markov_fori(trans, init_state, uniforms):
-    def body(i, carry):
-        state, states = carry
-        nxt = _next_state(trans, state, jnp.asarray(uniforms)[i])
-        return nxt, states.at[i].set(nxt)
+def _markov_fori_body(i, carry):
+    state, states, trans, uniforms = carry
+    nxt = _next_state(trans, state, uniforms[i])
+    return nxt, states.at[i].set(nxt), trans, uniforms
 
-    init = (jnp.asarray(init_state, jnp.int32), jnp.zeros(uniforms.shape[0], jnp.int32))
-    _, states = lax.fori_loop(0, uniforms.shape[0], body, init)
+
+def _markov_fori(trans, init_state, uniforms):
+    init = (jnp.asarray(init_state, jnp.int32), jnp.zeros(uniforms.shape[0], jnp.int32),
+            jnp.asarray(trans), jnp.asarray(uniforms))
+    _, states, _, _ = lax.fori_loop(0, uniforms.shape[0], _markov_fori_body, init)
     return states
 
 
