@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 _SCRUB = (
     "JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "JAX_ENABLE_X64",
     "JAX_DISABLE_JIT", "JAX_LOG_COMPILES", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "XLA_FLAGS",
-    "JAXPAT_BLOCK_PLUGINS", "JAXPAT_DISABLE_PLUGIN_AUTOLOAD",
+    "JAXPAT_BLOCK_PLUGINS", "JAXPAT_DISABLE_PLUGIN_AUTOLOAD", "JAXPAT_CACHE_DIR", "JAXPAT_DISABLE_CATALOG_CACHE",
 )
 
 
@@ -199,6 +199,8 @@ def _fmt(x: float, unit: str) -> str:
         return f"{x:.3f} s" if x < 10 else f"{x:.1f} s"
     if unit == "ms":
         return f"{x:.2f} ms"
+    if unit == "bare items":
+        return f"{x:.2f} bare items"
     return f"{x:g} {unit}".rstrip()
 
 

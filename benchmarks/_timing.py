@@ -8,7 +8,10 @@ Environment:
   forget the suite's transformed-function cache. Figure 6 warms up replica 0
   (``*-r0``) so that every timed item finds JAX's trace and compile caches warm,
   whatever the catalog's size: the per-item time then compares the harness's
-  work at 1× and 10×, not how many items happen to compile.
+  work at 1× and 10×, not how many items happen to compile. The warmed items
+  also calibrate the machine: their bare JAX work is timed (warm, median of 3
+  passes) just before and just after the loop, so that figure 6 can express the
+  per-item time in units of the machine's speed at the time of the run.
 
 Timestamps come from ``pytest_runtest_logstart``/``logfinish``, so an item's
 time includes everything pytest and the jaxpat plugin do for it (set-up,
@@ -17,6 +20,7 @@ call, teardown, report hooks, the incremental report writes).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -46,7 +50,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_runtestloop(session: pytest.Session) -> None:
     glob = os.environ.get("JAXPAT_BENCH_WARMUP")
     t0 = time.perf_counter()
-    warmed = 0
+    warmed: list[Any] = []
     if glob and not session.config.option.collectonly:
         from conformance import _execute
         from conformance._collect import _restore_config, _snapshot_config
@@ -62,11 +66,37 @@ def pytest_runtestloop(session: pytest.Session) -> None:
                 pass
             finally:
                 _restore_config(saved)
-            warmed += 1
+            warmed.append(spec)
+        _T["calibration_before"] = _calibrate(warmed)
         _execute._TRANSFORMED.clear()
+    _T["warmed"] = warmed
     _T["warmup_seconds"] = time.perf_counter() - t0
-    _T["warmed_items"] = warmed
+    _T["warmed_items"] = len(warmed)
     _T["loop_start"] = time.perf_counter()
+
+
+def _calibrate(specs: list[Any], rounds: int = 3) -> float | None:
+    """Seconds per item of the items' bare JAX work, warm (median of ``rounds`` passes): the machine's speed now.
+
+    Each pass does, per item, what figure 1's bare loop does on the happy path: ``build_args`` +
+    the transformed call + ``block_until_ready``, under the case's config and device.
+    """
+    if not specs:
+        return None
+    import statistics
+
+    import jax
+
+    from conformance._execute import _call, build_args, config_scope
+
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for spec in specs:
+            with config_scope(spec.case.config), jax.default_device(spec.device), contextlib.suppress(Exception):
+                jax.block_until_ready(_call(spec, build_args(spec.pattern, spec.case, spec.device)))
+        times.append((time.perf_counter() - t0) / len(specs))
+    return statistics.median(times)
 
 
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
@@ -85,12 +115,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     end = time.perf_counter()
     start, finish = _T["start"], _T["finish"]
+    after = _calibrate(_T.get("warmed", [])) if _T.get("warmed") else None
     out = {
         "collected": _T.get("collected"),
         "configure_to_collected": _T.get("collection_finish", end) - _T.get("configure", end),
         "collection_seconds": _T.get("collection_finish", end) - _T.get("collection_start", end),
         "warmup_seconds": _T.get("warmup_seconds", 0.0),
         "warmed_items": _T.get("warmed_items", 0),
+        # bare JAX seconds per warmed item, before and after the timed loop (see _calibrate)
+        "calibration": [_T.get("calibration_before"), after],
         "items_run": len(finish),
         # first item's start to last item's finish: every per-item cost, nothing before or after
         "loop_seconds": (finish[-1] - start[0]) if finish else 0.0,
