@@ -78,7 +78,7 @@ def pytest_command(
     Cases only: the claims (which ``jaxpat check`` also measures unless ``--no-claims``) are
     measurements of their own, not conformance items, and are left out of every figure.
     """
-    from conformance._cli import add_check_parser, pytest_args
+    from jaxpat.conformance._cli import add_check_parser, pytest_args
 
     parser = argparse.ArgumentParser(prog="jaxpat")
     add_check_parser(parser.add_subparsers(dest="command"))

@@ -2,7 +2,7 @@
 
 The synthetic catalogs of :mod:`benchmarks._scale` copy every shipped pattern
 ``k`` times with ids ``PATTERN-r0`` … ``PATTERN-r{k-1}``. This plugin returns,
-for each copy, an :class:`patterns.Implementation` with the *same function*
+for each copy, an :class:`jaxpat.patterns.Implementation` with the *same function*
 and name as the reference plugin's (so items, inputs and expected values are
 the shipped ones). ``k`` comes from ``JAXPAT_BENCH_REPLICAS``.
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from patterns import Implementation, hookimpl
+from jaxpat.patterns import Implementation, hookimpl
 
 #: Environment variable: how many replicas of each shipped pattern to implement.
 ENV_REPLICAS = "JAXPAT_BENCH_REPLICAS"
@@ -27,10 +27,10 @@ ENV_REPLICAS = "JAXPAT_BENCH_REPLICAS"
 
 @hookimpl
 def jaxpat_implementations() -> list[Implementation]:
-    import patterns.reference
+    from jaxpat.patterns import reference
 
     k = int(os.environ.get(ENV_REPLICAS, "1"))
-    base = patterns.reference.jaxpat_implementations()
+    base = reference.jaxpat_implementations()
     return [
         Implementation(f"{impl.pattern}-r{r}", impl.name, impl.fn, notes=impl.notes)
         for r in range(k) for impl in base

@@ -28,9 +28,9 @@ _PATTERN_ID = re.compile(r"^  - id: (\S+)[ \t]*$", re.MULTILINE)
 
 
 def shipped_text() -> str:
-    import catalog._loader
+    from jaxpat.catalog import _loader
 
-    return catalog._loader.SHIPPED.read_text(encoding="utf-8")
+    return _loader.SHIPPED.read_text(encoding="utf-8")
 
 
 def shipped_ids() -> list[str]:

@@ -4,7 +4,7 @@ Environment:
 
 - ``JAXPAT_BENCH_TIMING=FILE``: where to write the timings (JSON) at the end of the session;
 - ``JAXPAT_BENCH_WARMUP=GLOB`` (optional): before the run loop, run the items of the
-  patterns matching GLOB once, untimed (``conformance._execute.run_item``), then
+  patterns matching GLOB once, untimed (``jaxpat.conformance._execute.run_item``), then
   forget the suite's transformed-function cache. Figure 6 warms up replica 0
   (``*-r0``) so that every timed item finds JAX's trace and compile caches warm,
   whatever the catalog's size: the per-item time then compares the harness's
@@ -52,8 +52,8 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     t0 = time.perf_counter()
     warmed: list[Any] = []
     if glob and not session.config.option.collectonly:
-        from conformance import _execute
-        from conformance._collect import _restore_config, _snapshot_config
+        from jaxpat.conformance import _execute
+        from jaxpat.conformance._collect import _restore_config, _snapshot_config
 
         for item in session.items:
             spec = getattr(item, "spec", None)
@@ -86,8 +86,7 @@ def _calibrate(specs: list[Any], rounds: int = 3) -> float | None:
     import statistics
 
     import jax
-
-    from conformance._execute import _call, build_args, config_scope
+    from jaxpat.conformance._execute import _call, build_args, config_scope
 
     times = []
     for _ in range(rounds):

@@ -2,8 +2,8 @@
 
 Run as ``python -m benchmarks.bare_loop [--pattern GLOB ...] [--passes N] [--out FILE]``.
 
-It loads the registry, selects the devices with ``conformance._collect``'s
-own logic, and builds the same :class:`conformance._execute.ItemSpec` list
+It loads the registry, selects the devices with ``jaxpat.conformance._collect``'s
+own logic, and builds the same :class:`jaxpat.conformance._execute.ItemSpec` list
 in the same order as the pytest plugin (pattern × case × implementation ×
 device × transform, catalog order). For each item it does the JAX work the
 item does, under the case's ``config_scope`` and ``jax.default_device``:
@@ -47,7 +47,7 @@ def _on_event(event: str, duration: float, **_: Any) -> None:
 
 
 class _Options:
-    """Stands in for ``pytest.Config`` where ``conformance._collect`` reads options (the defaults)."""
+    """Stands in for ``pytest.Config`` where ``jaxpat.conformance._collect`` reads options (the defaults)."""
 
     def __init__(self, **options: Any) -> None:
         self.options = {"jaxpat_platforms": None, "jaxpat_all_devices": False, **options}
@@ -57,8 +57,8 @@ class _Options:
 
 
 def item_specs(registry: Any, devices: list[Any], pattern_globs: list[str]) -> list[Any]:
-    """The specs ``conformance._collect._pattern_items`` creates, in its order (no item filters but patterns)."""
-    from conformance._execute import ItemSpec
+    """The specs ``jaxpat.conformance._collect._pattern_items`` creates, in its order (no item filters but patterns)."""
+    from jaxpat.conformance._execute import ItemSpec
 
     specs = []
     for pattern in registry.catalog:
@@ -76,9 +76,8 @@ def item_specs(registry: Any, devices: list[Any], pattern_globs: list[str]) -> l
 def run_spec(spec: Any, by_transform: Counter, call_compiles: Counter) -> None:
     """One item's JAX work (see the module docstring); exceptions are the suite's business, not ours."""
     import jax
-
-    from catalog import ExpectedError
-    from conformance._execute import _call, _check_grads, build_args, config_scope, expectation
+    from jaxpat.catalog import ExpectedError
+    from jaxpat.conformance._execute import _call, _check_grads, build_args, config_scope, expectation
 
     before = _COMPILES[0]
     try:
@@ -120,8 +119,7 @@ def _leaf_signature(x: Any) -> Any:
 def jit_signature(spec: Any) -> tuple:
     """What ``jax.jit`` keys a compiled program on, for this item (dynamic avals, static values, config)."""
     import jax
-
-    from conformance._execute import build_args
+    from jaxpat.conformance._execute import build_args
 
     sig = spec.pattern.signature
     args = build_args(spec.pattern, spec.case, spec.device)
@@ -150,10 +148,11 @@ def main(argv: list[str] | None = None) -> int:
 
     jax.monitoring.register_event_duration_secs_listener(_on_event)
 
-    import patterns
-    from catalog import ExpectedError
-    from conformance._collect import select_devices
-    from conformance._execute import expectation
+    from jaxpat.catalog import ExpectedError
+    from jaxpat.conformance._collect import select_devices
+    from jaxpat.conformance._execute import expectation
+
+    from jaxpat import patterns
 
     registry = patterns.load_registry()
     devices, _ = select_devices(_Options())

@@ -1,167 +1,23 @@
-"""The ``jaxpat`` command line: a registry of subcommands, and the catalog's own three.
+"""The catalog's subcommands of ``jaxpat``: ``list``, ``show`` and ``validate``.
 
-Each entry of :data:`COMMANDS` names a subcommand, the module that provides
-it, and the function that runs it. The module must be importable without
-JAX and define ``add_parser(subparsers)``, which adds its subcommand(s);
-the function receives the parsed ``argparse.Namespace``, returns the exit
-status, and imports what it needs when it runs. A module that does not
-exist yet is skipped; one that exists but fails to import still gets its
-subcommands, which then explain the failure (exit 3) instead of hiding it.
-See docs/cli.md.
+Registered in :data:`jaxpat._cli.COMMANDS`; nothing here imports JAX.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import textwrap
-import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._model import Case, Catalog, Pattern
 
-__all__ = ["COMMANDS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "build_parser", "main"]
-
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
 
-#: (subcommand, module, function), in help order.
-COMMANDS: list[tuple[str, str, str]] = [
-    ("list", "catalog._cli", "list_command"),
-    ("show", "catalog._cli", "show_command"),
-    ("validate", "catalog._cli", "validate_command"),
-    ("plugins", "patterns._cli", "plugins_command"),
-    ("check", "conformance._cli", "check"),
-    ("report", "conformance._cli", "report"),
-    ("claims", "conformance._claims_cli", "claims"),
-]
-
-_DESCRIPTION = "jaxpat: a catalog of JAX programming patterns, their implementations, and a conformance suite."
-_EPILOG = """\
-examples:
-  jaxpat list --family scan
-  jaxpat show scan-cumsum
-  jaxpat validate my-plugin/catalog.yaml
-
-exit status: 0 success, 1 problems found (invalid catalog, unknown id),
-2 usage error, 3 internal error. `jaxpat COMMAND --help` describes each command.
-"""
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``jaxpat`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
-    parser, runners = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse exits 2 on usage errors, 0 after --help/--version
-        return int(e.code or 0)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
-    return _run(runners.get(args.command) or args.func, args)
-
-
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
-    """Return the parser and, per subcommand, the callable that runs it."""
-    parser = argparse.ArgumentParser(
-        prog="jaxpat", description=_DESCRIPTION, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    runners: dict[str, Any] = {}
-    for module_name, names in _by_module():
-        try:
-            module = importlib.import_module(module_name)
-            module.add_parser(subparsers)
-        except ModuleNotFoundError as e:
-            if e.name is not None and (module_name == e.name or module_name.startswith(e.name + ".")):
-                continue  # not written yet: no subcommand
-            _add_broken(subparsers, names, module_name, e)
-        except Exception as e:  # a broken module must not take `jaxpat validate` down with it
-            _add_broken(subparsers, names, module_name, e)
-        else:
-            runners.update({name: _Runner(module, function) for name, function in names})
-    return parser, runners
-
-
-def _by_module() -> list[tuple[str, list[tuple[str, str]]]]:
-    grouped: dict[str, list[tuple[str, str]]] = {}
-    for name, module, function in COMMANDS:
-        grouped.setdefault(module, []).append((name, function))
-    return list(grouped.items())
-
-
-class _Runner:
-    """Looks the command function up only when the command runs."""
-
-    def __init__(self, module: Any, function: str) -> None:
-        self.module = module
-        self.function = function
-
-    def __call__(self, args: argparse.Namespace) -> int:
-        func = getattr(self.module, self.function, None) or getattr(args, "func", None)
-        if func is None:
-            raise RuntimeError(f"{self.module.__name__} defines no `{self.function}`")
-        return int(func(args) or 0)
-
-
-def _add_broken(subparsers: Any, names: list[tuple[str, str]], module_name: str, error: BaseException) -> None:
-    message = f"unavailable: importing {module_name} failed: {type(error).__name__}: {error}"
-    for name, _ in names:
-        if name in subparsers.choices:
-            continue
-        # No option prefix: whatever follows (even `--help`) reaches the stub, which explains the failure.
-        sub = subparsers.add_parser(name, help=message, description=message, prefix_chars="\0", add_help=False)
-        sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        sub.set_defaults(func=_broken(name, message))
-
-
-def _broken(name: str, message: str) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        print(f"jaxpat {name}: {message}", file=sys.stderr)
-        return EXIT_INTERNAL
-
-    return run
-
-
-def _run(runner: Any, args: argparse.Namespace) -> int:
-    """Run a command; catalog problems are exit 1, anything unexpected exit 3."""
-    from ._errors import CatalogError
-
-    try:
-        return int(runner(args) or 0)
-    except CatalogError as e:
-        _print_problems(e, sys.stderr)
-        return EXIT_PROBLEMS
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # `jaxpat list | head`
-        return EXIT_OK
-    except Exception as e:
-        if getattr(args, "traceback", False):
-            traceback.print_exc()
-        else:
-            print(f"jaxpat: internal error: {type(e).__name__}: {e} (rerun with --traceback for details)",
-                  file=sys.stderr)
-        return EXIT_INTERNAL
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("jaxpat")
-    except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "unknown"
-
-
-# -- the catalog's subcommands ---------------------------------------------------------
 
 _LIST_EPILOG = """\
 examples:
@@ -298,9 +154,7 @@ def _load(args: argparse.Namespace) -> Catalog:
 
 
 def _print_problems(error: Any, stream: TextIO) -> None:
-    for problem in error.problems:
-        print(problem, file=stream)
-    print(f"{len(error.problems)} problem{'s' if len(error.problems) != 1 else ''} found", file=stream)
+    print(error.listing(), file=stream)
 
 
 def _summary(p: Pattern) -> dict[str, Any]:

@@ -50,6 +50,11 @@ class CatalogError(Exception):
         # Exceptions pickle as cls(*args); ours are built from problems, not a message.
         return (type(self), (self.problems,))
 
+    def listing(self) -> str:
+        """Every problem on a line of its own, then their count: what ``jaxpat validate`` prints."""
+        n = len(self.problems)
+        return "\n".join([*map(str, self.problems), f"{n} problem{'s' if n != 1 else ''} found"])
+
     def _message(self) -> str:
         if len(self.problems) == 1:
             return str(self.problems[0])

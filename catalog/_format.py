@@ -3,7 +3,7 @@
 The validator checks files against :data:`CATALOG` and ``python -m
 catalog._schema`` turns it into ``catalog/schema.json``. Rules that relate
 one field to another (a case's args against the signature, say) live in
-:mod:`catalog._validate`.
+:mod:`jaxpat.catalog._validate`.
 """
 
 from __future__ import annotations

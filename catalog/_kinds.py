@@ -1,7 +1,7 @@
 """A small vocabulary of data kinds that both validate YAML data and describe it as JSON Schema.
 
-:mod:`catalog._format` declares the catalog format with these kinds; the
-validator calls :meth:`Kind.check` and :mod:`catalog._schema` calls
+:mod:`jaxpat.catalog._format` declares the catalog format with these kinds; the
+validator calls :meth:`Kind.check` and :mod:`jaxpat.catalog._schema` calls
 :meth:`Kind.schema`, so the two cannot drift apart.
 """
 

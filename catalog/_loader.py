@@ -90,11 +90,11 @@ def _sources(paths: Iterable[PathLike] | PathLike | None, plugins: bool) -> list
 def _plugin_files() -> list[tuple[str, Path]]:
     """``(plugin name, path)`` of every catalog file a registered plugin contributes."""
     try:
-        from patterns._registry import plugin_catalog_files
+        from jaxpat.patterns._registry import plugin_catalog_files
     except ImportError as e:
         # The registry is optional (and is being written); a broken plugin
         # module imported *by* the registry must still fail loudly.
-        if e.name in ("patterns", "patterns._registry"):
+        if e.name in ("patterns", "jaxpat.patterns._registry"):
             return []
         raise
     return [(str(name), Path(path)) for name, path in plugin_catalog_files()]

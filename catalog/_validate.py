@@ -1,7 +1,7 @@
 """Check parsed catalog files: the declared structure, then the rules between fields.
 
 Every problem is collected (none stops the others) and located by the path
-of the node it concerns. Structure comes from :data:`catalog._format.CATALOG`;
+of the node it concerns. Structure comes from :data:`jaxpat.catalog._format.CATALOG`;
 this module adds what a schema cannot say: a case's args against the
 signature, ids that must be unique or must name a case, the transforms a
 case runs against its ``expect_under`` and ``grad``, and 64-bit results.

@@ -1,4 +1,4 @@
-"""JSON Schema for the value language, derived from the tables in :mod:`catalog._values`."""
+"""JSON Schema for the value language, derived from the tables in :mod:`jaxpat.catalog._values`."""
 
 from __future__ import annotations
 

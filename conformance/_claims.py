@@ -29,9 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-from catalog import ArrayValue, GeneratedArray, Pattern
-from patterns import Implementation
+from jaxpat.catalog import ArrayValue, GeneratedArray, Pattern
+from jaxpat.patterns import Implementation
 
 from ._execute import build_args, config_scope, resolve_exception
 

@@ -133,8 +133,7 @@ def _same(seed: str, measured: str) -> bool:
 def build_tables() -> dict[str, Any]:
     """Measure every ``seed_table`` row of the catalog; return the tables and the discrepancies."""
     import jax
-
-    from patterns import load_registry
+    from jaxpat.patterns import load_registry
 
     registry = load_registry()
     device = jax.devices()[0]

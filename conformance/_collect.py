@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from catalog import Pattern
-from patterns import Implementation, hookimpl
+from jaxpat.catalog import Pattern
+from jaxpat.patterns import Implementation, hookimpl
 
 #: JAX config flags an implementation must leave as it found them.
 GUARDED_CONFIG = (
@@ -96,7 +95,7 @@ def load_registry(config: pytest.Config) -> Any:
     if _REGISTRY not in config.stash:
         import importlib
 
-        from patterns import load_registry as _load
+        from jaxpat.patterns import load_registry as _load
 
         extra: list[tuple[str, object]] = []
         failed: list[tuple[str, str]] = []
@@ -183,7 +182,7 @@ def collect_items(session: pytest.Session) -> list[pytest.Item]:
     config = session.config
     setup_jax(config)
     root = JaxpatRoot.from_parent(session, name="jaxpat", nodeid="jaxpat")
-    from catalog import CatalogError
+    from jaxpat.catalog import CatalogError
 
     try:
         registry = load_registry(config)
@@ -263,7 +262,7 @@ def _pattern_items(
 def _agreement_items(col: pytest.Collector, pattern: Pattern, case: Any, impl: Implementation,
                      devices: list[Any], transforms: list[str]) -> list[pytest.Item]:
     """One item per transform comparing every device's result with the first's (not for expected errors)."""
-    from catalog import ExpectedError
+    from jaxpat.catalog import ExpectedError
 
     from ._execute import ItemSpec, expectation
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import jax
 import numpy as np
-
-from catalog import ArrayValue, DictValue, KeyDataValue, ListValue, Tolerance, TupleValue, Value
+from jaxpat.catalog import ArrayValue, DictValue, KeyDataValue, ListValue, Tolerance, TupleValue, Value
 
 __all__ = ["agree", "compare", "describe", "same_bits"]
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-
-from catalog import (
+from jaxpat.catalog import (
     ArrayValue,
     Case,
     DictValue,
@@ -24,7 +23,7 @@ from catalog import (
     TupleValue,
     Value,
 )
-from patterns import Implementation
+from jaxpat.patterns import Implementation
 
 from ._compare import agree, compare, describe, same_bits
 
@@ -332,11 +331,11 @@ def _first_line(exc: BaseException) -> str:
 def repro(spec: ItemSpec) -> str:
     """A short runnable script that reproduces the item outside pytest."""
     sig = spec.pattern.signature
-    from catalog import encode
+    from jaxpat.catalog import encode
 
     lines = [
         "import jax, catalog, patterns",
-        "from conformance._execute import build_args, config_scope",
+        "from jaxpat.conformance._execute import build_args, config_scope",
         "reg = patterns.load_registry()",
         f"pattern = reg.catalog.get({spec.pattern.id!r}); case = pattern.case({spec.case.id!r})",
         f"impl = reg.get({spec.impl.id!r}, pattern={spec.pattern.id!r})",

@@ -88,7 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("jaxpat"):
         return
     config.addinivalue_line("markers", "jaxpat: a jaxpat conformance item")
-    from catalog import FAMILIES
+    from jaxpat.catalog import FAMILIES
 
     for family in FAMILIES:
         config.addinivalue_line("markers", f"jaxpat_{family.replace('-', '_')}: jaxpat items of the {family} family")

@@ -49,7 +49,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def plugins_command(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run ``jaxpat plugins``: print the registry in ``args.format``; return the exit status."""
-    from catalog import CatalogError
+    from jaxpat.catalog import CatalogError
 
     from ._registry import load_registry
 

@@ -1,7 +1,7 @@
 """The registry's errors: one exception type, and the record of a plugin that failed.
 
 :class:`PluginValidationError` is the one domain error: it is raised by
-``load_registry(strict=True)`` and by :func:`patterns.testing.check_plugin`.
+``load_registry(strict=True)`` and by :func:`jaxpat.patterns.testing.check_plugin`.
 Without ``strict`` the same text is kept, in a :class:`PluginLoadError`
 record, in ``Registry.errors``.
 """

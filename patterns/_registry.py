@@ -3,7 +3,7 @@
 Plugins register in a fixed order, so every process (and every xdist worker)
 sees the same registry:
 
-1. the built-in ``reference`` plugin (``patterns.reference``);
+1. the built-in ``reference`` plugin (``jaxpat.patterns.reference``);
 2. the entry points of group ``jaxpat``, sorted by name (unless autoloading
    is disabled by ``autoload=False`` or ``JAXPAT_DISABLE_PLUGIN_AUTOLOAD=1``);
 3. ``extra_plugins`` given by the caller (tests, the conformance suite).
@@ -39,7 +39,7 @@ from ._implementation import Implementation
 from ._markers import PROJECT
 
 if TYPE_CHECKING:  # pragma: no cover
-    from catalog import Catalog, Pattern
+    from jaxpat.catalog import Catalog, Pattern
 
 __all__ = [
     "ENV_BLOCK",
@@ -60,7 +60,7 @@ ENV_DISABLE_AUTOLOAD = "JAXPAT_DISABLE_PLUGIN_AUTOLOAD"
 ENV_BLOCK = "JAXPAT_BLOCK_PLUGINS"
 
 REFERENCE = "reference"
-REFERENCE_MODULE = "patterns.reference"
+REFERENCE_MODULE = "jaxpat.patterns.reference"
 CATALOG_HOOK = "jaxpat_catalog_files"
 IMPLEMENTATIONS_HOOK = "jaxpat_implementations"
 _HOOKS = (CATALOG_HOOK, IMPLEMENTATIONS_HOOK)
@@ -248,7 +248,7 @@ def get_registry() -> Registry:
 def plugin_catalog_files(*, autoload: bool | None = None, block: Iterable[str] = ()) -> list[tuple[str, Path]]:
     """Return ``(plugin name, absolute path)`` for every plugin catalog file.
 
-    Used by :func:`catalog.load`. It imports the plugins' entry modules and
+    Used by :func:`jaxpat.catalog.load`. It imports the plugins' entry modules and
     calls only ``jaxpat_catalog_files``, so it never imports JAX provided the
     plugins follow the rule that their entry module does not. A plugin that
     fails to import, or returns a path that is not an existing absolute
@@ -318,9 +318,9 @@ def _autoload_enabled(autoload: bool | None) -> bool:
 
 def _reference_candidate() -> _Candidate:
     def load() -> object:
-        import patterns.reference
+        from . import reference
 
-        return patterns.reference
+        return reference
 
     return _Candidate(REFERENCE, REFERENCE_MODULE, "jaxpat", _version_of("jaxpat"), load)
 
@@ -548,7 +548,7 @@ def _hook_problems(pm: pluggy.PluginManager, obj: object) -> list[Problem]:
             "no hooks",
             f"a plugin implements at least one of {', '.join(_HOOKS)}, decorated with "
             f"`@patterns.hookimpl`{seen}",
-            "decorate the hook functions with `@patterns.hookimpl` (from patterns import hookimpl)",
+            "decorate the hook functions with `@patterns.hookimpl` (from jaxpat.patterns import hookimpl)",
         ))
     return problems
 
@@ -748,7 +748,7 @@ def _catalog_module() -> Any:
     # Imported on use: the catalog package may import this module lazily in
     # turn (catalog.load(plugins=True)), and a module-level import would
     # make that a cycle.
-    import catalog
+    from jaxpat import catalog
 
     return catalog
 
@@ -782,7 +782,7 @@ def _final_catalog(base: Catalog, plugins: Sequence[_Plugin], *, reload: bool) -
     # already parsed and checked; nothing is read twice but the bytes for
     # the digest): the shipped patterns, then each plugin's, whose origin is
     # the plugin's name; files named and digested as the loader does.
-    from catalog import _loader
+    from jaxpat.catalog import _loader
 
     contributed = tuple(pat for p in plugins for pat in p.patterns)
     named = [(name, _loader.SHIPPED.read_bytes()) for name in base.files]  # base: the shipped file alone

@@ -1,7 +1,7 @@
 """Hook specifications: what a jaxpat plugin can provide.
 
 A plugin is a module (or object) with functions decorated by
-:data:`patterns.hookimpl`, registered through the ``jaxpat`` entry-point
+:data:`jaxpat.patterns.hookimpl`, registered through the ``jaxpat`` entry-point
 group. Each hook is called once per registry load; a plugin implements only
 the hooks it needs.
 """
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def jaxpat_catalog_files() -> list[str | Path]:
     """Return paths of catalog YAML files that declare this plugin's new patterns.
 
-    Called by :func:`catalog.load` when plugins are included, before any
+    Called by :func:`jaxpat.catalog.load` when plugins are included, before any
     implementation is requested, so the plugin module must be importable
     without importing JAX (import JAX inside :func:`jaxpat_implementations`).
     Every file follows ``docs/catalog-format.md``; a pattern id that collides
@@ -45,13 +45,13 @@ def jaxpat_catalog_files() -> list[str | Path]:
 def jaxpat_implementations() -> list[Implementation]:
     """Return the implementations this plugin provides.
 
-    Called once when the registry loads. Each :class:`patterns.Implementation`
+    Called once when the registry loads. Each :class:`jaxpat.patterns.Implementation`
     names a catalog pattern id (the shipped catalog's, or one this plugin
     contributes through :func:`jaxpat_catalog_files`) and a name unique within
     this plugin. The registry validates every implementation of a plugin
     before registering any: an unknown pattern id, a duplicate name or a
     callable whose parameters do not match the pattern's signature rejects the
-    whole plugin with a :class:`patterns.PluginValidationError`.
+    whole plugin with a :class:`jaxpat.patterns.PluginValidationError`.
 
     :return: a list of implementations (empty is allowed).
 

@@ -2,10 +2,10 @@
 
 :func:`check_plugin` registers one plugin the way ``jaxpat`` will once the
 plugin is installed, applies every registration rule, and raises
-:class:`patterns.PluginValidationError` on the first invalid plugin::
+:class:`jaxpat.patterns.PluginValidationError` on the first invalid plugin::
 
     import my_jaxpat_plugin
-    from patterns.testing import check_plugin
+    from jaxpat.patterns.testing import check_plugin
 
     def test_plugin_registers():
         registry = check_plugin(my_jaxpat_plugin, name="mine")
@@ -26,7 +26,7 @@ from ._errors import PluginValidationError
 from ._registry import REFERENCE, Registry, load_registry
 
 if TYPE_CHECKING:  # pragma: no cover
-    from catalog import Catalog
+    from jaxpat.catalog import Catalog
 
 __all__ = ["check_plugin"]
 
@@ -70,4 +70,4 @@ def _default_name(plugin: object) -> str:
 
 
 def _is_reference(plugin: object) -> bool:
-    return isinstance(plugin, ModuleType) and plugin.__name__ == "patterns.reference"
+    return isinstance(plugin, ModuleType) and plugin.__name__ == "jaxpat.patterns.reference"

@@ -10,9 +10,10 @@ import pytest
 
 jax = pytest.importorskip("jax")
 
-import catalog  # noqa: E402
-from conformance import _claims  # noqa: E402
-from patterns import Implementation, load_registry  # noqa: E402
+from jaxpat.conformance import _claims  # noqa: E402
+from jaxpat.patterns import Implementation, load_registry  # noqa: E402
+
+from jaxpat import catalog  # noqa: E402
 
 CATALOG = """\
 version: 1
@@ -123,7 +124,7 @@ def test_while_loop_backward_is_not_measured_as_constant() -> None:
 
 def test_claims_command_prints_both_tables_and_discrepancies(capsys: pytest.CaptureFixture[str]) -> None:
     """`jaxpat claims` regenerates the seed's two tables and lists where the seed is wrong."""
-    from catalog._cli import main
+    from jaxpat._cli import main
 
     assert main(["claims", "--format", "json"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -143,7 +144,7 @@ def test_claim_items_run_in_the_suite(pytester: pytest.Pytester, monkeypatch: py
     pytester.makefile(".yaml", tclaims=CATALOG)
     pytester.makepyfile(tplugin=textwrap.dedent("""
         import jax.numpy as jnp
-        from patterns import Implementation, hookimpl
+        from jaxpat.patterns import Implementation, hookimpl
 
         def sort(x, n):
             return jnp.sum(jnp.sort(jnp.sin(jnp.arange(n) * x)))

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import catalog
-from catalog import _cli
-from catalog._cli import main
+from jaxpat import _cli, catalog
+from jaxpat._cli import main
 
 BAD = """\
 version: 1
@@ -239,19 +238,22 @@ def test_registered_modules_add_subcommands(capsys, monkeypatch, tmp_path):
     assert (status, out) == (4, "hello world\n")
 
 
-def test_missing_modules_are_skipped_and_broken_ones_explained(capsys, monkeypatch, tmp_path):
-    """A module that does not exist adds nothing; one that fails to import gets a command saying why (exit 3)."""
+def test_missing_and_broken_modules_are_explained(capsys, monkeypatch, tmp_path):
+    """A subcommand whose module is missing or fails to import is still listed and says why (exit 3)."""
     (tmp_path / "broken_cli_mod.py").write_text("import not_a_module_anywhere\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(_cli, "COMMANDS", [
         *_cli.COMMANDS, ("ghost", "no_such_cli_module", "run"), ("broken", "broken_cli_mod", "run"),
     ])
     _, out, _ = _run(capsys, "--help")
-    assert "ghost" not in out
+    assert "ghost" in out
     assert "broken" in out
     status, _, err = _run(capsys, "broken", "--help")
     assert status == 3
     assert "jaxpat broken: unavailable: importing broken_cli_mod failed: ModuleNotFoundError" in err
+    status, _, err = _run(capsys, "ghost")
+    assert status == 3
+    assert "jaxpat ghost: unavailable: importing no_such_cli_module failed: ModuleNotFoundError" in err
 
 
 def test_console_script_validate(write_yaml):
@@ -270,7 +272,7 @@ def test_validate_never_writes(tmp_path, capsys):
     """`jaxpat validate` leaves valid and invalid files, and their directory, byte for byte as they were."""
     from pathlib import Path
 
-    from catalog._cli import main
+    from jaxpat._cli import main
 
     good = tmp_path / "good.yaml"
     good.write_bytes((Path(__file__).parents[1] / "catalog.yaml").read_bytes())

@@ -258,7 +258,7 @@ def test_sigint_leaves_a_valid_interrupted_report(suite: pytest.Pytester, record
     record_property("reliability", "interrupted runs")
     suite.makepyfile(slow="""
         import time
-        from patterns import Implementation, hookimpl
+        from jaxpat.patterns import Implementation, hookimpl
 
         def make(i):
             def f(xs):
@@ -292,8 +292,8 @@ def test_plugin_is_inert_without_jaxpat(pytester: pytest.Pytester) -> None:
         import sys
         def test_no_jax():
             assert "jax" not in sys.modules
-            assert "patterns._registry" not in sys.modules
-            assert "conformance._session" not in sys.modules
+            assert "jaxpat.patterns._registry" not in sys.modules
+            assert "jaxpat.conformance._session" not in sys.modules
     """)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

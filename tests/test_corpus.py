@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from jaxpat.catalog import CatalogError
 
-import catalog
-from catalog import CatalogError
-from catalog._cli import main
+from jaxpat import catalog
+from jaxpat._cli import main
 
 CORPUS = Path(__file__).parent / "corpus"
 FILES = sorted(CORPUS.glob("*.yaml"))

@@ -18,19 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from patterns.testing import check_plugin
+from jaxpat.patterns.testing import check_plugin
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "jaxpat-example-plugin"
 
 # What a child process reports about the default registry and the catalog.
 PROBE = """
 import json, sys
-import catalog
+from jaxpat import catalog
 loaded = catalog.load()
 ids = loaded.ids()
 jax_after_catalog = 'jax' in sys.modules
-from patterns import load_registry
+from jaxpat.patterns import load_registry
 registry = load_registry()
 print(json.dumps({
     "catalog": ids,
@@ -44,7 +43,7 @@ print(json.dumps({
 """
 
 # `jaxpat plugins --format json`, through the jaxpat command's own entry function.
-CLI = "import sys; from catalog._cli import main; sys.exit(main(['plugins', '--format', 'json']))"
+CLI = "import sys; from jaxpat._cli import main; sys.exit(main(['plugins', '--format', 'json']))"
 
 
 def _can_build_offline() -> bool:

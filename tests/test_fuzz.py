@@ -2,7 +2,7 @@
 
 Hypothesis feeds the full pipeline (bytes -> YAML -> validation -> model)
 random bytes, random text, random YAML documents and mutations of a valid
-catalog. Loading either succeeds or raises :class:`catalog.CatalogError`;
+catalog. Loading either succeeds or raises :class:`jaxpat.catalog.CatalogError`;
 any other exception is a bug.
 
 Each test runs 200 examples by default. For a long run set
@@ -20,10 +20,9 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from catalog import CatalogError
-from catalog._loader import _load_bytes
-from catalog._yaml import parse
+from jaxpat.catalog import CatalogError
+from jaxpat.catalog._loader import _load_bytes
+from jaxpat.catalog._yaml import parse
 
 EXAMPLES = int(os.environ.get("JAXPAT_FUZZ_EXAMPLES", "200"))
 # `valid_text` is a constant string, so sharing it across examples is safe.

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from jaxpat.catalog import CatalogError, Problem
+from jaxpat.catalog._yaml import Limits, parse
 
-import catalog
-from catalog import CatalogError, Problem
-from catalog._yaml import Limits, parse
+from jaxpat import catalog
 
 BASE = """\
 version: 1
@@ -207,7 +207,7 @@ def test_import_and_load_do_not_import_jax_or_numpy():
 
 
 def _fake_plugins(monkeypatch, files):
-    registry = pytest.importorskip("patterns._registry")
+    registry = pytest.importorskip("jaxpat.patterns._registry")
     monkeypatch.setattr(registry, "plugin_catalog_files", lambda: files, raising=False)
 
 
@@ -235,14 +235,14 @@ def test_duplicate_ids_across_files_name_both_locations(write_yaml, monkeypatch)
 
 def test_no_registry_means_no_plugin_files(write_yaml, monkeypatch):
     """When patterns._registry cannot be imported, load() goes on without plugin files."""
-    monkeypatch.setitem(sys.modules, "patterns._registry", None)
+    monkeypatch.setitem(sys.modules, "jaxpat.patterns._registry", None)
     assert catalog.load([write_yaml(BASE)]).ids() == ["scan-cumsum"]
 
 
 def test_config_allow_list_names_exist_in_jax():
     """Every name in the static JAX config allow-list is a real option of the installed JAX."""
     jax = pytest.importorskip("jax")
-    from catalog._format import JAX_CONFIG
+    from jaxpat.catalog._format import JAX_CONFIG
 
     assert sorted(set(JAX_CONFIG) - set(jax.config.values)) == []
 

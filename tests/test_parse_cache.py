@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jaxpat.catalog import CatalogError, _parse_cache, _yaml
+from jaxpat.catalog._loader import SHIPPED, _load_bytes
+from jaxpat.catalog._parse_cache import ENV_CACHE_DIR, ENV_DISABLE, cache_dir, cached_parse
+from jaxpat.catalog._yaml import Document, Limits, parse
 
-import catalog
-from catalog import CatalogError, _parse_cache, _yaml
-from catalog._loader import SHIPPED, _load_bytes
-from catalog._parse_cache import ENV_CACHE_DIR, ENV_DISABLE, cache_dir, cached_parse
-from catalog._yaml import Document, Limits, parse
+from jaxpat import catalog
 
 VALID = """\
 version: 1
@@ -457,6 +457,6 @@ def test_importing_catalog_imports_no_json(tmp_path: Path) -> None:
     """The cache costs nothing until it is used: json and tempfile are imported on first use."""
     import subprocess
 
-    code = "import sys, catalog; print('json' in sys.modules, 'tempfile' in sys.modules)"
+    code = "import sys, jaxpat.catalog; print('json' in sys.modules, 'tempfile' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.split() == ["False", "False"]

@@ -6,9 +6,9 @@ import json
 import math
 
 import pytest
+from jaxpat.catalog import Deviation, decode
 
-import catalog
-from catalog import Deviation, decode
+from jaxpat import catalog
 
 
 @pytest.fixture

@@ -24,10 +24,9 @@ from typing import Any
 import jax
 import jax.monitoring
 import pytest
-
-from catalog import ExpectedError
-from conformance._execute import build_args, config_scope
-from patterns import load_registry
+from jaxpat.catalog import ExpectedError
+from jaxpat.conformance._execute import build_args, config_scope
+from jaxpat.patterns import load_registry
 
 #: (pattern id, reference implementation name): each compiles only on its first eager call.
 FIXED = [

@@ -14,11 +14,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from jaxpat.catalog import Catalog, Pattern, Signature
+from jaxpat.patterns import Implementation, PluginValidationError, _cli, _registry, hookimpl, load_registry
+from jaxpat.patterns.testing import check_plugin
 
-import patterns
-from catalog import Catalog, Pattern, Signature
-from patterns import Implementation, PluginValidationError, _cli, _registry, hookimpl, load_registry
-from patterns.testing import check_plugin
+from jaxpat import patterns
 
 # ---------------------------------------------------------------------------
 # Fixtures: a small catalog, in-process plugins, fake entry points
@@ -117,7 +117,7 @@ def modules(tmp_path: Path, clean_env: pytest.MonkeyPatch):
 
 
 GOOD_MODULE = """
-    from patterns import Implementation, hookimpl
+    from jaxpat.patterns import Implementation, hookimpl
 
     def cumsum(xs):
         return xs
@@ -465,12 +465,12 @@ def test_entry_point_name_clash_names_both_distributions(modules, entry_points) 
 def test_reference_entry_point_is_not_registered_twice(entry_points) -> None:
     """jaxpat's own `reference` entry point is skipped; another distribution claiming the name clashes."""
     entry_points(
-        FakeEntryPoint("reference", "patterns.reference", dist("jaxpat", "0.1.0")),
+        FakeEntryPoint("reference", "jaxpat.patterns.reference", dist("jaxpat", "0.1.0")),
         FakeEntryPoint("reference", "impostor", dist("impostor-dist", "9")),
     )
     session = _registry._Session(strict=False)
     cands = _registry._candidates(True, [], [], session)
-    assert [(c.name, c.module) for c in cands] == [("reference", "patterns.reference")]
+    assert [(c.name, c.module) for c in cands] == [("reference", "jaxpat.patterns.reference")]
     assert "impostor-dist 9" in only_error(session).message
 
 
@@ -641,7 +641,7 @@ def test_plugin_catalog_files_pairs(modules, entry_points, tmp_path: Path) -> No
     path = write_yaml(tmp_path, "plugin-identity")
     modules("files_plugin", f"""
         from pathlib import Path
-        from patterns import hookimpl
+        from jaxpat.patterns import hookimpl
 
         @hookimpl
         def jaxpat_catalog_files():
@@ -691,7 +691,7 @@ def test_check_plugin_refuses_to_be_blocked(clean_env) -> None:
 
 def test_reference_plugin_is_valid(clean_env) -> None:
     """The shipped reference plugin passes every registration rule against the shipped catalog."""
-    registry = check_plugin("patterns.reference", name="reference")
+    registry = check_plugin("jaxpat.patterns.reference", name="reference")
     assert registry.implementations()
     assert all(i.distribution == "jaxpat" for i in registry.implementations())
 
@@ -760,8 +760,8 @@ def test_public_api() -> None:
 
 def test_cli_invalid_catalog(clean_env) -> None:
     """An invalid base catalog: exit status 1 and the loader's problems on stderr."""
-    from catalog import CatalogError
-    from catalog._errors import Problem
+    from jaxpat.catalog import CatalogError
+    from jaxpat.catalog._errors import Problem
 
     def broken() -> None:
         raise CatalogError([Problem("catalog.yaml", 3, 1, "bad field")])

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jaxpat.conformance import _report
 
-from catalog._cli import main
-from conformance import _report
+from jaxpat._cli import main
 
 
 def make(host: str, outcomes: dict[str, str]) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def test_interim_rewrites_back_off_when_writing_is_slow(tmp_path: Path, monkeypa
     import time
     from types import SimpleNamespace
 
-    from conformance import _session
+    from jaxpat.conformance import _session
 
     config = SimpleNamespace(getoption=lambda name: str(tmp_path / "r.json") if name == "jaxpat_report" else None)
     session = _session.JaxpatSession(config)  # type: ignore[arg-type]
@@ -136,7 +136,7 @@ def test_check_command_runs_and_reports(tmp_path: Path) -> None:
     pytest.importorskip("jax")
     env = {**os.environ, "JAXPAT_BLOCK_PLUGINS": "example"}
     proc = subprocess.run(
-        [sys.executable, "-m", "catalog", "check", "-n", "2", "--pattern", "loop-while-*", "--no-cache",
+        [sys.executable, "-m", "jaxpat", "check", "-n", "2", "--pattern", "loop-while-*", "--no-cache",
          "--report", "r.json"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jaxpat.catalog._schema import build_schema, render_schema
+from jaxpat.catalog._yaml import parse
 
-import catalog
-from catalog._schema import build_schema, render_schema
-from catalog._yaml import parse
+from jaxpat import catalog
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -31,15 +31,15 @@ def validator():
 
 
 def test_committed_schema_is_up_to_date():
-    """catalog/schema.json equals what `python -m catalog._schema` generates (regenerate it if not)."""
+    """catalog/schema.json equals what `python -m jaxpat.catalog._schema` generates (regenerate it if not)."""
     assert SCHEMA_FILE.read_text(encoding="utf-8") == render_schema(), (
-        "catalog/schema.json is stale: run `python -m catalog._schema > catalog/schema.json`"
+        "catalog/schema.json is stale: run `python -m jaxpat.catalog._schema > catalog/schema.json`"
     )
 
 
 def test_module_prints_the_schema():
-    """`python -m catalog._schema` writes the schema to stdout."""
-    out = subprocess.run([sys.executable, "-m", "catalog._schema"], capture_output=True, text=True, check=True)
+    """`python -m jaxpat.catalog._schema` writes the schema to stdout."""
+    out = subprocess.run([sys.executable, "-m", "jaxpat.catalog._schema"], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == build_schema()
 
 

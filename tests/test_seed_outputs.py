@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import catalog
+from jaxpat import catalog
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 CAT = catalog.load(plugins=False)
@@ -65,7 +65,7 @@ def _perturbed(fn: Any) -> Any:
 @pytest.fixture(scope="module")
 def registry() -> Any:
     pytest.importorskip("jax")
-    from patterns import load_registry
+    from jaxpat.patterns import load_registry
 
     return load_registry()
 
@@ -74,9 +74,8 @@ def registry() -> Any:
 def test_seed_case_passes_and_a_wrong_output_is_caught(registry: Any, pc: tuple[Any, Any]) -> None:
     """The reference implementation reproduces the seed's output; the same output bumped by one ulp-ish step fails."""
     import jax
-
-    from catalog import ExpectedError
-    from conformance._execute import ConformanceFailure, ItemSpec, run_item
+    from jaxpat.catalog import ExpectedError
+    from jaxpat.conformance._execute import ConformanceFailure, ItemSpec, run_item
 
     pattern, case = pc
     impl = registry.implementations(pattern.id)[0]

@@ -8,8 +8,7 @@ import string
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from catalog import (
+from jaxpat.catalog import (
     ArrayValue,
     DictValue,
     ExpectedError,
@@ -21,7 +20,7 @@ from catalog import (
     decode,
     encode,
 )
-from catalog._values import DTYPES, GENERATORS, INT_DTYPES, ValueError_
+from jaxpat.catalog._values import DTYPES, GENERATORS, INT_DTYPES, ValueError_
 
 # -- decoding ----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from patterns import Implementation, hookimpl
+from jaxpat.patterns import Implementation, hookimpl
 
 __version__ = "0.1.0"
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 from jax import lax
-
-from patterns import Implementation
+from jaxpat.patterns import Implementation
 
 
 def cumsum_associative_scan(xs):

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import jaxpat_example_plugin
 import numpy as np
-
-from patterns.testing import check_plugin
+from jaxpat.patterns.testing import check_plugin
 
 
 def test_plugin_registers() -> None:

@@ -4,8 +4,7 @@ import itertools
 
 import jax
 import jax.numpy as jnp
-
-from patterns import Implementation, hookimpl
+from jaxpat.patterns import Implementation, hookimpl
 
 _calls = itertools.count()
 

@@ -2,8 +2,7 @@
 
 import jax.numpy as jnp
 from jax import lax
-
-from patterns import Implementation, hookimpl
+from jaxpat.patterns import Implementation, hookimpl
 
 
 def cumsum(xs):

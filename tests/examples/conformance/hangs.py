@@ -5,8 +5,7 @@ import os
 
 import jax.numpy as jnp
 from jax import lax
-
-from patterns import Implementation, hookimpl
+from jaxpat.patterns import Implementation, hookimpl
 
 
 def forever(xs):

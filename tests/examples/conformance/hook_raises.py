@@ -1,6 +1,6 @@
 """A plugin whose hook raises."""
 
-from patterns import hookimpl
+from jaxpat.patterns import hookimpl
 
 
 @hookimpl

@@ -1,0 +1,7 @@
+"""``python -m jaxpat``: the same as the ``jaxpat`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())
