@@ -110,7 +110,7 @@ class Bench:
         """Fill the bytecode cache (and the OS file cache) before anything is timed."""
         t0 = time.perf_counter()
         env = self.env(pythonpath=())
-        for code in ("from jaxpat from jaxpat import catalog; catalog.load()", "import jax",
+        for code in ("from jaxpat import catalog; catalog.load()", "import jax",
                      "import jax, patterns, conformance._execute, conformance._compare; patterns.load_registry()"):
             h.run([sys.executable, "-c", code], cwd=self.root, environ=env)
         cwd = self.workdir("warm-up")
@@ -228,7 +228,7 @@ class Bench:
 
     def startup(self) -> None:
         n = 5 if self.quick else 11
-        cat_code = ("import sys; from jaxpat from jaxpat import catalog; catalog.load(); "
+        cat_code = ("import sys; from jaxpat import catalog; catalog.load(); "
                     "sys.exit(3 if any(m == 'jax' or m.startswith(('jax.', 'jaxlib')) for m in sys.modules) else 0)")
         jax_code = "import jax"
         variants = {"bytecode cached": self.env(pythonpath=())}
