@@ -133,7 +133,7 @@ def report(ns: argparse.Namespace) -> int:
         if ns.report_command == "merge":
             merged = _report.merge_reports(_report.load_report(p) for p in ns.paths)
             _report.write_report(merged, ns.output)
-            s = merged["summary"]
+            s = merged.summary
             print(f"merged {len(ns.paths)} reports ({s['total']} results) into {ns.output}")
             return 0
         return _diff(ns)
@@ -145,27 +145,24 @@ def report(ns: argparse.Namespace) -> int:
 def _show(ns: argparse.Namespace) -> int:
     rep = _report.load_report(ns.path)
     if ns.format == "json":
-        json.dump({"summary": rep["summary"], "status": rep["status"], "environment": rep["environment"]},
+        data = rep.to_dict()
+        json.dump({"summary": data["summary"], "status": data["status"], "environment": data["environment"]},
                   sys.stdout, indent=1)
         print()
         return 0
-    env = rep["environment"]
-    hosts = env.get("hosts") or [env]
-    for h in hosts:
-        devices = ", ".join(d["id"] for d in h.get("devices", [])) or "unknown"
-        print(f"{h.get('host', '?')}: jax {h.get('jax')} jaxlib {h.get('jaxlib')} python {h.get('python')}; "
-              f"devices {devices}")
-    print(f"status: {rep['status']}; compilations: {rep.get('compiles', {}).get('count', 0)}")
-    for line in _report.matrix_lines(rep):
+    for h in rep.environments:
+        devices = ", ".join(d.id for d in h.devices) or "unknown"
+        print(f"{h.host or '?'}: jax {h.jax} jaxlib {h.jaxlib} python {h.python}; devices {devices}")
+    print(f"status: {rep.status}; compilations: {rep.compiles.get('count', 0)}")
+    for line in _report.matrix_lines(rep.results):
         print(line)
-    failed = [r for r in rep["results"] if r["outcome"] in _report.BAD]
+    failed = rep.failures()
     if failed:
         print(f"\n{len(failed)} failing items:")
         for r in failed:
-            first = (r.get("message") or "").strip().splitlines()
-            print(f"  {r['nodeid']}: {first[0] if first else r['outcome']}")
-            if ns.failures and r.get("message"):
-                print("    " + r["message"].replace("\n", "\n    "))
+            print(f"  {r.nodeid}: {r.first_line()}")
+            if ns.failures and r.message:
+                print("    " + r.message.replace("\n", "\n    "))
     return 0
 
 

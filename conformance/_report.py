@@ -1,4 +1,12 @@
-"""The conformance report: a versioned JSON document (docs/report.md), written atomically.
+"""The conformance report: one typed model, its JSON Schema, and atomic writes (docs/report.md).
+
+The format is declared once, in ``report-schema.json``. :func:`load_report`
+checks a file against it (with :mod:`jaxpat._jsonschema`) before building the
+typed :class:`Report`, so a crafted or damaged file is a :class:`ReportError`
+naming the member at fault -- never a crash in a reader. The writer checks the
+final report against the same schema. Members this version does not model are
+kept (``extra``) and written back, so merging never loses what a newer writer
+recorded.
 
 Nothing here imports JAX: the report is built on the pytest controller from
 what workers send, and ``jaxpat report`` reads it anywhere.
@@ -8,24 +16,35 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from jaxpat import _jsonschema
+from jaxpat._util import atomic_write
 
 __all__ = [
     "FORMAT",
     "OUTCOMES",
+    "SCHEMA_PATH",
     "VERSION",
+    "ClaimRecord",
+    "Device",
+    "Environment",
+    "Report",
     "ReportError",
+    "Result",
     "diff_reports",
     "load_report",
     "matrix_lines",
     "merge_reports",
     "new_report",
     "summarize",
+    "validate_report",
     "write_report",
 ]
 
@@ -34,14 +53,231 @@ VERSION = 1
 OUTCOMES = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
 #: Outcomes that count as a regression when an item had passed before.
 BAD = frozenset({"failed", "error", "xpassed"})
+#: The report's JSON Schema, shipped with the package.
+SCHEMA_PATH = Path(__file__).with_name("report-schema.json")
 
 
 class ReportError(Exception):
-    """A file that is not a jaxpat report of a version this code reads."""
+    """A file that is not a jaxpat report of a version this code reads (the message says where and why)."""
+
+
+@cache
+def schema() -> dict[str, Any]:
+    """The report's JSON Schema (``report-schema.json``), read once."""
+    return dict(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
+# ---------------------------------------------------------------------------
+# the typed model
+# ---------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+def _split(cls: type[_T], data: Mapping[str, Any], **override: Any) -> _T:
+    """``cls(**known members, extra=the rest)``: a record from its JSON object, losing nothing."""
+    names = {f.name for f in fields(cls)} - {"extra"}  # type: ignore[arg-type]
+    known = {k: v for k, v in data.items() if k in names}
+    extra = {k: v for k, v in data.items() if k not in names}
+    return cls(**{**known, **override}, extra=extra)
+
+
+def _joined(record: Any, **override: Any) -> dict[str, Any]:
+    """The JSON object of a record: its members (None left out), then ``extra``."""
+    out = {f.name: getattr(record, f.name) for f in fields(record) if f.name != "extra"}
+    out.update(override)
+    return {**{k: v for k, v in out.items() if v is not None}, **record.extra}
+
+
+@dataclass(frozen=True)
+class Device:
+    """One device a host saw: ``id`` like ``cpu:0``, ``platform`` (cpu, gpu, tpu), ``kind`` (the device kind)."""
+
+    id: str
+    platform: str
+    kind: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Device:
+        return _split(cls, data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _joined(self)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where a run happened: host, versions, devices, plugins, the catalog digest, the JAX config."""
+
+    host: str | None = None
+    jax: str | None = None
+    jaxlib: str | None = None
+    python: str | None = None
+    os: str | None = None
+    devices: tuple[Device, ...] = ()
+    plugins: tuple[Mapping[str, Any], ...] = ()
+    catalog_digest: str | None = None
+    jax_config: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Environment:
+        data = {k: v for k, v in data.items() if k != "hosts"}
+        return _split(cls, data, devices=tuple(Device.from_dict(d) for d in data.get("devices") or ()),
+                      plugins=tuple(data.get("plugins") or ()), jax_config=dict(data.get("jax_config") or {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _joined(self, devices=[d.to_dict() for d in self.devices], plugins=[dict(p) for p in self.plugins],
+                       jax_config=dict(self.jax_config) or None)
+
+
+@dataclass(frozen=True)
+class Result:
+    """One item's outcome and what it was about (docs/report.md lists the members)."""
+
+    nodeid: str
+    outcome: str
+    duration: float = 0.0
+    kind: str | None = None
+    pattern: str | None = None
+    family: str | None = None
+    case: str | None = None
+    implementation: str | None = None
+    plugin: str | None = None
+    device: str | None = None
+    platform: str | None = None
+    transform: str | None = None
+    claim: str | None = None
+    message: str | None = None
+    repro: str | None = None
+    compiles: int | None = None
+    host: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Result:
+        return _split(cls, data)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _joined(self)
+        out.setdefault("message", None)
+        return out
+
+    @property
+    def pattern_id(self) -> str:
+        """The pattern, from the record or else from the node id."""
+        return self.pattern or self.nodeid.split("::")[-1].split("[")[0]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(host, nodeid)``: what identifies a result across merged and single-host reports."""
+        return (self.host or "", self.nodeid)
+
+    def first_line(self) -> str:
+        """The first non-empty line of the message (or the outcome when there is none)."""
+        for line in (self.message or "").splitlines():
+            if line.strip():
+                return line.strip()
+        return self.outcome
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """One measured claim: what was claimed, what was measured, and the verdict."""
+
+    pattern: str
+    implementation: str
+    claim: str
+    verdict: str
+    claimed: Any = None
+    measured: Mapping[str, Any] = field(default_factory=dict)
+    message: str | None = None
+    seed_claim: str | None = None
+    device: str | None = None
+    host: str | None = None
+    nodeid: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ClaimRecord:
+        return _split(cls, data, measured=dict(data.get("measured") or {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = _joined(self, measured=dict(self.measured))
+        out["claimed"] = self.claimed
+        return out
+
+
+@dataclass(frozen=True)
+class Report:
+    """A whole conformance report. Build it with :meth:`from_dict` (checked) or :func:`load_report`."""
+
+    status: str
+    created: str
+    command: tuple[str, ...]
+    environment: Environment
+    results: tuple[Result, ...]
+    claims: tuple[ClaimRecord, ...] = ()
+    #: Merged reports: one environment per host (``environment`` is then mostly empty).
+    hosts: tuple[Environment, ...] = ()
+    compiles: Mapping[str, Any] = field(default_factory=lambda: {"count": 0, "by_process": {}})
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    exitstatus: int | None = None
+    duration_wall: float | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "report") -> Report:
+        """Check ``data`` against the schema and build the report; :class:`ReportError` lists what is wrong."""
+        problems = validate_report(data)
+        if problems:
+            raise ReportError(f"{source}: not a valid jaxpat report:\n" + "\n".join(f"  {p}" for p in problems))
+        data = dict(data)
+        env = data["environment"]
+        for key in ("format", "version"):
+            data.pop(key)
+        return _split(
+            cls, data,
+            command=tuple(data["command"]),
+            environment=Environment.from_dict(env),
+            hosts=tuple(Environment.from_dict(h) for h in env.get("hosts") or ()),
+            results=tuple(Result.from_dict(r) for r in data["results"]),
+            claims=tuple(ClaimRecord.from_dict(c) for c in data["claims"]),
+            compiles=dict(data["compiles"]),
+            summary=dict(data["summary"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (``format`` and ``version`` first), as :func:`write_report` writes it."""
+        env = self.environment.to_dict()
+        if self.hosts:
+            env["hosts"] = [h.to_dict() for h in self.hosts]
+        out: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+        out.update(_joined(
+            self, command=list(self.command), environment=env, hosts=None,
+            results=[r.to_dict() for r in self.results], claims=[c.to_dict() for c in self.claims],
+            compiles=dict(self.compiles), summary=dict(self.summary),
+        ))
+        return out
+
+    @property
+    def environments(self) -> tuple[Environment, ...]:
+        """One environment per host: the merged hosts, or this run's own."""
+        return self.hosts or (self.environment,)
+
+    def failures(self) -> list[Result]:
+        """The results whose outcome fails a run (failed, error, xpassed), in node id order."""
+        return [r for r in self.results if r.outcome in BAD]
+
+
+# ---------------------------------------------------------------------------
+# reading, checking and writing
+# ---------------------------------------------------------------------------
 
 
 def new_report(environment: Mapping[str, Any], command: list[str]) -> dict[str, Any]:
-    """An empty report in state ``running``."""
+    """An empty report in state ``running``, as the JSON object the writer fills in."""
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -59,7 +295,7 @@ def new_report(environment: Mapping[str, Any], command: list[str]) -> dict[str, 
 def summarize(report: dict[str, Any]) -> dict[str, Any]:
     """Recompute ``summary`` from ``results`` (counts per outcome, total, duration)."""
     counts = Counter(r["outcome"] for r in report["results"])
-    summary = {o: counts.get(o, 0) for o in OUTCOMES}
+    summary: dict[str, Any] = {o: counts.get(o, 0) for o in OUTCOMES}
     summary["total"] = len(report["results"])
     summary["duration"] = round(sum(r.get("duration") or 0.0 for r in report["results"]), 6)
     summary["claims"] = dict(Counter(c.get("verdict", "unknown") for c in report.get("claims", [])))
@@ -67,117 +303,126 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def write_report(report: dict[str, Any], path: str | os.PathLike[str], *, compact: bool = False) -> Path:
-    """Write ``report`` to ``path`` atomically (temporary file, fsync, rename).
+def write_report(report: dict[str, Any] | Report, path: str | os.PathLike[str], *, compact: bool = False,
+                 check: bool | None = None) -> Path:
+    """Write ``report`` to ``path`` atomically (temporary file, then rename); return the path.
 
     The JSON is indented (one member per line) unless ``compact``, which
-    writes it on one line, faster.
+    writes it on one line, faster. ``check`` (default: when not ``compact``,
+    i.e. for final reports) validates the document against the schema first
+    and raises ``ValueError`` -- a bug in the writer -- if it does not conform.
     """
-    summarize(report)
+    data = report.to_dict() if isinstance(report, Report) else report
+    summarize(data)
+    if check if check is not None else not compact:
+        problems = validate_report(data)
+        if problems:
+            raise ValueError("jaxpat wrote a report that does not match its schema:\n" + "\n".join(problems))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a report is an ordinary file
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=None if compact else 1, sort_keys=False, default=str)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(data, indent=None if compact else 1, sort_keys=False, default=str) + "\n"
+    atomic_write(target, text)
     return target
 
 
-def load_report(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check a report; ReportError says what is wrong with the file."""
+def load_report(path: str | os.PathLike[str]) -> Report:
+    """Read and check a report; :class:`ReportError` says what is wrong with the file, and where."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"{path}: not a text file ({exc.reason})") from exc
     except json.JSONDecodeError as exc:
         raise ReportError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
-    problems = validate_report(data)
-    if problems:
-        raise ReportError(f"{path}: not a valid jaxpat report:\n" + "\n".join(f"  {p}" for p in problems))
-    return data
+    return Report.from_dict(data, source=str(path))
 
 
 def validate_report(data: Any) -> list[str]:
-    """Return the ways ``data`` departs from the report format (empty when valid)."""
+    """Return the ways ``data`` departs from the report format (empty when valid).
+
+    ``format`` and ``version`` are checked first, so a file of another kind or
+    version gets one clear line rather than a list of schema complaints.
+    """
     if not isinstance(data, dict):
         return ["the top level must be an object"]
     if data.get("format") != FORMAT:
         return [f"`format` must be {FORMAT!r}"]
     if data.get("version") != VERSION:
         return [f"`version` {data.get('version')!r} is not supported (this jaxpat reads {VERSION})"]
-    problems = []
-    for key, typ in (("status", str), ("environment", dict), ("results", list), ("summary", dict)):
-        if not isinstance(data.get(key), typ):
-            problems.append(f"`{key}` must be a {typ.__name__}")
-    for i, r in enumerate(data.get("results") or []):
-        if not isinstance(r, dict) or r.get("outcome") not in OUTCOMES or not isinstance(r.get("nodeid"), str):
-            problems.append(f"results[{i}]: needs `nodeid` and an `outcome` in {OUTCOMES}")
-            if len(problems) > 20:
-                break
-    return problems
+    return _jsonschema.problems(data, schema())
 
 
 # ---------------------------------------------------------------------------
 # merge and diff
 # ---------------------------------------------------------------------------
 
-def merge_reports(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Combine reports from several hosts into one; results keep their host."""
+def merge_reports(reports: Iterable[Report]) -> Report:
+    """Combine reports from several hosts into one; every result and claim keeps its host label.
+
+    Hosts are told apart by their label (``environment.host``, or each host of
+    an already merged report). Two reports with the same label are refused --
+    pooling them would make their results indistinguishable; relabel one with
+    ``jaxpat check --label`` (or give the hosts distinct names).
+    """
     reports = list(reports)
     if not reports:
         raise ReportError("nothing to merge")
-    merged = new_report({"hosts": []}, ["jaxpat", "report", "merge"])
-    statuses = set()
-    for rep in reports:
-        env = rep["environment"]
-        host = env.get("host", "unknown")
-        merged["environment"]["hosts"].append(env)
-        statuses.add(rep["status"])
-        for r in rep["results"]:
-            merged["results"].append({**r, "host": r.get("host", host)})
-        for c in rep.get("claims", []):
-            merged["claims"].append({**c, "host": c.get("host", host)})
-        merged["compiles"]["count"] += rep.get("compiles", {}).get("count", 0)
-    merged["status"] = "complete" if statuses == {"complete"} else "incomplete"
-    summarize(merged)
-    return merged
+    hosts: list[Environment] = []
+    results: list[Result] = []
+    claims: list[ClaimRecord] = []
+    statuses, count = set(), 0
+    for i, rep in enumerate(reports):
+        own = rep.environment.host or f"report{i + 1}"
+        for env in rep.environments:
+            label = env.host or own
+            if any(h.host == label for h in hosts):
+                raise ReportError(
+                    f"two reports come from hosts labelled {label!r}: merging would pool their results; "
+                    "give each run its own label (jaxpat check --label NAME)"
+                )
+            hosts.append(Environment.from_dict({**env.to_dict(), "host": label}))
+        results += [Result.from_dict({**r.to_dict(), "host": r.host or own}) for r in rep.results]
+        claims += [ClaimRecord.from_dict({**c.to_dict(), "host": c.host or own}) for c in rep.claims]
+        statuses.add(rep.status)
+        count += int(rep.compiles.get("count", 0))
+    data = new_report({"hosts": [h.to_dict() for h in hosts]}, ["jaxpat", "report", "merge"])
+    data["status"] = "complete" if statuses == {"complete"} else "incomplete"
+    data["results"] = [r.to_dict() for r in sorted(results, key=lambda r: r.key)]
+    data["claims"] = [c.to_dict() for c in claims]
+    data["compiles"] = {"count": count, "by_process": {}}
+    summarize(data)
+    return Report.from_dict(data, source="merged report")
 
 
-def _key(r: Mapping[str, Any]) -> str:
-    return r["nodeid"] if "host" not in r else f"{r['host']}::{r['nodeid']}"
-
-
-def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def diff_reports(old: Report, new: Report) -> dict[str, list[dict[str, Any]]]:
     """What changed between two runs: regressions, fixes, other changes, added and removed items.
 
-    Items are matched by node id, and by host too when both reports are merged ones.
+    Items are matched by ``(host label, node id)`` when both reports carry
+    host labels on their results (merged reports), else by node id; nothing is
+    dropped: every item of either report lands in exactly one list, or is unchanged.
     """
-    use_host = any("host" in r for r in old["results"]) and any("host" in r for r in new["results"])
-    key = _key if use_host else (lambda r: r["nodeid"])
-    before = {key(r): r for r in old["results"]}
-    after = {key(r): r for r in new["results"]}
+    by_host = any(r.host for r in old.results) and any(r.host for r in new.results)
+
+    def key(r: Result) -> str:
+        return f"{r.host}::{r.nodeid}" if by_host and r.host else r.nodeid
+
+    before = {key(r): r for r in old.results}
+    after = {key(r): r for r in new.results}
+    if len(before) != len(old.results) or len(after) != len(new.results):
+        raise ReportError("a report holds the same item twice (merged reports from hosts with the same label?)")
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for k in sorted(before.keys() | after.keys()):
         a, b = before.get(k), after.get(k)
-        if a is None:
-            out["added"].append({"nodeid": k, "new": b["outcome"]})
-        elif b is None:
-            out["removed"].append({"nodeid": k, "old": a["outcome"]})
-        elif a["outcome"] != b["outcome"]:
-            entry = {"nodeid": k, "old": a["outcome"], "new": b["outcome"], "message": b.get("message")}
-            if b["outcome"] in BAD and a["outcome"] not in BAD:
+        if a is None and b is not None:
+            out["added"].append({"nodeid": k, "new": b.outcome})
+        elif b is None and a is not None:
+            out["removed"].append({"nodeid": k, "old": a.outcome})
+        elif a is not None and b is not None and a.outcome != b.outcome:
+            entry = {"nodeid": k, "old": a.outcome, "new": b.outcome, "message": b.message}
+            if b.outcome in BAD and a.outcome not in BAD:
                 out["regressions"].append(entry)
-            elif a["outcome"] in BAD and b["outcome"] not in BAD:
+            elif a.outcome in BAD and b.outcome not in BAD:
                 out["fixes"].append(entry)
             else:
                 out["changed"].append(entry)
@@ -191,17 +436,17 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[dic
 _MARK = {"passed": "✓", "failed": "✗", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s"}
 
 
-def matrix_lines(report: Mapping[str, Any]) -> list[str]:
+def matrix_lines(results: Iterable[Result]) -> list[str]:
     """Patterns × platform/transform, each cell the counts per outcome (✓ passed, ✗ failed, …)."""
-    cells: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    results = list(results)
+    cells: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
     columns: set[str] = set()
-    for r in report["results"]:
-        pattern = r.get("pattern") or r["nodeid"].split("::")[-1].split("[")[0]
-        col = f"{r.get('platform') or '-'}/{r.get('transform') or r.get('kind') or '-'}"
-        if r.get("host"):
-            col = f"{r['host']}:{col}"
+    for r in results:
+        col = f"{r.platform or '-'}/{r.transform or r.kind or '-'}"
+        if r.host:
+            col = f"{r.host}:{col}"
         columns.add(col)
-        cells[pattern][col][r["outcome"]] += 1
+        cells[r.pattern_id][col][r.outcome] += 1
     if not cells:
         return ["(no results)"]
     cols = sorted(columns, key=_column_order)
@@ -212,20 +457,20 @@ def matrix_lines(report: Mapping[str, Any]) -> list[str]:
     lines = [head, "-" * len(head)]
     for p in sorted(cells):
         lines.append(p.ljust(width0) + "  " + "  ".join(rendered[p][c].ljust(widths[c]) for c in cols))
-    total = Counter(r["outcome"] for r in report["results"])
+    total = Counter(r.outcome for r in results)
     lines.append("-" * len(head))
     lines.append("legend: ✓ passed  ✗ failed  E error  x xfailed  X xpassed (strict: fails)  s skipped")
     lines.append("total: " + ", ".join(f"{total[o]} {o}" for o in OUTCOMES if total[o]))
     return lines
 
 
-def _column_order(col: str) -> tuple:
+def _column_order(col: str) -> tuple[str, int, str]:
     order = {"eager": 0, "jit": 1, "vmap": 2, "grad": 3}
     platform, _, transform = col.rpartition("/")
     return (platform, order.get(transform, 9), transform)
 
 
-def _cell(counts: Counter | None) -> str:
+def _cell(counts: Counter[str] | None) -> str:
     if not counts:
         return "."
     return " ".join(f"{counts[o]}{_MARK[o]}" for o in OUTCOMES if counts.get(o))

@@ -211,7 +211,7 @@ class JaxpatSession:
             return
         tr = terminalreporter
         tr.section("jaxpat conformance matrix")
-        for line in _report.matrix_lines({"results": list(self.results.values())}):
+        for line in _report.matrix_lines(_report.Result.from_dict(r) for r in self.results.values()):
             tr.write_line(line)
         tr.write_line(f"compilations: {sum(self.compiles.values())}")
         if self.report_path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,8 +37,8 @@ def test_write_is_atomic_and_valid(tmp_path: Path) -> None:
     """A written report reads back, validates, and leaves no temporary file behind."""
     path = _report.write_report(make("h", {A: "passed", B: "failed"}), tmp_path / "r.json")
     data = _report.load_report(path)
-    assert data["summary"]["passed"] == 1
-    assert data["summary"]["failed"] == 1
+    assert data.summary["passed"] == 1
+    assert data.summary["failed"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
     umask = os.umask(0)
     os.umask(umask)
@@ -68,7 +69,7 @@ def test_interim_rewrites_back_off_when_writing_is_slow(tmp_path: Path, monkeypa
     monkeypatch.setattr(_report, "write_report", lambda *a, **k: (time.sleep(0.25), written(*a, **k))[1])
     session._write("running")
     assert session.write_gap >= _session.WRITE_COST_FACTOR * 0.25 > _session.WRITE_INTERVAL
-    assert _report.load_report(tmp_path / "r.json")["status"] == "running"
+    assert _report.load_report(tmp_path / "r.json").status == "running"
 
 
 def test_write_matches_the_json_schema(tmp_path: Path) -> None:
@@ -93,20 +94,105 @@ def test_invalid_reports_are_refused(tmp_path: Path, content: str, fragment: str
         _report.load_report(path)
 
 
+def typed(host: str, outcomes: dict[str, str]) -> _report.Report:
+    return _report.Report.from_dict(make(host, outcomes))
+
+
+CRAFTED = [
+    ("results", "not a list", "$.results: must be array"),
+    ("results", [{"nodeid": 3, "outcome": "passed", "duration": 0}], "$.results[0].nodeid: must be string"),
+    ("results", [{"nodeid": "x", "outcome": "won", "duration": 0}], "$.results[0].outcome: 'won' is not one of"),
+    ("results", [{"nodeid": "x", "outcome": "passed"}], "$.results[0]: the member 'duration' is missing"),
+    ("results", [{"nodeid": "x", "outcome": "passed", "duration": -1}], "below the minimum"),
+    ("environment", {"devices": [{"id": "cpu:0"}]}, "$.environment.devices[0]: the member 'platform' is missing"),
+    ("environment", {"hosts": "h"}, "$.environment.hosts: must be array"),
+    ("claims", [{"pattern": "p"}], "$.claims[0]: the member 'implementation' is missing"),
+    ("compiles", {"count": "many"}, "$.compiles.count: must be integer"),
+    ("status", "done", "$.status: 'done' is not one of"),
+    ("command", "jaxpat check", "$.command: must be array"),
+]
+
+
+@pytest.mark.parametrize(("member", "value", "fragment"), CRAFTED)
+def test_crafted_reports_give_a_clear_error(tmp_path: Path, member: str, value: Any, fragment: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A report that is valid JSON but breaks the schema is refused with the member at fault, by every reader."""
+    data = make("h", {A: "failed"})
+    data[member] = value
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(_report.ReportError, match=re.escape(fragment)):
+        _report.load_report(path)
+    for argv in (["report", "show", str(path)], ["report", "diff", str(path), str(path)],
+                 ["report", "merge", str(path), "-o", str(tmp_path / "m.json")]):
+        assert main(argv) == 1
+        assert fragment in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("member", "value", "fragment"), CRAFTED)
+def test_our_schema_checker_agrees_with_jsonschema(member: str, value: Any, fragment: str) -> None:
+    """jaxpat._jsonschema and the jsonschema package (an independent oracle) give the same verdicts."""
+    jsonschema = pytest.importorskip("jsonschema")
+    good = make("h", {A: "failed"})
+    bad = {**good, member: value}
+    assert _report.validate_report(good) == []
+    assert jsonschema.Draft202012Validator(_report.schema()).is_valid(good)
+    assert _report.validate_report(bad) != []
+    assert not jsonschema.Draft202012Validator(_report.schema()).is_valid(bad)
+
+
+def test_the_writer_refuses_to_write_a_report_that_breaks_the_schema(tmp_path: Path) -> None:
+    """A final report that does not match the schema is a writer bug: ValueError, nothing written."""
+    data = make("h", {A: "passed"})
+    data["results"][0]["outcome"] = "sort of"
+    with pytest.raises(ValueError, match="does not match its schema"):
+        _report.write_report(data, tmp_path / "r.json")
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_merge_keeps_hosts_and_counts() -> None:
     """Merging reports from two hosts keeps every result with its host, and one column per host."""
-    merged = _report.merge_reports([make("gpu-box", {A: "passed"}), make("laptop", {A: "failed", C: "passed"})])
-    assert merged["summary"]["total"] == 3
-    assert {r["host"] for r in merged["results"]} == {"gpu-box", "laptop"}
-    header = _report.matrix_lines(merged)[0]
+    merged = _report.merge_reports([typed("gpu-box", {A: "passed"}), typed("laptop", {A: "failed", C: "passed"})])
+    assert merged.summary["total"] == 3
+    assert {r.host for r in merged.results} == {"gpu-box", "laptop"}
+    assert [h.host for h in merged.environments] == ["gpu-box", "laptop"]
+    header = _report.matrix_lines(merged.results)[0]
     assert "gpu-box:cpu/jit" in header
     assert "laptop:cpu/jit" in header
 
 
+def test_merge_refuses_two_hosts_with_the_same_label() -> None:
+    """Two reports from hosts with the same label are not pooled: the merge says why and how to fix it."""
+    with pytest.raises(_report.ReportError, match=r"labelled 'box'.*--label"):
+        _report.merge_reports([typed("box", {A: "passed"}), typed("box", {A: "failed"})])
+
+
+def test_merging_merged_reports_keeps_hosts_and_diff_drops_nothing() -> None:
+    """A merge of merges keeps one environment per host; diff of merged reports matches (host, node id)."""
+    one = _report.merge_reports([typed("a", {A: "passed"}), typed("b", {A: "passed"})])
+    two = _report.merge_reports([one, typed("c", {A: "failed"})])
+    assert [h.host for h in two.environments] == ["a", "b", "c"]
+    changes = _report.diff_reports(one, _report.merge_reports([typed("a", {A: "passed"}), typed("b", {A: "failed"})]))
+    assert [c["nodeid"] for c in changes["regressions"]] == [f"b::{A}"]
+    assert changes["added"] == changes["removed"] == []
+
+
+def test_round_trip_keeps_unknown_members() -> None:
+    """Members this version does not model (from a newer writer) survive reading and writing."""
+    data = make("h", {A: "passed"})
+    data["results"][0]["observed"] = {"digest": "abc"}
+    data["environment"]["accelerator_notes"] = "x"
+    data["something_new"] = [1, 2]
+    back = _report.Report.from_dict(data).to_dict()
+    assert back["results"][0]["observed"] == {"digest": "abc"}
+    assert back["environment"]["accelerator_notes"] == "x"
+    assert back["something_new"] == [1, 2]
+
+
 def test_diff_finds_regressions_and_fixes() -> None:
     """Diff sorts changes into regressions, fixes, added and removed."""
-    old = make("h", {A: "passed", B: "failed", C: "passed"})
-    new = make("h", {A: "failed", B: "passed", "jaxpat::x::y[p.q-cpu:0-jit]": "passed"})
+    old = typed("h", {A: "passed", B: "failed", C: "passed"})
+    new = typed("h", {A: "failed", B: "passed", "jaxpat::x::y[p.q-cpu:0-jit]": "passed"})
     changes = _report.diff_reports(old, new)
     assert [c["nodeid"] for c in changes["regressions"]] == [A]
     assert [c["nodeid"] for c in changes["fixes"]] == [B]
@@ -117,13 +203,13 @@ def test_diff_finds_regressions_and_fixes() -> None:
 def test_cli_show_merge_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`jaxpat report show/merge/diff` print the matrix, write the merge and exit 1 on regressions."""
     old = _report.write_report(make("h1", {A: "passed", C: "passed"}), tmp_path / "old.json")
-    new = _report.write_report(make("h1", {A: "failed", C: "passed"}), tmp_path / "new.json")
+    new = _report.write_report(make("h2", {A: "failed", C: "passed"}), tmp_path / "new.json")
     assert main(["report", "show", str(new), "--failures"]) == 0
     out = capsys.readouterr().out
     assert "scan-cumsum" in out
     assert "1 failing items" in out
     assert main(["report", "merge", str(old), str(new), "-o", str(tmp_path / "m.json")]) == 0
-    assert _report.load_report(tmp_path / "m.json")["summary"]["total"] == 4
+    assert _report.load_report(tmp_path / "m.json").summary["total"] == 4
     capsys.readouterr()
     assert main(["report", "diff", str(old), str(new)]) == 1
     assert "regressions (1)" in capsys.readouterr().out
@@ -143,8 +229,8 @@ def test_check_command_runs_and_reports(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "jaxpat conformance matrix" in proc.stdout
     report = _report.load_report(tmp_path / "r.json")
-    assert report["status"] == "complete"
-    assert report["summary"]["failed"] == 0
-    assert report["summary"]["claims"]["held"] > 0
-    assert report["compiles"]["count"] > 0
-    assert {p["name"] for p in report["environment"]["plugins"]} == {"reference"}
+    assert report.status == "complete"
+    assert report.summary["failed"] == 0
+    assert report.summary["claims"]["held"] > 0
+    assert report.compiles["count"] > 0
+    assert {p["name"] for p in report.environment.plugins} == {"reference"}
