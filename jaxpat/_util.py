@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import enum
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 __all__ = [
+    "Exit",
     "atomic_write",
     "cache_root",
     "closest",
@@ -24,6 +26,25 @@ __all__ = [
     "first_line",
     "table",
 ]
+
+
+class Exit(enum.IntEnum):
+    """The exit statuses of every ``jaxpat`` subcommand (docs/cli.md): one scheme for all of them."""
+
+    #: Success: the command did what was asked and found nothing wrong.
+    OK = 0
+    #: Findings: failures in a conformance run, regressions in a diff, problems in a catalog, an unknown id.
+    FINDINGS = 1
+    #: Usage error: bad options, or a filter that matches nothing.
+    USAGE = 2
+    #: Unreadable input: a file that is missing, unreadable, or not what the command reads.
+    UNREADABLE = 3
+    #: Internal error: a bug in jaxpat (``--traceback`` shows it).
+    INTERNAL = 4
+    #: Drift only (``jaxpat report diff``): observations changed, no verdict got worse.
+    DRIFT = 5
+    #: Interrupted (Ctrl-C), as shells report SIGINT.
+    INTERRUPTED = 130
 
 
 def closest(word: str, options: Iterable[object]) -> str | None:
