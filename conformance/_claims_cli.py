@@ -60,8 +60,8 @@ def claims_command(ns: argparse.Namespace) -> int:
 def _measured_cells(pattern: Any, impl: Any, device: Any) -> dict[str, str]:
     import jax
 
-    from ._claims import claims_for, grad_modes, growth, measure_early_exit, measure_jit
     from ._execute import config_scope
+    from ._measure import claims_for, early_exit_facts, grad_modes, run_jit
 
     claims = {**claims_for(pattern, impl)}
     claims.setdefault("jit", True)
@@ -75,50 +75,46 @@ def _measured_cells(pattern: Any, impl: Any, device: Any) -> dict[str, str]:
             cells.update({n: f"unmeasurable ({type(exc).__name__})" for n in names})
 
     def jit_cell() -> dict[str, str]:
-        _, measured, _ = measure_jit(pattern, impl, claims, device)
-        return {"jit": "✓" if measured["jit"] == "works" else f"❌ ({measured['jit'].split(':')[0]})"}
+        outcome = run_jit(pattern, impl, claims, device)
+        return {"jit": "✓" if outcome.ok else f"❌ ({outcome.detail.split(':')[0]})"}
 
     def grad_cells() -> dict[str, str]:
         modes = grad_modes(pattern, impl, claims, device)
-        fwd, rev = modes["forward"][0], modes["reverse"][0]
+        fwd, rev = modes["forward"].ok, modes["reverse"].ok
         return {
-            "grad": "✓" if rev else ("fwd" if fwd else f"❌ ({modes['reverse'][1].split(':')[0]})"),
+            "grad": "✓" if rev else ("fwd" if fwd else f"❌ ({modes['reverse'].detail.split(':')[0]})"),
             "differentiable": "both" if fwd and rev else ("fwd only" if fwd else "no"),
         }
 
     def early_cell() -> dict[str, str]:
-        _, early, _ = measure_early_exit(pattern, impl, {**claims, "early_exit": True}, device)
-        return {"early_stop": "yes" if early["stops_on_state"] else "no"}
+        return {"early_stop": "yes" if early_exit_facts(pattern, impl, claims, device).stops_on_state else "no"}
 
     with config_scope(case.config), jax.default_device(device):
         cell(("jit",), jit_cell)
         cell(("grad", "differentiable"), grad_cells)
         cell(("early_stop",), early_cell)
         if claims.get("memory"):
-            cell(("memory_forward", "memory_backward"),
-                 lambda: _memory_cells(pattern, impl, claims, device, growth))
+            cell(("memory_forward", "memory_backward"), lambda: _memory_cells(pattern, impl, claims, device))
     return cells
 
 
-def _memory_cells(pattern: Any, impl: Any, claims: dict[str, Any], device: Any,
-                  growth: Callable[..., str]) -> dict[str, str]:
-    from ._claims import _base_args, _residual_bytes, _temp_bytes
+_BIG_O = {"constant": "O(1)", "linear": "O(n)", "sublinear": "O(<n)"}
 
-    spec = claims["memory"]
-    param, sizes = spec["param"], sorted(spec.get("sizes", [100, 1000]))
-    a, b = sizes[0], sizes[-1]
-    args_a = _base_args(pattern, claims, device, a, param)
-    args_b = _base_args(pattern, claims, device, b, param)
-    big_o = {"constant": "O(1)", "linear": "O(n)", "sublinear": "O(<n)"}
+
+def _memory_cells(pattern: Any, impl: Any, claims: dict[str, Any], device: Any) -> dict[str, str]:
+    from ._measure import memory_figures
+
+    figs = memory_figures(pattern, impl, claims, device)
     out = {}
-    ta, tb = _temp_bytes(pattern, impl, args_a), _temp_bytes(pattern, impl, args_b)
-    out["memory_forward"] = "unmeasured" if ta is None or tb is None else (
-        f"{big_o[growth(ta, tb, a, b)]} ({ta}→{tb} B)")
-    try:
-        ra, rb = _residual_bytes(pattern, impl, claims, args_a), _residual_bytes(pattern, impl, claims, args_b)
-        out["memory_backward"] = f"{big_o[growth(ra, rb, a, b)]} ({ra}→{rb} B)"
-    except Exception as exc:
-        out["memory_backward"] = f"N/A ({type(exc).__name__})"
+    fwd, bwd = figs.forward_growth(), figs.backward_growth()
+    if figs.temp_bytes is None or fwd is None:
+        out["memory_forward"] = "unmeasured"
+    else:
+        out["memory_forward"] = f"{_BIG_O[fwd]} ({figs.temp_bytes[0]}→{figs.temp_bytes[1]} B)"
+    if figs.residual_bytes is None or bwd is None:
+        out["memory_backward"] = f"N/A ({type(figs.backward_error).__name__})"
+    else:
+        out["memory_backward"] = f"{_BIG_O[bwd]} ({figs.residual_bytes[0]}→{figs.residual_bytes[1]} B)"
     return out
 
 
@@ -192,10 +188,7 @@ def _text(result: dict[str, Any]) -> str:
         lines.append(f"{table['title']} (seed {table['seed']})")
         header = ["construct", *table["columns"]]
         rows = [[r["row"], *(_cell(r["cells"][c]) for c in table["columns"])] for r in table["rows"]]
-        widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
-        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-        lines.append("  ".join("-" * w for w in widths))
-        lines += ["  ".join(x.ljust(w) for x, w in zip(row, widths, strict=True)) for row in rows]
+        lines.append(table(rows, header=header))
         lines.append("")
     lines.append(f"discrepancies ({len(result['discrepancies'])}): where the seed is wrong or imprecise")
     for d in result["discrepancies"]:

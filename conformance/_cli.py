@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from . import _report
+from ._options import add_check_arguments, to_pytest_args
 
 __all__ = ["add_parser", "check", "report"]
 
-DEFAULT_REPORT = "jaxpat-report.json"
 _INI = Path(__file__).with_name("check.ini")
 
 CHECK_EPILOG = """\
@@ -46,26 +46,7 @@ def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("-n", "--numprocesses", default="auto", metavar="N",
                    help="worker processes: a number, 'auto' (one per core, the default) or 0 for no workers")
-    p.add_argument("--report", default=DEFAULT_REPORT, metavar="PATH",
-                   help=f"where to write the JSON report (default: {DEFAULT_REPORT})")
-    p.add_argument("--platforms", metavar="LIST", help="comma-separated platforms (default: all JAX reports)")
-    p.add_argument("--strict-platforms", action="store_true", help="an absent requested platform is an error")
-    p.add_argument("--all-devices", action="store_true", help="every device of each platform, not the first")
-    p.add_argument("--cpu-devices", type=int, metavar="N", help="simulate N CPU devices")
-    p.add_argument("--pattern", action="append", default=[], metavar="GLOB", help="only matching pattern ids")
-    p.add_argument("--impl", action="append", default=[], metavar="GLOB",
-                   help="only matching implementation ids (PLUGIN.NAME)")
-    p.add_argument("--transform", action="append", default=[], choices=["eager", "jit", "vmap", "grad"],
-                   help="only these transforms")
-    p.add_argument("--no-claims", dest="claims", action="store_false",
-                   help="skip measuring the catalog's claims (measured by default)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="per-item timeout (default 60; 0 disables)")
-    p.add_argument("--cache-dir", metavar="DIR",
-                   help="persistent compilation cache (default ~/.cache/jaxpat/xla, or $JAXPAT_CACHE_DIR/xla)")
-    p.add_argument("--no-cache", action="store_true", help="disable the persistent compilation cache")
-    p.add_argument("--load", action="append", default=[], metavar="MODULE",
-                   help="also register the jaxpat plugin in MODULE (plugins under development)")
-    p.add_argument("--catalog", action="append", default=[], metavar="FILE", help="an extra catalog file")
+    add_check_arguments(p)
     p.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed to pytest unchanged")
     p.set_defaults(func=check)
     return p
@@ -76,19 +57,10 @@ def pytest_args(ns: argparse.Namespace) -> list[str]:
     # hypothesis's pytest plugin (installed with the test extras) imports
     # hypothesis at the end of every run, 0.5-0.9 s; jaxpat items never use it.
     args = ["-c", str(_INI), "--rootdir", os.getcwd(), "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-            "--jaxpat", "--jaxpat-only", "--jaxpat-report", ns.report]
+            "--jaxpat", "--jaxpat-only"]
     if str(ns.numprocesses) not in ("0", "no"):
         args += ["-n", str(ns.numprocesses), "--dist", "loadscope"]
-    pairs = [("--jaxpat-platforms", ns.platforms), ("--jaxpat-cpu-devices", ns.cpu_devices),
-             ("--jaxpat-timeout", ns.timeout), ("--jaxpat-cache-dir", ns.cache_dir)]
-    args += [x for flag, v in pairs if v is not None for x in (flag, str(v))]
-    flags = [("--jaxpat-strict-platforms", ns.strict_platforms), ("--jaxpat-all-devices", ns.all_devices),
-             ("--jaxpat-claims", ns.claims), ("--jaxpat-no-cache", ns.no_cache)]
-    args += [flag for flag, on in flags if on]
-    for flag, values in (("--jaxpat-pattern", ns.pattern), ("--jaxpat-impl", ns.impl),
-                         ("--jaxpat-transform", ns.transform), ("--jaxpat-load", ns.load),
-                         ("--jaxpat-catalog", ns.catalog)):
-        args += [x for v in values for x in (flag, v)]
+    args += to_pytest_args(ns)
     return args + list(ns.pytest_args)
 
 

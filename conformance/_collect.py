@@ -10,12 +10,15 @@ import fnmatch
 import os
 import socket
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jaxpat.catalog import Pattern
 from jaxpat.patterns import Implementation, hookimpl
+
+from jaxpat._util import cache_root, first_line
 
 #: JAX config flags an implementation must leave as it found them.
 GUARDED_CONFIG = (
@@ -37,16 +40,12 @@ _LOAD_ERRORS = pytest.StashKey[list]()
 # ---------------------------------------------------------------------------
 
 def default_cache_dir() -> Path:
-    """The per-user persistent compilation cache.
+    """The per-user persistent compilation cache: ``xla`` in :func:`jaxpat._util.cache_root`.
 
     ``$JAXPAT_CACHE_DIR/xla`` when that is set, else ``$XDG_CACHE_HOME/jaxpat/xla``,
     else ``~/.cache/jaxpat/xla`` (beside the catalog parse cache's ``catalog`` folder).
     """
-    root = os.environ.get("JAXPAT_CACHE_DIR", "").strip()
-    if root:
-        return Path(os.path.expanduser(root)) / "xla"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "jaxpat" / "xla"
+    return cache_root() / "xla"
 
 
 def setup_jax(config: pytest.Config) -> None:
@@ -162,7 +161,7 @@ def environment(config: pytest.Config) -> dict[str, Any]:
         except Exception as exc:  # the catalog error item reports it in full
             env["catalog_digest"] = None
             env["plugins"] = []
-            env["registry_error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            env["registry_error"] = first_line(exc)
         config.stash[_ENV] = env
     return config.stash[_ENV]
 
@@ -178,7 +177,17 @@ def _jsonable(x: Any) -> Any:
 # collection
 # ---------------------------------------------------------------------------
 
-def collect_items(session: pytest.Session) -> list[pytest.Item]:
+#: Makes more items under the root: ``(config, root, registry, devices) -> items`` (the claims' items).
+ItemMaker = Callable[[pytest.Config, pytest.Collector, Any, list[Any]], list[pytest.Item]]
+
+
+def collect_items(session: pytest.Session, extra: Sequence[ItemMaker] = ()) -> list[pytest.Item]:
+    """Every jaxpat item: setup errors, the cases' items, then what each of ``extra`` makes.
+
+    ``extra`` is how upper modules add items (``_session`` passes
+    ``_claims.claim_items`` under ``--jaxpat-claims``) without this module
+    importing them: ``_claims`` builds on ``PatternCollector`` from here.
+    """
     config = session.config
     setup_jax(config)
     root = JaxpatRoot.from_parent(session, name="jaxpat", nodeid="jaxpat")
@@ -203,10 +212,8 @@ def collect_items(session: pytest.Session) -> list[pytest.Item]:
         else:
             items.append(SkipItem.from_parent(root, name=f"platform[{platform}]", reason=reason))
     items.extend(_pattern_items(config, root, registry, devices))
-    if config.getoption("jaxpat_claims"):
-        from ._claims import claim_items
-
-        items.extend(claim_items(config, root, registry, devices))
+    for make in extra:
+        items.extend(make(config, root, registry, devices))
     # Items made here bypass pytest's collection reports; announce them so that the
     # terminal's count ("collected N items", --collect-only) includes them.
     session.ihook.pytest_collectreport(report=pytest.CollectReport(root.nodeid, "passed", None, items))

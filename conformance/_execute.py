@@ -20,6 +20,7 @@ from jaxpat.catalog import (
     KeyValue,
     ListValue,
     Pattern,
+    Signature,
     TupleValue,
     Value,
 )
@@ -27,7 +28,7 @@ from jaxpat.patterns import Implementation
 
 from ._compare import agree, compare, describe, same_bits
 
-__all__ = ["ConformanceFailure", "ItemSpec", "build_args", "config_scope", "run_agreement", "run_item"]
+__all__ = ["ConformanceFailure", "ItemSpec", "build_args", "config_scope", "jitted", "run_agreement", "run_item"]
 
 #: How many copies of a case the ``vmap`` transform batches together.
 VMAP_BATCH = 2
@@ -101,6 +102,11 @@ def config_scope(config: Mapping[str, Any]) -> Iterator[None]:
 # transforms (built once per implementation and reused across items)
 # ---------------------------------------------------------------------------
 
+def jitted(fn: Callable[..., Any], signature: Signature) -> Callable[..., Any]:
+    """``jax.jit(fn)`` with the signature's static arguments as ``static_argnames``."""
+    return jax.jit(fn, static_argnames=signature.static) if signature.static else jax.jit(fn)
+
+
 _TRANSFORMED: dict[tuple, tuple[Callable[..., Any], Callable[..., Any]]] = {}
 
 
@@ -127,7 +133,7 @@ def _make_transformed(
     if transform == "eager":
         return fn
     if transform == "jit":
-        return jax.jit(fn, static_argnames=sig.static) if sig.static else jax.jit(fn)
+        return jitted(fn, sig)
     dynamic = [a for a in sig.args if a not in sig.static]
     bound = dict(zip(sig.static, static_values, strict=True))
 

@@ -14,14 +14,14 @@ import platform as _platform
 import socket
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from jaxpat._util import dist_version as _version
+
 from . import _report
-from .plugin import DEFAULT_TIMEOUT
 
 #: Seconds between incremental report writes while a run is in progress.
 #: Seconds between rewrites of the report while the run goes on (at least).
@@ -37,13 +37,6 @@ def _is_worker(config: pytest.Config) -> bool:
 
 def _is_controller(config: pytest.Config) -> bool:
     return not _is_worker(config) and getattr(config.option, "dist", "no") != "no"
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 class JaxpatSession:
@@ -72,7 +65,12 @@ class JaxpatSession:
                                       items: list[pytest.Item]) -> None:
         from ._collect import collect_items
 
-        items.extend(collect_items(session))
+        extra = []
+        if config.getoption("jaxpat_claims"):
+            from ._claims import claim_items
+
+            extra.append(claim_items)
+        items.extend(collect_items(session, extra))
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         lines = [
@@ -267,4 +265,4 @@ def _record_from_nodeid(nodeid: str) -> dict[str, Any]:
     return record
 
 
-__all__ = ["DEFAULT_TIMEOUT", "JaxpatSession"]
+__all__ = ["JaxpatSession"]

@@ -1,0 +1,605 @@
+"""Measure the catalog's claims with public JAX APIs (see docs/claims.md); no pytest here.
+
+| claim          | measured with                                                       |
+|----------------|---------------------------------------------------------------------|
+| `jit`          | calling ``jax.jit(fn)`` on the base case                            |
+| `grad`         | ``jax.jvp`` (forward) and ``jax.vjp`` (reverse) w.r.t. ``wrt``      |
+| `memory`       | forward: ``jit(fn).lower().compile().memory_analysis()`` temp bytes;|
+|                | backward: bytes of the residuals ``jax.vjp`` saves; at two sizes    |
+| `program_size` | equations in ``jax.make_jaxpr(fn)``, sub-jaxprs included, two sizes |
+| `early_exit`   | a ``while`` primitive (a loop that stops on a traced condition)     |
+| `residuals`    | residual bytes of a baseline implementation ÷ this one's            |
+| `speedup`      | median wall time of a baseline ÷ this one (reported, not failing)   |
+
+Growth between sizes a < b (k = b / a) from figures va, vb:
+``constant`` when vb <= 1.25 * va + slack (SLACK bytes for memory, 0 for
+equations), ``linear`` when vb / max(va, 1) >= k / 2; anything between is
+``sublinear`` and proves neither (the verdict is then ``inconclusive``).
+
+Two layers: *facts* (``run_jit``, ``grad_modes``, ``memory_figures``,
+``program_facts``, ``early_exit_facts``, ``residual_bytes``, ``median_time``)
+return typed figures and never judge; *verdicts* (``measure``,
+``measure_all``) compare facts with a claim and return a :class:`ClaimResult`.
+``jaxpat claims`` (``_claims_cli``) uses the facts; the pytest items
+(``_claims``) use the verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxpat.catalog import ArrayValue, GeneratedArray, Pattern
+from jaxpat.patterns import Implementation
+
+from jaxpat._util import first_line
+
+from ._execute import build_args, config_scope, jitted, resolve_exception
+
+__all__ = [
+    "CLAIM_NAMES",
+    "ClaimResult",
+    "EarlyExitFacts",
+    "MemoryFigures",
+    "Outcome",
+    "ProgramFacts",
+    "base_args",
+    "claims_for",
+    "early_exit_facts",
+    "grad_modes",
+    "growth",
+    "measure",
+    "measure_all",
+    "memory_figures",
+    "program_facts",
+    "residual_bytes",
+    "run_jit",
+]
+
+#: Claims that are measured (the other keys of `claims:` describe them).
+CLAIM_NAMES = ("jit", "grad", "memory", "program_size", "early_exit", "residuals", "speedup")
+#: Bytes (or equations) of noise below which growth is not judged.
+SLACK = 256
+SPEEDUP_REPEATS = 15
+
+
+@dataclass
+class ClaimResult:
+    """A measured claim: what was claimed, the figures, and the verdict.
+
+    ``verdict`` is ``held``, ``violated``, ``inconclusive`` (the figures prove
+    neither), ``skipped`` (the backend cannot measure it) or ``reported``
+    (timing claims, which do not fail by default).
+    """
+
+    pattern: str
+    implementation: str
+    claim: str
+    claimed: Any
+    verdict: str
+    measured: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    seed_claim: str | None = None
+    device: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data (the model's read-only mappings cannot cross to the xdist controller)."""
+        data = {k: v for k, v in vars(self).items() if v is not None}
+        return json.loads(json.dumps(data, default=_plain))
+
+
+def _plain(x: Any) -> Any:
+    if hasattr(x, "to_dict"):
+        return x.to_dict()
+    if isinstance(x, Mapping):
+        return dict(x)
+    if isinstance(x, tuple | set | frozenset):
+        return list(x)
+    return str(x)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Whether a call worked: ``detail`` is ``works`` or ``"TypeName: first line"``; ``error`` the exception."""
+
+    ok: bool
+    detail: str
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class MemoryFigures:
+    """Memory at two sizes of ``param``: compiled temp bytes (forward) and residual bytes (backward).
+
+    ``temp_bytes`` is None when the backend returns no memory analysis;
+    ``residual_bytes`` is None when reverse mode raised (``backward_error``).
+    """
+
+    param: str
+    sizes: tuple[int, int]
+    temp_bytes: tuple[int, int] | None = None
+    residual_bytes: tuple[int, int] | None = None
+    backward_error: BaseException | None = None
+
+    def forward_growth(self) -> str | None:
+        """Growth of the temp bytes, or None when unmeasured."""
+        return None if self.temp_bytes is None else growth(*self.temp_bytes, *self.sizes)
+
+    def backward_growth(self) -> str | None:
+        """Growth of the residual bytes, or None when unmeasured."""
+        return None if self.residual_bytes is None else growth(*self.residual_bytes, *self.sizes)
+
+
+@dataclass(frozen=True)
+class ProgramFacts:
+    """The traced program: equations (sub-jaxprs included) and the primitive names it uses."""
+
+    equations: int
+    primitives: tuple[str, ...]
+
+    @property
+    def loop_primitives(self) -> list[str]:
+        return [p for p in self.primitives if p in ("scan", "while")]
+
+
+@dataclass(frozen=True)
+class EarlyExitFacts:
+    """``while`` loops in the traced program, and whether one stops on state its body computes."""
+
+    stops_on_state: bool
+    while_loops: int
+
+
+def claims_for(pattern: Pattern, impl: Implementation) -> dict[str, Any]:
+    """The claims that apply to ``impl``: the pattern's, overlaid by ``claims.implementations[NAME]``."""
+    claims = {k: v for k, v in pattern.claims.items() if k != "implementations"}
+    per = pattern.claims.get("implementations") or {}
+    for key in (impl.id, impl.name):
+        if key in per:
+            claims.update(per[key])
+            break
+    return claims
+
+
+# ---------------------------------------------------------------------------
+# arguments
+# ---------------------------------------------------------------------------
+
+def base_args(pattern: Pattern, claims: Mapping[str, Any], device: Any, size: int | None = None,
+              param: str | None = None) -> list[Any]:
+    """The base case's arguments on ``device``; with ``param``, that argument set to ``size``.
+
+    A static ``param`` becomes the int; an array one is resized along axis 0
+    (a 0-d array becomes the traced size itself, e.g. a loop bound).
+    """
+    case = pattern.case(claims["base_case"]) if claims.get("base_case") else pattern.cases[0]
+    args = build_args(pattern, case, device)
+    if param is not None and size is not None:
+        i = pattern.signature.args.index(param)
+        if param in pattern.signature.static:
+            args[i] = size
+        else:
+            base = case.args[param]
+            if not isinstance(base, ArrayValue | GeneratedArray):
+                raise ValueError(f"`param` {param!r} must be a static int or an array argument")
+            arr = base.to_numpy()
+            new = np.asarray(size, arr.dtype) if arr.ndim == 0 else np.resize(arr, (size, *arr.shape[1:]))
+            args[i] = jax.device_put(new, device)
+    return args
+
+
+def _wrt(pattern: Pattern, claims: Mapping[str, Any]) -> str:
+    if claims.get("wrt"):
+        return str(claims["wrt"])
+    for case in pattern.cases:
+        if case.grad:
+            return str(case.grad["wrt"])
+    static = set(pattern.signature.static)
+    return next(a for a in pattern.signature.args if a not in static)
+
+
+def _split(pattern: Pattern, claims: Mapping[str, Any], args: list[Any]) -> tuple[int, set[int], tuple]:
+    """(index of ``wrt``, indices of static arguments, the other dynamic arguments)."""
+    wrt = pattern.signature.args.index(_wrt(pattern, claims))
+    static = {i for i, a in enumerate(pattern.signature.args) if a in pattern.signature.static}
+    return wrt, static, tuple(a for i, a in enumerate(args) if i != wrt and i not in static)
+
+
+# ---------------------------------------------------------------------------
+# facts
+# ---------------------------------------------------------------------------
+
+def _run_catching(fn: Callable[[], Any]) -> Outcome:
+    try:
+        jax.block_until_ready(fn())
+        return Outcome(True, "works")
+    except Exception as exc:
+        return Outcome(False, first_line(exc, 160), exc)
+
+
+def run_jit(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> Outcome:
+    """Whether ``jax.jit(impl.fn)`` runs on the base case."""
+    args = base_args(pattern, claims, device)
+    return _run_catching(lambda: jitted(impl.fn, pattern.signature)(*args))
+
+
+def grad_modes(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any,
+               args: list[Any] | None = None) -> dict[str, Outcome]:
+    """Whether forward (jvp) and reverse (vjp) differentiation work at the base case.
+
+    With ``claims.under_jit`` the derivative is taken inside ``jax.jit`` with
+    every non-static argument traced (e.g. a loop bound that is only known at
+    run time); otherwise eagerly, with concrete arguments.
+    """
+    args = args if args is not None else base_args(pattern, claims, device)
+    wrt, static, dyn = _split(pattern, claims, args)
+
+    def call(x: Any, dyn: tuple) -> Any:
+        it = iter(dyn)
+        return impl.fn(*[x if i == wrt else (args[i] if i in static else next(it)) for i in range(len(args))])
+
+    def fwd(x: Any, dyn: tuple) -> Any:
+        return jax.jvp(lambda v: call(v, dyn), (x,), (jax.tree.map(jnp.ones_like, x),))
+
+    def rev(x: Any, dyn: tuple) -> Any:
+        out, pullback = jax.vjp(lambda v: call(v, dyn), x)
+        return pullback(jax.tree.map(jnp.ones_like, out))
+
+    wrap: Callable[[Callable], Callable] = jax.jit if claims.get("under_jit") else (lambda f: f)
+    x = args[wrt]
+    return {
+        "forward": _run_catching(lambda: wrap(fwd)(x, dyn)),
+        "reverse": _run_catching(lambda: wrap(rev)(x, dyn)),
+    }
+
+
+def growth(va: float, vb: float, a: int, b: int, slack: float = SLACK) -> str:
+    """``constant``, ``linear`` or ``sublinear`` for figures va at size a and vb at size b."""
+    if vb <= 1.25 * va + slack:
+        return "constant"
+    if vb / max(va, 1) >= (b / a) / 2:
+        return "linear"
+    return "sublinear"
+
+
+def temp_bytes(pattern: Pattern, impl: Implementation, args: list[Any]) -> int | None:
+    """Compiled temp memory of ``jit(impl.fn)`` at ``args``; None when the backend has no memory analysis."""
+    stats = jitted(impl.fn, pattern.signature).lower(*args).compile().memory_analysis()
+    return None if stats is None else int(stats.temp_size_in_bytes)
+
+
+def residual_bytes(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], args: list[Any]) -> int:
+    """Bytes of the residuals ``jax.vjp`` saves for the backward pass (the pullback's leaves).
+
+    With ``claims.under_jit`` the pullback is built inside ``jax.jit`` with every
+    non-static argument traced, and returned from it. Raises what reverse mode raises.
+    """
+    wrt, static, dyn = _split(pattern, claims, args)
+
+    def forward(x: Any, dyn: tuple) -> Any:
+        it = iter(dyn)
+        full = [x if i == wrt else (args[i] if i in static else next(it)) for i in range(len(args))]
+        return jax.vjp(lambda v: impl.fn(*[v if i == wrt else a for i, a in enumerate(full)]), x)
+
+    build = jax.jit(forward) if claims.get("under_jit") else forward
+    out, pullback = build(args[wrt], dyn)
+    # jax.vjp builds a pullback even for loops that cannot run backwards (while_loop):
+    # applying it is what raises, so a backward pass that does not exist is not measured as O(1).
+    jax.block_until_ready(pullback(jax.tree.map(jnp.ones_like, out)))
+    return int(sum(np.asarray(leaf).nbytes for leaf in jax.tree.leaves(pullback)))
+
+
+def memory_figures(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any, *,
+                   forward: bool = True, backward: bool = True) -> MemoryFigures:
+    """Forward temp bytes and backward residual bytes at the smallest and largest ``claims.memory.sizes``."""
+    spec = claims["memory"]
+    param, sizes = spec["param"], sorted(spec.get("sizes", [100, 1000]))
+    a, b = sizes[0], sizes[-1]
+    args_a = base_args(pattern, claims, device, a, param)
+    args_b = base_args(pattern, claims, device, b, param)
+    temp = res = err = None
+    if forward:
+        ta, tb = temp_bytes(pattern, impl, args_a), temp_bytes(pattern, impl, args_b)
+        temp = None if ta is None or tb is None else (ta, tb)
+    if backward:
+        try:
+            res = (residual_bytes(pattern, impl, claims, args_a), residual_bytes(pattern, impl, claims, args_b))
+        except Exception as exc:
+            err = exc
+    return MemoryFigures(param, (a, b), temp, res, err)
+
+
+def _sub_jaxprs(params: Mapping[str, Any]) -> list[Any]:
+    """The jaxprs inside an equation's params (loop bodies, branches), open or closed.
+
+    Written here rather than imported: ``jax.extend.core.jaxprs_in_params`` is newer
+    than the oldest JAX jaxpat supports.
+    """
+    from jax.extend.core import ClosedJaxpr, Jaxpr
+
+    out: list[Any] = []
+    for value in params.values():
+        for v in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(v, ClosedJaxpr):
+                out.append(v.jaxpr)
+            elif isinstance(v, Jaxpr):
+                out.append(v)
+    return out
+
+
+def _count_eqns(jaxpr: Any, names: set[str]) -> int:
+    n = 0
+    for eqn in jaxpr.eqns:
+        n += 1
+        names.add(eqn.primitive.name)
+        for sub in _sub_jaxprs(eqn.params):
+            n += _count_eqns(sub, names)
+    return n
+
+
+def _traced(pattern: Pattern, impl: Implementation, args: list[Any]) -> Any:
+    static = [i for i, a in enumerate(pattern.signature.args) if a in pattern.signature.static]
+    return jax.make_jaxpr(impl.fn, static_argnums=static)(*args).jaxpr
+
+
+def program_facts(pattern: Pattern, impl: Implementation, args: list[Any]) -> ProgramFacts:
+    """Equation count (sub-jaxprs included) and sorted primitive names of the traced program."""
+    names: set[str] = set()
+    n = _count_eqns(_traced(pattern, impl, args), names)
+    return ProgramFacts(n, tuple(sorted(names)))
+
+
+def _while_eqns(jaxpr: Any) -> list[Any]:
+    out = []
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "while":
+            out.append(eqn)
+        for sub in _sub_jaxprs(eqn.params):
+            out.extend(_while_eqns(sub))
+    return out
+
+
+def _stops_on_state(eqn: Any) -> bool:
+    """True when a ``while`` loop's condition reads carried state that its body changes
+    other than by counting (``i + 1``) or passing through (a fixed bound): a loop that
+    can stop early on its own values, as opposed to a counted loop such as a fori_loop."""
+    from jax.extend.core import Literal
+
+    cond, body = eqn.params["cond_jaxpr"].jaxpr, eqn.params["body_jaxpr"].jaxpr
+    n_cond, n_body = eqn.params["cond_nconsts"], eqn.params["body_nconsts"]
+    needed = {v for v in cond.outvars if not isinstance(v, Literal)}
+    for e in reversed(cond.eqns):
+        if any(o in needed for o in e.outvars):
+            needed |= {v for v in e.invars if not isinstance(v, Literal)}
+    producers = {o: e for e in body.eqns for o in e.outvars}
+    for i, var in enumerate(cond.invars[n_cond:]):
+        if var not in needed:
+            continue
+        before, after = body.invars[n_body + i], body.outvars[i]
+        if after is before:
+            continue  # a bound passed through unchanged
+        step = producers.get(after)
+        counting = step is not None and step.primitive.name == "add" and before in step.invars and any(
+            isinstance(v, Literal) for v in step.invars)
+        if not counting:
+            return True
+    return False
+
+
+def early_exit_facts(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> EarlyExitFacts:
+    """The ``while`` loops of the program traced at the base case, and whether one can stop early."""
+    loops = _while_eqns(_traced(pattern, impl, base_args(pattern, claims, device)))
+    return EarlyExitFacts(any(_stops_on_state(e) for e in loops), len(loops))
+
+
+def median_time(fn: Callable[[], Any], repeats: int = SPEEDUP_REPEATS) -> float:
+    """Median seconds of ``fn()`` (blocked until ready) over ``repeats`` runs after one warm-up."""
+    jax.block_until_ready(fn())  # warm-up and compilation
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------------------
+# verdicts
+# ---------------------------------------------------------------------------
+
+def _raises_spec(claimed: Any) -> type[BaseException] | None:
+    if isinstance(claimed, Mapping) and "raises" in claimed:
+        return resolve_exception(claimed["raises"])
+    return None
+
+
+def _judge_works(claimed: Any, outcome: Outcome) -> tuple[str, str]:
+    ok, detail, error = outcome.ok, outcome.detail, outcome.error
+    want = _raises_spec(claimed)
+    if claimed is True:
+        return ("held", "works") if ok else ("violated", f"claimed to work, but raised {detail}")
+    if claimed is False:
+        return ("held", f"fails as claimed ({detail})") if not ok else ("violated", "claimed to fail, but works")
+    if want is not None:
+        if ok:
+            return "violated", f"claimed to raise {want.__name__}, but works"
+        if detail.split(":")[0] in {c.__name__ for c in want.__subclasses__()} | {want.__name__} or (
+                error is not None and isinstance(error, want)):
+            return "held", f"raises {detail}"
+        return "violated", f"claimed to raise {want.__name__}, raised {detail}"
+    return "inconclusive", f"unknown claim value {claimed!r}"
+
+
+def _combine(verdicts: list[str]) -> str:
+    for v in ("violated", "inconclusive", "skipped"):
+        if v in verdicts:
+            return v
+    return "held"
+
+
+def _growth_verdict(g: str, claimed: Any) -> str:
+    return "held" if g == claimed else ("inconclusive" if g == "sublinear" else "violated")
+
+
+_Verdict = tuple[str, dict[str, Any], str]
+
+
+def _judge_jit(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> _Verdict:
+    outcome = run_jit(pattern, impl, claims, device)
+    verdict, msg = _judge_works(claims["jit"], outcome)
+    return verdict, {"jit": outcome.detail}, msg
+
+
+def _judge_grad(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> _Verdict:
+    modes = grad_modes(pattern, impl, claims, device)
+    verdicts, msgs = [], []
+    for mode, claimed in claims["grad"].items():
+        if mode not in modes:
+            return "inconclusive", {}, f"unknown grad mode {mode!r} (forward, reverse)"
+        v, m = _judge_works(claimed, modes[mode])
+        verdicts.append(v)
+        msgs.append(f"{mode}: {m}")
+    measured = {mode: o.detail for mode, o in modes.items()}
+    return _combine(verdicts), measured, "; ".join(msgs)
+
+
+def _judge_memory(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> _Verdict:
+    spec = claims["memory"]
+    figs = memory_figures(pattern, impl, claims, device, forward="forward" in spec, backward="backward" in spec)
+    (a, b), param = figs.sizes, figs.param
+    measured: dict[str, Any] = {"param": param, "sizes": [a, b]}
+    verdicts, msgs = [], []
+    if "forward" in spec:
+        if figs.temp_bytes is None:
+            return "skipped", measured, f"the {device.platform} backend returns no memory analysis"
+        (ta, tb), g = figs.temp_bytes, figs.forward_growth() or ""
+        measured["forward"] = {"temp_bytes": [ta, tb], "growth": g}
+        verdicts.append(_growth_verdict(g, spec["forward"]))
+        msgs.append(f"forward temp memory {ta} B at {param}={a}, {tb} B at {param}={b}: {g} "
+                    f"(claimed {spec['forward']})")
+    if "backward" in spec:
+        claimed = spec["backward"]
+        if figs.residual_bytes is None:
+            exc = figs.backward_error
+            detail = first_line(exc, 120) if exc is not None else "unmeasured"
+            measured["backward"] = {"error": detail}
+            want = _raises_spec(claimed)
+            held = claimed in ("none", None) or (want is not None and isinstance(exc, want))
+            verdicts.append("held" if held else "violated")
+            msgs.append(f"reverse mode raises {detail} (claimed backward: {claimed})")
+        else:
+            (ra, rb), g = figs.residual_bytes, figs.backward_growth() or ""
+            measured["backward"] = {"residual_bytes": [ra, rb], "growth": g}
+            verdicts.append(_growth_verdict(g, claimed))
+            msgs.append(f"saved residuals {ra} B at {param}={a}, {rb} B at {param}={b}: {g} (claimed {claimed})")
+    return _combine(verdicts), measured, "; ".join(msgs)
+
+
+def _judge_program_size(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> _Verdict:
+    spec = claims["program_size"]
+    param, sizes = spec["param"], sorted(spec.get("sizes", [10, 100]))
+    a, b = sizes[0], sizes[-1]
+    fa = program_facts(pattern, impl, base_args(pattern, claims, device, a, param))
+    fb = program_facts(pattern, impl, base_args(pattern, claims, device, b, param))
+    na, nb = fa.equations, fb.equations
+    g = growth(na, nb, a, b, slack=0)
+    loops = fa.loop_primitives
+    measured = {"param": param, "sizes": [a, b], "equations": [na, nb], "growth": g, "loop_primitives": loops}
+    return _growth_verdict(g, spec["growth"]), measured, (
+        f"{na} equations at {param}={a}, {nb} at {param}={b}: {g} "
+        f"(claimed {spec['growth']}); loop primitives: {', '.join(loops) or 'none'}")
+
+
+def _judge_early_exit(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> _Verdict:
+    facts = early_exit_facts(pattern, impl, claims, device)
+    claimed = bool(claims["early_exit"])
+    if facts.stops_on_state:
+        what = "contains a `while` loop whose condition reads state its body computes: it can stop early"
+    elif facts.while_loops:
+        what = "contains only counted `while` loops (a counter against a bound): no early exit"
+    else:
+        what = "contains no `while` loop (a fixed-length scan, an unrolled loop, or none)"
+    return ("held" if facts.stops_on_state == claimed else "violated",
+            {"stops_on_state": facts.stops_on_state, "while_loops": facts.while_loops},
+            f"the traced program {what}; early exit claimed {claimed}")
+
+
+def _impl_named(siblings: list[Implementation], name: str) -> Implementation:
+    for i in siblings:
+        if name in (i.name, i.id):
+            return i
+    raise LookupError(f"baseline implementation {name!r} not found among {[i.id for i in siblings]}")
+
+
+def _judge_residuals(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any,
+                     siblings: list[Implementation]) -> _Verdict:
+    spec = claims["residuals"]
+    base = _impl_named(siblings, spec["baseline"])
+    args = base_args(pattern, claims, device, spec.get("size"), spec.get("param"))
+    mine, theirs = residual_bytes(pattern, impl, claims, args), residual_bytes(pattern, base, claims, args)
+    factor = theirs / max(mine, 1)
+    verdict = "held" if factor >= float(spec["at_least"]) else "violated"
+    return verdict, {"residual_bytes": mine, "baseline_residual_bytes": theirs, "saving_factor": round(factor, 3)}, (
+        f"saves {theirs} B → {mine} B of residuals vs {base.id}: factor {factor:.2f} (claimed ≥ {spec['at_least']})")
+
+
+def _judge_speedup(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any,
+                   siblings: list[Implementation]) -> _Verdict:
+    spec = claims["speedup"]
+    base = _impl_named(siblings, spec["baseline"])
+    args = base_args(pattern, claims, device)
+    mine = median_time(lambda: impl.fn(*args))
+    theirs = median_time(lambda: base.fn(*args))
+    factor = theirs / max(mine, 1e-9)
+    return "reported", {"seconds": mine, "baseline_seconds": theirs, "speedup": round(factor, 2)}, (
+        f"{factor:.1f}× faster than {base.id} (claimed ≥ {spec['at_least']}×; timing claims are reported, "
+        "not enforced)")
+
+
+_JUDGES: dict[str, Callable[[Pattern, Implementation, Mapping[str, Any], Any], _Verdict]] = {
+    "jit": _judge_jit,
+    "grad": _judge_grad,
+    "memory": _judge_memory,
+    "program_size": _judge_program_size,
+    "early_exit": _judge_early_exit,
+}
+
+
+def measure(name: str, pattern: Pattern, impl: Implementation, device: Any,
+            siblings: list[Implementation] | None = None) -> ClaimResult:
+    """Measure one claim of ``impl`` on ``device`` under the base case's config."""
+    claims = claims_for(pattern, impl)
+    base_case = pattern.case(claims["base_case"]) if claims.get("base_case") else pattern.cases[0]
+    result = ClaimResult(pattern.id, impl.id, name, claims[name], "inconclusive",
+                         seed_claim=claims.get("seed_claim"), device=f"{device.platform}:{device.id}")
+    with config_scope(base_case.config), jax.default_device(device):
+        if name == "residuals":
+            verdict, measured, message = _judge_residuals(pattern, impl, claims, device, siblings or [impl])
+        elif name == "speedup":
+            verdict, measured, message = _judge_speedup(pattern, impl, claims, device, siblings or [impl])
+        else:
+            verdict, measured, message = _JUDGES[name](pattern, impl, claims, device)
+    result.verdict, result.measured, result.message = verdict, measured, message
+    return result
+
+
+def measure_all(pattern: Pattern, impl: Implementation, device: Any,
+                siblings: list[Implementation] | None = None) -> list[ClaimResult]:
+    """Every measurable claim of ``impl``; a claim that errors is recorded as ``inconclusive``."""
+    out = []
+    claims = claims_for(pattern, impl)
+    for name in CLAIM_NAMES:
+        if name in claims:
+            try:
+                out.append(measure(name, pattern, impl, device, siblings))
+            except Exception as exc:
+                out.append(ClaimResult(pattern.id, impl.id, name, claims[name], "inconclusive",
+                                       message=f"could not measure: {first_line(exc)}"))
+    return out
