@@ -6,7 +6,8 @@
 3. persistent compilation cache: cold vs warm, serial — target >= 3x faster;
 4. compilations vs unique signatures (a second pass over the same items in one process compiles
    nothing) — target 1.00;
-5. start-up: ``from jaxpat import catalog; catalog.load()`` vs ``import jax`` — target <= 0.3, and no JAX import;
+5. start-up: ``from jaxpat import patterns; patterns.load_catalog()`` vs ``import jax`` — target <= 0.3,
+   and no JAX import;
 6. scale: synthetic catalogs 10x and 100x the shipped one — (a) 10,000+ items collected in <= 5 s;
    (b) time per item at 10x (and a 100x sample) within +-10% of 1x.
 
@@ -110,8 +111,9 @@ class Bench:
         """Fill the bytecode cache (and the OS file cache) before anything is timed."""
         t0 = time.perf_counter()
         env = self.env(pythonpath=())
-        for code in ("from jaxpat import catalog; catalog.load()", "import jax",
-                     "import jax, patterns, conformance._execute, conformance._compare; patterns.load_registry()"):
+        for code in ("from jaxpat import patterns; patterns.load_catalog()", "import jax",
+                     "import jax, jaxpat.patterns, jaxpat.conformance._execute, jaxpat.conformance._compare; "
+                     "jaxpat.patterns.load_registry()"):
             h.run([sys.executable, "-c", code], cwd=self.root, environ=env)
         cwd = self.workdir("warm-up")
         cmd = h.pytest_command(cwd, patterns=self.patterns or ["arange-*"], extra=["--collect-only"])
@@ -228,7 +230,7 @@ class Bench:
 
     def startup(self) -> None:
         n = 5 if self.quick else 11
-        cat_code = ("import sys; from jaxpat import catalog; catalog.load(); "
+        cat_code = ("import sys; from jaxpat import patterns; patterns.load_catalog(); "
                     "sys.exit(3 if any(m == 'jax' or m.startswith(('jax.', 'jaxlib')) for m in sys.modules) else 0)")
         jax_code = "import jax"
         variants = {"bytecode cached": self.env(pythonpath=())}
@@ -248,7 +250,7 @@ class Bench:
                     code = cat_code if side == "cat" else jax_code
                     p = h.run([sys.executable, "-c", code], cwd=self.root, environ=env)
                     if side == "cat" and p.returncode == 3:
-                        raise AssertionError("`from jaxpat import catalog; catalog.load()` imported JAX")
+                        raise AssertionError("`from jaxpat import patterns; patterns.load_catalog()` imported JAX")
                     if p.returncode != 0:
                         raise RuntimeError(f"start-up run failed:\n{p.tail()}")
                     if i:
@@ -258,12 +260,13 @@ class Bench:
         a, b, cat, jx = results[label]
         ratio = a / b
         notes = [f"{label}: median of {n}; catalog {_list(cat, 3)}; jax {_list(jx, 3)}",
-                 "JAX is not imported by `from jaxpat import catalog; catalog.load()` (asserted on every run)"]
+                 "JAX is not imported by `from jaxpat import patterns; patterns.load_catalog()` "
+                 "(asserted on every run)"]
         for other, (oa, ob, _, _) in list(results.items())[1:]:
             notes.append(f"{other}: {oa:.3f} s vs {ob:.3f} s, ratio {oa / ob:.3f}")
         self.add(h.Figure(
-            5, "start-up: python -c 'from jaxpat import catalog; catalog.load()' vs python -c 'import jax'",
-            "from jaxpat import catalog; catalog.load()", a, "import jax", b, "s", ratio, "<= 0.3",
+            5, "start-up: python -c 'from jaxpat import patterns; patterns.load_catalog()' vs python -c 'import jax'",
+            "from jaxpat import patterns; patterns.load_catalog()", a, "import jax", b, "s", ratio, "<= 0.3",
             h.check(ratio, "<= 0.3"),
             notes=notes, extra={k: {"catalog": v[2], "jax": v[3]} for k, v in results.items()},
         ))

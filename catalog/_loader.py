@@ -1,7 +1,10 @@
 """Find catalog files, check them all, and build one :class:`Catalog`.
 
-Nothing here imports NumPy or JAX: loading the catalog is cheap, and a
-plugin's catalog files are read before any implementation is imported.
+Nothing here imports NumPy or JAX: loading the catalog is cheap. This is the
+pure catalog layer: it reads the files it is given and never looks for
+plugins. Plugin catalog files arrive from above as ``extra=[(origin, path)]``
+(``jaxpat.patterns.load_catalog`` gathers them); :func:`load` is the one
+function that turns files into a catalog, for every caller.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Literal
 
 from ._build import build_patterns
 from ._errors import CatalogError, Problem
-from ._model import Catalog
+from ._model import Catalog, Location, Pattern
 from ._parse_cache import cached_parse
 from ._validate import Checked, check_document, check_pattern_ids
 from ._yaml import Document, parse
@@ -26,6 +29,8 @@ __all__ = ["SHIPPED", "load", "load_files", "validate"]
 SHIPPED = Path(__file__).parent / "catalog.yaml"
 
 PathLike = str | os.PathLike
+#: Extra files: ``(origin, path)`` pairs; ``origin`` becomes each pattern's ``origin`` (a plugin's name).
+Extra = Iterable[tuple[str, PathLike]]
 
 #: How parsing uses the parse cache (catalog/_parse_cache.py): not at all, read
 #: only (``validate`` promises to write nothing), or read and store new entries.
@@ -41,63 +46,72 @@ class _Source:
     origin: str
 
 
-def load(paths: Iterable[PathLike] | PathLike | None = None, *, plugins: bool = True) -> Catalog:
-    """Load and check ``paths`` (default: the shipped catalog), plus plugin files when ``plugins``.
+def load(
+    paths: Iterable[PathLike] | PathLike | None = None, *, extra: Extra = (), base: Catalog | None = None
+) -> Catalog:
+    """Load and check ``paths`` (default: the shipped catalog) followed by the ``extra`` files.
 
-    Raises :class:`CatalogError` listing every problem of every file; the
-    returned catalog is immutable. Patterns contributed by a plugin have
-    ``origin`` set to the plugin's name. Parsed files are kept in the per-user
-    parse cache (see ``docs/catalog-format.md``), which never changes the result.
+    ``extra`` holds ``(origin, path)`` pairs: each file's patterns get that
+    ``origin`` (``jaxpat.patterns.load_catalog`` passes every plugin's files
+    with the plugin's name); the patterns of ``paths`` have the file's name
+    as origin (``catalog.yaml`` for the shipped one). No plugin is consulted
+    here: ``load()`` is the shipped catalog alone. ``base``, instead of
+    ``paths``, puts an already loaded catalog in front (tests use small
+    in-memory ones); its ids count for the duplicate check.
+
+    The result's ``files`` are the files' names in order (relative to the
+    working directory when under it) and its ``digest`` is a sha256 over
+    their bytes (and ``base.digest``). Raises :class:`CatalogError` listing
+    every problem of every file; the returned catalog is immutable. Parsed
+    files are kept in the per-user parse cache (see
+    ``docs/catalog-format.md``), which never changes the result.
     """
-    return _load(_sources(paths, plugins))
+    if base is not None and paths is not None:
+        raise TypeError("load() takes `paths` or `base`, not both")
+    sources = _sources(paths, extra, base=base is not None)
+    problems, done = _check(sources, cache="read-write")
+    return _build(problems, done, base)
 
 
 def load_files(paths: Iterable[PathLike] | PathLike) -> Catalog:
-    """Load exactly ``paths`` (no plugin files); raise :class:`CatalogError` on any problem.
+    """Load exactly ``paths``; raise :class:`CatalogError` on any problem.
 
-    Uses the parse cache as :func:`load` does.
+    The same as ``load(paths)`` (``paths`` is required here).
     """
-    return _load(_sources(paths, plugins=False))
+    return load(_as_list(paths))
 
 
-def validate(paths: Iterable[PathLike] | PathLike | None = None, *, plugins: bool | None = None) -> list[Problem]:
-    """Return every problem in ``paths`` (an empty list when they are valid); never writes anything.
+def validate(paths: Iterable[PathLike] | PathLike | None = None, *, extra: Extra = ()) -> list[Problem]:
+    """Return every problem in ``paths`` and ``extra`` (an empty list when they are valid); never writes anything.
 
-    With no ``paths``, checks what :func:`load` would load. ``plugins``
-    defaults to True only in that case, so ``validate([file])`` checks just
-    that file. Only catalog problems are returned; bugs still raise. It may
-    read the parse cache (which never changes the result) but never adds to it.
+    ``paths`` and ``extra`` mean what they mean for :func:`load` (no
+    ``paths``: the shipped catalog; no plugin is consulted). Only catalog
+    problems are returned; bugs still raise. It may read the parse cache
+    (which never changes the result) but never adds to it.
     """
-    problems, _ = _check(_sources(paths, paths is None if plugins is None else plugins), cache="read")
+    problems, _ = _check(_sources(paths, extra), cache="read")
     return problems
 
 
 # -- finding files ---------------------------------------------------------------
 
 
-def _sources(paths: Iterable[PathLike] | PathLike | None, plugins: bool) -> list[_Source]:
+def _as_list(paths: Iterable[PathLike] | PathLike) -> list[PathLike]:
     if isinstance(paths, (str, os.PathLike)):  # one path, not an iterable of characters
-        paths = [paths]
-    if paths is None:
+        return [paths]
+    return list(paths)
+
+
+def _sources(paths: Iterable[PathLike] | PathLike | None, extra: Extra, *, base: bool = False) -> list[_Source]:
+    if base:
+        sources = []
+    elif paths is None:
         sources = [_Source(SHIPPED, _display(SHIPPED), "catalog.yaml")]
     else:
-        sources = [_Source(Path(p), _display(Path(p)), _display(Path(p))) for p in paths]
-    if plugins:
-        sources += [_Source(path, _display(path), name) for name, path in _plugin_files()]
+        sources = [_Source(Path(p), _display(Path(p)), _display(Path(p))) for p in _as_list(paths)]
+    for origin, path in extra:
+        sources.append(_Source(Path(path), _display(Path(path)), str(origin)))
     return _unique(sources)
-
-
-def _plugin_files() -> list[tuple[str, Path]]:
-    """``(plugin name, path)`` of every catalog file a registered plugin contributes."""
-    try:
-        from jaxpat.patterns._registry import plugin_catalog_files
-    except ImportError as e:
-        # The registry is optional (and is being written); a broken plugin
-        # module imported *by* the registry must still fail loudly.
-        if e.name in ("patterns", "jaxpat.patterns._registry"):
-            return []
-        raise
-    return [(str(name), Path(path)) for name, path in plugin_catalog_files()]
 
 
 def _unique(sources: list[_Source]) -> list[_Source]:
@@ -163,11 +177,6 @@ def _in_file_order(problems: list[Problem], sources: list[_Source]) -> list[Prob
     return sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.line, p.column))
 
 
-def _load(sources: list[_Source]) -> Catalog:
-    problems, done = _check(sources, cache="read-write")
-    return _build(problems, done)
-
-
 def _load_bytes(files: Sequence[tuple[str, bytes]]) -> Catalog:
     """Load in-memory files ``(name, content)``, as :func:`load_files` loads files (tests, fuzzing).
 
@@ -175,18 +184,34 @@ def _load_bytes(files: Sequence[tuple[str, bytes]]) -> Catalog:
     """
     sources = [(_Source(Path(name), name, name), raw) for name, raw in files]
     problems, done = _check_bytes(sources, cache="off")
-    return _build(_in_file_order(problems, [s for s, _ in sources]), done)
+    return _build(_in_file_order(problems, [s for s, _ in sources]), done, None)
 
 
-def _build(problems: list[Problem], done: list[tuple[_Source, bytes, Checked]]) -> Catalog:
+def _build(problems: list[Problem], done: list[tuple[_Source, bytes, Checked]], base: Catalog | None) -> Catalog:
     if problems:
         raise CatalogError(problems)
     patterns = [p for source, _, checked in done for p in build_patterns(checked, source.origin)]
-    return Catalog(
-        patterns=tuple(patterns),
-        files=tuple(source.name for source, _, _ in done),
-        digest=_digest((source.name, raw) for source, raw, _ in done),
-    )
+    clashes = _base_clashes(base, patterns) if base is not None else []
+    if clashes:
+        raise CatalogError(clashes)
+    files = tuple(source.name for source, _, _ in done)
+    digest = _digest((source.name, raw) for source, raw, _ in done)
+    if base is None:
+        return Catalog(patterns=tuple(patterns), files=files, digest=digest)
+    combined = hashlib.sha256(f"{base.digest}\n{digest}".encode()).hexdigest()
+    return Catalog(patterns=base.patterns + tuple(patterns), files=base.files + files, digest=combined)
+
+
+def _base_clashes(base: Catalog, patterns: Sequence[Pattern]) -> list[Problem]:
+    """A pattern whose id ``base`` already declares is a duplicate, reported where it is declared."""
+    out = []
+    for p in patterns:
+        if p.id in base:
+            at = p.location or Location(p.origin, 0, 0)
+            first = base.get(p.id).location or "the base catalog"
+            message = f"duplicate pattern id {p.id!r} (first declared at {first})"
+            out.append(Problem(at.file, at.line, at.column, message, p.id, "id"))
+    return out
 
 
 def _digest(files: Iterable[tuple[str, bytes]]) -> str:

@@ -34,9 +34,9 @@ EXIT_INTERNAL = 3
 
 #: (subcommand, module, function), in help order.
 COMMANDS: list[tuple[str, str, str]] = [
-    ("list", "jaxpat.catalog._cli", "list_command"),
-    ("show", "jaxpat.catalog._cli", "show_command"),
-    ("validate", "jaxpat.catalog._cli", "validate_command"),
+    ("list", "jaxpat.patterns._catalog_cli", "list_command"),
+    ("show", "jaxpat.patterns._catalog_cli", "show_command"),
+    ("validate", "jaxpat.patterns._catalog_cli", "validate_command"),
     ("plugins", "jaxpat.patterns._cli", "plugins_command"),
     ("check", "jaxpat.conformance._cli", "check"),
     ("report", "jaxpat.conformance._cli", "report"),

@@ -6,7 +6,7 @@ Importing this package never imports JAX; see ``docs/plugins.md``.
 from ._errors import PluginLoadError, PluginValidationError
 from ._implementation import Implementation
 from ._markers import hookimpl
-from ._registry import PluginInfo, Registry, get_registry, load_registry, plugin_catalog_files
+from ._registry import PluginInfo, Registry, get_registry, load_catalog, load_registry, plugin_catalog_files
 
 __all__ = [
     "Implementation",
@@ -16,6 +16,7 @@ __all__ = [
     "Registry",
     "get_registry",
     "hookimpl",
+    "load_catalog",
     "load_registry",
     "plugin_catalog_files",
 ]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import inspect
 import os
 import traceback
@@ -47,7 +46,9 @@ __all__ = [
     "GROUP",
     "PluginInfo",
     "Registry",
+    "assemble_catalog",
     "get_registry",
+    "load_catalog",
     "load_registry",
     "plugin_catalog_files",
 ]
@@ -222,10 +223,12 @@ def load_registry(
     """
     session = _Session(strict=strict)
     loaded = session.register_all(_candidates(autoload, block, extra_plugins, session))
-    base = catalog if catalog is not None else _catalog_module().load(plugins=False)
+    base = catalog if catalog is not None else _catalog_module().load()
     loaded = session.add_catalog_files(loaded, base)
     loaded = session.add_implementations(loaded, base)
-    final = _final_catalog(base, loaded, reload=catalog is None)
+    files = [(p.name, f) for p in loaded for f in p.files]
+    # The same function as load_catalog(): the registry's catalog is what it gives.
+    final = assemble_catalog(files, base=catalog) if files else base
     return Registry(
         plugin_manager=session.pm,
         catalog=final,
@@ -245,10 +248,45 @@ def get_registry() -> Registry:
     return load_registry()
 
 
+def assemble_catalog(
+    plugin_files: Iterable[tuple[str, Path]], *, paths: Any = None, base: Catalog | None = None
+) -> Catalog:
+    """``paths`` (default: the shipped catalog) or ``base``, then ``(plugin, path)`` files: one catalog.
+
+    The one place "catalog + plugin files" is built, for :func:`load_catalog`
+    and :func:`load_registry` alike: ``jaxpat.catalog.load`` with the plugin
+    files as ``extra``, each tagged with its plugin's name as origin.
+    """
+    mod = _catalog_module()
+    if base is not None:
+        return mod.load(base=base, extra=plugin_files)
+    return mod.load(paths, extra=plugin_files)
+
+
+def load_catalog(
+    paths: Any = None, *, plugins: bool = True, autoload: bool | None = None, block: Iterable[str] = ()
+) -> Catalog:
+    """The catalog and every plugin's catalog files: what the registry's catalog holds.
+
+    ``paths`` (default: the shipped catalog) are read first, then, when
+    ``plugins``, the files each registered plugin returns from
+    ``jaxpat_catalog_files`` (see :func:`plugin_catalog_files`; ``autoload``
+    and ``block`` as for :func:`load_registry`), each pattern's ``origin``
+    being its plugin's name. ``jaxpat.catalog.load()`` is the catalog alone.
+    With default arguments the result equals ``load_registry().catalog``
+    (patterns, files, digest) when every plugin loads. Never imports JAX as
+    long as plugin entry modules do not.
+
+    :raises jaxpat.catalog.CatalogError: a file is invalid (plugin files included).
+    """
+    files = plugin_catalog_files(autoload=autoload, block=block) if plugins else []
+    return assemble_catalog(files, paths=paths)
+
+
 def plugin_catalog_files(*, autoload: bool | None = None, block: Iterable[str] = ()) -> list[tuple[str, Path]]:
     """Return ``(plugin name, absolute path)`` for every plugin catalog file.
 
-    Used by :func:`jaxpat.catalog.load`. It imports the plugins' entry modules and
+    Used by :func:`load_catalog`. It imports the plugins' entry modules and
     calls only ``jaxpat_catalog_files``, so it never imports JAX provided the
     plugins follow the rule that their entry module does not. A plugin that
     fails to import, or returns a path that is not an existing absolute
@@ -745,9 +783,6 @@ def _did_you_mean(word: str, options: Iterable[str]) -> str:
 # ---------------------------------------------------------------------------
 
 def _catalog_module() -> Any:
-    # Imported on use: the catalog package may import this module lazily in
-    # turn (catalog.load(plugins=True)), and a module-level import would
-    # make that a cycle.
     from jaxpat import catalog
 
     return catalog
@@ -758,33 +793,6 @@ def _pattern_file(p: Pattern) -> str:
 
 
 def _merged(base: Catalog, plugins: Sequence[_Plugin]) -> Catalog:
-    """``base`` followed by the plugins' patterns, in registration order."""
+    """``base`` followed by the plugins' patterns, to validate implementations against (no files, no digest)."""
     contributed = tuple(pat for p in plugins for pat in p.patterns)
-    if not contributed:
-        return base
-    files = base.files + tuple(str(f) for p in plugins for f in p.files)
-    digest = hashlib.sha256("\n".join([base.digest, *(_file_digest(f) for f in files[len(base.files):])]).encode())
-    return type(base)(base.patterns + contributed, files, digest.hexdigest())
-
-
-def _file_digest(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _final_catalog(base: Catalog, plugins: Sequence[_Plugin], *, reload: bool) -> Catalog:
-    """The registry's catalog: the one ``catalog.load()`` gives, when the base is the shipped one."""
-    files = [f for p in plugins for f in p.files]
-    if not files:
-        return base
-    if not reload:
-        return _merged(base, plugins)
-    # What catalog.load() builds from the same files (the patterns are
-    # already parsed and checked; nothing is read twice but the bytes for
-    # the digest): the shipped patterns, then each plugin's, whose origin is
-    # the plugin's name; files named and digested as the loader does.
-    from jaxpat.catalog import _loader
-
-    contributed = tuple(pat for p in plugins for pat in p.patterns)
-    named = [(name, _loader.SHIPPED.read_bytes()) for name in base.files]  # base: the shipped file alone
-    named += [(_loader._display(Path(f)), Path(f).read_bytes()) for f in files]
-    return type(base)(base.patterns + contributed, tuple(n for n, _ in named), _loader._digest(named))
+    return type(base)(base.patterns + contributed) if contributed else base

@@ -164,6 +164,52 @@ def test_validate_without_files_checks_the_shipped_catalog(capsys):
     assert out == "ok: the catalog is valid\n"
 
 
+def _plugin_file(monkeypatch, write_yaml, text: str) -> Path:
+    """A plugin file that `plugin_catalog_files` reports, as if an installed plugin 'fake' returned it."""
+    from jaxpat.patterns import _registry
+
+    path = write_yaml(text, "plugin.yaml")
+    monkeypatch.setattr(_registry, "plugin_catalog_files", lambda **kwargs: [("fake", path)])
+    return path
+
+
+PLUGIN = """\
+version: 1
+patterns:
+  - id: plugin-cumsum
+    family: scan
+    title: Cumulative sum
+    summary: Carry the running total.
+    source: {doc: d}
+    signature: {args: [xs]}
+    cases:
+      - {id: basic, args: {xs: {$array: [1, 2], dtype: int32}}, expect: {$array: [1, 3], dtype: int32},
+         provenance: {kind: math}}
+"""
+
+
+def test_list_includes_plugin_files_unless_no_plugins(capsys, monkeypatch, write_yaml, cat_file):
+    """`list` reads the plugins' catalog files by default (origin: the plugin); `--no-plugins` leaves them out."""
+    _plugin_file(monkeypatch, write_yaml, PLUGIN)
+    _, out, _ = _run(capsys, "list", "-c", cat_file, "--format", "json")
+    rows = {row["id"]: row["origin"] for row in json.loads(out)}
+    assert rows["plugin-cumsum"] == "fake"
+    assert rows["scan-cumsum"] == "catalog.yaml"
+    _, out, _ = _run(capsys, "list", "-c", cat_file, "--no-plugins", "--format", "json")
+    assert "plugin-cumsum" not in {row["id"] for row in json.loads(out)}
+
+
+@pytest.mark.skipif(not catalog._loader.SHIPPED.exists(), reason="no catalog.yaml in this checkout")
+def test_validate_checks_plugin_files_unless_no_plugins(capsys, monkeypatch, write_yaml):
+    """`validate` without FILE checks the plugins' files too; `--no-plugins` checks the shipped file alone."""
+    _plugin_file(monkeypatch, write_yaml, BAD)
+    status, _, err = _run(capsys, "validate")
+    assert status == 1
+    assert "plugin.yaml:" in err and "unknown family 'scna'" in err
+    status, out, _ = _run(capsys, "validate", "--no-plugins")
+    assert (status, out) == (0, "ok: the catalog is valid\n")
+
+
 # -- exit statuses, help, version -----------------------------------------------------------
 
 
@@ -207,7 +253,7 @@ def test_internal_errors_exit_3_and_traceback_shows_them(capsys, monkeypatch, ca
     def boom(*args, **kwargs):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(catalog._loader, "validate", boom)
+    monkeypatch.setattr(catalog, "validate", boom)
     status, _, err = _run(capsys, "validate", cat_file)
     assert status == 3
     assert err == "jaxpat: internal error: RuntimeError: kaboom (rerun with --traceback for details)\n"

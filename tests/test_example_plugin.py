@@ -26,13 +26,18 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "jaxpat-example-plu
 PROBE = """
 import json, sys
 from jaxpat import catalog
-loaded = catalog.load()
+pure = catalog.load()
+plugin_module_after_pure = 'jaxpat_example_plugin' in sys.modules
+from jaxpat.patterns import load_catalog, load_registry
+loaded = load_catalog()
 ids = loaded.ids()
 jax_after_catalog = 'jax' in sys.modules
-from jaxpat.patterns import load_registry
 registry = load_registry()
 print(json.dumps({
     "catalog": ids,
+    "pure_catalog": pure.ids(),
+    "plugin_module_after_pure": plugin_module_after_pure,
+    "origin": loaded.get("associative-scan-cumsum").origin if "associative-scan-cumsum" in loaded else None,
     "same_catalog": [registry.catalog.patterns == loaded.patterns, registry.catalog.files == loaded.files,
                      registry.catalog.digest == loaded.digest],
     "jax_after_catalog": jax_after_catalog,
@@ -93,10 +98,14 @@ def _probe(site: Path | None) -> dict[str, Any]:
 
 
 def test_installed_plugin_is_registered(site: Path) -> None:
-    """Installed, the plugin's pattern is in catalog.load() and its implementations in the registry."""
+    """Installed, the plugin's pattern is in load_catalog() and its implementations in the registry;
+    catalog.load() (the pure catalog) neither imports the plugin nor holds its pattern."""
     seen = _probe(site)
     assert "associative-scan-cumsum" in seen["catalog"]
-    assert seen["same_catalog"] == [True, True, True]  # the registry's catalog is catalog.load()'s
+    assert seen["origin"] == "example"
+    assert "associative-scan-cumsum" not in seen["pure_catalog"]
+    assert seen["plugin_module_after_pure"] is False
+    assert seen["same_catalog"] == [True, True, True]  # the registry's catalog is load_catalog()'s
     assert seen["jax_after_catalog"] is False
     assert ["example", "jaxpat-example-plugin", "0.1.0", 1] in seen["plugins"]
     names = [p[0] for p in seen["plugins"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import pickle
 import subprocess
 import sys
@@ -191,7 +192,7 @@ def test_missing_file_is_a_problem(write_yaml):
 def test_shipped_catalog_loads_quickly():
     """load() reads the shipped catalog; it is valid and loads in well under a second."""
     start = time.perf_counter()
-    cat = catalog.load(plugins=False)
+    cat = catalog.load()
     elapsed = time.perf_counter() - start
     assert len(cat) > 0
     assert cat.files
@@ -201,42 +202,79 @@ def test_shipped_catalog_loads_quickly():
 
 @pytest.mark.skipif(not catalog._loader.SHIPPED.exists(), reason="no catalog.yaml in this checkout")
 def test_import_and_load_do_not_import_jax_or_numpy():
-    """`import catalog` and `catalog.load()` (plugins included) import neither JAX nor NumPy."""
-    code = "import catalog, sys; catalog.load(); assert 'jax' not in sys.modules and 'numpy' not in sys.modules"
+    """`import jaxpat.catalog` and `catalog.load()` import neither JAX nor NumPy."""
+    code = (
+        "import sys; from jaxpat import catalog; catalog.load(); "
+        "assert 'jax' not in sys.modules and 'numpy' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def _fake_plugins(monkeypatch, files):
-    registry = pytest.importorskip("jaxpat.patterns._registry")
-    monkeypatch.setattr(registry, "plugin_catalog_files", lambda: files, raising=False)
+@pytest.mark.skipif(not catalog._loader.SHIPPED.exists(), reason="no catalog.yaml in this checkout")
+def test_load_is_the_pure_catalog(tmp_path):
+    """catalog.load() consults no plugin: with a plugin installed (an entry point), it imports neither
+    the plugin's module nor the patterns layer, and reads only the shipped file."""
+    (tmp_path / "probe_plugin.py").write_text("raise SystemExit('the catalog layer imported a plugin')\n")
+    dist = tmp_path / "probe_plugin-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: probe-plugin\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[jaxpat]\nprobe = probe_plugin\n")
+    code = (
+        "import sys; from importlib.metadata import entry_points; from jaxpat import catalog\n"
+        "assert [e.name for e in entry_points(group='jaxpat') if e.name == 'probe'] == ['probe']\n"
+        "cat = catalog.load()\n"
+        "assert 'probe_plugin' not in sys.modules, 'plugin imported'\n"
+        "assert not [m for m in sys.modules if m.startswith('jaxpat.patterns')], 'patterns layer imported'\n"
+        "assert [p.origin for p in cat] == ['catalog.yaml'] * len(cat) and len(cat.files) == 1, cat.files\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "ok"
 
 
-def test_plugin_files_are_added_with_the_plugin_as_origin(write_yaml, monkeypatch, valid_text):
-    """Patterns from a plugin's catalog file carry the plugin's name as their origin."""
+def test_extra_files_carry_their_origin(write_yaml, valid_text):
+    """Patterns from an extra (origin, path) file carry that origin; the files and digest include it."""
     extra = write_yaml(BASE.replace("scan-cumsum", "plugin-pattern"), "plugin.yaml")
-    _fake_plugins(monkeypatch, [("myplugin", extra)])
-    cat = catalog.load([write_yaml(valid_text)])
+    main = write_yaml(valid_text)
+    cat = catalog.load([main], extra=[("myplugin", extra)])
     assert cat.get("plugin-pattern").origin == "myplugin"
     assert cat.get("scan-cumsum").origin == "catalog.yaml"
-    assert "plugin-pattern" not in catalog.load([write_yaml(valid_text)], plugins=False)
+    assert cat.files == ("catalog.yaml", "plugin.yaml")
+    alone = catalog.load([main])
+    assert "plugin-pattern" not in alone
+    assert alone.digest != cat.digest
+    # The digest depends on the bytes, not on who contributed the file.
+    assert catalog.load([main, extra]).digest == cat.digest
 
 
-def test_duplicate_ids_across_files_name_both_locations(write_yaml, monkeypatch):
-    """A plugin pattern whose id is already declared is reported at the copy, naming the first."""
-    _fake_plugins(monkeypatch, [("myplugin", write_yaml(BASE, "plugin.yaml"))])
+def test_duplicate_ids_across_files_name_both_locations(write_yaml):
+    """An extra file's pattern whose id is already declared is reported at the copy, naming the first."""
+    extra = write_yaml(BASE, "plugin.yaml")
     with pytest.raises(CatalogError) as info:
-        catalog.load([write_yaml(BASE)])
+        catalog.load([write_yaml(BASE)], extra=[("myplugin", extra)])
     (problem,) = info.value.problems
     assert str(problem) == (
         "plugin.yaml:3:9: pattern 'scan-cumsum', field 'id': "
         "duplicate pattern id 'scan-cumsum' (first declared at catalog.yaml:3:9)"
     )
+    assert catalog.validate([write_yaml(BASE)], extra=[("myplugin", extra)]) == [problem]
 
 
-def test_no_registry_means_no_plugin_files(write_yaml, monkeypatch):
-    """When patterns._registry cannot be imported, load() goes on without plugin files."""
-    monkeypatch.setitem(sys.modules, "jaxpat.patterns._registry", None)
-    assert catalog.load([write_yaml(BASE)]).ids() == ["scan-cumsum"]
+def test_base_catalog_in_front(write_yaml, valid_text):
+    """load(base=...) puts an in-memory catalog first; its ids count for duplicates; its digest counts."""
+    base = catalog.load([write_yaml(valid_text)])
+    extra = write_yaml(BASE.replace("scan-cumsum", "plugin-pattern"), "plugin.yaml")
+    cat = catalog.load(base=base, extra=[("p", extra)])
+    assert cat.ids() == [*base.ids(), "plugin-pattern"]
+    assert cat.files == (*base.files, "plugin.yaml")
+    assert cat.get("plugin-pattern").origin == "p"
+    assert cat.digest not in (base.digest, catalog.load([extra]).digest)
+    with pytest.raises(CatalogError, match="duplicate pattern id 'scan-cumsum'"):
+        catalog.load(base=base, extra=[("p", write_yaml(BASE, "dup.yaml"))])
+    with pytest.raises(TypeError):
+        catalog.load([extra], base=base)
 
 
 def test_config_allow_list_names_exist_in_jax():

@@ -166,10 +166,10 @@ def test_the_callers_name_is_used_not_the_cached_one(write_yaml) -> None:
 def test_the_shipped_catalog_is_the_same_with_and_without_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """load() gives an equal catalog with the cache off, cold and warm."""
     monkeypatch.setenv(ENV_DISABLE, "1")
-    plain = catalog.load(plugins=False)
+    plain = catalog.load()
     monkeypatch.delenv(ENV_DISABLE)
-    cold = catalog.load(plugins=False)
-    warm = catalog.load(plugins=False)
+    cold = catalog.load()
+    warm = catalog.load()
     assert plain == cold == warm
     assert [p.location for p in plain] == [p.location for p in warm]
 

@@ -626,7 +626,7 @@ def test_failing_plugin_withdraws_its_patterns(tmp_path: Path) -> None:
 def test_plugin_catalog_files_does_not_import_jax(tmp_path: Path) -> None:
     """plugin_catalog_files() imports plugin entry modules only: no JAX."""
     code = (
-        "import sys, patterns\n"
+        "import sys\nfrom jaxpat import patterns\n"
         "files = patterns.plugin_catalog_files(autoload=False)\n"
         "assert 'jax' not in sys.modules, sorted(m for m in sys.modules if m.startswith('jax'))\n"
         "print(files)\n"
@@ -653,6 +653,40 @@ def test_plugin_catalog_files_pairs(modules, entry_points, tmp_path: Path) -> No
         FakeEntryPoint("broken", "broken_plugin", dist("d-broken")),
     )
     assert _registry.plugin_catalog_files(block=["reference"]) == [("files", path)]
+
+
+def test_load_catalog_is_the_registrys_catalog(modules, entry_points, tmp_path: Path) -> None:
+    """load_catalog() and load_registry().catalog are built by one function: same patterns, files, digest,
+    origins; catalog.load() is the shipped catalog alone."""
+    from jaxpat import catalog
+
+    path = write_yaml(tmp_path, "plugin-identity")
+    modules("files_plugin", f"""
+        from pathlib import Path
+        from jaxpat.patterns import hookimpl
+
+        @hookimpl
+        def jaxpat_catalog_files():
+            return [Path({str(path)!r})]
+    """)
+    entry_points(FakeEntryPoint("files", "files_plugin", dist("d-files")))
+    loaded = patterns.load_catalog(block=["reference"])
+    registry = load_registry(block=["reference"])
+    assert not registry.errors
+    held = registry.catalog
+    assert (loaded.patterns, loaded.files, loaded.digest) == (held.patterns, held.files, held.digest)
+    assert loaded.get("plugin-identity").origin == "files"
+    pure = catalog.load()
+    assert "plugin-identity" not in pure
+    assert loaded.ids() == [*pure.ids(), "plugin-identity"]
+    assert loaded.files == (*pure.files, str(path))
+    assert loaded.digest != pure.digest
+    assert patterns.load_catalog(plugins=False) == pure
+    # An invalid plugin file: the registry drops the plugin; load_catalog() reports the file.
+    path.write_text("version: 1\npatterns:\n  - id: Not-Kebab\n")
+    assert "plugin-identity" not in load_registry(block=["reference"]).catalog
+    with pytest.raises(catalog.CatalogError):
+        patterns.load_catalog(block=["reference"])
 
 
 # ---------------------------------------------------------------------------
@@ -754,7 +788,7 @@ def test_public_api() -> None:
     """patterns exports exactly its documented names."""
     assert sorted(patterns.__all__) == sorted([
         "Implementation", "PluginInfo", "PluginLoadError", "PluginValidationError", "Registry",
-        "get_registry", "hookimpl", "load_registry", "plugin_catalog_files",
+        "get_registry", "hookimpl", "load_catalog", "load_registry", "plugin_catalog_files",
     ])
 
 

@@ -11,7 +11,7 @@ import pytest
 from jaxpat import catalog
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-CAT = catalog.load(plugins=False)
+CAT = catalog.load()
 SEED_CASES = [
     (p, c) for p in CAT for c in p.cases if c.provenance.kind == "seed" and c.provenance.printed
 ]

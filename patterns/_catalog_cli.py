@@ -1,5 +1,7 @@
 """The catalog's subcommands of ``jaxpat``: ``list``, ``show`` and ``validate``.
 
+They read the catalog together with every plugin's catalog files (unless
+``--no-plugins``), so they sit in the patterns layer, above the catalog.
 Registered in :data:`jaxpat._cli.COMMANDS`; nothing here imports JAX.
 """
 
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._model import Case, Catalog, Pattern
+    from jaxpat.catalog import Case, Catalog, Pattern
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -41,6 +43,7 @@ exit status: 0 shown; 1 unknown id (with a suggestion) or invalid catalog;
 _VALIDATE_EPILOG = """\
 examples:
   jaxpat validate                          the shipped catalog and every plugin's files
+  jaxpat validate --no-plugins             the shipped catalog alone
   jaxpat validate catalog.yaml mine.yaml   exactly these files (ids must be unique across them)
 
 exit status: 0 valid; 1 problems, listed one per line on stderr as
@@ -90,6 +93,8 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="catalog files to check")
+    p.add_argument("--no-plugins", action="store_true",
+                   help="without FILE: leave out catalog files contributed by plugins")
 
 
 def list_command(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
@@ -126,11 +131,14 @@ def show_command(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
 
 def validate_command(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """``jaxpat validate [FILE...]``: exit 0 when valid, else 1 with every problem on stderr."""
-    from ._loader import validate
+    from jaxpat.catalog import validate
+
+    from ._registry import plugin_catalog_files
 
     out, err = out or sys.stdout, err or sys.stderr
     files = args.files or None
-    problems = validate(files)
+    extra = plugin_catalog_files() if files is None and not getattr(args, "no_plugins", False) else []
+    problems = validate(files, extra=extra)
     if problems:
         for problem in problems:
             print(problem, file=err)
@@ -148,9 +156,9 @@ def _para(text: str) -> str:
 
 
 def _load(args: argparse.Namespace) -> Catalog:
-    from ._loader import load
+    from ._registry import load_catalog
 
-    return load(args.catalog, plugins=not args.no_plugins)
+    return load_catalog(args.catalog, plugins=not args.no_plugins)
 
 
 def _print_problems(error: Any, stream: TextIO) -> None:
@@ -171,7 +179,7 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 
 def _describe(p: Pattern) -> str:
-    from ._render import render_value
+    from jaxpat.catalog._render import render_value
 
     sig = p.signature
     lines = [f"{p.id} — {p.title}", ""]
