@@ -205,7 +205,8 @@ def test_validate_checks_plugin_files_unless_no_plugins(capsys, monkeypatch, wri
     _plugin_file(monkeypatch, write_yaml, BAD)
     status, _, err = _run(capsys, "validate")
     assert status == 1
-    assert "plugin.yaml:" in err and "unknown family 'scna'" in err
+    assert "plugin.yaml:" in err
+    assert "unknown family 'scna'" in err
     status, out, _ = _run(capsys, "validate", "--no-plugins")
     assert (status, out) == (0, "ok: the catalog is valid\n")
 
