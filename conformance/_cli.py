@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from jaxpat._util import Exit
+
 from . import _report
 from ._options import add_check_arguments, to_pytest_args
 
@@ -94,6 +96,20 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     diff.add_argument("old")
     diff.add_argument("new")
     diff.add_argument("--format", choices=["text", "json"], default="text")
+    page = sub.add_parser(
+        "html", help="write one self-contained HTML page: matrix, failures, claim plots, changes",
+        description="Write REPORT as one HTML file that works offline (no network, no CDN): summary and "
+        "environment, the pattern x platform/transform matrix as a heatmap with filtering and search, every "
+        "failure with its message and reproduction, the claims with plots (memory and program size against n "
+        "per implementation, speed ratios), and with --diff OLD what changed since OLD.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  jaxpat report html jaxpat-report.json -o report.html\n"
+        "  jaxpat report html new.json --diff old.json -o changes.html\n",
+    )
+    page.add_argument("path", metavar="REPORT")
+    page.add_argument("--diff", metavar="OLD", help="also show what changed since the report OLD")
+    page.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
+    page.add_argument("--title", help="the page title (default: from the report)")
     p.set_defaults(func=report)
     return p
 
@@ -108,10 +124,12 @@ def report(ns: argparse.Namespace) -> int:
             s = merged.summary
             print(f"merged {len(ns.paths)} reports ({s['total']} results) into {ns.output}")
             return 0
+        if ns.report_command == "html":
+            return _html(ns)
         return _diff(ns)
     except _report.ReportError as exc:
         print(f"jaxpat report: {exc}", file=sys.stderr)
-        return 1
+        return Exit.UNREADABLE
 
 
 def _show(ns: argparse.Namespace) -> int:
@@ -135,6 +153,21 @@ def _show(ns: argparse.Namespace) -> int:
             print(f"  {r.nodeid}: {r.first_line()}")
             if ns.failures and r.message:
                 print("    " + r.message.replace("\n", "\n    "))
+    return 0
+
+
+def _html(ns: argparse.Namespace) -> int:
+    from jaxpat._util import atomic_write
+
+    from ._html import render_html
+
+    rep = _report.load_report(ns.path)
+    old = _report.load_report(ns.diff) if ns.diff else None
+    page = render_html(rep, old=old, title=ns.title, source=str(ns.path), old_source=ns.diff)
+    target = Path(ns.output)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, page)
+    print(f"wrote {target} ({len(page.encode('utf-8')) / 1024:.0f} KiB, {len(rep.results)} items)")
     return 0
 
 

@@ -1,0 +1,94 @@
+"""The conformance matrix as data: patterns (grouped by family) × columns, each cell the counts per outcome.
+
+One aggregation for every view (the terminal in :mod:`._terminal`, the HTML
+page in :mod:`._html`). A column is ``[HOST:]PLATFORM/TRANSFORM``; every
+claim item of a platform lands in one ``PLATFORM/claims`` column, so the
+matrix has at most five columns per platform and host. Nothing here imports JAX.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ._report import OUTCOMES, Result
+
+__all__ = ["TRANSFORM_ORDER", "Matrix", "Row", "build_matrix", "column_of"]
+
+#: The order of a platform's columns.
+TRANSFORM_ORDER = ("eager", "jit", "vmap", "grad", "claims")
+
+
+def column_of(result: Result) -> str:
+    """The matrix column of a result: ``[HOST:]PLATFORM/TRANSFORM``, claim items under ``claims``."""
+    transform = result.transform or result.kind or "-"
+    if result.kind == "claim" or transform.startswith("claim"):
+        transform = "claims"
+    col = f"{result.platform or '-'}/{transform}"
+    return f"{result.host}:{col}" if result.host else col
+
+
+def _column_key(col: str) -> tuple[str, int, str]:
+    where, _, transform = col.rpartition("/")
+    order = TRANSFORM_ORDER.index(transform) if transform in TRANSFORM_ORDER else len(TRANSFORM_ORDER)
+    return (where, order, transform)
+
+
+@dataclass
+class Row:
+    """One pattern: its family and, per column, the counts per outcome."""
+
+    pattern: str
+    family: str
+    cells: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def counts(self) -> Counter[str]:
+        """The pattern's counts over every column."""
+        total: Counter[str] = Counter()
+        for c in self.cells.values():
+            total.update(c)
+        return total
+
+
+@dataclass
+class Matrix:
+    """Rows in family order, then pattern id order; columns in platform, then transform order."""
+
+    columns: list[str]
+    rows: list[Row]
+    totals: Counter[str]
+
+    def families(self) -> list[str]:
+        """The families, in row order, each once."""
+        return list(dict.fromkeys(r.family for r in self.rows))
+
+
+def build_matrix(results: Iterable[Result]) -> Matrix:
+    """Aggregate ``results`` into a :class:`Matrix` (one pass; fine for 100,000 results)."""
+    rows: dict[str, Row] = {}
+    columns: set[str] = set()
+    totals: Counter[str] = Counter()
+    for r in results:
+        col = column_of(r)
+        columns.add(col)
+        pid = r.pattern_id
+        row = rows.get(pid)
+        if row is None:
+            row = rows[pid] = Row(pid, r.family or "-")
+        elif row.family == "-" and r.family:
+            row.family = r.family
+        row.cells.setdefault(col, Counter())[r.outcome] += 1
+        totals[r.outcome] += 1
+    ordered = sorted(rows.values(), key=lambda row: (row.family, row.pattern))
+    return Matrix(sorted(columns, key=_column_key), ordered, totals)
+
+
+def worst(counts: Counter[str] | None) -> str | None:
+    """The outcome that matters most in a cell: error > failed > xpassed > skipped > xfailed > passed."""
+    if not counts:
+        return None
+    for outcome in ("error", "failed", "xpassed", "skipped", "xfailed", "passed"):
+        if counts.get(outcome):
+            return outcome
+    return next((o for o in OUTCOMES if counts.get(o)), None)
