@@ -1,5 +1,20 @@
 """jaxpat's pattern catalog: load, validate and query it without importing JAX."""
 
+from ._claims_model import (
+    CLAIM_KINDS,
+    Claims,
+    Condition,
+    GradClaim,
+    GradSpec,
+    MeasurementSettings,
+    MemoryClaim,
+    ProgramSizeClaim,
+    Raises,
+    ResidualsClaim,
+    SeedTableRow,
+    Source,
+    SpeedupClaim,
+)
 from ._errors import CatalogError, Problem
 from ._loader import load, load_files, validate
 from ._model import FAMILIES, TRANSFORMS, Case, Catalog, Deviation, Location, Pattern, Provenance, Signature, Tolerance
@@ -18,24 +33,37 @@ from ._values import (
 )
 
 __all__ = [
+    "CLAIM_KINDS",
     "FAMILIES",
     "TRANSFORMS",
     "ArrayValue",
     "Case",
     "Catalog",
     "CatalogError",
+    "Claims",
+    "Condition",
     "Deviation",
     "DictValue",
     "ExpectedError",
     "GeneratedArray",
+    "GradClaim",
+    "GradSpec",
     "KeyDataValue",
     "KeyValue",
     "ListValue",
     "Location",
+    "MeasurementSettings",
+    "MemoryClaim",
     "Pattern",
     "Problem",
+    "ProgramSizeClaim",
     "Provenance",
+    "Raises",
+    "ResidualsClaim",
+    "SeedTableRow",
     "Signature",
+    "Source",
+    "SpeedupClaim",
     "Tolerance",
     "TupleValue",
     "Value",

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from ._claims_model import Claims, Condition, GradSpec, Source
 from ._kinds import Path
 from ._model import DEFAULT_TOLERANCE, Case, Deviation, Location, Pattern, Provenance, Signature, Tolerance
 from ._validate import Checked, effective_transforms
@@ -35,15 +36,15 @@ def _pattern(checked: Checked, raw: dict, at: Path, defaults: dict, origin: str)
         title=raw["title"].strip(),
         summary=raw["summary"].strip(),
         tags=tuple(raw.get("tags", ())),
-        source=MappingProxyType(dict(raw["source"])),
+        source=Source.from_dict(raw["source"]),
         signature=sig,
         cases=tuple(
             _case(checked, case, (*at, "cases", j), raw, defaults, sig, layers)
             for j, case in enumerate(raw["cases"])
         ),
-        claims=_freeze(raw.get("claims", {})),
+        claims=Claims.from_dict(raw.get("claims")),
         deviations=tuple(
-            Deviation(MappingProxyType(dict(d["when"])), d["reason"]) for d in raw.get("deviations", ())
+            Deviation(Condition.from_dict(d["when"]), d["reason"]) for d in raw.get("deviations", ())
         ),
         vmap_axes=_vmap_axes(raw, sig),
         origin=origin,
@@ -71,7 +72,7 @@ def _case(
         provenance=Provenance(**raw["provenance"]),
         transforms=effective_transforms(raw, pattern, defaults),
         expect_under=MappingProxyType({t: values[(*at, "expect_under", t)] for t in raw.get("expect_under", {})}),
-        grad=MappingProxyType({"wrt": grad["wrt"], "expect": values[(*at, "grad", "expect")]}) if grad else None,
+        grad=GradSpec(grad["wrt"], values[(*at, "grad", "expect")]) if grad else None,
         config=MappingProxyType(dict(raw.get("config", {}))),
         tolerance=merge_tolerance([*layers, ("case", raw.get("tolerance"))]),
         note=raw.get("note"),
@@ -118,12 +119,3 @@ def merge_tolerance(layers: list[tuple[str, Mapping[str, Any] | None]]) -> Toler
 
 def _apply(base: _Pair, entry: Mapping[str, float]) -> _Pair:
     return (float(entry.get("rtol", base[0])), float(entry.get("atol", base[1])))
-
-
-def _freeze(value: Any) -> Any:
-    """Deep-freeze plain data: mappings become read-only proxies, lists tuples."""
-    if isinstance(value, dict):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value

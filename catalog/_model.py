@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ._claims_model import Claims, Condition, GradSpec, Source
 from ._values import Value, encode
 
 __all__ = [
@@ -98,14 +99,14 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Deviation:
-    """A known deviation: items matching every key of ``when`` are strict xfails."""
+    """A known deviation: items matching every field set in ``when`` are strict xfails."""
 
-    when: Mapping[str, str]
+    when: Condition
     reason: str
 
     def matches(self, **item: str) -> bool:
         """True when every declared key equals the item's (``jax`` is a version spec)."""
-        for key, want in self.when.items():
+        for key, want in self.when.to_dict().items():
             have = item.get(key)
             if key == "jax":
                 if have is None or not version_matches(have, want):
@@ -113,6 +114,9 @@ class Deviation:
             elif have != want:
                 return False
         return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"when": self.when.to_dict(), "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,7 @@ class Case:
     provenance: Provenance
     transforms: tuple[str, ...]
     expect_under: Mapping[str, Value] = field(default_factory=lambda: _frozen({}))
-    grad: Mapping[str, Any] | None = None
+    grad: GradSpec | None = None
     config: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
     tolerance: Tolerance = field(default_factory=Tolerance)
     note: str | None = None
@@ -146,7 +150,7 @@ class Case:
         if self.expect_under:
             out["expect_under"] = {k: encode(v) for k, v in self.expect_under.items()}
         if self.grad:
-            out["grad"] = {"wrt": self.grad["wrt"], "expect": encode(self.grad["expect"])}
+            out["grad"] = self.grad.to_dict()
         if self.config:
             out["config"] = dict(self.config)
         if self.note:
@@ -163,10 +167,10 @@ class Pattern:
     title: str
     summary: str
     tags: tuple[str, ...]
-    source: Mapping[str, str]
+    source: Source
     signature: Signature
     cases: tuple[Case, ...]
-    claims: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
+    claims: Claims = field(default_factory=Claims)
     deviations: tuple[Deviation, ...] = ()
     vmap_axes: Mapping[str, int | None] = field(default_factory=lambda: _frozen({}))
     origin: str = "catalog.yaml"
@@ -186,14 +190,14 @@ class Pattern:
             "title": self.title,
             "summary": self.summary,
             "tags": list(self.tags),
-            "source": dict(self.source),
+            "source": self.source.to_dict(),
             "signature": {"args": list(self.signature.args), "static": list(self.signature.static)},
             "cases": [c.to_dict() for c in self.cases],
-            "claims": _plain(self.claims),
+            "claims": self.claims.to_dict(),
             "origin": self.origin,
         }
         if self.deviations:
-            out["deviations"] = [{"when": dict(d.when), "reason": d.reason} for d in self.deviations]
+            out["deviations"] = [d.to_dict() for d in self.deviations]
         if self.vmap_axes:
             out["vmap"] = {"in_axes": dict(self.vmap_axes)}
         return out
@@ -249,15 +253,16 @@ class Catalog:
     ) -> Catalog:
         """Return the sub-catalog of patterns matching every given criterion.
 
-        ``claim`` keeps patterns that declare that claim; ``source`` matches a
-        substring of the pattern's seed file or doc.
+        ``claim`` keeps patterns that declare that claim kind (for every or some
+        implementations; settings such as ``base_case`` are not claims);
+        ``source`` matches a substring of the pattern's seed file, doc or section.
         """
         def keep(p: Pattern) -> bool:
             return (
                 (family is None or p.family == family)
                 and (tag is None or tag in p.tags)
-                and (claim is None or claim in p.claims)
-                and (source is None or any(source in str(v) for v in p.source.values()))
+                and (claim is None or claim in p.claims.kinds(overrides=True))
+                and (source is None or any(source in v for v in p.source.to_dict().values()))
             )
         return Catalog(tuple(p for p in self.patterns if keep(p)), self.files, self.digest)
 
@@ -274,14 +279,6 @@ class Catalog:
             "files": list(self.files),
             "patterns": [p.to_dict() for p in self.patterns],
         }
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    return x
 
 
 def version_matches(version: str, spec: str) -> bool:

@@ -18,7 +18,7 @@ from jaxpat._util import first_line
 
 from ._collect import PatternCollector
 from ._execute import ConformanceFailure
-from ._measure import CLAIM_NAMES, claims_for, measure
+from ._measure import claims_for, measure
 
 __all__ = ["ClaimItem", "claim_items"]
 
@@ -32,14 +32,11 @@ def claim_items(config: pytest.Config, root: pytest.Collector, registry: Any, de
             continue
         impls = registry.implementations(pattern.id)
         chosen = [i for i in impls if not impls_glob or any(fnmatch.fnmatchcase(i.id, g) for g in impls_glob)]
-        if not chosen or not pattern.claims:
+        if not chosen or pattern.claims.is_empty():
             continue
         col = PatternCollector.from_parent(root, name=pattern.id, pattern=pattern)
         for impl in chosen:
-            claims = claims_for(pattern, impl)
-            for name in CLAIM_NAMES:
-                if name not in claims:
-                    continue
+            for name in claims_for(pattern, impl).kinds():
                 for device in devices:
                     out.append(ClaimItem.from_parent(
                         col, name=f"claim-{name}[{impl.id}-{device.platform}:{device.id}]",

@@ -15,7 +15,12 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from jaxpat._util import table as aligned
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jaxpat.catalog import SeedTableRow
 
 __all__ = ["TABLES", "add_parser", "build_tables", "claims_command"]
 
@@ -61,11 +66,10 @@ def _measured_cells(pattern: Any, impl: Any, device: Any) -> dict[str, str]:
     import jax
 
     from ._execute import config_scope
-    from ._measure import claims_for, early_exit_facts, grad_modes, run_jit
+    from ._measure import base_case, claims_for, early_exit_facts, grad_modes, run_jit
 
-    claims = {**claims_for(pattern, impl)}
-    claims.setdefault("jit", True)
-    case = pattern.case(claims["base_case"]) if claims.get("base_case") else pattern.cases[0]
+    claims = claims_for(pattern, impl)
+    case = base_case(pattern, claims)
     cells: dict[str, str] = {}
 
     def cell(names: tuple[str, ...], fn: Callable[[], dict[str, str]]) -> None:
@@ -93,7 +97,7 @@ def _measured_cells(pattern: Any, impl: Any, device: Any) -> dict[str, str]:
         cell(("jit",), jit_cell)
         cell(("grad", "differentiable"), grad_cells)
         cell(("early_stop",), early_cell)
-        if claims.get("memory"):
+        if claims.memory is not None:
             cell(("memory_forward", "memory_backward"), lambda: _memory_cells(pattern, impl, claims, device))
     return cells
 
@@ -101,7 +105,7 @@ def _measured_cells(pattern: Any, impl: Any, device: Any) -> dict[str, str]:
 _BIG_O = {"constant": "O(1)", "linear": "O(n)", "sublinear": "O(<n)"}
 
 
-def _memory_cells(pattern: Any, impl: Any, claims: dict[str, Any], device: Any) -> dict[str, str]:
+def _memory_cells(pattern: Any, impl: Any, claims: Any, device: Any) -> dict[str, str]:
     from ._measure import memory_figures
 
     figs = memory_figures(pattern, impl, claims, device)
@@ -139,12 +143,12 @@ def build_tables() -> dict[str, Any]:
     }
     discrepancies = []
     for pattern in registry.catalog:
-        for spec in pattern.claims.get("seed_table") or ():
+        for spec in pattern.claims.settings.seed_table or ():
             impls = registry.implementations(pattern.id)
-            chosen = [i for i in impls if spec.get("implementation") in (None, i.name, i.id)]
+            chosen = [i for i in impls if spec.implementation in (None, i.name, i.id)]
             if not chosen:
                 continue
-            discrepancies += _row(tables[spec["table"]], pattern, chosen[0], spec, device)
+            discrepancies += _row(tables[spec.table], pattern, chosen[0], spec, device)
     return {
         "device": f"{device.platform}:{device.id} ({device.device_kind})",
         "jax": jax.__version__,
@@ -153,20 +157,20 @@ def build_tables() -> dict[str, Any]:
     }
 
 
-def _row(table: dict[str, Any], pattern: Any, impl: Any, spec: Any, device: Any) -> list[dict[str, Any]]:
+def _row(table: dict[str, Any], pattern: Any, impl: Any, spec: SeedTableRow, device: Any) -> list[dict[str, Any]]:
     """Measure one seed-table row into ``table``; return its disagreements with the seed."""
     discrepancies = []
     measured = _measured_cells(pattern, impl, device)
-    row = {"row": spec["row"], "pattern": pattern.id, "implementation": impl.id, "cells": {}}
+    row = {"row": spec.row, "pattern": pattern.id, "implementation": impl.id, "cells": {}}
     for col in table["columns"]:
-        seed_cell = spec.get("cells", {}).get(col)
+        seed_cell = spec.cells.get(col)
         got = measured.get(col, "unmeasured")
         agree = None if seed_cell is None else _same(seed_cell, got)
         row["cells"][col] = {"seed": seed_cell, "measured": got, "agree": agree}
         if agree is False:
             discrepancies.append({
-                "table": spec["table"], "row": spec["row"], "column": col, "seed": seed_cell,
-                "measured": got, "pattern": pattern.id, "note": spec.get("note", ""),
+                "table": spec.table, "row": spec.row, "column": col, "seed": seed_cell,
+                "measured": got, "pattern": pattern.id, "note": spec.note or "",
             })
     table["rows"].append(row)
     return discrepancies
@@ -188,7 +192,7 @@ def _text(result: dict[str, Any]) -> str:
         lines.append(f"{table['title']} (seed {table['seed']})")
         header = ["construct", *table["columns"]]
         rows = [[r["row"], *(_cell(r["cells"][c]) for c in table["columns"])] for r in table["rows"]]
-        lines.append(table(rows, header=header))
+        lines.append(aligned(rows, header=header))
         lines.append("")
     lines.append(f"discrepancies ({len(result['discrepancies'])}): where the seed is wrong or imprecise")
     for d in result["discrepancies"]:

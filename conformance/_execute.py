@@ -152,7 +152,7 @@ def _make_transformed(
 def _grad_wrt(pattern: Pattern) -> str:
     for case in pattern.cases:
         if case.grad:
-            return case.grad["wrt"]
+            return case.grad.wrt
     raise ValueError(f"pattern {pattern.id!r} declares no `grad` block")
 
 
@@ -180,7 +180,7 @@ def expectation(spec: ItemSpec) -> Value:
     if spec.transform == "grad":
         if spec.case.grad is None:
             raise ConformanceFailure(f"case {spec.case.id!r} has no `grad` block")
-        return spec.case.expect_under.get("grad", spec.case.grad["expect"])
+        return spec.case.expect_under.get("grad", spec.case.grad.expect)
     return spec.case.expected(spec.transform)
 
 
@@ -301,13 +301,13 @@ def _check_grads(spec: ItemSpec) -> list[str]:
     """Verify the gradient numerically in the modes the pattern claims (``claims.grad``)."""
     from jax.test_util import check_grads
 
-    claimed = spec.pattern.claims.get("grad") or {}
-    modes = [m for m, key in (("fwd", "forward"), ("rev", "reverse")) if claimed.get(key) is True]
-    if not modes:
+    claimed = spec.pattern.claims.grad
+    modes = [m for m, key in (("fwd", "forward"), ("rev", "reverse")) if getattr(claimed, key, None) is True]
+    if not modes or spec.case.grad is None:
         return []
     sig = spec.pattern.signature
     args = build_args(spec.pattern, spec.case, spec.device)
-    wrt = sig.args.index(spec.case.grad["wrt"])
+    wrt = sig.args.index(spec.case.grad.wrt)
     x = args[wrt]
 
     def f(v: Any) -> Any:
@@ -354,7 +354,7 @@ def repro(spec: ItemSpec) -> str:
         "eager": "impl.fn(*args)",
         "jit": f"jax.jit(impl.fn, static_argnames={sig.static!r})(*args)",
         "vmap": "# vmap: conformance._execute._call(spec, args) stacks each dynamic argument twice",
-        "grad": f"jax.grad(impl.fn, argnums={sig.args.index(spec.case.grad['wrt']) if spec.case.grad else 0})(*args)",
+        "grad": f"jax.grad(impl.fn, argnums={sig.args.index(spec.case.grad.wrt) if spec.case.grad else 0})(*args)",
     }[spec.transform]
     lines.append(f"    print({call})" if not call.startswith("#") else f"    {call}")
     return "\n".join(lines)

@@ -36,7 +36,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxpat.catalog import ArrayValue, GeneratedArray, Pattern
+from jaxpat.catalog import CLAIM_KINDS, ArrayValue, Case, Claims, GeneratedArray, Pattern, Raises
 from jaxpat.patterns import Implementation
 
 from jaxpat._util import first_line
@@ -51,6 +51,7 @@ __all__ = [
     "Outcome",
     "ProgramFacts",
     "base_args",
+    "base_case",
     "claims_for",
     "early_exit_facts",
     "grad_modes",
@@ -63,8 +64,8 @@ __all__ = [
     "run_jit",
 ]
 
-#: Claims that are measured (the other keys of `claims:` describe them).
-CLAIM_NAMES = ("jit", "grad", "memory", "program_size", "early_exit", "residuals", "speedup")
+#: Claims that are measured (the catalog's claim kinds; the settings of `claims:` describe them).
+CLAIM_NAMES = CLAIM_KINDS
 #: Bytes (or equations) of noise below which growth is not judged.
 SLACK = 256
 SPEEDUP_REPEATS = 15
@@ -157,29 +158,29 @@ class EarlyExitFacts:
     while_loops: int
 
 
-def claims_for(pattern: Pattern, impl: Implementation) -> dict[str, Any]:
+def claims_for(pattern: Pattern, impl: Implementation) -> Claims:
     """The claims that apply to ``impl``: the pattern's, overlaid by ``claims.implementations[NAME]``."""
-    claims = {k: v for k, v in pattern.claims.items() if k != "implementations"}
-    per = pattern.claims.get("implementations") or {}
-    for key in (impl.id, impl.name):
-        if key in per:
-            claims.update(per[key])
-            break
-    return claims
+    return pattern.claims.for_implementation(impl.id, impl.name)
+
+
+def base_case(pattern: Pattern, claims: Claims) -> Case:
+    """The case measurements start from: ``claims.base_case``, else the pattern's first."""
+    name = claims.settings.base_case
+    return pattern.case(name) if name else pattern.cases[0]
 
 
 # ---------------------------------------------------------------------------
 # arguments
 # ---------------------------------------------------------------------------
 
-def base_args(pattern: Pattern, claims: Mapping[str, Any], device: Any, size: int | None = None,
+def base_args(pattern: Pattern, claims: Claims, device: Any, size: int | None = None,
               param: str | None = None) -> list[Any]:
     """The base case's arguments on ``device``; with ``param``, that argument set to ``size``.
 
     A static ``param`` becomes the int; an array one is resized along axis 0
     (a 0-d array becomes the traced size itself, e.g. a loop bound).
     """
-    case = pattern.case(claims["base_case"]) if claims.get("base_case") else pattern.cases[0]
+    case = base_case(pattern, claims)
     args = build_args(pattern, case, device)
     if param is not None and size is not None:
         i = pattern.signature.args.index(param)
@@ -195,17 +196,17 @@ def base_args(pattern: Pattern, claims: Mapping[str, Any], device: Any, size: in
     return args
 
 
-def _wrt(pattern: Pattern, claims: Mapping[str, Any]) -> str:
-    if claims.get("wrt"):
-        return str(claims["wrt"])
+def _wrt(pattern: Pattern, claims: Claims) -> str:
+    if claims.settings.wrt:
+        return claims.settings.wrt
     for case in pattern.cases:
         if case.grad:
-            return str(case.grad["wrt"])
+            return case.grad.wrt
     static = set(pattern.signature.static)
     return next(a for a in pattern.signature.args if a not in static)
 
 
-def _split(pattern: Pattern, claims: Mapping[str, Any], args: list[Any]) -> tuple[int, set[int], tuple]:
+def _split(pattern: Pattern, claims: Claims, args: list[Any]) -> tuple[int, set[int], tuple]:
     """(index of ``wrt``, indices of static arguments, the other dynamic arguments)."""
     wrt = pattern.signature.args.index(_wrt(pattern, claims))
     static = {i for i, a in enumerate(pattern.signature.args) if a in pattern.signature.static}
@@ -224,13 +225,13 @@ def _run_catching(fn: Callable[[], Any]) -> Outcome:
         return Outcome(False, first_line(exc, 160), exc)
 
 
-def run_jit(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> Outcome:
+def run_jit(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> Outcome:
     """Whether ``jax.jit(impl.fn)`` runs on the base case."""
     args = base_args(pattern, claims, device)
     return _run_catching(lambda: jitted(impl.fn, pattern.signature)(*args))
 
 
-def grad_modes(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any,
+def grad_modes(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
                args: list[Any] | None = None) -> dict[str, Outcome]:
     """Whether forward (jvp) and reverse (vjp) differentiation work at the base case.
 
@@ -252,7 +253,7 @@ def grad_modes(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any]
         out, pullback = jax.vjp(lambda v: call(v, dyn), x)
         return pullback(jax.tree.map(jnp.ones_like, out))
 
-    wrap: Callable[[Callable], Callable] = jax.jit if claims.get("under_jit") else (lambda f: f)
+    wrap: Callable[[Callable], Callable] = jax.jit if claims.settings.under_jit else (lambda f: f)
     x = args[wrt]
     return {
         "forward": _run_catching(lambda: wrap(fwd)(x, dyn)),
@@ -275,7 +276,7 @@ def temp_bytes(pattern: Pattern, impl: Implementation, args: list[Any]) -> int |
     return None if stats is None else int(stats.temp_size_in_bytes)
 
 
-def residual_bytes(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], args: list[Any]) -> int:
+def residual_bytes(pattern: Pattern, impl: Implementation, claims: Claims, args: list[Any]) -> int:
     """Bytes of the residuals ``jax.vjp`` saves for the backward pass (the pullback's leaves).
 
     With ``claims.under_jit`` the pullback is built inside ``jax.jit`` with every
@@ -288,7 +289,7 @@ def residual_bytes(pattern: Pattern, impl: Implementation, claims: Mapping[str, 
         full = [x if i == wrt else (args[i] if i in static else next(it)) for i in range(len(args))]
         return jax.vjp(lambda v: impl.fn(*[v if i == wrt else a for i, a in enumerate(full)]), x)
 
-    build = jax.jit(forward) if claims.get("under_jit") else forward
+    build = jax.jit(forward) if claims.settings.under_jit else forward
     out, pullback = build(args[wrt], dyn)
     # jax.vjp builds a pullback even for loops that cannot run backwards (while_loop):
     # applying it is what raises, so a backward pass that does not exist is not measured as O(1).
@@ -296,11 +297,16 @@ def residual_bytes(pattern: Pattern, impl: Implementation, claims: Mapping[str, 
     return int(sum(np.asarray(leaf).nbytes for leaf in jax.tree.leaves(pullback)))
 
 
-def memory_figures(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any, *,
+def memory_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any, *,
                    forward: bool = True, backward: bool = True) -> MemoryFigures:
-    """Forward temp bytes and backward residual bytes at the smallest and largest ``claims.memory.sizes``."""
-    spec = claims["memory"]
-    param, sizes = spec["param"], sorted(spec.get("sizes", [100, 1000]))
+    """Forward temp bytes and backward residual bytes at the smallest and largest ``claims.memory.sizes``.
+
+    ``claims.memory`` must be set (its ``param`` and ``sizes`` are used, not its claimed growth).
+    """
+    spec = claims.memory
+    if spec is None:
+        raise ValueError("memory_figures needs a `memory` claim (param and sizes)")
+    param, sizes = spec.param, sorted(spec.sizes)
     a, b = sizes[0], sizes[-1]
     args_a = base_args(pattern, claims, device, a, param)
     args_b = base_args(pattern, claims, device, b, param)
@@ -393,7 +399,7 @@ def _stops_on_state(eqn: Any) -> bool:
     return False
 
 
-def early_exit_facts(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> EarlyExitFacts:
+def early_exit_facts(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> EarlyExitFacts:
     """The ``while`` loops of the program traced at the base case, and whether one can stop early."""
     loops = _while_eqns(_traced(pattern, impl, base_args(pattern, claims, device)))
     return EarlyExitFacts(any(_stops_on_state(e) for e in loops), len(loops))
@@ -415,9 +421,11 @@ def median_time(fn: Callable[[], Any], repeats: int = SPEEDUP_REPEATS) -> float:
 # ---------------------------------------------------------------------------
 
 def _raises_spec(claimed: Any) -> type[BaseException] | None:
-    if isinstance(claimed, Mapping) and "raises" in claimed:
-        return resolve_exception(claimed["raises"])
-    return None
+    return resolve_exception(claimed.raises) if isinstance(claimed, Raises) else None
+
+
+def _describe(claimed: Any) -> str:
+    return f"raises {claimed.raises}" if isinstance(claimed, Raises) else str(claimed)
 
 
 def _judge_works(claimed: Any, outcome: Outcome) -> tuple[str, str]:
@@ -451,18 +459,17 @@ def _growth_verdict(g: str, claimed: Any) -> str:
 _Verdict = tuple[str, dict[str, Any], str]
 
 
-def _judge_jit(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> _Verdict:
+def _judge_jit(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
     outcome = run_jit(pattern, impl, claims, device)
-    verdict, msg = _judge_works(claims["jit"], outcome)
+    verdict, msg = _judge_works(claims.jit, outcome)
     return verdict, {"jit": outcome.detail}, msg
 
 
-def _judge_grad(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> _Verdict:
+def _judge_grad(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
     modes = grad_modes(pattern, impl, claims, device)
     verdicts, msgs = [], []
-    for mode, claimed in claims["grad"].items():
-        if mode not in modes:
-            return "inconclusive", {}, f"unknown grad mode {mode!r} (forward, reverse)"
+    assert claims.grad is not None
+    for mode, claimed in claims.grad.modes():
         v, m = _judge_works(claimed, modes[mode])
         verdicts.append(v)
         msgs.append(f"{mode}: {m}")
@@ -470,30 +477,32 @@ def _judge_grad(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any
     return _combine(verdicts), measured, "; ".join(msgs)
 
 
-def _judge_memory(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> _Verdict:
-    spec = claims["memory"]
-    figs = memory_figures(pattern, impl, claims, device, forward="forward" in spec, backward="backward" in spec)
+def _judge_memory(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
+    spec = claims.memory
+    assert spec is not None
+    figs = memory_figures(pattern, impl, claims, device, forward=spec.forward is not None,
+                          backward=spec.backward is not None)
     (a, b), param = figs.sizes, figs.param
     measured: dict[str, Any] = {"param": param, "sizes": [a, b]}
     verdicts, msgs = [], []
-    if "forward" in spec:
+    if spec.forward is not None:
         if figs.temp_bytes is None:
             return "skipped", measured, f"the {device.platform} backend returns no memory analysis"
         (ta, tb), g = figs.temp_bytes, figs.forward_growth() or ""
         measured["forward"] = {"temp_bytes": [ta, tb], "growth": g}
-        verdicts.append(_growth_verdict(g, spec["forward"]))
+        verdicts.append(_growth_verdict(g, spec.forward))
         msgs.append(f"forward temp memory {ta} B at {param}={a}, {tb} B at {param}={b}: {g} "
-                    f"(claimed {spec['forward']})")
-    if "backward" in spec:
-        claimed = spec["backward"]
+                    f"(claimed {spec.forward})")
+    if spec.backward is not None:
+        claimed = spec.backward
         if figs.residual_bytes is None:
             exc = figs.backward_error
             detail = first_line(exc, 120) if exc is not None else "unmeasured"
             measured["backward"] = {"error": detail}
             want = _raises_spec(claimed)
-            held = claimed in ("none", None) or (want is not None and isinstance(exc, want))
+            held = want is not None and isinstance(exc, want)
             verdicts.append("held" if held else "violated")
-            msgs.append(f"reverse mode raises {detail} (claimed backward: {claimed})")
+            msgs.append(f"reverse mode raises {detail} (claimed backward: {_describe(claimed)})")
         else:
             (ra, rb), g = figs.residual_bytes, figs.backward_growth() or ""
             measured["backward"] = {"residual_bytes": [ra, rb], "growth": g}
@@ -502,9 +511,10 @@ def _judge_memory(pattern: Pattern, impl: Implementation, claims: Mapping[str, A
     return _combine(verdicts), measured, "; ".join(msgs)
 
 
-def _judge_program_size(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> _Verdict:
-    spec = claims["program_size"]
-    param, sizes = spec["param"], sorted(spec.get("sizes", [10, 100]))
+def _judge_program_size(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
+    spec = claims.program_size
+    assert spec is not None
+    param, sizes = spec.param, sorted(spec.sizes)
     a, b = sizes[0], sizes[-1]
     fa = program_facts(pattern, impl, base_args(pattern, claims, device, a, param))
     fb = program_facts(pattern, impl, base_args(pattern, claims, device, b, param))
@@ -512,14 +522,14 @@ def _judge_program_size(pattern: Pattern, impl: Implementation, claims: Mapping[
     g = growth(na, nb, a, b, slack=0)
     loops = fa.loop_primitives
     measured = {"param": param, "sizes": [a, b], "equations": [na, nb], "growth": g, "loop_primitives": loops}
-    return _growth_verdict(g, spec["growth"]), measured, (
+    return _growth_verdict(g, spec.growth), measured, (
         f"{na} equations at {param}={a}, {nb} at {param}={b}: {g} "
-        f"(claimed {spec['growth']}); loop primitives: {', '.join(loops) or 'none'}")
+        f"(claimed {spec.growth}); loop primitives: {', '.join(loops) or 'none'}")
 
 
-def _judge_early_exit(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any) -> _Verdict:
+def _judge_early_exit(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
     facts = early_exit_facts(pattern, impl, claims, device)
-    claimed = bool(claims["early_exit"])
+    claimed = bool(claims.early_exit)
     if facts.stops_on_state:
         what = "contains a `while` loop whose condition reads state its body computes: it can stop early"
     elif facts.while_loops:
@@ -538,32 +548,34 @@ def _impl_named(siblings: list[Implementation], name: str) -> Implementation:
     raise LookupError(f"baseline implementation {name!r} not found among {[i.id for i in siblings]}")
 
 
-def _judge_residuals(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any,
+def _judge_residuals(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
                      siblings: list[Implementation]) -> _Verdict:
-    spec = claims["residuals"]
-    base = _impl_named(siblings, spec["baseline"])
-    args = base_args(pattern, claims, device, spec.get("size"), spec.get("param"))
+    spec = claims.residuals
+    assert spec is not None
+    base = _impl_named(siblings, spec.baseline)
+    args = base_args(pattern, claims, device, spec.size, spec.param)
     mine, theirs = residual_bytes(pattern, impl, claims, args), residual_bytes(pattern, base, claims, args)
     factor = theirs / max(mine, 1)
-    verdict = "held" if factor >= float(spec["at_least"]) else "violated"
+    verdict = "held" if factor >= float(spec.at_least) else "violated"
     return verdict, {"residual_bytes": mine, "baseline_residual_bytes": theirs, "saving_factor": round(factor, 3)}, (
-        f"saves {theirs} B → {mine} B of residuals vs {base.id}: factor {factor:.2f} (claimed ≥ {spec['at_least']})")
+        f"saves {theirs} B → {mine} B of residuals vs {base.id}: factor {factor:.2f} (claimed ≥ {spec.at_least})")
 
 
-def _judge_speedup(pattern: Pattern, impl: Implementation, claims: Mapping[str, Any], device: Any,
+def _judge_speedup(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
                    siblings: list[Implementation]) -> _Verdict:
-    spec = claims["speedup"]
-    base = _impl_named(siblings, spec["baseline"])
+    spec = claims.speedup
+    assert spec is not None
+    base = _impl_named(siblings, spec.baseline)
     args = base_args(pattern, claims, device)
     mine = median_time(lambda: impl.fn(*args))
     theirs = median_time(lambda: base.fn(*args))
     factor = theirs / max(mine, 1e-9)
     return "reported", {"seconds": mine, "baseline_seconds": theirs, "speedup": round(factor, 2)}, (
-        f"{factor:.1f}× faster than {base.id} (claimed ≥ {spec['at_least']}×; timing claims are reported, "
+        f"{factor:.1f}× faster than {base.id} (claimed ≥ {spec.at_least}×; timing claims are reported, "
         "not enforced)")
 
 
-_JUDGES: dict[str, Callable[[Pattern, Implementation, Mapping[str, Any], Any], _Verdict]] = {
+_JUDGES: dict[str, Callable[[Pattern, Implementation, Claims, Any], _Verdict]] = {
     "jit": _judge_jit,
     "grad": _judge_grad,
     "memory": _judge_memory,
@@ -576,10 +588,10 @@ def measure(name: str, pattern: Pattern, impl: Implementation, device: Any,
             siblings: list[Implementation] | None = None) -> ClaimResult:
     """Measure one claim of ``impl`` on ``device`` under the base case's config."""
     claims = claims_for(pattern, impl)
-    base_case = pattern.case(claims["base_case"]) if claims.get("base_case") else pattern.cases[0]
-    result = ClaimResult(pattern.id, impl.id, name, claims[name], "inconclusive",
-                         seed_claim=claims.get("seed_claim"), device=f"{device.platform}:{device.id}")
-    with config_scope(base_case.config), jax.default_device(device):
+    case = base_case(pattern, claims)
+    result = ClaimResult(pattern.id, impl.id, name, claims.claimed(name), "inconclusive",
+                         seed_claim=claims.settings.seed_claim, device=f"{device.platform}:{device.id}")
+    with config_scope(case.config), jax.default_device(device):
         if name == "residuals":
             verdict, measured, message = _judge_residuals(pattern, impl, claims, device, siblings or [impl])
         elif name == "speedup":
@@ -595,11 +607,10 @@ def measure_all(pattern: Pattern, impl: Implementation, device: Any,
     """Every measurable claim of ``impl``; a claim that errors is recorded as ``inconclusive``."""
     out = []
     claims = claims_for(pattern, impl)
-    for name in CLAIM_NAMES:
-        if name in claims:
-            try:
-                out.append(measure(name, pattern, impl, device, siblings))
-            except Exception as exc:
-                out.append(ClaimResult(pattern.id, impl.id, name, claims[name], "inconclusive",
-                                       message=f"could not measure: {first_line(exc)}"))
+    for name in claims.kinds():
+        try:
+            out.append(measure(name, pattern, impl, device, siblings))
+        except Exception as exc:
+            out.append(ClaimResult(pattern.id, impl.id, name, claims.claimed(name), "inconclusive",
+                                   message=f"could not measure: {first_line(exc)}"))
     return out

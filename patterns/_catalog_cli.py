@@ -168,7 +168,8 @@ def _print_problems(error: Any, stream: TextIO) -> None:
 def _summary(p: Pattern) -> dict[str, Any]:
     return {
         "id": p.id, "family": p.family, "title": p.title, "tags": list(p.tags), "cases": len(p.cases),
-        "claims": list(p.claims), "origin": p.origin, "location": str(p.location) if p.location else None,
+        "claims": list(p.claims.kinds(overrides=True)), "origin": p.origin,
+        "location": str(p.location) if p.location else None,
     }
 
 
@@ -184,15 +185,15 @@ def _describe(p: Pattern) -> str:
     sig = p.signature
     lines = [f"{p.id} — {p.title}", ""]
     lines += [f"  family:     {p.family}", f"  tags:       {', '.join(p.tags) or '-'}"]
-    lines += [f"  source:     {', '.join(f'{k}: {v}' for k, v in p.source.items())}"]
+    lines += [f"  source:     {p.source}"]
     lines += [f"  declared:   {p.location or '-'} (origin: {p.origin})", ""]
     lines += [*textwrap.wrap(p.summary, width=88, initial_indent="  ", subsequent_indent="  "), ""]
     lines += [f"signature: ({', '.join(sig.args)})" + (f"   static: {', '.join(sig.static)}" if sig.static else "")]
-    if p.claims:
-        lines += ["", "claims:"] + [f"  {k}: {_flow(v)}" for k, v in p.claims.items()]
+    if not p.claims.is_empty():
+        lines += ["", "claims:"] + [f"  {k}: {_flow(v)}" for k, v in p.claims.to_dict().items()]
     if p.deviations:
         lines += ["", "known deviations:"]
-        lines += [f"  when {_flow(d.when)}: {d.reason}" for d in p.deviations]
+        lines += [f"  when {_flow(d.when.to_dict())}: {d.reason}" for d in p.deviations]
     lines += ["", f"cases ({len(p.cases)}):"]
     for case in p.cases:
         lines += _describe_case(case, render_value)
@@ -206,7 +207,7 @@ def _describe_case(case: Case, render: Any) -> list[str]:
     lines += [f"    {'expect:':<12}{render(case.expect)}"]
     lines += [f"    {f'under {t}:':<12}{render(v)}" for t, v in case.expect_under.items()]
     if case.grad:
-        lines += [f"    {'grad:':<12}d/d{case.grad['wrt']} = {render(case.grad['expect'])}"]
+        lines += [f"    {'grad:':<12}d/d{case.grad.wrt} = {render(case.grad.expect)}"]
     if case.config:
         lines += [f"    {'config:':<12}{_flow(case.config)}"]
     prov = case.provenance

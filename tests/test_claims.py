@@ -98,7 +98,7 @@ def test_catalog_loop_claims_hold_and_fori_does_not_unroll() -> None:
     assert result.verdict == "held"
     assert result.measured["growth"] == "constant"
     assert result.measured["loop_primitives"] == ["scan"]
-    assert "unrolls" in p.claims["seed_claim"]  # the seed's wording is kept beside the measured truth
+    assert "unrolls" in (p.claims.settings.seed_claim or "")  # the seed's wording is kept beside the measured truth
 
 
 def test_checkpoint_reports_saving_factor() -> None:
@@ -165,3 +165,19 @@ def test_claim_items_run_in_the_suite(pytester: pytest.Pytester, monkeypatch: py
     report = json.loads((pytester.path / "r.json").read_text())
     verdicts = {c["claim"]: c["verdict"] for c in report["claims"]}
     assert verdicts == {"memory": "violated", "jit": "held", "grad": "held", "early_exit": "violated"}
+
+
+def test_claims_text_and_markdown_render_a_table() -> None:
+    """The table and markdown renderings of `jaxpat claims` show each row's seed cell beside the measured one."""
+    from jaxpat.conformance import _claims_cli
+
+    cell = {"seed": "✓", "measured": "❌ (TypeError)", "agree": False}
+    result = {"device": "cpu:0 (cpu)", "jax": "0", "discrepancies": [
+        {"row": "while", "column": "jit", "seed": "✓", "measured": "❌ (TypeError)", "pattern": "p", "note": ""}],
+        "tables": {"t": {"title": "T", "seed": "s.txt", "columns": ["jit"],
+                         "rows": [{"row": "while", "pattern": "p", "implementation": "i", "cells": {"jit": cell}}]}}}
+    text = _claims_cli._text(result).splitlines()
+    assert text[3].split() == ["construct", "jit"]
+    assert text[4].split()[0] == "while"
+    assert text[4].rstrip().endswith("seed ✓ | measured ❌ (TypeError) ≠")
+    assert "| while (`p`) | ✓ → ❌ (TypeError) **≠** |" in _claims_cli._markdown(result)

@@ -69,15 +69,17 @@ def test_valid_catalog_builds_the_model(write_yaml, valid_text):
     assert scan.tags == ("loop-carry", "scan")
     assert scan.summary.startswith("Carry the running total")
     assert scan.signature == catalog.Signature(("xs",), ())
-    assert scan.claims["grad"]["reverse"] == {"raises": "ValueError"}
-    assert scan.claims["memory"]["sizes"] == (100, 1000)
-    assert scan.deviations[0].when["case"] == "floats"
+    assert scan.claims.grad == catalog.GradClaim(forward=True, reverse=catalog.Raises("ValueError"))
+    assert scan.claims.memory is not None
+    assert scan.claims.memory.sizes == (100, 1000)
+    assert scan.deviations[0].when.case == "floats"
     assert scan.case("ints").expect == catalog.ArrayValue("int32", (5,), (0, 1, 3, 6, 10))
     jit = cat.get("jit-python-if")
     positive = jit.case("positive")
     assert positive.expected("jit") == catalog.ExpectedError("TracerBoolConversionError", "traced")
     assert positive.expected("eager") == 2.0
-    assert positive.grad["wrt"] == "x"
+    assert positive.grad is not None
+    assert positive.grad.wrt == "x"
     assert dict(positive.config) == {"jax_enable_x64": False, "jax_numpy_rank_promotion": "raise"}
     provenance = catalog.Provenance("observed", jax="0.10.2", note="read from jax.random directly")
     assert jit.case("keys").provenance == provenance
@@ -133,10 +135,11 @@ def test_the_model_is_immutable(write_yaml, valid_text):
         pattern.id = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         pattern.cases[0].args["xs"] = 1  # type: ignore[index]
-    with pytest.raises(TypeError):
-        pattern.claims["jit"] = False  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pattern.claims.jit = False  # type: ignore[misc]
     assert isinstance(cat.patterns, tuple)
-    assert isinstance(pattern.claims["memory"]["sizes"], tuple)
+    assert pattern.claims.memory is not None
+    assert isinstance(pattern.claims.memory.sizes, tuple)
 
 
 def test_digest_is_sha256_of_file_bytes_sorted_by_name(write_yaml, valid_text):

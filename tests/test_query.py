@@ -6,7 +6,7 @@ import json
 import math
 
 import pytest
-from jaxpat.catalog import Deviation, decode
+from jaxpat.catalog import Condition, Deviation, decode
 
 from jaxpat import catalog
 
@@ -70,7 +70,7 @@ def test_deviation_matching(cat):
     assert deviation.matches(jax="0.4.30", **item)
     assert not deviation.matches(jax="0.5.0", **item)
     assert not deviation.matches(jax="0.4.1", **{**item, "platform": "gpu"})
-    assert Deviation({}, "always").matches(platform="cpu")
+    assert Deviation(Condition(), "always").matches(platform="cpu")
 
 
 def test_to_dict_is_json_serialisable_and_round_trips(cat):
