@@ -334,7 +334,7 @@ class JaxpatItem(pytest.Item):
         before = compile_count()
         guarded = _snapshot_config()
         try:
-            facts.update(run_item(self.spec))
+            run_item(self.spec, facts)
             _check_config_untouched(guarded)
         except ConformanceFailure as exc:
             _restore_config(guarded)

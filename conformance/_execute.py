@@ -27,6 +27,7 @@ from jaxpat.catalog import (
 from jaxpat.patterns import Implementation
 
 from ._compare import agree, compare, describe, same_bits
+from ._observe import observe_error, observe_value
 
 __all__ = ["ConformanceFailure", "ItemSpec", "build_args", "config_scope", "jitted", "run_agreement", "run_item"]
 
@@ -184,18 +185,25 @@ def expectation(spec: ItemSpec) -> Value:
     return spec.case.expected(spec.transform)
 
 
-def run_item(spec: ItemSpec) -> dict[str, Any]:
+def run_item(spec: ItemSpec, facts: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the item; raise ConformanceFailure with a full explanation if it does not conform.
 
-    Returns facts worth recording (e.g. the check_grads modes verified).
+    Returns facts worth recording (e.g. the check_grads modes verified), in
+    ``facts`` when given -- filled in even when the item fails: ``observed`` is
+    what the first call returned or raised (:mod:`._observe`).
     """
     expected = expectation(spec)
-    facts: dict[str, Any] = {}
+    facts = {} if facts is None else facts
     with config_scope(spec.case.config), jax.default_device(spec.device):
         if isinstance(expected, ExpectedError):
-            _expect_error(spec, expected)
+            _expect_error(spec, expected, facts)
             return facts
-        first = _run_once(spec, check_inputs=True)
+        try:
+            first = _run_once(spec, check_inputs=True, facts=facts)
+        except ConformanceFailure as exc:
+            if "observed" not in facts and isinstance(exc.__cause__, Exception):
+                facts["observed"] = observe_error(exc.__cause__)
+            raise
         problems = compare(expected, first, tolerance=spec.case.tolerance, platform=spec.device.platform,
                            batch=VMAP_BATCH if spec.transform == "vmap" else 0)
         if problems:
@@ -227,7 +235,7 @@ def run_agreement(specs: list[ItemSpec]) -> None:
         raise ConformanceFailure("devices disagree:\n" + "\n".join(problems))
 
 
-def _run_once(spec: ItemSpec, *, check_inputs: bool = False) -> Any:
+def _run_once(spec: ItemSpec, *, check_inputs: bool = False, facts: dict[str, Any] | None = None) -> Any:
     args = build_args(spec.pattern, spec.case, spec.device)
     try:
         out = jax.block_until_ready(_call(spec, args))
@@ -237,6 +245,8 @@ def _run_once(spec: ItemSpec, *, check_inputs: bool = False) -> Any:
         raise ConformanceFailure(
             f"unexpected exception {_qualname(type(exc))}: {_first_line(exc)}"
         ) from exc
+    if facts is not None:
+        facts["observed"] = observe_value(out)
     if check_inputs:
         changed = same_bits(build_args(spec.pattern, spec.case, spec.device), args)
         if changed:
@@ -247,26 +257,33 @@ def _run_once(spec: ItemSpec, *, check_inputs: bool = False) -> Any:
     return out
 
 
-def _expect_error(spec: ItemSpec, expected: ExpectedError) -> None:
+def _expect_error(spec: ItemSpec, expected: ExpectedError, facts: dict[str, Any]) -> None:
     want = resolve_exception(expected.type_name)
     args = build_args(spec.pattern, spec.case, spec.device)
     try:
         out = jax.block_until_ready(_call(spec, args))
-    except want as exc:
-        if expected.match and expected.match not in str(exc):
-            raise ConformanceFailure(
-                f"raised {_qualname(type(exc))} as expected, but its message does not contain "
-                f"{expected.match!r}:\n  {_first_line(exc)}"
-            ) from exc
-        return
     except Exception as exc:
-        raise ConformanceFailure(
-            f"expected {expected.type_name} (or a subclass), got {_qualname(type(exc))}: {_first_line(exc)}"
-        ) from exc
+        facts["observed"] = observe_error(exc)
+        _judge_error(expected, want, exc)
+        return
+    facts["observed"] = observe_value(out)
     raise ConformanceFailure(
         f"expected {expected.type_name}{f' matching {expected.match!r}' if expected.match else ''} "
         f"to be raised, but the call returned {describe(out)}"
     )
+
+
+def _judge_error(expected: ExpectedError, want: type[BaseException], exc: Exception) -> None:
+    """Raise ConformanceFailure unless ``exc`` is the expected exception (type and message fragment)."""
+    if not isinstance(exc, want):
+        raise ConformanceFailure(
+            f"expected {expected.type_name} (or a subclass), got {_qualname(type(exc))}: {_first_line(exc)}"
+        ) from exc
+    if expected.match and expected.match not in str(exc):
+        raise ConformanceFailure(
+            f"raised {_qualname(type(exc))} as expected, but its message does not contain "
+            f"{expected.match!r}:\n  {_first_line(exc)}"
+        ) from exc
 
 
 def resolve_exception(name: str) -> type[BaseException]:

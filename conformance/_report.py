@@ -30,6 +30,8 @@ from jaxpat._util import atomic_write
 __all__ = [
     "FORMAT",
     "OUTCOMES",
+    "Leaf",
+    "Observation",
     "SCHEMA_PATH",
     "VERSION",
     "ClaimRecord",
@@ -110,7 +112,10 @@ class Device:
 class Environment:
     """Where a run happened: host, versions, devices, plugins, the catalog digest, the JAX config."""
 
+    #: The host's label (``jaxpat check --label``; the machine's name by default).
     host: str | None = None
+    #: The machine's name, when it differs from the label.
+    hostname: str | None = None
     jax: str | None = None
     jaxlib: str | None = None
     python: str | None = None
@@ -118,18 +123,89 @@ class Environment:
     devices: tuple[Device, ...] = ()
     plugins: tuple[Mapping[str, Any], ...] = ()
     catalog_digest: str | None = None
+    #: The JAX config flags that change results, with their values in this run.
     jax_config: Mapping[str, Any] = field(default_factory=dict)
+    #: Warnings about the run as a whole (e.g. a JAX outside the supported range).
+    warnings: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Environment:
         data = {k: v for k, v in data.items() if k != "hosts"}
         return _split(cls, data, devices=tuple(Device.from_dict(d) for d in data.get("devices") or ()),
-                      plugins=tuple(data.get("plugins") or ()), jax_config=dict(data.get("jax_config") or {}))
+                      plugins=tuple(data.get("plugins") or ()), jax_config=dict(data.get("jax_config") or {}),
+                      warnings=tuple(data.get("warnings") or ()))
 
     def to_dict(self) -> dict[str, Any]:
         return _joined(self, devices=[d.to_dict() for d in self.devices], plugins=[dict(p) for p in self.plugins],
-                       jax_config=dict(self.jax_config) or None)
+                       jax_config=dict(self.jax_config) or None, warnings=list(self.warnings) or None)
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One output leaf as observed (``conformance/_observe.py`` writes it; the schema's ``leaf``).
+
+    An array leaf has ``dtype``, ``shape``, ``digest`` and, when it has at most
+    64 elements, ``values`` (row-major; floats in their dtype's shortest form,
+    ``"nan"``/``"inf"``/``"-inf"`` as strings, complex as ``[re, im]``). Any
+    other object has ``type`` and ``repr``.
+    """
+
+    dtype: str | None = None
+    shape: tuple[int, ...] | None = None
+    digest: str | None = None
+    values: tuple[Any, ...] | None = None
+    type: str | None = None
+    repr: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Leaf:
+        shape, values = data.get("shape"), data.get("values")
+        return _split(cls, data, shape=None if shape is None else tuple(shape),
+                      values=None if values is None else tuple(values))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _joined(self, shape=None if self.shape is None else list(self.shape),
+                       values=None if self.values is None else list(self.values))
+
+    def describe(self) -> str:
+        """``float32[3]`` for an array leaf, the type name otherwise."""
+        if self.dtype is None:
+            return self.type or "?"
+        return f"{self.dtype}{list(self.shape or ())}"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What an item's call returned (``tree``, ``leaves``) or raised (``error``: type and full message)."""
+
+    tree: str | None = None
+    leaves: tuple[Leaf, ...] = ()
+    error_type: str | None = None
+    error_message: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Observation:
+        error = data.get("error") or {}
+        rest = {k: v for k, v in data.items() if k not in ("error", "leaves")}
+        return _split(cls, rest, leaves=tuple(Leaf.from_dict(x) for x in data.get("leaves") or ()),
+                      error_type=error.get("type"), error_message=error.get("message"))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.tree is not None:
+            out["tree"] = self.tree
+        if self.leaves or self.tree is not None:
+            out["leaves"] = [x.to_dict() for x in self.leaves]
+        if self.error_type is not None:
+            out["error"] = {"type": self.error_type, "message": self.error_message or ""}
+        return {**out, **self.extra}
+
+    @property
+    def raised(self) -> bool:
+        return self.error_type is not None
 
 
 @dataclass(frozen=True)
@@ -153,14 +229,17 @@ class Result:
     repro: str | None = None
     compiles: int | None = None
     host: str | None = None
+    #: What the call returned or raised (case items; None in older reports and for other kinds).
+    observed: Observation | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Result:
-        return _split(cls, data)
+        obs = data.get("observed")
+        return _split(cls, data, observed=None if obs is None else Observation.from_dict(obs))
 
     def to_dict(self) -> dict[str, Any]:
-        out = _joined(self)
+        out = _joined(self, observed=None if self.observed is None else self.observed.to_dict())
         out.setdefault("message", None)
         return out
 

@@ -145,7 +145,7 @@ class JaxpatSession:
                 prev["message"] = message
             if facts.get("repro") and prev["outcome"] in ("failed", "error"):
                 prev["repro"] = facts["repro"]
-        for key in ("check_grads", "compiles"):
+        for key in ("check_grads", "compiles", "observed"):
             if key in facts:
                 prev[key] = facts[key]
 
