@@ -82,7 +82,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  jaxpat report show jaxpat-report.json\n"
         "  jaxpat report merge gpu.json tpu.json laptop.json -o all.json\n"
-        "  jaxpat report diff jax-0.9.json jax-0.10.json   # exit 1 on regressions\n",
+        "  jaxpat report diff jax-0.10.json jax-0.12.json  # exit 1 regression, 5 drift only, 0 no change\n",
     )
     sub = p.add_subparsers(dest="report_command", required=True, metavar="{show,merge,diff}")
     show = sub.add_parser("show", help="print a report's matrix and failures")
@@ -92,10 +92,21 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     merge = sub.add_parser("merge", help="combine reports from several hosts into one")
     merge.add_argument("paths", nargs="+")
     merge.add_argument("-o", "--output", required=True, metavar="PATH")
-    diff = sub.add_parser("diff", help="what changed between two runs; exit 1 on regressions")
-    diff.add_argument("old")
-    diff.add_argument("new")
-    diff.add_argument("--format", choices=["text", "json"], default="text")
+    diff = sub.add_parser(
+        "diff", help="what changed between two runs: regressions, fixes and drift (exit 0/1/5/3)",
+        description="Compare two reports item by item: outcomes that got worse (regressions) or better "
+        "(fixes), and what the items observed even where both passed -- output values (max abs / rel / "
+        "ulp difference), structure, dtypes and shapes, exception types and messages, claim figures, XLA "
+        "compilation counts -- grouped by pattern, after the environment and JAX config differences. "
+        "Items match by node id (and host label, for merged reports).",
+        epilog=DIFF_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff.add_argument("old", help="the report of the earlier run (e.g. the JAX you upgrade from)")
+    diff.add_argument("new", help="the report of the later run")
+    diff.add_argument("--format", choices=["text", "json"], default="text",
+                      help="text for a terminal (default), or JSON for tools (shape in docs/report.md)")
+    diff.add_argument("--limit", type=int, default=0, metavar="N",
+                      help="text: at most N items per pattern (default 0: all)")
     page = sub.add_parser(
         "html", help="write one self-contained HTML page: matrix, failures, claim plots, changes",
         description="Write REPORT as one HTML file that works offline (no network, no CDN): summary and "
@@ -171,19 +182,32 @@ def _html(ns: argparse.Namespace) -> int:
     return 0
 
 
+DIFF_EPILOG = """\
+exit status (a CI gate can tell these apart):
+  0  no change: same outcomes and same observations (environment differences alone are not drift)
+  1  regression: some item got worse (passed/skipped/xfailed -> failed, error or xpassed)
+  5  drift only: observations, outcomes or items changed, none for the worse
+  3  unreadable input: a report is missing, unreadable, or not a jaxpat report
+  2  usage error
+examples:
+  jaxpat report diff jax-0.10.json jax-0.12.json
+  jaxpat report diff old.json new.json --format json | jq '.patterns | keys'
+"""
+
+
 def _diff(ns: argparse.Namespace) -> int:
-    changes = _report.diff_reports(_report.load_report(ns.old), _report.load_report(ns.new))
+    from . import _drift
+
+    try:
+        old, new = _report.load_report(ns.old), _report.load_report(ns.new)
+        result = _drift.drift(old, new)
+    except _report.ReportError as exc:
+        print(f"jaxpat report diff: {exc}", file=sys.stderr)
+        return int(Exit.UNREADABLE)
     if ns.format == "json":
-        json.dump(changes, sys.stdout, indent=1)
+        json.dump(result.to_dict(), sys.stdout, indent=1)
         print()
     else:
-        for kind, entries in changes.items():
-            if not entries:
-                continue
-            print(f"{kind} ({len(entries)}):")
-            for e in entries:
-                arrow = f"{e.get('old', '-')} -> {e.get('new', '-')}"
-                print(f"  {e['nodeid']}: {arrow}")
-        if not any(changes.values()):
-            print("no changes")
-    return 1 if changes["regressions"] else 0
+        for line in _drift.format_text(result, ns.old, ns.new, limit=ns.limit):
+            print(line)
+    return int(result.exit_status())

@@ -31,6 +31,22 @@ WRITE_INTERVAL = 2.0
 WRITE_COST_FACTOR = 20.0
 
 
+#: The JAX (and jaxlib) releases jaxpat supports: pyproject.toml's bounds (a test keeps them equal).
+SUPPORTED_JAX = ">=0.6,<0.13"
+
+
+def jax_warnings(jax: str | None, jaxlib: str | None) -> list[str]:
+    """A warning for each of JAX and jaxlib installed outside :data:`SUPPORTED_JAX` (empty when both fit)."""
+    from jaxpat.catalog._model import version_matches
+
+    return [
+        f"{name} {version} is outside the range jaxpat supports ({name}{SUPPORTED_JAX}): "
+        "results may differ from the catalog's for reasons it does not record"
+        for name, version in (("jax", jax), ("jaxlib", jaxlib))
+        if version is not None and not version_matches(version, SUPPORTED_JAX)
+    ]
+
+
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
@@ -76,6 +92,9 @@ class JaxpatSession:
         lines = [
             f"jaxpat: jax {_version('jax')}, jaxlib {_version('jaxlib')}, python {_platform.python_version()}",
         ]
+        lines += [f"jaxpat: WARNING: {w}" for w in jax_warnings(_version("jax"), _version("jaxlib"))]
+        if config.getoption("jaxpat_label"):
+            lines.append(f"jaxpat: host label {config.getoption('jaxpat_label')}")
         opts = []
         if config.getoption("jaxpat_platforms"):
             opts.append(f"platforms={config.getoption('jaxpat_platforms')}")
@@ -190,6 +209,11 @@ class JaxpatSession:
             "jaxpat": _version("jaxpat"),
             **self.environment,
         }
+        env["hostname"] = env.get("host") or socket.gethostname()
+        env["host"] = self.config.getoption("jaxpat_label") or env["hostname"]
+        warnings = jax_warnings(env.get("jax"), env.get("jaxlib"))
+        if warnings:
+            env["warnings"] = warnings
         rep = _report.new_report(env, ["pytest", *sys.argv[1:]] if "pytest" not in sys.argv[0] else sys.argv)
         rep["status"] = status
         rep["duration_wall"] = round(time.time() - self.started, 3)
@@ -212,6 +236,8 @@ class JaxpatSession:
         for line in _report.matrix_lines(_report.Result.from_dict(r) for r in self.results.values()):
             tr.write_line(line)
         tr.write_line(f"compilations: {sum(self.compiles.values())}")
+        for warning in jax_warnings(_version("jax"), _version("jaxlib")):
+            tr.write_line(f"WARNING: {warning}", yellow=True)
         if self.report_path:
             tr.write_line(f"report: {os.path.abspath(self.report_path)}")
 

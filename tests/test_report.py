@@ -212,7 +212,7 @@ def test_cli_show_merge_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert _report.load_report(tmp_path / "m.json").summary["total"] == 4
     capsys.readouterr()
     assert main(["report", "diff", str(old), str(new)]) == 1
-    assert "regressions (1)" in capsys.readouterr().out
+    assert "REGRESSION" in capsys.readouterr().out
     assert main(["report", "diff", str(old), str(old)]) == 0
     assert main(["report", "show", str(tmp_path / "missing.json")]) == 3
 
