@@ -357,7 +357,8 @@ def repro(spec: ItemSpec) -> str:
     from jaxpat.catalog import encode
 
     lines = [
-        "import jax, catalog, patterns",
+        "import jax",
+        "from jaxpat import patterns",
         "from jaxpat.conformance._execute import build_args, config_scope",
         "reg = patterns.load_registry()",
         f"pattern = reg.catalog.get({spec.pattern.id!r}); case = pattern.case({spec.case.id!r})",
