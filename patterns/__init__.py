@@ -6,7 +6,8 @@ Importing this package never imports JAX; see ``docs/plugins.md``.
 from ._errors import PluginLoadError, PluginValidationError
 from ._implementation import Implementation
 from ._markers import hookimpl
-from ._registry import PluginInfo, Registry, get_registry, load_catalog, load_registry, plugin_catalog_files
+from ._records import PluginInfo, Registry
+from ._registry import get_registry, load_catalog, load_registry, plugin_catalog_files
 
 __all__ = [
     "Implementation",

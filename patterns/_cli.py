@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._registry import Registry
+    from ._records import Registry
 
 __all__ = ["add_parser", "plugins_command", "render_json", "render_table", "report"]
 

@@ -22,8 +22,10 @@ import importlib
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from ._discovery import REFERENCE
 from ._errors import PluginValidationError
-from ._registry import REFERENCE, Registry, load_registry
+from ._records import Registry
+from ._registry import load_registry
 
 if TYPE_CHECKING:  # pragma: no cover
     from jaxpat.catalog import Catalog

@@ -15,7 +15,16 @@ from typing import Any
 
 import pytest
 from jaxpat.catalog import Catalog, Pattern, Signature
-from jaxpat.patterns import Implementation, PluginValidationError, _cli, _registry, hookimpl, load_registry
+from jaxpat.patterns import (
+    Implementation,
+    PluginValidationError,
+    _cli,
+    _discovery,
+    _registry,
+    _session,
+    hookimpl,
+    load_registry,
+)
 from jaxpat.patterns.testing import check_plugin
 
 from jaxpat import patterns
@@ -95,8 +104,8 @@ def dist(name: str, version: str = "1.0") -> SimpleNamespace:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    monkeypatch.delenv(_registry.ENV_DISABLE_AUTOLOAD, raising=False)
-    monkeypatch.delenv(_registry.ENV_BLOCK, raising=False)
+    monkeypatch.delenv(_discovery.ENV_DISABLE_AUTOLOAD, raising=False)
+    monkeypatch.delenv(_discovery.ENV_BLOCK, raising=False)
     return monkeypatch
 
 
@@ -132,7 +141,7 @@ GOOD_MODULE = """
 def entry_points(clean_env: pytest.MonkeyPatch):
     """Replace the registry's view of installed entry points."""
     def install(*eps: FakeEntryPoint) -> None:
-        clean_env.setattr(_registry, "entry_points", lambda group: [e for e in eps if e.group == group])
+        clean_env.setattr(_discovery, "entry_points", lambda group: [e for e in eps if e.group == group])
 
     return install
 
@@ -468,8 +477,8 @@ def test_reference_entry_point_is_not_registered_twice(entry_points) -> None:
         FakeEntryPoint("reference", "jaxpat.patterns.reference", dist("jaxpat", "0.1.0")),
         FakeEntryPoint("reference", "impostor", dist("impostor-dist", "9")),
     )
-    session = _registry._Session(strict=False)
-    cands = _registry._candidates(True, [], [], session)
+    session = _session.Session(strict=False)
+    cands = _discovery.candidates(True, [], [], session)
     assert [(c.name, c.module) for c in cands] == [("reference", "jaxpat.patterns.reference")]
     assert "impostor-dist 9" in only_error(session).message
 
@@ -479,7 +488,7 @@ def test_entry_points_load_sorted_by_name(modules, entry_points) -> None:
     for name in ("b", "a", "c"):
         modules(f"{name}_plugin", GOOD_MODULE.format(name=name))
     entry_points(*(FakeEntryPoint(n, f"{n}_plugin", dist(f"d-{n}")) for n in ("c", "a", "b")))
-    cands = _registry._candidates(True, [], [("extra", Plugin())], _registry._Session(strict=False))
+    cands = _discovery.candidates(True, [], [("extra", Plugin())], _session.Session(strict=False))
     assert [c.name for c in cands] == ["reference", "a", "b", "c", "extra"]
 
 
@@ -492,6 +501,11 @@ def test_autoload_disabled_by_env(modules, entry_points, clean_env) -> None:
     assert [p.name for p in load(autoload=True).plugins()] == ["fine"]
     clean_env.setenv("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", "0")
     assert [p.name for p in load(autoload=None).plugins()] == ["fine"]
+    for off in ("", "false", "no", "Off"):  # jaxpat._util.env_flag: these leave the flag off
+        clean_env.setenv("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", off)
+        assert [p.name for p in load(autoload=None).plugins()] == ["fine"], off
+    clean_env.setenv("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", "yes")
+    assert [p.name for p in load(autoload=None).plugins()] == []
 
 
 def test_block_by_argument_and_env(modules, entry_points, clean_env) -> None:
@@ -509,7 +523,7 @@ def test_block_by_argument_and_env(modules, entry_points, clean_env) -> None:
 def test_reference_can_be_blocked(clean_env) -> None:
     """Blocking `reference` leaves only the other plugins."""
     clean_env.setenv("JAXPAT_BLOCK_PLUGINS", "reference")
-    cands = _registry._candidates(False, [], [], _registry._Session(strict=False))
+    cands = _discovery.candidates(False, [], [], _session.Session(strict=False))
     assert cands == []
 
 

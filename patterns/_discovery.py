@@ -1,0 +1,129 @@
+"""Which plugins to register, in which order, before any of them is imported.
+
+The order is fixed, so every process (and every xdist worker) sees the same
+registry: the built-in ``reference`` plugin, then the entry points of group
+``jaxpat`` sorted by name (unless autoloading is off: ``autoload=False`` or
+``JAXPAT_DISABLE_PLUGIN_AUTOLOAD``), then the caller's in-process plugins.
+Names in ``block=`` or ``JAXPAT_BLOCK_PLUGINS`` are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Protocol
+
+import pluggy
+
+from jaxpat._util import dist_version, env_flag
+
+__all__ = [
+    "ENV_BLOCK",
+    "ENV_DISABLE_AUTOLOAD",
+    "GROUP",
+    "REFERENCE",
+    "REFERENCE_MODULE",
+    "Candidate",
+    "candidates",
+]
+
+#: The entry-point group plugins register under.
+GROUP = "jaxpat"
+#: Set to ``1`` to skip third-party entry points (the reference plugin still loads).
+ENV_DISABLE_AUTOLOAD = "JAXPAT_DISABLE_PLUGIN_AUTOLOAD"
+#: Comma-separated plugin names to skip, e.g. ``example,reference``.
+ENV_BLOCK = "JAXPAT_BLOCK_PLUGINS"
+
+REFERENCE = "reference"
+REFERENCE_MODULE = "jaxpat.patterns.reference"
+
+
+class _Session(Protocol):
+    """What :func:`candidates` needs of a loading session (``_session.Session``)."""
+
+    pm: pluggy.PluginManager
+
+    def name_clash(self, first: Candidate, second: Candidate) -> None: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A plugin that may be registered: its name, where it comes from, and how to import it."""
+
+    name: str
+    module: str
+    distribution: str
+    version: str
+    load: Callable[[], object] = field(repr=False, compare=False)
+
+    @property
+    def origin(self) -> str:
+        dist = f"{self.distribution} {self.version}".strip() if self.distribution else "none (in-process plugin)"
+        return f"{dist}; module {self.module}"
+
+
+def candidates(
+    autoload: bool | None, block: Iterable[str], extra: Iterable[tuple[str, object]], session: _Session
+) -> list[Candidate]:
+    blocked = _blocked_names(block)
+    for name in sorted(blocked):
+        session.pm.set_blocked(name)
+    everything = [_reference_candidate()]
+    if _autoload_enabled(autoload):
+        everything += _entry_point_candidates()
+    everything += [_in_process_candidate(name, obj) for name, obj in extra]
+    chosen: dict[str, Candidate] = {}
+    for cand in everything:
+        if cand.name in blocked:
+            continue
+        if cand.name in chosen:
+            session.name_clash(chosen[cand.name], cand)
+            continue
+        chosen[cand.name] = cand
+    return list(chosen.values())
+
+
+def _blocked_names(block: Iterable[str]) -> set[str]:
+    if isinstance(block, str):
+        raise TypeError("`block` takes a list of plugin names, not a string")
+    from_env = os.environ.get(ENV_BLOCK, "")
+    return {n.strip() for n in (*block, *from_env.split(",")) if n.strip()}
+
+
+def _autoload_enabled(autoload: bool | None) -> bool:
+    if autoload is not None:
+        return autoload
+    # Unset, empty, "0", "false", "no" and "off" leave autoloading on (a CI
+    # matrix writes these when the flag is unset); any other value disables it.
+    return not env_flag(ENV_DISABLE_AUTOLOAD)
+
+
+def _reference_candidate() -> Candidate:
+    def load() -> object:
+        from . import reference
+
+        return reference
+
+    # "" when running from a source tree that is not installed.
+    return Candidate(REFERENCE, REFERENCE_MODULE, "jaxpat", dist_version("jaxpat") or "", load)
+
+
+def _entry_point_candidates() -> list[Candidate]:
+    out = []
+    for ep in entry_points(group=GROUP):
+        if ep.name == REFERENCE and ep.value == REFERENCE_MODULE:
+            continue  # jaxpat's own entry point: the reference plugin is registered directly
+        dist = getattr(ep, "dist", None)
+        name, version = (dist.name, dist.version) if dist is not None else ("", "")
+        out.append(Candidate(ep.name, ep.value, name or "unknown distribution", version, ep.load))
+    return sorted(out, key=lambda c: (c.name, c.distribution))
+
+
+def _in_process_candidate(name: str, obj: object) -> Candidate:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"`extra_plugins` takes (name, plugin) pairs with a non-empty name, got {name!r}")
+    module = obj.__name__ if isinstance(obj, ModuleType) else f"<{type(obj).__module__}.{type(obj).__qualname__}>"
+    return Candidate(name, module, "", "", lambda: obj)
