@@ -144,27 +144,35 @@ def report(ns: argparse.Namespace) -> int:
 
 
 def _show(ns: argparse.Namespace) -> int:
+    import shutil
+
+    from ._terminal import COMPILATIONS_NOTE, failure_lines, matrix_lines, style_for
+
     rep = _report.load_report(ns.path)
+    failed = rep.failures()
     if ns.format == "json":
         data = rep.to_dict()
         json.dump({"summary": data["summary"], "status": data["status"], "environment": data["environment"]},
                   sys.stdout, indent=1)
         print()
-        return 0
+        return Exit.FINDINGS if failed else Exit.OK
+    style = style_for(sys.stdout)
+    if not style.unicode and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")  # messages may hold any character
+    width = min(shutil.get_terminal_size((100, 24)).columns, 100)
     for h in rep.environments:
         devices = ", ".join(d.id for d in h.devices) or "unknown"
         print(f"{h.host or '?'}: jax {h.jax} jaxlib {h.jaxlib} python {h.python}; devices {devices}")
-    print(f"status: {rep.status}; compilations: {rep.compiles.get('count', 0)}")
-    for line in _report.matrix_lines(rep.results):
+    print(f"status: {rep.status}")
+    print(f"compilations: {rep.compiles.get('count', 0)} ({COMPILATIONS_NOTE})")
+    print()
+    for line in matrix_lines(rep.results, width=width, style=style):
         print(line)
-    failed = rep.failures()
     if failed:
-        print(f"\n{len(failed)} failing items:")
-        for r in failed:
-            print(f"  {r.nodeid}: {r.first_line()}")
-            if ns.failures and r.message:
-                print("    " + r.message.replace("\n", "\n    "))
-    return 0
+        print(f"\n{len(failed)} failing item{'s' if len(failed) != 1 else ''}:")
+        for line in failure_lines(failed, full=ns.failures, style=style, width=width):
+            print(line)
+    return Exit.FINDINGS if failed else Exit.OK
 
 
 def _html(ns: argparse.Namespace) -> int:

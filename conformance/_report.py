@@ -42,7 +42,6 @@ __all__ = [
     "Result",
     "diff_reports",
     "load_report",
-    "matrix_lines",
     "merge_reports",
     "new_report",
     "summarize",
@@ -506,50 +505,3 @@ def diff_reports(old: Report, new: Report) -> dict[str, list[dict[str, Any]]]:
             else:
                 out["changed"].append(entry)
     return {k: out.get(k, []) for k in ("regressions", "fixes", "changed", "added", "removed")}
-
-
-# ---------------------------------------------------------------------------
-# the matrix
-# ---------------------------------------------------------------------------
-
-_MARK = {"passed": "✓", "failed": "✗", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s"}
-
-
-def matrix_lines(results: Iterable[Result]) -> list[str]:
-    """Patterns × platform/transform, each cell the counts per outcome (✓ passed, ✗ failed, …)."""
-    results = list(results)
-    cells: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
-    columns: set[str] = set()
-    for r in results:
-        col = f"{r.platform or '-'}/{r.transform or r.kind or '-'}"
-        if r.host:
-            col = f"{r.host}:{col}"
-        columns.add(col)
-        cells[r.pattern_id][col][r.outcome] += 1
-    if not cells:
-        return ["(no results)"]
-    cols = sorted(columns, key=_column_order)
-    rendered = {p: {c: _cell(cells[p].get(c)) for c in cols} for p in cells}
-    width0 = max(len("pattern"), *(len(p) for p in cells))
-    widths = {c: max(len(c), *(len(rendered[p][c]) for p in cells)) for c in cols}
-    head = "pattern".ljust(width0) + "  " + "  ".join(c.ljust(widths[c]) for c in cols)
-    lines = [head, "-" * len(head)]
-    for p in sorted(cells):
-        lines.append(p.ljust(width0) + "  " + "  ".join(rendered[p][c].ljust(widths[c]) for c in cols))
-    total = Counter(r.outcome for r in results)
-    lines.append("-" * len(head))
-    lines.append("legend: ✓ passed  ✗ failed  E error  x xfailed  X xpassed (strict: fails)  s skipped")
-    lines.append("total: " + ", ".join(f"{total[o]} {o}" for o in OUTCOMES if total[o]))
-    return lines
-
-
-def _column_order(col: str) -> tuple[str, int, str]:
-    order = {"eager": 0, "jit": 1, "vmap": 2, "grad": 3}
-    platform, _, transform = col.rpartition("/")
-    return (platform, order.get(transform, 9), transform)
-
-
-def _cell(counts: Counter[str] | None) -> str:
-    if not counts:
-        return "."
-    return " ".join(f"{counts[o]}{_MARK[o]}" for o in OUTCOMES if counts.get(o))

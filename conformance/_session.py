@@ -70,6 +70,11 @@ class JaxpatSession:
         self.started = time.time()
         self.interrupted = False
         self.froze = False
+        manager = getattr(config, "pluginmanager", None)
+        if manager is not None and not _is_worker(config):  # items done, failures and an ETA during long runs
+            from ._progress import Progress
+
+            manager.register(Progress(config), "jaxpat-progress")
 
     # -- collection ---------------------------------------------------------
 
@@ -232,12 +237,29 @@ class JaxpatSession:
         if _is_worker(self.config) or not self.results:
             return
         tr = terminalreporter
+        from ._terminal import COMPILATIONS_NOTE, Style, failure_lines, matrix_lines, style_for
+
         tr.section("jaxpat conformance matrix")
-        for line in _report.matrix_lines(_report.Result.from_dict(r) for r in self.results.values()):
+        # pytest's own colour decision (it honours NO_COLOR, FORCE_COLOR, --color) and the stream's encoding
+        style = Style(unicode=style_for(sys.stdout).unicode, colour=bool(getattr(tr, "hasmarkup", False)))
+        width = min(int(getattr(getattr(tr, "_tw", None), "fullwidth", 100) or 100), 100)
+        results = sorted((_report.Result.from_dict(r) for r in self.results.values()), key=lambda r: r.nodeid)
+        for line in matrix_lines(results, width=width, style=style):
             tr.write_line(line)
-        tr.write_line(f"compilations: {sum(self.compiles.values())}")
+        failed = [r for r in results if r.outcome in _report.BAD]
+        if failed:
+            tr.write_line(f"{len(failed)} failing item{'s' if len(failed) != 1 else ''}:")
+            for line in failure_lines(failed[:50], style=style, width=width):
+                tr.write_line(line)
+            if len(failed) > 50:
+                tr.write_line(f"... and {len(failed) - 50} more: jaxpat report show REPORT")
+        tr.write_line(f"compilations: {sum(self.compiles.values())} ({COMPILATIONS_NOTE})")
         for warning in jax_warnings(_version("jax"), _version("jaxlib")):
             tr.write_line(f"WARNING: {warning}", yellow=True)
+        for r in results:  # a requested platform that is absent (an error under --jaxpat-strict-platforms)
+            if r.kind == "setup" and r.outcome == "skipped" and r.message:
+                tr.write_line(f"WARNING: {r.message.removeprefix('Skipped: ')} "
+                              "(--strict-platforms makes this an error)", yellow=True, bold=True)
         if self.report_path:
             tr.write_line(f"report: {os.path.abspath(self.report_path)}")
 
