@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from jaxpat._util import did_you_mean
+
 from ._claims_model import Claims, Condition, GradSpec, Source
 from ._values import Value, encode
 
@@ -234,10 +236,7 @@ class Catalog:
         found = self._index.get(pattern_id) if isinstance(pattern_id, str) else None
         if found is not None:
             return found
-        import difflib
-
-        close = difflib.get_close_matches(pattern_id, self.ids(), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(pattern_id, self.ids()) if isinstance(pattern_id, str) else ""
         raise KeyError(f"no pattern {pattern_id!r} in the catalog{hint}")
 
     def ids(self) -> list[str]:

@@ -44,6 +44,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from jaxpat._util import cache_root, env_flag
+
 from . import _yaml
 from ._yaml import DEFAULT_LIMITS, Document, Limits, parse
 
@@ -74,13 +76,9 @@ def cache_dir() -> Path | None:
     Read from the environment at every call (nothing is remembered), so tests
     and callers can redirect or disable it at any time.
     """
-    if os.environ.get(ENV_DISABLE, "").strip().lower() not in ("", "0", "false", "no"):
+    if env_flag(ENV_DISABLE):  # any value but empty, 0, false, no, off
         return None
-    root = os.environ.get(ENV_CACHE_DIR, "").strip()
-    if root:
-        return Path(os.path.expanduser(root)) / "catalog"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "jaxpat" / "catalog"
+    return cache_root() / "catalog"
 
 
 def cached_parse(raw: bytes, file: str, limits: Limits = DEFAULT_LIMITS, *, write: bool = True) -> Document:

@@ -14,6 +14,8 @@ import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
+from jaxpat._util import table
+
 if TYPE_CHECKING:  # pragma: no cover
     from jaxpat.catalog import Case, Catalog, Pattern
 
@@ -174,9 +176,7 @@ def _summary(p: Pattern) -> dict[str, Any]:
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return table(rows) + "\n"
 
 
 def _describe(p: Pattern) -> str:

@@ -15,6 +15,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from jaxpat._util import table
+
 if TYPE_CHECKING:  # pragma: no cover
     from ._records import Registry
 
@@ -124,8 +126,7 @@ def _errors(registry: Registry) -> str:
 
 
 def _align(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+    return "\n".join("  " + line if line else line for line in table(rows).splitlines())
 
 
 def _indent(text: str) -> str:

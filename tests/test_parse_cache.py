@@ -354,7 +354,7 @@ def test_the_disable_variable(value: str, write_yaml, monkeypatch: pytest.Monkey
         catalog.load_files([path])
 
 
-@pytest.mark.parametrize("value", ["", "0", "false", "no", " No "])
+@pytest.mark.parametrize("value", ["", "0", "false", "no", " No ", "off"])
 def test_the_disable_variable_off_values(value: str, monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
     monkeypatch.setenv(ENV_DISABLE, value)
     assert cache_dir() == cache
