@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import time
 import tracemalloc
 from collections import Counter
 from dataclasses import dataclass
@@ -23,7 +22,6 @@ from jaxpat._cli import main
 
 CORPUS = Path(__file__).parent / "corpus"
 FILES = sorted(CORPUS.glob("*.yaml"))
-MAX_SECONDS = 2.0
 MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -46,23 +44,16 @@ def _header(path: Path) -> Expectation:
     return Expectation(fields["expect"], at, int(fields["count"]) if "count" in fields else None)
 
 
-def _rejection(path: Path) -> tuple[CatalogError, float, int]:
-    """Load ``path`` expecting CatalogError; return it, the seconds taken, and the peak bytes allocated.
-
-    Time and memory are measured in separate loads: tracemalloc slows allocation-heavy parsing several times.
-    """
-    start = time.perf_counter()
-    with pytest.raises(CatalogError) as info:
-        catalog.load_files([path])
-    elapsed = time.perf_counter() - start
+def _rejection(path: Path) -> tuple[CatalogError, int]:
+    """Load ``path`` expecting CatalogError; return it and the peak bytes allocated while loading."""
     tracemalloc.start()
     try:
-        with pytest.raises(CatalogError):
+        with pytest.raises(CatalogError) as info:
             catalog.load_files([path])
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    return info.value, elapsed, peak
+    return info.value, peak
 
 
 def test_corpus_is_large_enough():
@@ -74,11 +65,11 @@ def test_corpus_is_large_enough():
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_corpus_file_is_rejected_clearly(path, monkeypatch, record_property):
-    """Loading the file raises CatalogError with the expected message at the expected place, fast and small."""
+    """Loading the file raises CatalogError with the expected message at the expected place, in bounded memory."""
     record_property("reliability", "malformed catalog files")
     monkeypatch.chdir(CORPUS)
     want = _header(path)
-    error, elapsed, peak = _rejection(Path(path.name))
+    error, peak = _rejection(Path(path.name))
     problems = error.problems
     matching = [p for p in problems if want.message in p.message]
     assert matching, f"expected a problem containing {want.message!r}, got:\n{error}"
@@ -87,12 +78,15 @@ def test_corpus_file_is_rejected_clearly(path, monkeypatch, record_property):
     if want.count is not None:
         assert len(problems) == want.count, str(error)
     assert all(p.file == path.name for p in problems)
-    assert elapsed < MAX_SECONDS, f"took {elapsed:.2f}s"
     assert peak < MAX_BYTES, f"peak allocation {peak / 2**20:.0f} MiB"
 
 
-def test_huge_literal_is_rejected_fast(tmp_path):
-    """A pasted literal of more than a million elements (generated here, 2.4 MB) fails on the node budget in < 2 s."""
+def test_huge_literal_is_rejected_early(tmp_path):
+    """A pasted literal of more than a million elements (generated here, 2.4 MB) fails on the node budget.
+
+    The budget stops composition early: peak memory stays bounded (how long it
+    takes is a benchmark's business, not a unit test's -- CI machines are shared).
+    """
     data = ", ".join(["1"] * 1_200_000)
     path = tmp_path / "huge.yaml"
     path.write_text(
@@ -100,10 +94,9 @@ def test_huge_literal_is_rejected_fast(tmp_path):
         "    source: {doc: d}\n    signature: {args: [x]}\n    cases:\n"
         f"      - {{id: c, args: {{x: {{$array: [{data}], dtype: int32}}}}, expect: 0, provenance: {{kind: math}}}}\n"
     )
-    error, elapsed, peak = _rejection(path)
+    error, peak = _rejection(path)
     assert "more than 200000 YAML nodes" in str(error)
     assert "declare large arrays with `$generate`" in str(error)
-    assert elapsed < MAX_SECONDS
     assert peak < MAX_BYTES
 
 
@@ -111,7 +104,7 @@ def test_overlong_scalar_is_rejected(tmp_path):
     """A scalar longer than 100000 characters (generated here) is a located problem."""
     path = tmp_path / "long.yaml"
     path.write_text("version: 1\npatterns:\n  - id: long\n    summary: " + "x" * 100_001 + "\n")
-    error, _, _ = _rejection(path)
+    error, _ = _rejection(path)
     assert [str(p) for p in error.problems] == [
         f"{path}:4:14: scalar is 100001 characters long; the limit is 100000"
     ]

@@ -9,7 +9,6 @@ import pickle
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -193,14 +192,10 @@ def test_missing_file_is_a_problem(write_yaml):
 
 @pytest.mark.skipif(not catalog._loader.SHIPPED.exists(), reason="no catalog.yaml in this checkout")
 def test_shipped_catalog_loads_quickly():
-    """load() reads the shipped catalog; it is valid and loads in well under a second."""
-    start = time.perf_counter()
+    """load() reads the shipped catalog, which is valid (its speed is benchmark figure 5, not asserted here)."""
     cat = catalog.load()
-    elapsed = time.perf_counter() - start
     assert len(cat) > 0
     assert cat.files
-    print(f"shipped catalog: {len(cat)} patterns, {cat.n_cases()} cases, loaded in {elapsed * 1000:.1f} ms")
-    assert elapsed < 1.0
 
 
 @pytest.mark.skipif(not catalog._loader.SHIPPED.exists(), reason="no catalog.yaml in this checkout")
@@ -323,13 +318,19 @@ def test_limits_are_enforced(limits, text, message):
 
 
 def test_alias_bomb_fails_fast():
-    """A billion-laughs document is rejected in milliseconds, without expanding it."""
+    """A billion-laughs document is rejected without expanding it: memory stays far below one expansion's."""
+    import tracemalloc
+
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
-    start = time.perf_counter()
-    with pytest.raises(CatalogError, match="more than 200000 YAML nodes"):
-        parse("\n".join(lines).encode(), "bomb.yaml")
-    assert time.perf_counter() - start < 0.5
+    tracemalloc.start()
+    try:
+        with pytest.raises(CatalogError, match="more than 200000 YAML nodes"):
+            parse("\n".join(lines).encode(), "bomb.yaml")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20  # 10**10 expanded nodes would need terabytes
 
 
 def test_all_yaml_problems_are_reported_together():
