@@ -103,8 +103,11 @@ def config_scope(config: Mapping[str, Any]) -> Iterator[None]:
 # transforms (built once per implementation and reused across items)
 # ---------------------------------------------------------------------------
 
-def jitted(fn: Callable[..., Any], signature: Signature) -> Callable[..., Any]:
-    """``jax.jit(fn)`` with the signature's static arguments as ``static_argnames``."""
+def jitted(fn: Callable[..., Any], signature: Signature) -> Any:
+    """``jax.jit(fn)`` with the signature's static arguments as ``static_argnames``.
+
+    Typed ``Any``: the result is JAX's jit wrapper (callable, with ``.lower``), whose class is private.
+    """
     return jax.jit(fn, static_argnames=signature.static) if signature.static else jax.jit(fn)
 
 

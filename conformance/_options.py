@@ -130,13 +130,13 @@ def check_options() -> Iterator[Option]:
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``jaxpat check`` flag of every option that has one."""
     for opt in check_options():
-        help_ = opt.check_help or opt.help
+        flag, help_ = str(opt.check), opt.check_help or opt.help
         if opt.inverted:
-            parser.add_argument(opt.check, dest=opt.check_dest, action="store_false", help=help_)
+            parser.add_argument(flag, dest=opt.check_dest, action="store_false", help=help_)
             continue
         default = opt.default if opt.check_default is _UNSET else opt.check_default
         kw = opt._kwargs(list(default) if isinstance(default, list) else default)
-        parser.add_argument(opt.check, dest=opt.check_dest, help=help_, **kw)
+        parser.add_argument(flag, dest=opt.check_dest, help=help_, **kw)
 
 
 def to_pytest_args(ns: argparse.Namespace) -> list[str]:
