@@ -8,8 +8,25 @@ one field to another (a case's args against the signature, say) live in
 
 from __future__ import annotations
 
-from ._kinds import Bool, Const, Enum, Field, List, MapOf, Null, Number, OneOf, Ref, Str, Struct, Tagged, Value
+from ._kinds import (
+    Bool,
+    Const,
+    Enum,
+    ExceptionName,
+    Field,
+    List,
+    MapOf,
+    Null,
+    Number,
+    OneOf,
+    Ref,
+    Str,
+    Struct,
+    Tagged,
+    Value,
+)
 from ._model import FAMILIES, TRANSFORMS
+from ._names import PRNG_IMPLS
 from ._values import COMPLEX_DTYPES, FLOAT_DTYPES
 
 __all__ = [
@@ -28,10 +45,12 @@ TOLERANCE_DTYPES = tuple(sorted(FLOAT_DTYPES | COMPLEX_DTYPES))
 ID = Str(pattern=KEBAB, hint="a kebab-case id such as `scan-cumsum` (lowercase letters, digits, single dashes)")
 NAME = Str(pattern=IDENTIFIER, hint="a Python identifier")
 TEXT = Str()
-ERROR_NAME = Str(
-    pattern=rf"{IDENTIFIER}|jax(?:\.{IDENTIFIER})+",
-    hint="an exception name: a builtin (`TypeError`), a jax.errors name or a dotted name under `jax.`",
+ERROR_NAME = ExceptionName(
+    pattern=rf"{IDENTIFIER}|jax\.errors\.{IDENTIFIER}",
+    hint="an exception name: a builtin (`TypeError`), a jax.errors name, or jax.errors.NAME",
 )
+_IN_AXES = ("`in_axes` values are 0 (batched: the vmap transform stacks the case along a new leading axis) "
+            "or null (not batched), not {got}")
 TRANSFORM = Enum(TRANSFORMS, "transform")
 TRANSFORM_LIST = List(TRANSFORM, min_items=1, unique=True, empty_message="lists no transform")
 
@@ -40,7 +59,7 @@ TRANSFORM_LIST = List(TRANSFORM, min_items=1, unique=True, empty_message="lists 
 JAX_CONFIG = {
     "jax_enable_x64": Bool(),
     "jax_threefry_partitionable": Bool(),
-    "jax_default_prng_impl": Enum(("threefry2x32", "rbg", "unsafe_rbg"), "PRNG implementation"),
+    "jax_default_prng_impl": Enum(PRNG_IMPLS, "PRNG implementation"),
     "jax_legacy_prng_key": Enum(("allow", "warn", "error"), "setting"),
     "jax_numpy_rank_promotion": Enum(("allow", "warn", "raise"), "setting"),
     "jax_numpy_dtype_promotion": Enum(("standard", "strict"), "setting"),
@@ -208,7 +227,7 @@ PATTERN = Ref("pattern", Struct((
     )), required=True),
     Field("transforms", TRANSFORM_LIST, doc="default transforms of its cases"),
     Field("vmap", Struct((
-        Field("in_axes", MapOf(OneOf((Number(integer=True), Null())), keys=NAME), doc="ARG: 0 or null"),
+        Field("in_axes", MapOf(OneOf((Null(), Const(0, _IN_AXES))), keys=NAME), doc="ARG: 0 or null"),
     )), doc="how the vmap transform batches the arguments"),
     Field("tolerance", TOLERANCE),
     Field("claims", CLAIMS, doc="measurable statements, checked by the conformance suite"),

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ._names import exception_name_problem
 from ._values import ValueError_, decode
 
 __all__ = [
@@ -111,6 +112,19 @@ class Str(Kind):
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, str)
+
+
+@dataclass(frozen=True)
+class ExceptionName(Str):
+    """A string naming an exception class the conformance suite can resolve (``TypeError``, ``jax.errors.X``)."""
+
+    def check(self, value: Any, at: Path, report: Report) -> None:
+        if not (isinstance(value, str) and self.pattern and re.fullmatch(self.pattern, value)):
+            super().check(value, at, report)
+            return
+        problem = exception_name_problem(value)
+        if problem:
+            report.error(at, problem)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ function that turns files into a catalog, for every caller.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +23,9 @@ from ._errors import CatalogError, Problem
 from ._model import Catalog, Location, Pattern
 from ._parse_cache import cached_parse
 from ._validate import Checked, check_document, check_pattern_ids
-from ._yaml import Document, parse
+from ._yaml import DEFAULT_LIMITS, Document, parse
 
-__all__ = ["SHIPPED", "load", "load_files", "validate"]
+__all__ = ["SHIPPED", "load", "load_files", "read_catalog_file", "validate"]
 
 #: The catalog shipped with jaxpat (a symlink to the repository's catalog.yaml).
 SHIPPED = Path(__file__).parent / "catalog.yaml"
@@ -118,19 +120,77 @@ def _unique(sources: list[_Source]) -> list[_Source]:
     seen: set[Path] = set()
     out = []
     for source in sources:
-        key = source.path.resolve() if source.path.exists() else source.path
+        key = _resolved(source.path) or source.path
         if key not in seen:
             seen.add(key)
             out.append(source)
     return out
 
 
+def _resolved(path: Path) -> Path | None:
+    """``path`` with every symlink followed, or None when that is impossible (missing, a loop, no access)."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop on Python < 3.13
+        return None
+
+
 def _display(path: Path) -> str:
     """A short name for messages: relative to the working directory when the file is under it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str((_resolved(path) or path.absolute()).relative_to(Path.cwd().resolve()))
     except (ValueError, OSError):
         return str(path)
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_catalog_file(path: Path, max_bytes: int = DEFAULT_LIMITS.max_bytes) -> bytes:
+    """The bytes of one catalog file, read safely; :class:`OSError` or :class:`ValueError` says why not.
+
+    A catalog file is a regular file of at most ``max_bytes`` bytes. The
+    file is opened without blocking (a FIFO would otherwise wait for a
+    writer forever), its type and size are checked on the open descriptor
+    before anything is read (``/dev/zero`` or a 4 GiB file is refused
+    without reading it), and at most ``max_bytes + 1`` bytes are read, so a
+    file that grows while it is read is refused too. A symlink loop is an
+    :class:`OSError` (``ELOOP``).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((what for test, what in _KINDS if test(st.st_mode)), "not a regular file")
+            raise ValueError(f"{kind}, not a regular file; a catalog file is a regular YAML file")
+        if st.st_size > max_bytes:
+            raise ValueError(f"the file is {st.st_size} bytes; the limit is {max_bytes} (nothing was read)")
+        chunks, size = [], 0
+        while size <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > max_bytes:
+            raise ValueError(f"the file grew past the limit of {max_bytes} bytes while it was read")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _read_problem(source: _Source) -> tuple[bytes | None, Problem | None]:
+    """``(bytes, None)``, or ``(None, the problem)`` naming the file when it cannot be read as a catalog file."""
+    try:
+        return read_catalog_file(source.path), None
+    except ValueError as e:
+        return None, Problem(source.name, 0, 0, f"cannot read the file: {e}")
+    except OSError as e:
+        why = "a symlink loop (too many levels of symbolic links)" if e.errno == errno.ELOOP else (e.strerror or e)
+        return None, Problem(source.name, 0, 0, f"cannot read the file: {why}")
 
 
 # -- checking and building -------------------------------------------------------
@@ -140,10 +200,11 @@ def _check(sources: list[_Source], *, cache: _CacheUse) -> tuple[list[Problem], 
     problems: list[Problem] = []
     files: list[tuple[_Source, bytes]] = []
     for source in sources:
-        try:
-            files.append((source, source.path.read_bytes()))
-        except OSError as e:
-            problems.append(Problem(source.name, 0, 0, f"cannot read the file: {e.strerror or e}"))
+        raw, problem = _read_problem(source)
+        if problem is not None:
+            problems.append(problem)
+        elif raw is not None:
+            files.append((source, raw))
     more, done = _check_bytes(files, cache=cache)
     return _in_file_order(problems + more, sources), done
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._names import exception_name_problem, prng_impl_problem
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
@@ -274,7 +276,7 @@ def _decode_key(data: Mapping, role: str, path: Path) -> KeyValue:
     legacy = data.get("legacy", False)
     if not isinstance(legacy, bool):
         raise ValueError_("`legacy` must be true or false", (*path, "legacy"))
-    return KeyValue(seed, legacy, _opt_str(data, "impl", path))
+    return KeyValue(seed, legacy, _prng_impl(data, path))
 
 
 def _decode_key_data(data: Mapping, role: str, path: Path) -> KeyDataValue:
@@ -285,7 +287,15 @@ def _decode_key_data(data: Mapping, role: str, path: Path) -> KeyDataValue:
         raise ValueError_(e.message, (*path, "$key_data", *rest)) from None
     if not arr.shape:
         raise ValueError_("`$key_data` must be at least 1-d (the key's words)", (*path, "$key_data"))
-    return KeyDataValue(arr, _opt_str(data, "impl", path))
+    return KeyDataValue(arr, _prng_impl(data, path))
+
+
+def _prng_impl(data: Mapping, path: Path) -> str | None:
+    impl = _opt_str(data, "impl", path)
+    problem = None if impl is None else prng_impl_problem(impl)
+    if problem:
+        raise ValueError_(problem, (*path, "impl"))
+    return impl
 
 
 def _decode_generate(data: Mapping, role: str, path: Path) -> GeneratedArray:
@@ -322,9 +332,12 @@ def _decode_error(data: Mapping, role: str, path: Path) -> ExpectedError:
     if not isinstance(name, str) or not _valid_error_name(name):
         raise ValueError_(
             "`$error` names a builtin exception (TypeError), a jax.errors name "
-            "(ConcretizationTypeError) or a dotted name under `jax.`",
+            "(ConcretizationTypeError) or jax.errors.NAME",
             (*path, "$error"),
         )
+    problem = exception_name_problem(name)
+    if problem:
+        raise ValueError_(f"`$error`: {problem}", (*path, "$error"))
     return ExpectedError(name, _opt_str(data, "match", path))
 
 

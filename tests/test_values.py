@@ -166,6 +166,7 @@ def _generated(draw) -> GeneratedArray:
 
 
 _TEXT = st.text(string.printable, min_size=1, max_size=8)
+_PRNG_IMPLS = st.sampled_from(["threefry2x32", "rbg", "unsafe_rbg"])
 _ERROR_NAMES = st.sampled_from(["TypeError", "ConcretizationTypeError", "jax.errors.UnexpectedTracerError"])
 _SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=8),
@@ -175,11 +176,11 @@ _SCALARS = st.one_of(
 def _values(role: str) -> st.SearchStrategy:
     leaves = [_SCALARS, _arrays()]
     if role == "input":
-        leaves += [_generated(), st.builds(KeyValue, st.integers(0, 2**63), st.booleans(), st.none() | _TEXT)]
+        leaves += [_generated(), st.builds(KeyValue, st.integers(0, 2**63), st.booleans(), st.none() | _PRNG_IMPLS)]
     else:
         leaves += [
             st.builds(KeyDataValue, _arrays(dtype="uint32", nonempty=True).filter(lambda a: a.shape != ()),
-                      st.none() | _TEXT),
+                      st.none() | _PRNG_IMPLS),
             st.builds(ExpectedError, _ERROR_NAMES, st.none() | _TEXT),
         ]
     return st.recursive(st.one_of(leaves), _value_containers, max_leaves=8)
