@@ -20,7 +20,7 @@ from jaxpat.patterns import Implementation, hookimpl
 
 from jaxpat._util import cache_root, first_line
 
-#: JAX config flags an implementation must leave as it found them.
+#: JAX config flags the report's environment records (every flag is guarded: see ``check_harness``).
 GUARDED_CONFIG = (
     "jax_enable_x64", "jax_default_prng_impl", "jax_threefry_partitionable", "jax_numpy_rank_promotion",
     "jax_numpy_dtype_promotion", "jax_default_matmul_precision", "jax_disable_jit", "jax_debug_nans",
@@ -33,6 +33,7 @@ _ENV = pytest.StashKey[dict]()
 _ENV_SENT = pytest.StashKey[bool]()
 _SETUP = pytest.StashKey[bool]()
 _LOAD_ERRORS = pytest.StashKey[list]()
+_HARNESS = pytest.StashKey[Any]()
 
 
 # ---------------------------------------------------------------------------
@@ -204,6 +205,7 @@ def collect_items(session: pytest.Session, extra: Sequence[ItemMaker] = ()) -> l
     for err in registry.errors:
         name = getattr(err, "plugin", None) or "unknown"
         items.append(ErrorItem.from_parent(root, name=f"plugin[{name}]", message=str(getattr(err, "message", err))))
+    _take_harness_baseline(config)
     devices, absent = select_devices(config)
     for platform, existing in absent.items():
         reason = f"platform {platform!r} was requested but is absent; devices here: {', '.join(existing)}"
@@ -232,8 +234,6 @@ def _pattern_items(
     from ._execute import ItemSpec
 
     transforms = config.getoption("jaxpat_transform")
-    timeout = config.getoption("jaxpat_timeout")
-    use_timeout = timeout and config.pluginmanager.hasplugin("timeout")
     out: list[pytest.Item] = []
     for pattern in registry.catalog:
         if not _matches(pattern.id, config.getoption("jaxpat_pattern")):
@@ -244,8 +244,6 @@ def _pattern_items(
         col = PatternCollector.from_parent(root, name=pattern.id, pattern=pattern)
         # markers on the collector apply to all its items, at a fraction of per-item add_marker's cost
         col.add_marker(f"jaxpat_{pattern.family.replace('-', '_')}")
-        if use_timeout:
-            col.add_marker(pytest.mark.timeout(timeout, method="thread"))
         for case in pattern.cases:
             for impl in impls:
                 for device in devices:
@@ -332,12 +330,9 @@ class JaxpatItem(pytest.Item):
             self.user_properties.append(("jaxpat_env", environment(self.config)))
             self.config.stash[_ENV_SENT] = True
         before = compile_count()
-        guarded = _snapshot_config()
         try:
-            run_item(self.spec, facts)
-            _check_config_untouched(guarded)
+            run_item(self.spec, facts)  # global damage is checked around this call (check_harness)
         except ConformanceFailure as exc:
-            _restore_config(guarded)
             facts["message"] = str(exc)
             facts["repro"] = repro(self.spec)
             raise
@@ -437,30 +432,58 @@ class SkipItem(pytest.Item):
         return (self.path, None, self.nodeid)
 
 
-def _snapshot_config() -> dict[str, Any]:
-    import jax
+def _take_harness_baseline(config: pytest.Config) -> None:
+    """Record the harness's own code (jaxpat, and what it checks with) once the plugins are loaded."""
+    if _HARNESS in config.stash:
+        return
+    from jaxpat.patterns._guard import Harness
 
-    return {name: getattr(jax.config, name) for name in GUARDED_CONFIG}
+    from . import _compare, _execute  # noqa: F401 - the checking code must be in the baseline
 
-
-def _restore_config(saved: dict[str, Any]) -> None:
-    import jax
-
-    for name, value in saved.items():
-        if getattr(jax.config, name) != value:
-            jax.config.update(name, value)
+    config.stash[_HARNESS] = Harness()
 
 
-def _check_config_untouched(saved: dict[str, Any]) -> None:
-    import jax
+def snapshot_config() -> dict[str, Any]:
+    """Every JAX config flag's value (``jax.config.values``), for :func:`check_harness`."""
+    from jaxpat.patterns._guard import jax_config
+
+    return jax_config() or {}
+
+
+def check_harness(item: pytest.Item, before: dict[str, Any]) -> None:
+    """After plugin code ran for ``item``: undo and report any global damage it did.
+
+    Every JAX config flag is compared with ``before`` (not a hand-picked
+    list), and jaxpat's own checking code -- and the NumPy, JAX and builtin
+    callables it uses -- with the baseline taken after the plugins loaded.
+    Anything changed is restored at once, so the items that follow run in
+    the state they expect, and the item fails naming what its
+    implementation changed.
+    """
+    from jaxpat.patterns._guard import config_changes, describe_config_changes, describe_replaced, restore_config
 
     from ._execute import ConformanceFailure
 
-    changed = {n: (v, getattr(jax.config, n)) for n, v in saved.items() if getattr(jax.config, n) != v}
-    if changed:
-        _restore_config(saved)
-        desc = ", ".join(f"{n} from {a!r} to {b!r}" for n, (a, b) in changed.items())
-        raise ConformanceFailure(
-            f"the implementation changed global JAX config: {desc} (restored for the items that follow); "
+    problems = []
+    changes = config_changes(before, snapshot_config())
+    if changes:
+        failed = restore_config(changes)
+        problems.append(
+            f"the implementation changed global JAX config: {_changes_from_to(changes)} (restored for the items "
+            f"that follow{'' if not failed else '; not restorable: ' + describe_config_changes(changes, failed)}); "
             "use a case `config:` or `jax.config` context managers instead"
         )
+    harness = item.config.stash.get(_HARNESS, None)
+    if harness is not None:
+        replaced, failed = harness.check()
+        if replaced:
+            problems.append(
+                "the implementation replaced code jaxpat checks with (restored; this item's verdict cannot "
+                f"be trusted):\n{describe_replaced(replaced, failed)}"
+            )
+    if problems:
+        raise ConformanceFailure("\n".join(problems))
+
+
+def _changes_from_to(changes: dict[str, tuple[Any, Any]]) -> str:
+    return ", ".join(f"{n} from {a!r} to {b!r}" for n, (a, b) in sorted(changes.items()))

@@ -393,7 +393,7 @@ table{border-collapse:collapse}
 .matrix tr.fam th{background:#eef2f7;font-weight:bold;text-align:left;position:sticky;left:0}
 .matrix td{text-align:center;cursor:pointer;min-width:2.6em;font-variant-numeric:tabular-nums}
 .o0{background:#a6dba0}.o1{background:#d73027;color:#fff}.o2{background:#67001f;color:#fff}
-.o3{background:#d9f0d3}.o4{background:#fdb863}.o5{background:#e0e0e0}.empty{background:#fafafa;color:#bbb}
+.o3{background:#d9f0d3}.o4{background:#fdb863}.o5{background:#e0e0e0}.o6{background:#9e9e9e;color:#fff}.empty{background:#fafafa;color:#bbb}
 .legend span{display:inline-block;padding:0 .5em;border-radius:3px;margin-right:.3em}
 .list td,.list th{border-bottom:1px solid #eee;padding:2px 8px;text-align:left;vertical-align:top;font-size:13px}
 .list td.id{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
@@ -420,7 +420,7 @@ var errbox=document.getElementById("js-errors");
 function fail(msg){errbox.textContent+=(errbox.textContent?"\n":"")+msg;}
 window.addEventListener("error",function(e){fail("script error: "+e.message+" (line "+e.lineno+")");});
 var D=JSON.parse(document.getElementById("report-data").textContent);
-var MARK=["\u2713","\u2717","E","x","X","s"];
+var MARK=["\u2713","\u2717","E","x","X","s","-"];
 var NAMES=D.outcomes, BADS={1:1,2:1,4:1};
 var params=new URLSearchParams(location.search);
 function $(id){return document.getElementById(id);}

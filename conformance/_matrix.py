@@ -85,10 +85,10 @@ def build_matrix(results: Iterable[Result]) -> Matrix:
 
 
 def worst(counts: Counter[str] | None) -> str | None:
-    """The outcome that matters most in a cell: error > failed > xpassed > skipped > xfailed > passed."""
+    """The outcome that matters most in a cell: error > failed > xpassed > not_run > skipped > xfailed > passed."""
     if not counts:
         return None
-    for outcome in ("error", "failed", "xpassed", "skipped", "xfailed", "passed"):
+    for outcome in ("error", "failed", "xpassed", "not_run", "skipped", "xfailed", "passed"):
         if counts.get(outcome):
             return outcome
     return next((o for o in OUTCOMES if counts.get(o)), None)

@@ -51,7 +51,7 @@ __all__ = [
 
 FORMAT = "jaxpat-report"
 VERSION = 1
-OUTCOMES = ("passed", "failed", "error", "xfailed", "xpassed", "skipped")
+OUTCOMES = ("passed", "failed", "error", "xfailed", "xpassed", "skipped", "not_run")
 #: Outcomes that count as a regression when an item had passed before.
 BAD = frozenset({"failed", "error", "xpassed"})
 #: The report's JSON Schema, shipped with the package.

@@ -1,11 +1,15 @@
-"""xdist scheduling for jaxpat: one pattern's items on one worker, and a crash costs one item.
+"""xdist scheduling for jaxpat: one pattern's items on one worker, a crash costs one item, repeat offenders stop.
 
 ``--dist loadscope`` keeps a pattern's items (which share compiled programs)
 on one worker. Its stock ``remove_node`` re-queues a crashed worker's whole
 work unit *including the item that crashed it*, so an implementation that
-kills its process (``os._exit``, a segfault, a hard timeout) would crash
-every replacement worker in turn until xdist gives up. Here the crashing
-item is marked done before the rest of its unit is re-queued.
+kills its process (``os._exit``, a segfault, a hang ended by the watchdog)
+would crash every replacement worker in turn until xdist gives up. Here the
+crashing item is marked done before the rest of its unit is re-queued, and
+each crash is counted against the item's implementation
+(:class:`._isolation.Isolation`): once an implementation is quarantined, its
+items still waiting in the queue are dropped -- the report lists them as not
+run, with the reason -- so a bad implementation cannot eat the run.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ from typing import Any
 
 from xdist.scheduler import LoadScopeScheduling
 
+from ._isolation import Isolation
+
 __all__ = ["CrashSafeScopeScheduling"]
 
 
 class CrashSafeScopeScheduling(LoadScopeScheduling):
-    """LoadScopeScheduling whose crash handling does not re-run the crashing item."""
+    """LoadScopeScheduling whose crash handling does not re-run the crashing item and quarantines repeat crashers."""
+
+    def __init__(self, config: Any, log: Any = None, isolation: Isolation | None = None) -> None:
+        super().__init__(config, log)
+        self.isolation = isolation if isolation is not None else Isolation()
 
     def remove_node(self, node: Any) -> str | None:
         workload = self.assigned_work.pop(node)
@@ -29,6 +39,18 @@ class CrashSafeScopeScheduling(LoadScopeScheduling):
             if crashitem in unit:
                 unit[crashitem] = True  # reported as crashed by xdist; never sent again
         self.workqueue.update({scope: unit for scope, unit in workload.items() if not all(unit.values())})
+        if self.isolation.record_crash(crashitem) is not None:
+            self._drop_quarantined()
         for other in self.assigned_work:
             self._reschedule(other)
         return crashitem
+
+    def _drop_quarantined(self) -> None:
+        """Mark the queued items of quarantined implementations done (never sent); drop units left empty."""
+        for scope in list(self.workqueue):
+            unit = self.workqueue[scope]
+            for nodeid, done in unit.items():
+                if not done and self.isolation.leave_out(nodeid):
+                    unit[nodeid] = True
+            if all(unit.values()):
+                del self.workqueue[scope]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import platform as _platform
+import signal
 import socket
 import sys
 import time
@@ -22,6 +23,13 @@ import pytest
 from jaxpat._util import dist_version as _version
 
 from . import _report
+from ._isolation import Isolation, Watchdog, enable_fault_log
+
+#: Captured output of one item shown in the terminal: this many characters from its start and from its end
+#: (``--jaxpat-full-output`` shows all of it).
+OUTPUT_HEAD, OUTPUT_TAIL = 2_000, 6_000
+#: Set by the SIGINT handler: a KeyboardInterrupt is the user's Ctrl-C only when a SIGINT arrived.
+_SIGINT = {"received": False, "installed": False}
 
 #: Seconds between incremental report writes while a run is in progress.
 #: Seconds between rewrites of the report while the run goes on (at least).
@@ -75,6 +83,22 @@ class JaxpatSession:
             from ._progress import Progress
 
             manager.register(Progress(config), "jaxpat-progress")
+        self.collected: list[str] = []  # jaxpat item ids, in collection order (controller / single process)
+        self.running: dict[str, float] = {}  # item id -> time.monotonic() at its start, until its last report
+        self.isolation: Isolation | None = None
+        self.scheduler: Any = None
+        self.watchdog: Watchdog | None = None
+        self._fault_log: Any = None
+        if not _is_worker(config):
+            self.isolation = Isolation()
+        crash_dir = config.workerinput.get("jaxpat_crash_dir") if _is_worker(config) else (
+            self.isolation.crash_dir if self.isolation else None)
+        if _is_worker(config) and crash_dir:
+            self._fault_log = enable_fault_log(crash_dir, str(config.workerinput.get("workerid", "gw")))
+        limit = config.getoption("jaxpat_timeout")
+        if limit and not _is_controller(config):
+            self.watchdog = Watchdog(crash_dir, float(limit), None if _is_worker(config) else self._hung)
+        _watch_sigint()
 
     # -- collection ---------------------------------------------------------
 
@@ -124,7 +148,115 @@ class JaxpatSession:
             return None
         from ._scheduler import CrashSafeScopeScheduling
 
-        return CrashSafeScopeScheduling(config, log)
+        self.scheduler = CrashSafeScopeScheduling(config, log, self.isolation)
+        return self.scheduler
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """Tell each worker where to leave timeout records and fault logs."""
+        if self.isolation is not None:
+            node.workerinput["jaxpat_crash_dir"] = self.isolation.crash_dir
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if not self.collected:
+            self.collected = [i for i in ids if i.startswith("jaxpat::")]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not _is_worker(self.config) and not _is_controller(self.config):
+            self.collected = [i.nodeid for i in session.items if i.nodeid.startswith("jaxpat::")]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        """A worker died running ``crashitem``: say why (timeout, with limit and stack; or a crash) and how long."""
+        if self.isolation is None:
+            return
+        started = self.running.pop(crashitem, None)
+        record = self.isolation.timeout_record(crashitem)
+        worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "?")
+        if record is not None:
+            report.longrepr = (
+                f"timeout: the item ran longer than {record['limit']:g} s (--jaxpat-timeout) and its worker "
+                f"{worker} was ended and replaced; the other items go on.\n"
+                f"where it was (main thread, most recent call last):\n{record['stack']}"
+            )
+            report.duration = float(record.get("elapsed") or record["limit"])
+        else:
+            fault = self.isolation.fault_log(worker).strip()
+            how = (f"a fatal error:\n{fault[-6000:]}" if fault else
+                   "the process ended without a Python error (os._exit, a signal, or the kernel's OOM killer)")
+            report.longrepr = (f"crashed: worker {worker} died running this item -- {how}\n"
+                               "the worker was replaced; the other items go on.")
+            if started is not None:
+                report.duration = time.monotonic() - started
+        report.outcome = "failed"
+        report.when = "call"
+        # An item crash does not count against xdist's --max-worker-restart: crashes are bounded by the items
+        # and the quarantine, and only crashes outside an item (start-up, collection) should end the run.
+        dsession = self.config.pluginmanager.getplugin("dsession")
+        if dsession is not None and self.config.option.maxworkerrestart is None and hasattr(
+                dsession, "_failed_nodes_count"):
+            dsession._failed_nodes_count -= 1
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        if not _is_worker(self.config) and nodeid.startswith("jaxpat::"):
+            self.running[nodeid] = time.monotonic()
+
+    # -- running items safely (workers, or the single process) ----------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any) -> Any:
+        if self.watchdog is None or not item.nodeid.startswith("jaxpat::"):
+            return (yield)
+        self.watchdog.start(item.nodeid)
+        try:
+            return (yield)
+        finally:
+            self.watchdog.cancel()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        """Plugin code runs here: its BaseExceptions are its failure, and global damage is found and undone."""
+        if not item.nodeid.startswith("jaxpat::"):
+            return (yield)
+        from ._collect import check_harness, snapshot_config
+
+        before = snapshot_config()
+        try:
+            result = yield
+        except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:
+            if isinstance(exc, KeyboardInterrupt) and _SIGINT["received"]:
+                raise  # the user's Ctrl-C
+            check_harness(item, before)  # damage first: it says more than the exit
+            from ._execute import ConformanceFailure
+
+            raise ConformanceFailure(
+                f"the implementation raised {type(exc).__name__}{_args(exc)}: an implementation returns "
+                "a result or raises an Exception; this one tried to end the process or the run"
+            ) from None
+        except BaseException:
+            check_harness(item, before)
+            raise
+        check_harness(item, before)
+        return result
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: Any) -> Any:
+        report = yield
+        if item.nodeid.startswith("jaxpat::") and not self.config.getoption("jaxpat_full_output"):
+            report.sections = [(title, _bounded(text)) for title, text in report.sections]
+        return report
+
+    def _hung(self, record: dict[str, Any]) -> None:
+        """Without workers a hang ends the process (the watchdog's thread calls this first): write the report."""
+        nodeid = record["nodeid"]
+        rec = self.results.setdefault(nodeid, {**_record_from_nodeid(nodeid), "nodeid": nodeid, "duration": 0.0})
+        rec.update(outcome="failed", duration=float(record["elapsed"]), message=(
+            f"timeout: the item ran longer than {record['limit']:g} s (--jaxpat-timeout); without xdist workers "
+            f"(-n 0) a hang ends the whole run (use -n 1 or more to isolate it).\n"
+            f"where it was (main thread, most recent call last):\n{record['stack']}"))
+        if self.report_path:
+            self._write("incomplete", exitstatus=int(pytest.ExitCode.TESTS_FAILED))
 
     # -- reporting (controller, or the single process) ------------------------
 
@@ -156,8 +288,11 @@ class JaxpatSession:
         outcome = _outcome(report)
         prev = self.results.get(nodeid)
         if prev is None:
-            prev = {**record, "nodeid": nodeid, "outcome": "passed", "duration": 0.0, "message": None}
+            # not_run until a phase gives it an outcome: an item cut off after its setup did not pass
+            prev = {**record, "nodeid": nodeid, "outcome": "not_run", "duration": 0.0, "message": None}
             self.results[nodeid] = prev
+        if report.when == "teardown" or outcome not in (None, "passed"):
+            self.running.pop(nodeid, None)
         prev["duration"] = round(prev["duration"] + float(report.duration or 0.0), 6)
         if outcome is None:
             return
@@ -195,14 +330,50 @@ class JaxpatSession:
         if self.froze:
             gc.unfreeze()
             self.froze = False
-        if _is_worker(self.config) or not self.report_path:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+        if _is_worker(self.config):
             return
+        interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
+        missing = self._account_for_every_item(interrupted)
         status = "complete"
-        if self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED:
+        if interrupted:
             status = "interrupted"
-        elif exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        elif exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or missing:
             status = "incomplete"
-        self._write(status, exitstatus=int(exitstatus))
+        if missing and exitstatus == pytest.ExitCode.OK:
+            # "all passed" would hide the items that never ran
+            session.exitstatus = exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.report_path:
+            self._write(status, exitstatus=int(exitstatus))
+        if self.isolation is not None:
+            self.isolation.cleanup()
+
+    def _account_for_every_item(self, interrupted: bool) -> int:
+        """Give every collected item without an outcome the outcome ``not_run`` and the reason; return how many."""
+        left_out = self.isolation.not_run if self.isolation is not None else {}
+        if interrupted:
+            started = "not run to the end: the run was interrupted (Ctrl-C) while this item was running"
+            waiting = "not run: the run was interrupted (Ctrl-C) before this item"
+        else:
+            started = "not run to the end: the run stopped while this item was running"
+            waiting = ("not run: the run stopped before this item (-x/--maxfail, or xdist gave up after too many "
+                       "crashed workers)")
+        count = 0
+        for nodeid in self.collected:
+            rec = self.results.get(nodeid)
+            if rec is None:
+                rec = self.results[nodeid] = {**_record_from_nodeid(nodeid), "nodeid": nodeid,
+                                              "outcome": "not_run", "duration": 0.0, "message": None}
+                rec["message"] = left_out.get(nodeid, waiting)
+            if rec["outcome"] == "not_run":
+                rec["message"] = rec.get("message") or left_out.get(nodeid, started)
+                count += 1
+        for rec in self.results.values():  # items whose setup ran but that were never collected here (no -n)
+            if rec["outcome"] == "not_run" and not rec.get("message"):
+                rec["message"] = started
+                count += rec["nodeid"] not in self.collected
+        return count
 
     def _write(self, status: str, exitstatus: int | None = None) -> None:
         env = {
@@ -266,6 +437,39 @@ class JaxpatSession:
 
 # ---------------------------------------------------------------------------
 
+def _watch_sigint() -> None:
+    """Remember when a real SIGINT arrives, so a KeyboardInterrupt raised by plugin code is told apart."""
+    if _SIGINT["installed"]:
+        return
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum: int, frame: Any) -> Any:
+            _SIGINT["received"] = True
+            if callable(previous):
+                return previous(signum, frame)
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, on_sigint)
+        _SIGINT["installed"] = True
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no signals here
+        pass
+
+
+def _args(exc: BaseException) -> str:
+    text = ", ".join(repr(a) for a in exc.args)[:200]
+    return f"({text})" if text else ""
+
+
+def _bounded(text: str) -> str:
+    """At most ``OUTPUT_HEAD + OUTPUT_TAIL`` characters of captured output, saying how much was left out."""
+    if len(text) <= OUTPUT_HEAD + OUTPUT_TAIL + 200:
+        return text
+    cut = len(text) - OUTPUT_HEAD - OUTPUT_TAIL
+    return (f"{text[:OUTPUT_HEAD]}\n[... jaxpat: {cut} characters of output left out; "
+            f"--jaxpat-full-output (jaxpat check --full-output) shows all of it ...]\n{text[-OUTPUT_TAIL:]}")
+
+
 def _outcome(report: pytest.TestReport) -> str | None:
     if hasattr(report, "wasxfail"):
         return "xfailed" if report.skipped else "xpassed"
@@ -278,7 +482,7 @@ def _outcome(report: pytest.TestReport) -> str | None:
     return "passed" if report.when == "call" else None
 
 
-_RANKS = {"passed": 0, "skipped": 1, "xfailed": 2, "xpassed": 3, "failed": 4, "error": 5}
+_RANKS = {"not_run": -1, "passed": 0, "skipped": 1, "xfailed": 2, "xpassed": 3, "failed": 4, "error": 5}
 
 
 def _rank(outcome: str) -> int:

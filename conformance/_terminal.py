@@ -25,9 +25,11 @@ __all__ = ["COMPILATIONS_NOTE", "Style", "failure_lines", "matrix_lines", "reaso
 #: What the "compilations" figure counts.
 COMPILATIONS_NOTE = "XLA programs compiled during the run, over every process; persistent-cache hits included"
 
-_UNICODE = {"passed": "✓", "failed": "✗", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s"}
-_ASCII = {"passed": "+", "failed": "F", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s"}
-_COLOUR = {"passed": "32", "failed": "31;1", "error": "31;1", "xfailed": "33", "xpassed": "35;1", "skipped": "2"}
+_UNICODE = {"passed": "✓", "failed": "✗", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s",
+            "not_run": "-"}
+_ASCII = {"passed": "+", "failed": "F", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s", "not_run": "-"}
+_COLOUR = {"passed": "32", "failed": "31;1", "error": "31;1", "xfailed": "33", "xpassed": "35;1", "skipped": "2",
+           "not_run": "33;1"}
 _MEANING = {
     "passed": "passed",
     "failed": "failed",
@@ -35,6 +37,7 @@ _MEANING = {
     "xfailed": "xfailed (a known deviation, declared in the catalog, that still deviates)",
     "xpassed": "xpassed (a known deviation that now passes: fails the run)",
     "skipped": "skipped",
+    "not_run": "not run (quarantined, interrupted or stopped early: the report says why; fails the run)",
 }
 
 
