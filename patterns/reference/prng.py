@@ -59,19 +59,45 @@ def split_unpack(seed, num):
 
 
 # ---------------------------------------------------------------------------
+# prng-draws: the values jax.random draws (checked against a Threefry oracle)
+# ---------------------------------------------------------------------------
+
+
+def uniform_draws(key):
+    return jax.random.uniform(key, (3,))
+
+
+def uniform_from_bits(key):
+    # The documented conversion: 23 random mantissa bits under exponent 0 give a float in [1, 2).
+    bits = jax.random.bits(key, (3,), jnp.uint32)
+    return jax.lax.bitcast_convert_type((bits >> 9) | jnp.uint32(0x3F800000), jnp.float32) - 1.0
+
+
+def normal_draws(key):
+    return jax.random.normal(key, (3,))
+
+
+def bits_draws(key):
+    return jax.random.bits(key, (3,), jnp.uint32)
+
+
+# ---------------------------------------------------------------------------
 # prng-same-key-same-draws: reproducibility (seed 002, seed 003)
 # ---------------------------------------------------------------------------
 
 
 def same_draws_normal_twice(key):
-    a = jax.random.normal(key, (3,))
-    b = jax.random.normal(key, (3,))
-    return jnp.array_equal(a, b)
+    # Both draws are returned: the harness compares each with independently computed values.
+    return jax.random.normal(key, (3,)), jax.random.normal(key, (3,))
 
 
-def same_draws_split_any_order(key):
-    # seed 003: foo(key) = bar(subkey1) + 2 * baz(subkey2); evaluating baz
-    # before bar must not change the result, because each draw owns its key.
+# ---------------------------------------------------------------------------
+# prng-split-any-order: seed 003's foo(key) = bar(subkey1) + 2 * baz(subkey2)
+# ---------------------------------------------------------------------------
+
+
+def split_any_order(key):
+    # Evaluating baz before bar must not change the result, because each draw owns its key.
     def bar(k):
         return jax.random.uniform(k)
 
@@ -85,7 +111,7 @@ def same_draws_split_any_order(key):
     b2 = baz(k2)
     a2 = bar(k1)
     foo2 = a2 + 2 * b2
-    return foo1 == foo2
+    return foo1, foo2
 
 
 # ---------------------------------------------------------------------------
@@ -110,7 +136,7 @@ def numpy_global_state(seed):
         foo2 = a + 2 * b
     finally:
         np.random.set_state(saved)
-    return np.asarray(foo1 == foo2)
+    return foo1, foo2
 
 
 # ---------------------------------------------------------------------------
@@ -122,13 +148,13 @@ def parallel_vs_split_then_single(key, n):
     subkeys = jax.random.split(key, n)
     sequential = jnp.stack([jax.random.normal(k) for k in subkeys])
     parallel = jax.random.normal(key, (n,))
-    return jnp.array_equal(sequential, parallel)
+    return sequential, parallel
 
 
 def parallel_vs_fold_in_then_single(key, n):
     sequential = jnp.stack([jax.random.normal(jax.random.fold_in(key, i)) for i in range(n)])
     parallel = jax.random.normal(key, (n,))
-    return jnp.array_equal(sequential, parallel)
+    return sequential, parallel
 
 
 IMPLEMENTATIONS: list[Implementation] = [
@@ -146,14 +172,22 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="jax.random.key_data(jax.random.split(jax.random.key(seed), num))"),
     Implementation(pattern="prng-split", name="unpack", fn=split_unpack,
                    notes="unpack the typed subkeys (as in `subkey1, subkey2 = split(key)`), restack their bits"),
+    Implementation(pattern="prng-uniform-draws", name="uniform", fn=uniform_draws,
+                   notes="jax.random.uniform(key, (3,))"),
+    Implementation(pattern="prng-uniform-draws", name="from_bits", fn=uniform_from_bits,
+                   notes="jax.random.bits, then the mantissa trick: (bits >> 9 | 0x3F800000) as float32, minus 1"),
+    Implementation(pattern="prng-normal-draws", name="normal", fn=normal_draws,
+                   notes="jax.random.normal(key, (3,))"),
+    Implementation(pattern="prng-random-bits", name="bits", fn=bits_draws,
+                   notes="jax.random.bits(key, (3,), uint32)"),
     Implementation(pattern="prng-same-key-same-draws", name="normal_twice", fn=same_draws_normal_twice,
-                   notes="two jax.random.normal draws from the same key are identical"),
-    Implementation(pattern="prng-same-key-same-draws", name="split_any_order", fn=same_draws_split_any_order,
-                   notes="split once, draw with each subkey in either order: same result"),
+                   notes="two jax.random.normal draws from the same key, both returned"),
+    Implementation(pattern="prng-split-any-order", name="both_orders", fn=split_any_order,
+                   notes="split once, evaluate foo with bar first, then with baz first; both returned"),
     Implementation(pattern="prng-numpy-global-state", name="numpy", fn=numpy_global_state,
                    notes="NumPy global RNG; restores the global state afterwards; eager only"),
     Implementation(pattern="prng-parallel-vs-sequential", name="split", fn=parallel_vs_split_then_single,
                    notes="n scalar draws from split(key, n) vs one draw of shape (n,)"),
-    Implementation(pattern="prng-parallel-vs-sequential", name="fold_in", fn=parallel_vs_fold_in_then_single,
+    Implementation(pattern="prng-parallel-vs-fold-in", name="fold_in", fn=parallel_vs_fold_in_then_single,
                    notes="n scalar draws from fold_in(key, i) vs one draw of shape (n,)"),
 ]
