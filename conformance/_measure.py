@@ -26,7 +26,9 @@ return typed figures and never judge; *verdicts* (``measure``,
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -116,11 +118,30 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class MemoryFigures:
-    """Memory at two sizes of ``param``: compiled temp bytes (forward) and residual bytes (backward).
+class CompiledFacts:
+    """``jax.jit(fn).lower(*args).compile()`` at one size: what XLA will run.
 
-    ``temp_bytes`` is None when the backend returns no memory analysis;
-    ``residual_bytes`` is None when reverse mode raised (``backward_error``).
+    ``instructions``: HLO instructions of the optimised module, every computation
+    (loop bodies, fusions) included; ``while_loops``: ``while`` instructions in it;
+    ``temp_bytes``/``output_bytes``: the memory analysis (None when the backend has
+    none); ``fingerprint``: a hash of the HLO text, equal only for the same program.
+    """
+
+    instructions: int
+    while_loops: int
+    temp_bytes: int | None
+    output_bytes: int | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class MemoryFigures:
+    """Memory at two sizes of ``param``: compiled temp and output bytes (forward), residual bytes (backward).
+
+    ``temp_bytes``/``output_bytes`` are None when the backend returns no memory analysis;
+    ``residual_bytes`` is None when reverse mode raised (``backward_error``). ``trips``:
+    loop iterations the computation runs at each size (:func:`loop_trips`), ``equations``:
+    jaxpr equations at each size, ``same_program``: the compiled programs are identical.
     """
 
     param: str
@@ -128,14 +149,43 @@ class MemoryFigures:
     temp_bytes: tuple[int, int] | None = None
     residual_bytes: tuple[int, int] | None = None
     backward_error: BaseException | None = None
+    output_bytes: tuple[int, int] | None = None
+    trips: tuple[int, int] | None = None
+    equations: tuple[int, int] | None = None
+    same_program: bool | None = None
 
     def forward_growth(self) -> str | None:
-        """Growth of the temp bytes, or None when unmeasured."""
+        """Growth of the forward memory (temp + output bytes), or None when unmeasured."""
+        if self.temp_bytes is None:
+            return None
+        out = self.output_bytes or (0, 0)
+        return growth(self.temp_bytes[0] + out[0], self.temp_bytes[1] + out[1], *self.sizes)
+
+    def temp_growth(self) -> str | None:
         return None if self.temp_bytes is None else growth(*self.temp_bytes, *self.sizes)
+
+    def output_growth(self) -> str | None:
+        return None if self.output_bytes is None else growth(*self.output_bytes, *self.sizes)
 
     def backward_growth(self) -> str | None:
         """Growth of the residual bytes, or None when unmeasured."""
         return None if self.residual_bytes is None else growth(*self.residual_bytes, *self.sizes)
+
+    def work_grows(self) -> bool:
+        """Whether the computation does more at the larger size: more loop trips or more equations."""
+        return bool((self.trips and self.trips[1] > self.trips[0])
+                    or (self.equations and self.equations[1] > self.equations[0]))
+
+    def vacuous(self) -> str | None:
+        """Why a ``constant`` verdict would prove nothing here, or None when the sizes were reached."""
+        if self.same_program:
+            return ("the compiled program is the same at both sizes (the size is a run-time value): its compiled "
+                    "memory cannot depend on the size, so this measurement cannot show growth")
+        if not self.work_grows():
+            trips = f" ({self.trips[0]} loop iterations at both sizes)" if self.trips else ""
+            return (f"the computation does not grow with `{self.param}`{trips}: constant memory at both sizes "
+                    "says nothing about growth")
+        return None
 
 
 @dataclass(frozen=True)
@@ -144,6 +194,8 @@ class ProgramFacts:
 
     equations: int
     primitives: tuple[str, ...]
+    compiled: CompiledFacts | None = None
+    trips: int | None = None
 
     @property
     def loop_primitives(self) -> list[str]:
@@ -270,10 +322,84 @@ def growth(va: float, vb: float, a: int, b: int, slack: float = SLACK) -> str:
     return "sublinear"
 
 
+def compiled_facts(pattern: Pattern, impl: Implementation, args: list[Any]) -> CompiledFacts:
+    """Compile ``jit(impl.fn)`` at ``args``; count the optimised HLO's instructions and loops, read its memory."""
+    compiled = jitted(impl.fn, pattern.signature).lower(*args).compile()
+    text = compiled.as_text() or ""
+    instructions = sum(1 for line in text.splitlines() if _HLO_INSTRUCTION.match(line))
+    stats = compiled.memory_analysis()
+    temp = None if stats is None else int(stats.temp_size_in_bytes)
+    out = None if stats is None else int(stats.output_size_in_bytes)
+    return CompiledFacts(instructions, len(_HLO_WHILE.findall(text)), temp, out,
+                         hashlib.sha256(_HLO_NAMES.sub("", text).encode()).hexdigest()[:16])
+
+
+#: An HLO instruction line: ``%name = type op(...)`` or ``ROOT %name = ...`` (names may lack the %).
+_HLO_INSTRUCTION = re.compile(r"^\s*(?:ROOT\s+)?%?[\w.\-]+\s*=\s*\S")
+_HLO_WHILE = re.compile(r"\bwhile\(")
+#: Module names and metadata differ between two compilations of the same program.
+_HLO_NAMES = re.compile(r"HloModule \S+|metadata=\{[^}]*\}")
+
+
 def temp_bytes(pattern: Pattern, impl: Implementation, args: list[Any]) -> int | None:
     """Compiled temp memory of ``jit(impl.fn)`` at ``args``; None when the backend has no memory analysis."""
-    stats = jitted(impl.fn, pattern.signature).lower(*args).compile().memory_analysis()
-    return None if stats is None else int(stats.temp_size_in_bytes)
+    return compiled_facts(pattern, impl, args).temp_bytes
+
+
+_CALLS = ("pjit", "jit", "closed_call", "core_call", "remat", "checkpoint", "custom_jvp_call", "custom_vjp_call",
+          "custom_vjp_call_jaxpr")
+
+
+def _eval_counting(jaxpr: Any, consts: list[Any], args: list[Any], trips: list[int]) -> list[Any]:
+    """Evaluate ``jaxpr`` eagerly like ``jax.core.eval_jaxpr``, running ``while`` loops in Python to count
+    their iterations and reading each ``scan``'s length; every other primitive is bound as is."""
+    from jax.extend.core import ClosedJaxpr, Literal
+
+    env: dict[Any, Any] = {}
+
+    def read(v: Any) -> Any:
+        return v.val if isinstance(v, Literal) else env[v]
+
+    env.update(zip(jaxpr.constvars, consts, strict=True))
+    env.update(zip(jaxpr.invars, args, strict=True))
+    for eqn in jaxpr.eqns:
+        vals = [read(v) for v in eqn.invars]
+        name, params = eqn.primitive.name, eqn.params
+        if name == "while":
+            nc, nb = params["cond_nconsts"], params["body_nconsts"]
+            cond, body = params["cond_jaxpr"], params["body_jaxpr"]
+            cconsts, bconsts, carry = vals[:nc], vals[nc:nc + nb], vals[nc + nb:]
+            n = 0
+            while bool(_eval_counting(cond.jaxpr, list(cond.consts), cconsts + carry, trips)[0]):
+                carry = _eval_counting(body.jaxpr, list(body.consts), bconsts + carry, trips)
+                n += 1
+            trips.append(n)
+            outs = carry
+        elif name in _CALLS and any(k in params for k in ("jaxpr", "call_jaxpr", "fun_jaxpr")):
+            sub = next(params[k] for k in ("jaxpr", "call_jaxpr", "fun_jaxpr") if k in params)
+            if isinstance(sub, ClosedJaxpr):
+                outs = _eval_counting(sub.jaxpr, list(sub.consts), vals, trips)
+            else:
+                outs = _eval_counting(sub, [], vals, trips)
+        else:
+            if name == "scan":
+                trips.append(int(params["length"]))
+            outs = eqn.primitive.bind(*vals, **params)
+            if not eqn.primitive.multiple_results:
+                outs = [outs]
+        env.update(zip(eqn.outvars, outs, strict=True))
+    return [read(v) for v in jaxpr.outvars]
+
+
+def loop_trips(pattern: Pattern, impl: Implementation, args: list[Any]) -> int:
+    """Loop iterations the computation runs at ``args``: the sum over its ``while`` loops (run and counted)
+    and ``scan``s (their length), nested loops counted each time they run. 0 for a program without loops."""
+    static = [i for i, a in enumerate(pattern.signature.args) if a in pattern.signature.static]
+    closed = jax.make_jaxpr(impl.fn, static_argnums=static)(*args)
+    dyn = [a for i, a in enumerate(args) if i not in static]
+    trips: list[int] = []
+    _eval_counting(closed.jaxpr, list(closed.consts), jax.tree.leaves(dyn), trips)
+    return sum(trips)
 
 
 def residual_bytes(pattern: Pattern, impl: Implementation, claims: Claims, args: list[Any]) -> int:
@@ -299,7 +425,8 @@ def residual_bytes(pattern: Pattern, impl: Implementation, claims: Claims, args:
 
 def memory_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any, *,
                    forward: bool = True, backward: bool = True) -> MemoryFigures:
-    """Forward temp bytes and backward residual bytes at the smallest and largest ``claims.memory.sizes``.
+    """Forward (compiled temp and output bytes) and backward (residual bytes) memory at the smallest and
+    largest ``claims.memory.sizes``, with the loop trips, equations and whether the compiled programs differ.
 
     ``claims.memory`` must be set (its ``param`` and ``sizes`` are used, not its claimed growth).
     """
@@ -310,16 +437,21 @@ def memory_figures(pattern: Pattern, impl: Implementation, claims: Claims, devic
     a, b = sizes[0], sizes[-1]
     args_a = base_args(pattern, claims, device, a, param)
     args_b = base_args(pattern, claims, device, b, param)
-    temp = res = err = None
+    temp = out = res = err = trips = eqs = same = None
     if forward:
-        ta, tb = temp_bytes(pattern, impl, args_a), temp_bytes(pattern, impl, args_b)
-        temp = None if ta is None or tb is None else (ta, tb)
+        ca, cb = compiled_facts(pattern, impl, args_a), compiled_facts(pattern, impl, args_b)
+        if ca.temp_bytes is not None and cb.temp_bytes is not None:
+            temp = (ca.temp_bytes, cb.temp_bytes)
+            out = (ca.output_bytes or 0, cb.output_bytes or 0)
+        same = ca.fingerprint == cb.fingerprint
+        trips = (loop_trips(pattern, impl, args_a), loop_trips(pattern, impl, args_b))
+        eqs = (program_facts(pattern, impl, args_a).equations, program_facts(pattern, impl, args_b).equations)
     if backward:
         try:
             res = (residual_bytes(pattern, impl, claims, args_a), residual_bytes(pattern, impl, claims, args_b))
         except Exception as exc:
             err = exc
-    return MemoryFigures(param, (a, b), temp, res, err)
+    return MemoryFigures(param, (a, b), temp, res, err, out, trips, eqs, same)
 
 
 def _sub_jaxprs(params: Mapping[str, Any]) -> list[Any]:
@@ -355,11 +487,14 @@ def _traced(pattern: Pattern, impl: Implementation, args: list[Any]) -> Any:
     return jax.make_jaxpr(impl.fn, static_argnums=static)(*args).jaxpr
 
 
-def program_facts(pattern: Pattern, impl: Implementation, args: list[Any]) -> ProgramFacts:
-    """Equation count (sub-jaxprs included) and sorted primitive names of the traced program."""
+def program_facts(pattern: Pattern, impl: Implementation, args: list[Any], *, compiled: bool = False) -> ProgramFacts:
+    """Equation count (sub-jaxprs included) and sorted primitive names of the traced program; with
+    ``compiled``, also the compiled program (:func:`compiled_facts`) and the loop trips (:func:`loop_trips`)."""
     names: set[str] = set()
     n = _count_eqns(_traced(pattern, impl, args), names)
-    return ProgramFacts(n, tuple(sorted(names)))
+    if not compiled:
+        return ProgramFacts(n, tuple(sorted(names)))
+    return ProgramFacts(n, tuple(sorted(names)), compiled_facts(pattern, impl, args), loop_trips(pattern, impl, args))
 
 
 def _while_eqns(jaxpr: Any) -> list[Any]:
@@ -488,11 +623,22 @@ def _judge_memory(pattern: Pattern, impl: Implementation, claims: Claims, device
     if spec.forward is not None:
         if figs.temp_bytes is None:
             return "skipped", measured, f"the {device.platform} backend returns no memory analysis"
-        (ta, tb), g = figs.temp_bytes, figs.forward_growth() or ""
-        measured["forward"] = {"temp_bytes": [ta, tb], "growth": g}
-        verdicts.append(_growth_verdict(g, spec.forward))
-        msgs.append(f"forward temp memory {ta} B at {param}={a}, {tb} B at {param}={b}: {g} "
-                    f"(claimed {spec.forward})")
+        (ta, tb), (oa, ob) = figs.temp_bytes, figs.output_bytes or (0, 0)
+        g = figs.forward_growth() or ""
+        measured["forward"] = {"temp_bytes": [ta, tb], "output_bytes": [oa, ob], "growth": g,
+                               "temp_growth": figs.temp_growth(), "output_growth": figs.output_growth()}
+        measured["trips"] = list(figs.trips) if figs.trips else None
+        measured["equations"] = list(figs.equations) if figs.equations else None
+        measured["same_program"] = figs.same_program
+        verdict = _growth_verdict(g, spec.forward)
+        why = figs.vacuous() if g == "constant" else None
+        if why and verdict == "held":
+            verdict = "inconclusive"
+        verdicts.append(verdict)
+        msgs.append(f"forward memory: compiled temp {ta} B at {param}={a}, {tb} B at {param}={b} "
+                    f"({figs.temp_growth()}), output {oa} B at {param}={a}, {ob} B at {param}={b} "
+                    f"({figs.output_growth()}), together {g} (claimed {spec.forward}); loop iterations "
+                    f"{_pair(figs.trips)}" + (f"; inconclusive: {why}" if why and verdict == "inconclusive" else ""))
     if spec.backward is not None:
         claimed = spec.backward
         if figs.residual_bytes is None:
@@ -511,20 +657,40 @@ def _judge_memory(pattern: Pattern, impl: Implementation, claims: Claims, device
     return _combine(verdicts), measured, "; ".join(msgs)
 
 
+def _pair(p: tuple[int, int] | list[int] | None) -> str:
+    return "unmeasured" if not p else f"{p[0]} → {p[1]}"
+
+
 def _judge_program_size(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
+    """Growth of the compiled program (optimised HLO instructions, loop bodies and fusions included) between the
+    sizes; a `constant` verdict needs the loop to run more iterations at the larger size, else it is vacuous."""
     spec = claims.program_size
     assert spec is not None
     param, sizes = spec.param, sorted(spec.sizes)
     a, b = sizes[0], sizes[-1]
-    fa = program_facts(pattern, impl, base_args(pattern, claims, device, a, param))
-    fb = program_facts(pattern, impl, base_args(pattern, claims, device, b, param))
+    fa = program_facts(pattern, impl, base_args(pattern, claims, device, a, param), compiled=True)
+    fb = program_facts(pattern, impl, base_args(pattern, claims, device, b, param), compiled=True)
+    assert fa.compiled is not None
+    assert fb.compiled is not None
+    ha, hb = fa.compiled.instructions, fb.compiled.instructions
     na, nb = fa.equations, fb.equations
-    g = growth(na, nb, a, b, slack=0)
+    g = growth(ha, hb, a, b, slack=0)
     loops = fa.loop_primitives
-    measured = {"param": param, "sizes": [a, b], "equations": [na, nb], "growth": g, "loop_primitives": loops}
-    return _growth_verdict(g, spec.growth), measured, (
-        f"{na} equations at {param}={a}, {nb} at {param}={b}: {g} "
-        f"(claimed {spec.growth}); loop primitives: {', '.join(loops) or 'none'}")
+    measured = {"param": param, "sizes": [a, b], "hlo_instructions": [ha, hb], "growth": g,
+                "hlo_while_loops": [fa.compiled.while_loops, fb.compiled.while_loops],
+                "equations": [na, nb], "equations_growth": growth(na, nb, a, b, slack=0),
+                "trips": [fa.trips, fb.trips], "loop_primitives": loops}
+    verdict = _growth_verdict(g, spec.growth)
+    note = ""
+    if verdict == "held" and g == "constant" and not (fa.trips is not None and fb.trips is not None
+                                                      and fb.trips > fa.trips):
+        verdict = "inconclusive"
+        note = (f"; inconclusive: the loops run {fa.trips} → {fb.trips} iterations, so `{param}` does not make the "
+                "computation grow and a constant program proves nothing")
+    return verdict, measured, (
+        f"compiled program {ha} HLO instructions ({fa.compiled.while_loops} while loops) at {param}={a}, {hb} "
+        f"({fb.compiled.while_loops}) at {param}={b}: {g} (claimed {spec.growth}); jaxpr {na} → {nb} equations; "
+        f"loop iterations {fa.trips} → {fb.trips}; loop primitives: {', '.join(loops) or 'none'}{note}")
 
 
 def _judge_early_exit(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:

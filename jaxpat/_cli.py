@@ -41,6 +41,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("check", "jaxpat.conformance._cli", "check"),
     ("report", "jaxpat.conformance._cli", "report"),
     ("claims", "jaxpat.conformance._claims_cli", "claims"),
+    ("mutate", "jaxpat.conformance._mutate_cli", "mutate_command"),
 ]
 
 _DESCRIPTION = "jaxpat: a catalog of JAX programming patterns, their implementations, and a conformance suite."

@@ -138,8 +138,9 @@ def _newton_body(state):
 def _newton_sqrt_while(a, max_iter):
     # Newton's iteration for sqrt(a), stopping as soon as an update changes nothing
     # measurable: the condition reads the carried state, so the loop exits early.
-    one = jnp.ones_like(a)
-    return lax.while_loop(_newton_cond, _newton_body, (0, one * jnp.maximum(a, 1.0), one, a, max_iter))[1]
+    # the first "update" is infinite, so the condition holds at the start whatever the scale of a
+    x0 = jnp.maximum(a, 1.0) * jnp.ones_like(a)
+    return lax.while_loop(_newton_cond, _newton_body, (0, x0, jnp.full_like(x0, jnp.inf), a, max_iter))[1]
 
 
 def _newton_fori_body(i, carry):

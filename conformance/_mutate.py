@@ -1,0 +1,524 @@
+"""Mutation testing of the catalog: does the suite kill wrong implementations?
+
+For every implementation, :func:`value_mutants` makes generated wrong
+versions (a float result perturbed by 1e-3 relative, an integer result + 1,
+a bool flipped, a dtype cast, a transposed or reshaped result, a constant
+result, a pytree leaf dropped or two swapped, the input returned unchanged,
+an expected error swallowed or replaced), and :func:`claim_mutants` makes,
+for each claim kind the implementation claims, a counter-implementation that
+computes the same values but violates the claim (a Python loop under jit, an
+unrolled loop, a materialised stack, a loop that cannot run backwards, a loop
+that stops on its own state, ...).
+
+Each mutant runs in-process through the very checks the suite runs: value
+mutants through :func:`._execute.run_item` for every case × transform (eager
+first, stopping at the first failure), claim counters through
+:func:`._measure.measure`. A mutant that no check rejects *survives*; a
+survivor is a weakness of the catalog unless it is recorded as equivalent,
+with the reason, in ``equivalent-mutants.json`` beside this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxpat.catalog import ExpectedError, Pattern
+from jaxpat.patterns import Implementation
+
+from ._execute import ConformanceFailure, ItemSpec, build_args, config_scope, expectation, run_item
+from ._measure import claims_for, measure
+
+__all__ = [
+    "EQUIVALENT_FILE",
+    "Mutant",
+    "MutantResult",
+    "claim_mutants",
+    "load_equivalents",
+    "run_mutants",
+    "summarise",
+    "value_mutants",
+]
+
+EQUIVALENT_FILE = Path(__file__).with_name("equivalent-mutants.json")
+#: The order transforms are tried in: cheapest first, so most mutants die before anything compiles.
+_ORDER = {"eager": 0, "jit": 1, "vmap": 2, "grad": 3}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A wrong version of an implementation: ``kind`` is ``value`` (checked by the cases) or
+    ``claim:NAME`` (checked by that claim's measurement); ``fn`` replaces the implementation's."""
+
+    name: str
+    kind: str
+    fn: Callable[..., Any]
+    what: str
+
+
+@dataclass
+class MutantResult:
+    """What happened to one mutant: ``killed`` by ``by`` (an item or a claim), or survived."""
+
+    pattern: str
+    implementation: str
+    mutant: str
+    kind: str
+    what: str
+    killed: bool
+    by: str = ""
+    reason: str = ""
+    equivalent: bool = False
+    checks: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+# ---------------------------------------------------------------------------
+# the leaves of a result
+# ---------------------------------------------------------------------------
+
+def _is_key(x: Any) -> bool:
+    return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _numeric(x: Any) -> bool:
+    if _is_key(x) or isinstance(x, str | bytes) or x is None:
+        return False
+    return isinstance(x, bool | int | float | complex | np.generic | np.ndarray | jax.Array)
+
+
+def _kind(x: Any) -> str:
+    """``f`` (float or complex), ``i`` (integer), ``b`` (bool) or ``""`` for a leaf."""
+    if not _numeric(x):
+        return ""
+    k = np.asarray(x).dtype.kind if not isinstance(x, jax.Array) else np.dtype(x.dtype).kind
+    return {"f": "f", "c": "f", "i": "i", "u": "i", "b": "b"}.get(k, "")
+
+
+def _ndim(x: Any) -> int:
+    return int(np.ndim(x)) if _numeric(x) else 0
+
+
+def _size(x: Any) -> int:
+    return int(np.size(x)) if _numeric(x) else 0
+
+
+def _map_leaves(out: Any, when: Callable[[Any], bool], change: Callable[[Any], Any]) -> Any:
+    leaves, tree = jax.tree_util.tree_flatten(out)
+    return jax.tree_util.tree_unflatten(tree, [change(x) if when(x) else x for x in leaves])
+
+
+def _perturb(x: Any) -> Any:
+    x = jnp.asarray(x)
+    return x + jnp.asarray(1e-3, x.dtype) * jnp.where(x == 0, jnp.ones_like(x), x)
+
+
+def _plus_one(x: Any) -> Any:
+    x = jnp.asarray(x)
+    return x + jnp.ones((), x.dtype)
+
+
+def _cast(x: Any) -> Any:
+    x = jnp.asarray(x)
+    kind = np.dtype(x.dtype).kind
+    target = {"f": jnp.float16, "c": jnp.float32, "i": jnp.float32, "u": jnp.int32, "b": jnp.int32}[kind]
+    if x.dtype == jnp.float16:
+        target = jnp.float32
+    return x.astype(target)
+
+
+def _transpose(x: Any) -> Any:
+    return jnp.swapaxes(jnp.asarray(x), -1, -2)
+
+
+def _reshape(x: Any) -> Any:
+    x = jnp.asarray(x)
+    return x.reshape(-1) if x.ndim >= 2 else x.reshape(1, -1)
+
+
+def _drop(out: Any) -> Any:
+    if isinstance(out, tuple | list):
+        return type(out)(out[:-1])
+    if isinstance(out, dict):
+        return {k: v for k, v in list(out.items())[:-1]}
+    raise TypeError("not a container")
+
+
+def _swap(out: Any) -> Any:
+    leaves, tree = jax.tree_util.tree_flatten(out)
+    leaves[0], leaves[1] = leaves[1], leaves[0]
+    return jax.tree_util.tree_unflatten(tree, leaves)
+
+
+# ---------------------------------------------------------------------------
+# value mutants
+# ---------------------------------------------------------------------------
+
+def _first_value_case(pattern: Pattern) -> Any:
+    for case in pattern.cases:
+        if not isinstance(case.expect, ExpectedError):
+            return case
+    return None
+
+
+def _probe(pattern: Pattern, impl: Implementation, device: Any) -> tuple[Any, Any] | None:
+    """The implementation's eager result on its first value case (None if it has none or raises)."""
+    case = _first_value_case(pattern)
+    if case is None:
+        return None
+    with config_scope(case.config), jax.default_device(device):
+        try:
+            out = jax.block_until_ready(impl.fn(*build_args(pattern, case, device)))
+        except Exception:
+            return None
+    return case, jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) and not _is_key(x) else x, out)
+
+
+def _wrap(fn: Callable[..., Any], post: Callable[[Any], Any]) -> Callable[..., Any]:
+    def mutant(*args: Any) -> Any:
+        return post(fn(*args))
+
+    return mutant
+
+
+def value_mutants(pattern: Pattern, impl: Implementation, device: Any) -> list[Mutant]:
+    """The generated wrong versions of ``impl`` that apply to its results (see the module docstring)."""
+    fn = impl.fn
+    out: list[Mutant] = []
+    if any(isinstance(c.expect, ExpectedError) or any(isinstance(v, ExpectedError) for v in c.expect_under.values())
+           for c in pattern.cases):
+        def swallow(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except Exception:
+                return jnp.zeros((), jnp.float32)
+
+        def other(*args: Any) -> Any:
+            fn(*args)
+            raise RuntimeError("mutant: another exception")
+
+        out.append(Mutant("swallow-error", "value", swallow, "catches any exception and returns 0.0"))
+        out.append(Mutant("raise-other", "value", other, "raises RuntimeError where the implementation "
+                          "returns, and lets its own exceptions through"))
+    probed = _probe(pattern, impl, device)
+    if probed is None:
+        return out
+    case, result = probed
+    leaves, _ = jax.tree_util.tree_flatten(result)
+    kinds = {_kind(x) for x in leaves}
+    if "f" in kinds:
+        out.append(Mutant("float*(1+1e-3)", "value", _wrap(fn, lambda r: _map_leaves(
+            r, lambda x: _kind(x) == "f", _perturb)), "every float leaf perturbed by 1e-3 relative (1e-3 at 0)"))
+    if "i" in kinds:
+        out.append(Mutant("int+1", "value", _wrap(fn, lambda r: _map_leaves(r, lambda x: _kind(x) == "i", _plus_one)),
+                          "every integer leaf + 1"))
+    if "b" in kinds:
+        out.append(Mutant("bool-not", "value", _wrap(fn, lambda r: _map_leaves(
+            r, lambda x: _kind(x) == "b", lambda x: jnp.logical_not(x))), "every bool leaf negated"))
+    if kinds & {"f", "i", "b"}:
+        out.append(Mutant("dtype-cast", "value", _wrap(fn, lambda r: _map_leaves(r, lambda x: _kind(x) != "", _cast)),
+                          "every numeric leaf cast (float32→float16, float16→float32, int→float32, "
+                          "uint→int32, bool→int32)"))
+    if any(_ndim(x) >= 2 for x in leaves):
+        out.append(Mutant("transpose", "value", _wrap(fn, lambda r: _map_leaves(
+            r, lambda x: _ndim(x) >= 2, _transpose)), "the last two axes of every leaf of rank >= 2 swapped"))
+    if any(_ndim(x) >= 1 and _size(x) >= 1 for x in leaves):
+        out.append(Mutant("reshape", "value", _wrap(fn, lambda r: _map_leaves(
+            r, lambda x: _ndim(x) >= 1, _reshape)), "every leaf of rank >= 1 reshaped (flattened, or to (1, n))"))
+    frozen = result
+
+    def constant(*args: Any) -> Any:
+        return jax.tree.map(lambda x: jnp.asarray(x) if isinstance(x, np.ndarray) else x, frozen)
+
+    out.append(Mutant("constant", "value", constant, f"always returns the result of case {case.id!r}"))
+    if isinstance(result, tuple | list | dict) and len(result) >= 1:
+        out.append(Mutant("drop-leaf", "value", _wrap(fn, _drop), "the last item of the result container dropped"))
+    if len(leaves) >= 2:
+        out.append(Mutant("swap-leaves", "value", _wrap(fn, _swap), "the first two leaves of the result swapped"))
+    dynamic = [i for i, a in enumerate(pattern.signature.args) if a not in pattern.signature.static]
+    if dynamic:
+        first = dynamic[0]
+        out.append(Mutant("identity", "value", lambda *args: args[first],
+                          f"returns its argument {pattern.signature.args[first]!r} unchanged"))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# claim counter-implementations: same values, the claim violated
+# ---------------------------------------------------------------------------
+
+def _param_size(pattern: Pattern, param: str, args: tuple) -> int:
+    """The size ``param`` stands for in a call: the static int, or an array argument's axis-0 length."""
+    x = args[pattern.signature.args.index(param)]
+    return x if isinstance(x, int) else int(jnp.shape(x)[0])
+
+
+def _sized(pattern: Pattern, param: str | None) -> bool:
+    """Whether ``param`` has a size known at trace time (a static int or an array's axis 0), not a traced value."""
+    if not param or param not in pattern.signature.args:
+        return False
+    if param in pattern.signature.static:
+        return True
+    arg = pattern.cases[0].args.get(param)
+    return arg is not None and hasattr(arg, "to_numpy") and arg.to_numpy().ndim >= 1
+
+
+def _float_anchor(args: tuple, out: Any) -> Any:
+    """A float scalar from the result (so the extra work cannot be dropped as dead code)."""
+    for leaf in jax.tree_util.tree_leaves(out):
+        if _kind(leaf) == "f":
+            return jnp.sum(jnp.asarray(leaf)).astype(jnp.float32)
+    return jnp.float32(0)
+
+
+def _add_zero(out: Any, zero: Any) -> Any:
+    """``out`` with ``zero`` (a float scalar that is 0 at run time) added to its float leaves."""
+    return _map_leaves(out, lambda x: _kind(x) == "f", lambda x: jnp.asarray(x) + zero.astype(jnp.asarray(x).dtype))
+
+
+def claim_mutants(pattern: Pattern, impl: Implementation, siblings: list[Implementation]) -> list[Mutant]:
+    """For each claim of ``impl`` that a generic rewrite can violate, a counter-implementation."""
+    claims = claims_for(pattern, impl)
+    fn = impl.fn
+    out: list[Mutant] = []
+    jit_claim = getattr(claims, "jit", None) if not isinstance(claims, dict) else claims.get("jit")
+    if jit_claim is True:
+        def python_if(*args: Any) -> Any:
+            r = fn(*args)
+            leaves = [x for x in jax.tree_util.tree_leaves(r) if _numeric(x)] or [
+                x for x in jax.tree_util.tree_leaves(args) if _numeric(x)]
+            if leaves and bool(jnp.all(jnp.asarray(leaves[0]) == jnp.asarray(leaves[0]))):
+                return r
+            return r
+
+        out.append(Mutant("python-if-under-jit", "claim:jit", python_if,
+                          "a Python `if` on a value the function computes (bool() of a tracer under jit)"))
+    grad = _get(claims, "grad")
+    if grad is not None:
+        fwd, rev = _mode(grad, "forward"), _mode(grad, "reverse")
+        if rev is True:
+            out.append(Mutant("while-loop-identity", "claim:grad", _wrap(fn, _through_while),
+                              "the result passed through a lax.while_loop that runs once: forward mode only"))
+        if fwd is True:
+            out.append(Mutant("custom-vjp-identity", "claim:grad", _wrap(fn, _through_custom_vjp),
+                              "the result passed through a jax.custom_vjp identity: reverse mode only"))
+    memory = _get(claims, "memory")
+    if memory is not None and _sized(pattern, _field(memory, "param")):
+        param = _field(memory, "param")
+        if _field(memory, "forward") == "constant":
+            def stack(*args: Any) -> Any:
+                r = fn(*args)
+                n = _param_size(pattern, param, args)
+                ys = jnp.cumsum(jnp.arange(n, dtype=jnp.float32) * _float_anchor(args, r))
+                return _add_zero(r, jnp.sort(ys)[0] * 0.0)
+
+            out.append(Mutant("materialised-stack", "claim:memory", stack,
+                              "also sorts a stacked array of param's length (its element 0 times 0 is added)"))
+        if _field(memory, "backward") == "constant":
+            out.append(Mutant("scan-residuals", "claim:memory", _scan_residuals(fn, pattern, param),
+                              "multiplies by a product of param ones in a lax.scan (residuals grow with param)"))
+    size = _get(claims, "program_size")
+    if size is not None and _field(size, "growth") == "constant" and _sized(pattern, _field(size, "param")):
+        param = _field(size, "param")
+
+        def unrolled(*args: Any) -> Any:
+            r = fn(*args)
+            zero = jnp.float32(0) * _float_anchor(args, r)
+            z = jax.lax.fori_loop(0, _param_size(pattern, param, args), lambda i, c: c * 1.0, zero, unroll=True)
+            return _add_zero(r, z)
+
+        out.append(Mutant("unrolled-fori-loop", "claim:program_size", unrolled,
+                          "adds fori_loop(0, param, ..., unroll=True) (a zero): n copies of the body"))
+    early = _get(claims, "early_exit")
+    if early is False:
+        out.append(Mutant("while-stops-on-state", "claim:early_exit", _wrap(fn, _through_state_while),
+                          "the result passed through a lax.while_loop that stops when its state exceeds 1"))
+    elif early is True:
+        def scan_only(*args: Any) -> Any:
+            # the same values computed with the loop's state hidden from the trace: no while loop left
+            return jax.pure_callback(lambda *a: jax.tree.map(np.asarray, fn(*a)),
+                                     jax.eval_shape(fn, *args), *args)
+
+        out.append(Mutant("no-loop-in-trace", "claim:early_exit", scan_only,
+                          "the computation hidden behind jax.pure_callback: no loop in the traced program"))
+    res = _get(claims, "residuals")
+    if res is not None:
+        base = next((s for s in siblings if _field(res, "baseline") in (s.name, s.id)), None)
+        if base is not None:
+            out.append(Mutant("baseline-residuals", "claim:residuals", base.fn,
+                              f"the baseline implementation {base.id} itself (saving factor 1)"))
+    return out
+
+
+def _get(claims: Any, name: str) -> Any:
+    return claims.get(name) if isinstance(claims, dict) else getattr(claims, name, None)
+
+
+def _field(spec: Any, name: str) -> Any:
+    return spec.get(name) if isinstance(spec, dict) else getattr(spec, name, None)
+
+
+def _mode(grad: Any, mode: str) -> Any:
+    return grad.get(mode) if isinstance(grad, dict) else getattr(grad, mode, None)
+
+
+def _through_while(out: Any) -> Any:
+    def body(c: tuple) -> tuple:
+        return c[0] + 1, c[1]
+
+    return jax.lax.while_loop(lambda c: c[0] < 1, body, (0, out))[1]
+
+
+def _through_state_while(out: Any) -> Any:
+    def body(c: tuple) -> tuple:
+        return c[0] * 2.0, c[1]
+
+    return jax.lax.while_loop(lambda c: c[0] < 1.0, body, (jnp.float32(1 / 1024), out))[1]
+
+
+@jax.custom_vjp
+def _ident(x: Any) -> Any:
+    return x
+
+
+_ident.defvjp(lambda x: (x, None), lambda _, g: (g,))
+
+
+def _through_custom_vjp(out: Any) -> Any:
+    return _map_leaves(out, lambda x: _kind(x) == "f", _ident)
+
+
+def _scan_residuals(fn: Callable[..., Any], pattern: Pattern, param: str) -> Callable[..., Any]:
+    def mutant(*args: Any) -> Any:
+        r = fn(*args)
+        n = _param_size(pattern, param, args)
+
+        def scale(x: Any) -> Any:
+            x = jnp.asarray(x)
+            # sin(c)**2 + cos(c)**2 == 1: a nonlinear step saves a residual per iteration
+            one, _ = jax.lax.scan(lambda c, _: (jnp.sin(c) ** 2 + jnp.cos(c) ** 2, None),
+                                  jnp.ones((), x.dtype) + 0 * x.sum(), None, length=n)
+            return x * one
+
+        return _map_leaves(r, lambda x: _kind(x) == "f", scale)
+
+    return mutant
+
+
+# ---------------------------------------------------------------------------
+# running
+# ---------------------------------------------------------------------------
+
+def _specs(pattern: Pattern, impl: Implementation, device: Any) -> Iterator[ItemSpec]:
+    specs = [ItemSpec(pattern, case, impl, device, t) for case in pattern.cases for t in case.transforms]
+    yield from sorted(specs, key=lambda s: _ORDER.get(s.transform, 9))
+
+
+def _kill_by_cases(pattern: Pattern, impl: Implementation, device: Any) -> tuple[bool, str, int]:
+    checks = 0
+    for spec in _specs(pattern, impl, device):
+        if any(d.matches(platform=device.platform, jax=jax.__version__, implementation=impl.id,
+                         transform=spec.transform, case=spec.case.id, device=spec.device_id)
+               for d in pattern.deviations):
+            continue  # a known deviation: the suite expects this item to fail anyway
+        checks += 1
+        try:
+            expectation(spec)
+            run_item(spec)
+        except ConformanceFailure as exc:
+            return True, f"{spec.case.id}[{spec.transform}]: {str(exc).splitlines()[0][:160]}", checks
+        except Exception as exc:  # the suite reports an error item: the mutant is caught as well
+            return True, f"{spec.case.id}[{spec.transform}]: error {type(exc).__name__}", checks
+    return False, "", checks
+
+
+def _kill_by_claim(pattern: Pattern, impl: Implementation, claim: str, device: Any,
+                   siblings: list[Implementation]) -> tuple[bool, str]:
+    try:
+        result = measure(claim, pattern, impl, device, siblings)
+    except Exception as exc:
+        return True, f"claim-{claim}: could not measure ({type(exc).__name__})"
+    if result.verdict in ("violated", "inconclusive"):
+        return True, f"claim-{claim} {result.verdict}: {result.message[:160]}"
+    return False, f"claim-{claim} {result.verdict}"
+
+
+def load_equivalents(path: Path = EQUIVALENT_FILE) -> list[dict[str, str]]:
+    """The recorded equivalent mutants: ``[{pattern, implementation, mutant, reason}]`` (globs allowed)."""
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return list(data.get("equivalent", []))
+
+
+def _explained(equivalents: list[dict[str, str]], pattern: str, impl: str, mutant: str) -> str | None:
+    for e in equivalents:
+        if all(fnmatch.fnmatchcase(value, e.get(key, "*"))
+               for key, value in (("pattern", pattern), ("implementation", impl), ("mutant", mutant))):
+            return e.get("reason", "recorded as equivalent")
+    return None
+
+
+def run_mutants(registry: Any, device: Any, *, patterns: list[str] | None = None,
+                progress: Callable[[MutantResult], None] | None = None) -> list[MutantResult]:
+    """Make and run every mutant of every implementation of the patterns matching ``patterns`` (globs)."""
+    equivalents = load_equivalents()
+    results: list[MutantResult] = []
+    for pattern in registry.catalog:
+        if patterns and not any(fnmatch.fnmatchcase(pattern.id, g) for g in patterns):
+            continue
+        impls = registry.implementations(pattern.id)
+        for impl in impls:
+            mutants = value_mutants(pattern, impl, device)
+            with contextlib.suppress(Exception):  # a claim no rewrite can express makes no counter
+                mutants += claim_mutants(pattern, impl, impls)
+            for m in mutants:
+                mimpl = Implementation(impl.pattern, impl.name, m.fn, plugin=impl.plugin)
+                if m.kind == "value":
+                    killed, by, checks = _kill_by_cases(pattern, mimpl, device)
+                else:
+                    killed, by = _kill_by_claim(pattern, mimpl, m.kind.split(":", 1)[1], device, impls)
+                    checks = 1
+                r = MutantResult(pattern.id, impl.id, m.name, m.kind, m.what, killed, by if killed else "",
+                                 checks=checks)
+                if not killed:
+                    why = _explained(equivalents, pattern.id, impl.id, m.name)
+                    r.equivalent = why is not None
+                    r.reason = why or f"unexplained: {m.what}, yet every check passed ({checks} run; {by})".rstrip(
+                        "; )") + ")"
+                results.append(r)
+                if progress is not None:
+                    progress(r)
+    return results
+
+
+def summarise(results: list[MutantResult]) -> dict[str, Any]:
+    """``{"total", "killed", "score", "equivalent", "survivors": [...], "per_pattern": {...}}`` (JSON-able)."""
+    killed = sum(r.killed for r in results)
+    per: dict[str, dict[str, int]] = {}
+    for r in results:
+        p = per.setdefault(r.pattern, {"total": 0, "killed": 0})
+        p["total"] += 1
+        p["killed"] += int(r.killed)
+    survivors = [{"pattern": r.pattern, "implementation": r.implementation, "mutant": r.mutant, "kind": r.kind,
+                  "reason": r.reason, "equivalent": r.equivalent} for r in results if not r.killed]
+    return {
+        "total": len(results),
+        "killed": killed,
+        "score": round(killed / len(results), 4) if results else None,
+        "equivalent": sum(r.equivalent for r in results),
+        "unexplained": sum(1 for r in results if not r.killed and not r.equivalent),
+        "survivors": survivors,
+        "per_pattern": per,
+    }
+

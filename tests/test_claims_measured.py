@@ -1,0 +1,164 @@
+"""Claims are measured on what they state, and a counter-implementation flips each verdict.
+
+- program size is the compiled program (HLO instructions), so fori_loop(..., unroll=True)
+  violates "program size constant" although its jaxpr does not grow;
+- forward memory counts the output buffers, so a scan that returns its stacked outputs
+  shows linear forward memory although its temp memory is constant;
+- a constant verdict that the measurement cannot distinguish (the same compiled program at
+  both sizes, a loop whose trip count does not grow) is inconclusive, never held.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+jax = pytest.importorskip("jax")
+
+import jax.numpy as jnp  # noqa: E402
+from jaxpat.conformance import _measure  # noqa: E402
+from jaxpat.patterns import Implementation  # noqa: E402
+
+from jaxpat import catalog  # noqa: E402
+
+CATALOG = """\
+version: 1
+patterns:
+  - id: t-power
+    family: loops
+    title: x to the n by a loop
+    summary: A static trip count n.
+    source: {doc: tests}
+    signature: {args: [x, n], static: [n]}
+    claims:
+      program_size: {param: n, sizes: [10, 100], growth: constant}
+      memory: {param: n, sizes: [100, 1000], forward: constant}
+    cases:
+      - id: half
+        args: {x: {$array: 0.5, dtype: float32}, n: 3}
+        expect: {$array: 0.125, dtype: float32}
+        provenance: {kind: math, note: "0.5^3"}
+  - id: t-traced
+    family: loops
+    title: x to the n with n traced
+    summary: A run-time trip count.
+    source: {doc: tests}
+    signature: {args: [x, n]}
+    claims:
+      memory: {param: n, sizes: [10, 1000], forward: constant}
+    cases:
+      - id: half
+        args: {x: {$array: 0.5, dtype: float32}, n: {$array: 3, dtype: int32}}
+        expect: {$array: 0.125, dtype: float32}
+        provenance: {kind: math, note: "0.5^3"}
+"""
+
+
+def fori(x, n):
+    return jax.lax.fori_loop(0, n, lambda i, c: c * x, jnp.ones_like(x))
+
+
+def fori_unrolled(x, n):
+    return jax.lax.fori_loop(0, n, lambda i, c: c * x, jnp.ones_like(x), unroll=True)
+
+
+def scan_carry(x, n):
+    return jax.lax.scan(lambda c, _: (c * x, None), jnp.ones_like(x), None, length=n)[0]
+
+
+def scan_stacked(x, n):
+    # the same loop, returning every step's value: outputs of n elements
+    return jax.lax.scan(lambda c, _: (c * x, c * x), jnp.ones_like(x), None, length=n)[1]
+
+
+def ignores_n(x, n):
+    return x * x
+
+
+@pytest.fixture(scope="module")
+def cat(tmp_path_factory: pytest.TempPathFactory) -> catalog.Catalog:
+    path = Path(tmp_path_factory.mktemp("c")) / "c.yaml"
+    path.write_text(CATALOG)
+    return catalog.load_files([path])
+
+
+def _measure_with(cat: catalog.Catalog, pattern: str, claim: str, fn: object) -> _measure.ClaimResult:
+    p = cat.get(pattern)
+    return _measure.measure(claim, p, Implementation(pattern, fn.__name__, fn).bound("test"), jax.devices()[0])
+
+
+def test_unrolled_fori_loop_violates_program_size_constant(cat: catalog.Catalog) -> None:
+    """Same jaxpr size, but the compiled program of unroll=True repeats the body n times."""
+    held = _measure_with(cat, "t-power", "program_size", fori)
+    assert held.verdict == "held", held.message
+    flipped = _measure_with(cat, "t-power", "program_size", fori_unrolled)
+    assert flipped.verdict == "violated", flipped.message
+    assert flipped.measured["equations_growth"] == "constant"  # what the jaxpr count could not see
+    ha, hb = flipped.measured["hlo_instructions"]
+    assert hb > 5 * ha
+    assert flipped.measured["hlo_while_loops"] == [0, 0]
+
+
+def test_stacked_scan_shows_linear_output_memory(cat: catalog.Catalog) -> None:
+    """Temp memory stays constant for both scans; only the stacked one's output bytes grow with n."""
+    held = _measure_with(cat, "t-power", "memory", scan_carry)
+    assert held.verdict == "held", held.message
+    flipped = _measure_with(cat, "t-power", "memory", scan_stacked)
+    assert flipped.verdict == "violated", flipped.message
+    fwd = flipped.measured["forward"]
+    assert fwd["temp_growth"] == "constant"
+    assert fwd["output_growth"] == "linear"
+    assert fwd["output_bytes"] == [400, 4000]
+
+
+def test_same_compiled_program_is_inconclusive(cat: catalog.Catalog) -> None:
+    """With n traced, both sizes compile to one program: constant memory is inconclusive, never held."""
+    result = _measure_with(cat, "t-traced", "memory", fori)
+    assert result.verdict == "inconclusive", result.message
+    assert result.measured["same_program"] is True
+    assert result.measured["trips"] == [10, 1000]
+    assert "same at both sizes" in result.message
+
+
+def test_a_size_that_changes_nothing_is_inconclusive(cat: catalog.Catalog) -> None:
+    """If n does not make the computation grow, constant memory and a constant program prove nothing."""
+    mem = _measure_with(cat, "t-power", "memory", ignores_n)
+    assert mem.verdict == "inconclusive", mem.message
+    size = _measure_with(cat, "t-power", "program_size", ignores_n)
+    assert size.verdict == "inconclusive", size.message
+
+
+def test_loop_trips_run_while_loops_and_read_scan_lengths(cat: catalog.Catalog) -> None:
+    p = cat.get("t-power")
+    impl = Implementation("t-power", "fori", fori).bound("test")
+    assert _measure.loop_trips(p, impl, [jnp.float32(0.5), 7]) == 7
+    traced = cat.get("t-traced")
+    impl = Implementation("t-traced", "fori", fori).bound("test")
+    assert _measure.loop_trips(traced, impl, [jnp.float32(0.5), jnp.int32(12)]) == 12
+
+    def newton(x, n):
+        def cond(s):
+            return jnp.abs(s[0] - s[1]) > 1e-6 * s[0]
+
+        def body(s):
+            return 0.5 * (s[0] + x / s[0]), s[0]
+
+        return jax.lax.while_loop(cond, body, (x, jnp.full_like(x, jnp.inf)))[0]
+
+    impl = Implementation("t-power", "newton", newton).bound("test")
+    few, many = (_measure.loop_trips(p, impl, [jnp.float32(a), 3]) for a in (2.0, 2.0 ** 100))
+    assert 0 < few < 10 < many
+
+
+def test_catalog_newton_memory_is_measured_where_the_loop_grows() -> None:
+    """The catalog's while_loop memory claim starts from a = 2^100, where the trip count grows with max_iter."""
+    from jaxpat.patterns import load_registry
+
+    registry = load_registry()
+    p = registry.catalog.get("loop-while-converge")
+    result = _measure.measure("memory", p, registry.get("reference.while_loop", pattern=p.id), jax.devices()[0])
+    assert result.verdict == "held", result.message
+    ta, tb = result.measured["trips"]
+    assert ta == 10
+    assert tb > 40
