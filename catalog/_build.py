@@ -67,12 +67,12 @@ def _case(
     grad = raw.get("grad")
     return Case(
         id=raw["id"],
-        args=MappingProxyType({name: values[(*at, "args", name)] for name in sig.args}),
-        expect=values[(*at, "expect")],
+        args=MappingProxyType({name: _at(values, at, "args", name) for name in sig.args}),
+        expect=_at(values, at, "expect"),
         provenance=Provenance(**raw["provenance"]),
         transforms=effective_transforms(raw, pattern, defaults),
-        expect_under=MappingProxyType({t: values[(*at, "expect_under", t)] for t in raw.get("expect_under", {})}),
-        grad=GradSpec(grad["wrt"], values[(*at, "grad", "expect")]) if grad else None,
+        expect_under=MappingProxyType({t: _at(values, at, "expect_under", t) for t in raw.get("expect_under", {})}),
+        grad=GradSpec(grad["wrt"], _at(values, at, "grad", "expect")) if grad else None,
         config=MappingProxyType(dict(raw.get("config", {}))),
         tolerance=merge_tolerance([*layers, ("case", raw.get("tolerance"))]),
         note=raw.get("note"),
@@ -119,3 +119,9 @@ def merge_tolerance(layers: list[tuple[str, Mapping[str, Any] | None]]) -> Toler
 
 def _apply(base: _Pair, entry: Mapping[str, float]) -> _Pair:
     return (float(entry.get("rtol", base[0])), float(entry.get("atol", base[1])))
+
+
+def _at(values: Mapping[Path, Any], at: Path, *more: str | int) -> Any:
+    """``values[(*at, *more)]`` (spelled so that mypy's Python 3.10 mode reads it)."""
+    path: Path = (*at, *more)
+    return values[path]

@@ -177,14 +177,13 @@ def _decode(blob: bytes, key: str, file: str) -> Document | None:
             return None
     if type(items) is not list or not set(map(type, items)) <= _PATH_ITEM:
         return None
-    has_root = root is not None
     if (
         len(items) != len(parents)
         or len(lines) != len(columns)
         or len(lines) != len(parents)
         or len(key_lines) != len(key_indices)
         or len(key_columns) != len(key_indices)
-        or (has_root and len(root) != 2)
+        or (root is not None and len(root) != 2)
         or (parents and min(parents) < 0)
         or (key_indices and (min(key_indices) < 1 or max(key_indices) > len(parents)))
     ):
@@ -195,7 +194,7 @@ def _decode(blob: bytes, key: str, file: str) -> Document | None:
     append = paths.append
     for parent, item in zip(parents, items, strict=True):
         append(paths[parent] + (item,))
-    if has_root:
+    if root is not None:
         lines, columns = [root[0], *lines], [root[1], *columns]
         marks = dict(zip(paths, zip(lines, columns, strict=True), strict=True))
     else:

@@ -8,7 +8,7 @@ arrays happens only when a caller asks for it (``to_numpy``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +118,7 @@ class GeneratedArray:
 
         p = dict(self.params)
         size = math.prod(self.shape)
+        flat: np.ndarray
         if self.kind == "arange":
             flat = p.get("start", 0) + p.get("step", 1) * np.arange(size)
         elif self.kind == "linspace":
@@ -348,7 +349,7 @@ def _valid_error_name(name: str) -> bool:
     return len(parts) == 1 or parts[0] == "jax"
 
 
-_DECODERS = {
+_DECODERS: dict[str, Callable[[Any, str, Path], Value]] = {
     "$array": _decode_array,
     "$tuple": lambda d, role, path: TupleValue(_items(d["$tuple"], "$tuple", role, path)),
     "$dict": lambda d, role, path: _decode_dict(d, role, path),

@@ -58,7 +58,7 @@ class _PySafeLoader(yaml.SafeLoader):
     """Pure-Python fallback reader; only its parser and resolver are used."""
 
 
-_LOADERS: list[type] = [_PySafeLoader]
+_LOADERS: list[type[Any]] = [_PySafeLoader]
 if getattr(yaml, "__with_libyaml__", False):  # pragma: no branch - libyaml is the normal case
 
     class _CSafeLoader(yaml.CSafeLoader):
@@ -220,7 +220,8 @@ class _Composer:
 
     # -- events ------------------------------------------------------------
 
-    def _on_event(self, loader: Any, event: yaml.Event) -> None:
+    def _on_event(self, loader: Any, event: Any) -> None:
+        # PyYAML's event classes carry their attributes (anchor, tag, marks) untyped
         mark = (event.start_mark.line + 1, event.start_mark.column + 1)
         kind = type(event)
         if kind is yaml.ScalarEvent:
@@ -239,7 +240,7 @@ class _Composer:
             if self.documents > 1:
                 raise self._fatal(mark, "a catalog file holds one YAML document, but a second one starts here")
 
-    def _open(self, event: yaml.Event, mark: Mark) -> None:
+    def _open(self, event: Any, mark: Mark) -> None:
         is_map = isinstance(event, yaml.MappingStartEvent)
         if event.tag not in (None, "!", _MAP if is_map else _SEQ):
             self._problem(mark, _tag_message(event.tag))
@@ -284,7 +285,8 @@ class _Composer:
         top = self.stack[-1]
         if isinstance(top.container, list):
             if mark is not None and len(top.container) < _MARKED_ITEMS:
-                self.doc.marks[(*top.path, len(top.container))] = mark
+                at = (*top.path, len(top.container))
+                self.doc.marks[at] = mark
             top.container.append(value)
         elif top.key is _NO_KEY:
             top.key = self._key(value, top, mark)
@@ -293,7 +295,8 @@ class _Composer:
             if key is not _BAD_KEY:
                 top.container[key] = value
                 if mark is not None:
-                    self.doc.marks[(*top.path, key)] = mark
+                    at = (*top.path, key)
+                    self.doc.marks[at] = mark
 
     def _key(self, key: Any, top: _Frame, mark: Mark | None) -> Any:
         at = mark or self.doc.marks.get((*top.path, "<key>"), (1, 1))

@@ -64,7 +64,7 @@ def setup_jax(config: pytest.Config) -> None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
-    def on_event(event: str, duration: float, **_: Any) -> None:
+    def on_event(event: str, duration_secs: float, **_: str | int) -> None:
         if event == "/jax/core/compile/backend_compile_duration":
             _STATE["compiles"] += 1
 
@@ -218,7 +218,7 @@ def collect_items(session: pytest.Session, extra: Sequence[ItemMaker] = ()) -> l
         items.extend(make(config, root, registry, devices))
     # Items made here bypass pytest's collection reports; announce them so that the
     # terminal's count ("collected N items", --collect-only) includes them.
-    session.ihook.pytest_collectreport(report=pytest.CollectReport(root.nodeid, "passed", None, items))
+    session.ihook.pytest_collectreport(report=pytest.CollectReport(root.nodeid, "passed", None, list(items)))
     return items
 
 
@@ -271,7 +271,7 @@ def _agreement_items(col: pytest.Collector, pattern: Pattern, case: Any, impl: I
 
     from ._execute import ItemSpec, expectation
 
-    out = []
+    out: list[pytest.Item] = []
     for transform in case.transforms:
         if transforms and transform not in transforms:
             continue

@@ -57,7 +57,7 @@ def _walk(exp: Value, act: Any, path: str, tol: Tolerance, platform: str, batch:
         _compare_plain(exp, act, path, tol, platform, batch, out)
 
 
-def _walk_seq(items: tuple, act: Any, typ: type, name: str, path: str, tol: Tolerance,
+def _walk_seq(items: tuple[Any, ...], act: Any, typ: type[Any], name: str, path: str, tol: Tolerance,
               platform: str, batch: int, out: list[str]) -> None:
     if type(act) is not typ:
         out.append(f"{path}: expected a {name} of {len(items)}, got {_kind(act)}")
@@ -185,7 +185,7 @@ def _paired_leaves(a: Any, b: Any) -> tuple[list[tuple[str, Any, Any]], str | No
     """The leaves of two results side by side (key arrays as their key data), or why they cannot pair."""
     la, ta = jax.tree_util.tree_flatten_with_path(a)
     lb, tb = jax.tree_util.tree_flatten_with_path(b)
-    if ta != tb:
+    if ta != tb:  # type: ignore[operator]  # jaxlib's stubs leave PyTreeDef unresolved
         return [], f"tree structure differs: {ta} vs {tb}"
     pairs = []
     for (path, x), (_, y) in zip(la, lb, strict=True):

@@ -115,7 +115,7 @@ class Drift:
             out.setdefault(item.pattern, []).append(item)
         return out
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, Any]:
         """Items per category (every category present), ``unchanged``, and changes per kind under ``changes``."""
         c = Counter(i.category for i in self.items)
         out: dict[str, Any] = {k: c.get(k, 0) for k in CATEGORIES}
@@ -190,7 +190,8 @@ def _item(a: Result | None, b: Result | None, ca: ClaimRecord | None, cb: ClaimR
     assert some is not None
     if a is None or b is None:
         category = "added" if a is None else "removed"
-        return ItemDrift(some.nodeid, some.pattern_id, category, a and a.outcome, b and b.outcome, host)
+        return ItemDrift(some.nodeid, some.pattern_id, category, a.outcome if a else None, b.outcome if b else None,
+                         host)
     changes: list[Change] = []
     if a.outcome != b.outcome:
         if b.outcome in BAD and a.outcome not in BAD:

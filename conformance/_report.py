@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from jaxpat import _jsonschema
 from jaxpat._util import atomic_write
@@ -77,10 +77,10 @@ _T = TypeVar("_T")
 
 def _split(cls: type[_T], data: Mapping[str, Any], **override: Any) -> _T:
     """``cls(**known members, extra=the rest)``: a record from its JSON object, losing nothing."""
-    names = {f.name for f in fields(cls)} - {"extra"}  # type: ignore[arg-type]
+    names = {f.name for f in fields(cast(Any, cls))} - {"extra"}
     known = {k: v for k, v in data.items() if k in names}
     extra = {k: v for k, v in data.items() if k not in names}
-    return cls(**{**known, **override}, extra=extra)
+    return cast(_T, cast(Any, cls)(**{**known, **override}, extra=extra))
 
 
 def _joined(record: Any, **override: Any) -> dict[str, Any]:

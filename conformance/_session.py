@@ -263,7 +263,7 @@ class JaxpatSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _is_worker(self.config):
             return
-        props = dict(report.user_properties) if report.user_properties else {}
+        props: dict[str, Any] = dict(report.user_properties) if report.user_properties else {}
         if "jaxpat_env" in props and not self.environment:
             self.environment = dict(props["jaxpat_env"])
         # user_properties ride on every phase's report; the facts belong to the call phase only

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from jaxpat._util import table
@@ -175,7 +175,7 @@ def _summary(p: Pattern) -> dict[str, Any]:
     }
 
 
-def _table(rows: list[tuple[str, ...]]) -> str:
+def _table(rows: Sequence[Sequence[str]]) -> str:
     return table(rows) + "\n"
 
 

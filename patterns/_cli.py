@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from jaxpat._util import table
@@ -125,7 +126,7 @@ def _errors(registry: Registry) -> str:
     return f"plugins that failed to load ({len(errors)})\n{body}"
 
 
-def _align(rows: list[tuple[str, ...]]) -> str:
+def _align(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join("  " + line if line else line for line in table(rows).splitlines())
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # ---------------------------------------------------------------------------
 
 @hookspec
-def jaxpat_catalog_files() -> list[str | Path]:
+def jaxpat_catalog_files() -> list[str | Path]:  # type: ignore[empty-body]  # a hook specification
     """Return paths of catalog YAML files that declare this plugin's new patterns.
 
     Called by :func:`jaxpat.catalog.load` when plugins are included, before any
@@ -42,7 +42,7 @@ def jaxpat_catalog_files() -> list[str | Path]:
 # ---------------------------------------------------------------------------
 
 @hookspec
-def jaxpat_implementations() -> list[Implementation]:
+def jaxpat_implementations() -> list[Implementation]:  # type: ignore[empty-body]  # a hook specification
     """Return the implementations this plugin provides.
 
     Called once when the registry loads. Each :class:`jaxpat.patterns.Implementation`

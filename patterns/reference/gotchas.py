@@ -33,7 +33,7 @@ def setitem_slice(x, value):
 
 def jax_ops_index_update(x, idx, value):
     # The API seed 003 recommends; removed from JAX (use x.at[idx].set(value)).
-    return jax.ops.index_update(x, jax.ops.index[idx], value)
+    return jax.ops.index_update(x, jax.ops.index[idx], value)  # type: ignore[attr-defined]  # gone on purpose
 
 
 # --- python-if-on-tracer / traced-branch-where -----------------------------------------

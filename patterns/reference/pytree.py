@@ -81,7 +81,7 @@ def combine_tree_map(tree1, tree2):
 def combine_flatten_unflatten(tree1, tree2):
     leaves1, treedef1 = jax.tree.flatten(tree1)
     leaves2, treedef2 = jax.tree.flatten(tree2)
-    if treedef1 != treedef2:
+    if treedef1 != treedef2:  # type: ignore[operator]  # jaxlib's stubs leave PyTreeDef unresolved
         raise ValueError(f"pytree structure mismatch: {treedef1} vs {treedef2}")
     return jax.tree.unflatten(treedef1, [a + b for a, b in zip(leaves1, leaves2, strict=True)])
 
@@ -138,7 +138,7 @@ def roundtrip_tree_flatten(tree):
 
 def roundtrip_tree_util(tree):
     leaves, treedef = jax.tree_util.tree_flatten(tree)
-    return treedef.num_leaves, jax.tree_util.tree_unflatten(treedef, leaves)
+    return treedef.num_leaves, jax.tree_util.tree_unflatten(treedef, leaves)  # type: ignore[attr-defined]  # idem
 
 
 def roundtrip_leaves_structure(tree):

@@ -7,6 +7,9 @@ sequential ``jax.lax.map`` (``lax_map``) and a Python loop (``python_loop``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -226,7 +229,7 @@ def chunked_python_loop(x, batch_size):
     return jnp.stack([_row_sum_of_squares(x[i]) for i in range(x.shape[0])])
 
 
-def _impls(pattern: str, entries: list[tuple[str, object, str]]) -> list[Implementation]:
+def _impls(pattern: str, entries: list[tuple[str, Callable[..., Any], str]]) -> list[Implementation]:
     return [Implementation(pattern=pattern, name=name, fn=fn, notes=notes) for name, fn, notes in entries]
 
 
