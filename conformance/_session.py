@@ -91,10 +91,11 @@ class JaxpatSession:
         self._fault_log: Any = None
         if not _is_worker(config):
             self.isolation = Isolation()
-        crash_dir = config.workerinput.get("jaxpat_crash_dir") if _is_worker(config) else (
+        workerinput: dict[str, Any] = getattr(config, "workerinput", {})  # set by xdist on workers only
+        crash_dir = workerinput.get("jaxpat_crash_dir") if _is_worker(config) else (
             self.isolation.crash_dir if self.isolation else None)
         if _is_worker(config) and crash_dir:
-            self._fault_log = enable_fault_log(crash_dir, str(config.workerinput.get("workerid", "gw")))
+            self._fault_log = enable_fault_log(crash_dir, str(workerinput.get("workerid", "gw")))
         limit = config.getoption("jaxpat_timeout")
         if limit and not _is_controller(config):
             self.watchdog = Watchdog(crash_dir, float(limit), None if _is_worker(config) else self._hung)
