@@ -1,5 +1,7 @@
 """jaxpat's pattern catalog: load, validate and query it without importing JAX."""
 
+from jaxpat._util import NoMatchError
+
 from ._claims_model import (
     CLAIM_KINDS,
     Claims,
@@ -54,6 +56,7 @@ __all__ = [
     "Location",
     "MeasurementSettings",
     "MemoryClaim",
+    "NoMatchError",
     "Pattern",
     "Problem",
     "ProgramSizeClaim",

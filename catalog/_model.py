@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from jaxpat._util import did_you_mean
+from jaxpat._util import NoMatchError, did_you_mean
 
 from ._claims_model import Claims, Condition, GradSpec, Source
 from ._values import Value, encode
@@ -138,7 +138,13 @@ class Case:
     location: Location | None = None
 
     def expected(self, transform: str) -> Value:
-        """The expectation under ``transform`` (``expect_under`` wins over ``expect``)."""
+        """The expectation under ``transform`` (``expect_under`` wins over ``expect``).
+
+        :raises NoMatchError: ``transform`` is not one of :data:`TRANSFORMS` (with a did-you-mean).
+        """
+        if transform not in TRANSFORMS:
+            raise NoMatchError(f"unknown transform {transform!r}{did_you_mean(str(transform), TRANSFORMS)}; "
+                               f"known: {', '.join(TRANSFORMS)}")
         return self.expect_under.get(transform, self.expect)
 
     def to_dict(self) -> dict[str, Any]:
@@ -183,7 +189,9 @@ class Pattern:
         for c in self.cases:
             if c.id == case_id:
                 return c
-        raise KeyError(f"pattern {self.id!r} has no case {case_id!r}; cases: {', '.join(c.id for c in self.cases)}")
+        ids = [c.id for c in self.cases]
+        raise NoMatchError(f"pattern {self.id!r} has no case {case_id!r}{did_you_mean(str(case_id), ids)}; "
+                           f"cases: {', '.join(ids)}")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -237,7 +245,7 @@ class Catalog:
         if found is not None:
             return found
         hint = did_you_mean(pattern_id, self.ids()) if isinstance(pattern_id, str) else ""
-        raise KeyError(f"no pattern {pattern_id!r} in the catalog{hint}")
+        raise NoMatchError(f"no pattern {pattern_id!r} in the catalog{hint}")
 
     def ids(self) -> list[str]:
         return [p.id for p in self.patterns]
@@ -255,7 +263,24 @@ class Catalog:
         ``claim`` keeps patterns that declare that claim kind (for every or some
         implementations; settings such as ``base_case`` are not claims);
         ``source`` matches a substring of the pattern's seed file, doc or section.
+
+        A criterion may match nothing in combination with others (the result
+        is then empty), but a name that matches nothing on its own -- a family,
+        tag or claim kind no pattern here has, a source no pattern cites --
+        raises :class:`NoMatchError` with the closest name.
         """
+        for what, value, known in (
+            ("family", family, lambda: {p.family for p in self.patterns} | set(FAMILIES)),
+            ("tag", tag, lambda: {t for p in self.patterns for t in p.tags}),
+            ("claim kind", claim, lambda: {k for p in self.patterns for k in p.claims.kinds(overrides=True)}),
+        ):
+            if value is not None:
+                names = known()
+                if value not in names or (what == "family" and not any(p.family == value for p in self.patterns)):
+                    raise NoMatchError(f"no pattern has {what} {value!r}{did_you_mean(str(value), names)}")
+        if source is not None and not any(source in v for p in self.patterns for v in p.source.to_dict().values()):
+            raise NoMatchError(f"no pattern's source contains {source!r}")
+
         def keep(p: Pattern) -> bool:
             return (
                 (family is None or p.family == family)

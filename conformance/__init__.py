@@ -1,1 +1,24 @@
-"""jaxpat's conformance suite: a pytest plugin that checks implementations against the catalog."""
+"""jaxpat's conformance suite: a pytest plugin that checks implementations against the catalog.
+
+Importing this package imports neither JAX nor pytest. The public names
+:func:`run_case` (check one case of one implementation, as a repro does) and
+:class:`ConformanceFailure` (what it raises) load their modules on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ConformanceFailure", "run_case"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run_case":
+        from ._api import run_case
+
+        return run_case
+    if name == "ConformanceFailure":
+        from ._execute import ConformanceFailure
+
+        return ConformanceFailure
+    raise AttributeError(f"module 'jaxpat.conformance' has no attribute {name!r}")

@@ -41,7 +41,10 @@ def add_parser(subparsers: Any) -> None:
         "and print each table with the seed's claim beside the measured fact, then the discrepancies.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  jaxpat claims\n  jaxpat claims --format markdown > docs/claims-measured.md\n"
-        "  jaxpat claims --format json | jq '.discrepancies'\n",
+        "  jaxpat claims --format json | jq '.discrepancies'\n\n"
+        "exit status: 0 the tables were measured (discrepancies with the seeds are findings of the seeds,\n"
+        "listed, not failures); 1 the catalog is invalid; 2 usage error; 4 internal error (rerun with\n"
+        "--traceback).\n",
     )
     p.add_argument("--format", choices=["table", "markdown", "json"], default="table")
     p.set_defaults(func=claims_command)

@@ -27,10 +27,22 @@ examples:
   jaxpat check --no-claims              cases only, without measuring claims
   jaxpat check -- -k lax_scan -x        anything after -- goes to pytest
 
-exit status: 0 all items passed (or xfailed), 1 some failed, 2 interrupted,
-3 internal error, 4 usage error, 5 nothing was collected.
+The run is isolated from the working directory: its conftest.py, pytest.ini,
+setup.cfg, tox.ini and pyproject.toml are not read, and PYTEST_ADDOPTS and
+PYTEST_PLUGINS are ignored; pass pytest options after -- instead.
+
+exit status: 0 every item passed (or xfailed); 1 some item failed; 2 usage
+error: a bad option, or --pattern/--impl/--transform that select nothing
+(with a did-you-mean); 3 a --catalog file cannot be read; 4 internal error
+(jaxpat's or pytest's; rerun with --traceback); 130 interrupted. A requested
+platform that is absent is a warning (an error with --strict-platforms).
 The report (JSON, docs/report.md) is written even when the run fails or is interrupted.
 """
+
+#: pytest's exit codes (pytest.ExitCode) in jaxpat's scheme (jaxpat._util.Exit).
+FROM_PYTEST = {0: Exit.OK, 1: Exit.FINDINGS, 2: Exit.INTERRUPTED, 3: Exit.INTERNAL, 4: Exit.USAGE, 5: Exit.USAGE}
+#: Environment variables that would change what a run checks; ``jaxpat check`` leaves them out.
+IGNORED_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -55,11 +67,16 @@ def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def pytest_args(ns: argparse.Namespace) -> list[str]:
-    """The pytest command line that ``jaxpat check`` runs for these options."""
+    """The pytest command line that ``jaxpat check`` runs for these options.
+
+    pytest runs with jaxpat's own ini file (``-c``), no conftest.py files
+    (``--noconftest``) and no cache (``-p no:cacheprovider``), so that nothing
+    in the working directory changes what is checked or where it caches.
+    """
     # hypothesis's pytest plugin (installed with the test extras) imports
     # hypothesis at the end of every run, 0.5-0.9 s; jaxpat items never use it.
-    args = ["-c", str(_INI), "--rootdir", os.getcwd(), "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-            "--jaxpat", "--jaxpat-only"]
+    args = ["-c", str(_INI), "--rootdir", os.getcwd(), "--noconftest", "-p", "no:cacheprovider",
+            "-p", "no:hypothesispytest", "--jaxpat", "--jaxpat-only"]
     if str(ns.numprocesses) not in ("0", "no"):
         args += ["-n", str(ns.numprocesses), "--dist", "loadscope"]
     args += to_pytest_args(ns)
@@ -67,10 +84,56 @@ def pytest_args(ns: argparse.Namespace) -> list[str]:
 
 
 def check(ns: argparse.Namespace) -> int:
-    """Run the suite in this process (pytest.main) and return pytest's exit code."""
+    """Run the suite in this process (pytest.main); return the status in jaxpat's scheme (FROM_PYTEST)."""
     import pytest
 
-    return int(pytest.main(pytest_args(ns)))
+    for path in ns.catalog:
+        if not os.path.isfile(path):
+            print(f"jaxpat check: --catalog {path}: no such file", file=sys.stderr)
+            return Exit.UNREADABLE
+    saved = {name: os.environ.pop(name) for name in IGNORED_ENV if name in os.environ}
+    if saved:
+        print(f"jaxpat check: ignoring {', '.join(saved)} (pass pytest options after --)", file=sys.stderr)
+    try:
+        code = int(pytest.main(pytest_args(ns)))
+    finally:
+        os.environ.update(saved)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        _explain_nothing_selected(ns)
+    return int(FROM_PYTEST.get(code, Exit.INTERNAL))
+
+
+def _explain_nothing_selected(ns: argparse.Namespace) -> None:
+    """Say which filter selected nothing, with the closest id (imports the plugins, so JAX: an error path)."""
+    import fnmatch
+
+    from jaxpat._util import did_you_mean
+
+    from ._api import registry_for
+
+    def unmatched(globs: list[str], ids: list[str]) -> list[str]:
+        return [g for g in globs if not any(fnmatch.fnmatchcase(i, g) for i in ids)]
+
+    try:
+        registry = registry_for(tuple(ns.load), tuple(ns.catalog))
+    except Exception as exc:  # the run itself has reported what is wrong
+        print(f"jaxpat check: nothing was selected ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return
+    pattern_ids = registry.catalog.ids()
+    impl_ids = sorted({i.id for i in registry.implementations()})
+    said = False
+    for flag, globs, ids, what in (("--pattern", ns.pattern, pattern_ids, "pattern"),
+                                   ("--impl", ns.impl, impl_ids, "implementation")):
+        for glob in unmatched(list(globs), ids):
+            hint = did_you_mean(glob.replace("*", "").replace("?", ""), ids)
+            print(f"jaxpat check: {flag} {glob!r} matches no {what}{hint}; `jaxpat "
+                  f"{'list' if what == 'pattern' else 'plugins'}` shows them", file=sys.stderr)
+            said = True
+    if not said:
+        asked = " ".join(f"{f} {v}" for f, vs in (("--pattern", ns.pattern), ("--impl", ns.impl),
+                                                   ("--transform", ns.transform)) for v in vs)
+        print(f"jaxpat check: no item matches {asked or 'this run'} (implementations for those patterns, "
+              "transforms their cases declare)", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------
@@ -84,14 +147,36 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "  jaxpat report merge gpu.json tpu.json laptop.json -o all.json\n"
         "  jaxpat report diff jax-0.10.json jax-0.12.json  # exit 1 regression, 5 drift only, 0 no change\n",
     )
-    sub = p.add_subparsers(dest="report_command", required=True, metavar="{show,merge,diff}")
-    show = sub.add_parser("show", help="print a report's matrix and failures")
-    show.add_argument("path")
-    show.add_argument("--format", choices=["text", "json"], default="text")
-    show.add_argument("--failures", action="store_true", help="also print every failure message")
-    merge = sub.add_parser("merge", help="combine reports from several hosts into one")
-    merge.add_argument("paths", nargs="+")
-    merge.add_argument("-o", "--output", required=True, metavar="PATH")
+    sub = p.add_subparsers(dest="report_command", required=True, metavar="{show,merge,diff,html}")
+    raw = argparse.RawDescriptionHelpFormatter
+    show = sub.add_parser(
+        "show", help="print a report's environment, matrix and failures", formatter_class=raw,
+        description="Print where a report was made (hosts, versions, devices), its status and compilation "
+        "count, the pattern x platform/transform matrix grouped by family (within 100 columns, with a legend), "
+        "and every failing item with its reason. Symbols fall back to ASCII when the terminal cannot show them; "
+        "NO_COLOR turns colour off.",
+        epilog="examples:\n  jaxpat report show jaxpat-report.json\n"
+        "  jaxpat report show jaxpat-report.json --failures   # full messages and reproductions\n"
+        "  jaxpat report show jaxpat-report.json --format json | jq .summary\n\n"
+        "exit status: 0 the report has no failing item; 1 it has some (failed, error, xpassed);\n"
+        "2 usage error; 3 the report cannot be read or is not a jaxpat report; 4 internal error.\n",
+    )
+    show.add_argument("path", metavar="REPORT")
+    show.add_argument("--format", choices=["text", "json"], default="text",
+                      help="text (default) or json (summary, status and environment)")
+    show.add_argument("--failures", action="store_true",
+                      help="print every failure's whole message and its reproduction")
+    merge = sub.add_parser(
+        "merge", help="combine reports from several hosts into one", formatter_class=raw,
+        description="Combine reports from several hosts into one: every result and claim keeps its host label, "
+        "so the matrix gets a column per host x platform x transform. Two reports from hosts with the same "
+        "label are refused (give each run its own: jaxpat check --label NAME).",
+        epilog="examples:\n  jaxpat report merge gpu.json tpu.json laptop.json -o all.json\n\n"
+        "exit status: 0 merged; 2 usage error; 3 a report cannot be read, is not a jaxpat report, or two\n"
+        "share a host label; 4 internal error.\n",
+    )
+    merge.add_argument("paths", nargs="+", metavar="REPORT")
+    merge.add_argument("-o", "--output", required=True, metavar="PATH", help="the merged report to write")
     diff = sub.add_parser(
         "diff", help="what changed between two runs: regressions, fixes and drift (exit 0/1/5/3)",
         description="Compare two reports item by item: outcomes that got worse (regressions) or better "
@@ -115,7 +200,10 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "per implementation, speed ratios), and with --diff OLD what changed since OLD.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  jaxpat report html jaxpat-report.json -o report.html\n"
-        "  jaxpat report html new.json --diff old.json -o changes.html\n",
+        "  jaxpat report html new.json --diff old.json -o changes.html\n\n"
+        "exit status: 0 written; 2 usage error; 3 a report cannot be read or is not a jaxpat report;\n"
+        "4 internal error. The page's own exit status is for tools: it is 0 even when the report has\n"
+        "failures (jaxpat report show says 1 then).\n",
     )
     page.add_argument("path", metavar="REPORT")
     page.add_argument("--diff", metavar="OLD", help="also show what changed since the report OLD")

@@ -334,7 +334,7 @@ class JaxpatItem(pytest.Item):
             run_item(self.spec, facts)  # global damage is checked around this call (check_harness)
         except ConformanceFailure as exc:
             facts["message"] = str(exc)
-            facts["repro"] = repro(self.spec)
+            facts["repro"] = _repro(self.config, self.spec, repro, self.nodeid)
             raise
         finally:
             facts["compiles"] = compile_count() - before
@@ -358,7 +358,8 @@ class JaxpatItem(pytest.Item):
             lines += ["", "traceback (most recent call last, last frames):", *"".join(tb).splitlines()[-12:]]
         if spec.case.location:
             lines.append(f"case declared at {spec.case.location}")
-        lines += ["", "reproduce:", repro(spec)]
+        lines += ["", "reproduce (save as repro.py, run `python repro.py`):", _repro(self.config, spec, repro,
+                                                                                     self.nodeid)]
         return "\n".join(lines)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
@@ -430,6 +431,12 @@ class SkipItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return (self.path, None, self.nodeid)
+
+
+def _repro(config: pytest.Config, spec: Any, make: Any, nodeid: str) -> str:
+    """The item's reproduction, with this run's extra plugin modules and catalog files."""
+    return str(make(spec, load=config.getoption("jaxpat_load"), catalog=config.getoption("jaxpat_catalog"),
+                    nodeid=nodeid))
 
 
 def _take_harness_baseline(config: pytest.Config) -> None:

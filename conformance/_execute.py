@@ -5,7 +5,8 @@ from __future__ import annotations
 import builtins
 import contextlib
 import importlib
-from collections.abc import Callable, Iterator, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,9 @@ VMAP_BATCH = 2
 
 class ConformanceFailure(AssertionError):
     """An implementation does not conform; the message says how, precisely."""
+
+
+ConformanceFailure.__module__ = "jaxpat.conformance"  # public there; tracebacks name it so
 
 
 @dataclass(frozen=True)
@@ -354,29 +358,32 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else "(no message)"
 
 
-def repro(spec: ItemSpec) -> str:
-    """A short runnable script that reproduces the item outside pytest."""
-    sig = spec.pattern.signature
-    from jaxpat.catalog import encode
+def repro(spec: ItemSpec, *, load: Sequence[str] = (), catalog: Sequence[str] = (),
+          nodeid: str | None = None) -> str:
+    """A Python file that reproduces the item with public APIs only (``python repro.py``).
 
-    lines = [
-        "import jax",
-        "from jaxpat import patterns",
-        "from jaxpat.conformance._execute import build_args, config_scope",
-        "reg = patterns.load_registry()",
-        f"pattern = reg.catalog.get({spec.pattern.id!r}); case = pattern.case({spec.case.id!r})",
-        f"impl = reg.get({spec.impl.id!r}, pattern={spec.pattern.id!r})",
-        f"device = [d for d in jax.devices({spec.device.platform!r}) if d.id == {spec.device.id}][0]",
-        f"with config_scope(case.config), jax.default_device(device):  # config: {dict(spec.case.config)}",
-        "    args = build_args(pattern, case, device)",
-        f"    # args ({', '.join(sig.args)}) = {[encode(spec.case.args[a]) for a in sig.args]!r}"[:400],
-    ]
-    call = {
-        "eager": "impl.fn(*args)",
-        "jit": f"jax.jit(impl.fn, static_argnames={sig.static!r})(*args)",
-        "vmap": "# vmap: conformance._execute._call(spec, args) stacks each dynamic argument twice",
-        "grad": f"jax.grad(impl.fn, argnums={sig.args.index(spec.case.grad.wrt) if spec.case.grad else 0})(*args)",
-    }[spec.transform]
-    lines.append(f"    print({call})" if not call.startswith("#") else f"    {call}")
-    return "\n".join(lines)
-
+    It calls :func:`jaxpat.conformance.run_case`, which raises
+    :class:`ConformanceFailure` with the item's message while the item fails,
+    and prints ``conforms`` once it passes. ``load`` and ``catalog`` are the
+    run's ``--jaxpat-load`` modules and ``--jaxpat-catalog`` files. A device
+    ``cpu:N`` with N > 0 needs simulated CPU devices, which the script asks
+    for before JAX starts.
+    """
+    device = spec.device_id
+    what = nodeid or f"{spec.pattern.id} / {spec.case.id} / {spec.impl.id} / {spec.transform} on {device}"
+    lines = [f"# Reproduce {what}",
+             "# Save as repro.py and run `python repro.py`: it raises jaxpat.conformance.ConformanceFailure",
+             "# while the implementation does not conform, and prints 'conforms' once it does."]
+    if spec.device.platform == "cpu" and spec.device.id > 0:
+        n = len(jax.devices("cpu"))
+        lines += ["import os", "",
+                  'os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") '
+                  f'+ " --xla_force_host_platform_device_count={n}").strip()  # before JAX starts']
+    lines += ["from jaxpat.conformance import run_case", ""]
+    extra = f", load={list(load)!r}" if load else ""
+    if catalog:
+        extra += f", catalog={[os.path.abspath(p) for p in catalog]!r}"
+    lines += [f"run_case({spec.pattern.id!r}, {spec.case.id!r}, {spec.impl.id!r}, transform={spec.transform!r}, "
+              f"device={device!r}{extra})",
+              'print("conforms")']
+    return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._matrix import build_matrix, column_of, worst
-from ._report import OUTCOMES, Report, diff_reports
+from ._report import OUTCOMES, Report
 
 __all__ = ["MAX_MESSAGE", "MAX_PLOTS", "bar_plot", "line_plot", "render_html"]
 
@@ -127,15 +127,25 @@ def _environment(env: Any) -> dict[str, Any]:
 
 
 def _diff(old: Report, new: Report) -> dict[str, Any]:
-    changes = diff_reports(old, new)
-    out: dict[str, Any] = {}
-    for kind, entries in changes.items():
-        out[kind] = [[e.get("nodeid", ""), e.get("old") or "", e.get("new") or "",
-                      (e.get("message") or "").strip().splitlines()[0][:300] if e.get("message") else ""]
-                     for e in entries]
-    out["oldCreated"] = old.created
-    out["oldEnv"] = [_environment(e) for e in old.environments]
-    return out
+    """What changed since ``old``, from :func:`._drift.drift` (the data behind ``jaxpat report diff``)."""
+    from ._drift import CATEGORIES, drift
+
+    d = drift(old, new)
+    items: dict[str, list[list[str]]] = {c: [] for c in CATEGORIES}
+    for item in sorted(d.items, key=lambda i: (CATEGORIES.index(i.category), i.host or "", i.nodeid)):
+        what = "; ".join(c.text for c in item.changes[:3] if c.what != "outcome")
+        if len(item.changes) > 3:
+            what += f"; … {len(item.changes) - 3} more"
+        nodeid = f"{item.host}::{item.nodeid}" if item.host else item.nodeid
+        items[item.category].append([nodeid, item.old_outcome or "", item.new_outcome or "", what[:600]])
+    return {
+        "status": d.status,
+        "categories": list(CATEGORIES),
+        "items": items,
+        "unchanged": d.unchanged,
+        "env": [c.text for c in d.environment],
+        "oldCreated": old.created,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -562,21 +572,27 @@ function renderItems(){
 /* diff */
 function renderDiff(){
  if(!D.diff)return;$("diff").hidden=false;$("nav-diff").hidden=false;
- var box=$("diff-body"),kinds=["regressions","fixes","changed","added","removed"],cards=el("div",{"class":"cards"});
- if(D.oldSource||D.diff.oldCreated)box.appendChild(el("p",{"class":"note"},"older report: "+
-  (D.oldSource||"")+(D.diff.oldCreated?" (created "+D.diff.oldCreated+")":"")));
- kinds.forEach(function(k){var c=el("div",{"class":"card"+(k==="regressions"&&D.diff[k].length?" bad":"")});
-  c.appendChild(el("b",null,D.diff[k].length));c.appendChild(el("span",null,k));cards.appendChild(c);});
- box.appendChild(cards);
- kinds.forEach(function(k){var rows=D.diff[k];if(!rows.length)return;
-  var det=el("details",{"data-kind":k});if(k==="regressions")det.open=true;
+ var box=$("diff-body"),X=D.diff,kinds=X.categories,cards=el("div",{"class":"cards"});
+ if(D.oldSource||X.oldCreated)box.appendChild(el("p",{"class":"note"},"older report: "+
+  (D.oldSource||"")+(X.oldCreated?" (created "+X.oldCreated+")":"")));
+ var st=el("div",{"class":"card"+(X.status==="regression"?" bad":"")});st.appendChild(el("b",null,X.status));
+ st.appendChild(el("span",null,"status"));cards.appendChild(st);
+ kinds.forEach(function(k){var c=el("div",{"class":"card"+(k==="regression"&&X.items[k].length?" bad":"")});
+  c.appendChild(el("b",null,X.items[k].length));c.appendChild(el("span",null,k));cards.appendChild(c);});
+ var u=el("div",{"class":"card"});u.appendChild(el("b",null,X.unchanged));u.appendChild(el("span",null,"unchanged"));
+ cards.appendChild(u);box.appendChild(cards);
+ if(X.env.length){var ed=el("details",{"data-kind":"environment"});
+  ed.appendChild(el("summary",null,"environment and config ("+X.env.length+")"));var ul=el("ul");
+  X.env.forEach(function(t){ul.appendChild(el("li",null,t));});ed.appendChild(ul);box.appendChild(ed);}
+ kinds.forEach(function(k){var rows=X.items[k];if(!rows.length)return;
+  var det=el("details",{"data-kind":k});if(k==="regression")det.open=true;
   det.appendChild(el("summary",null,k+" ("+rows.length+")"));var t=el("table",{"class":"list"}),shown=rows.slice(0,500);
   shown.forEach(function(r){var tr=el("tr");tr.appendChild(el("td",{"class":"id"},r[0]));
    tr.appendChild(el("td",null,(r[1]||"\u2013")+" \u2192 "+(r[2]||"\u2013")));tr.appendChild(el("td",null,r[3]));
    t.appendChild(tr);});
   det.appendChild(t);if(rows.length>shown.length)det.appendChild(el("p",{"class":"note"},
    (rows.length-shown.length)+" more: jaxpat report diff lists them all"));box.appendChild(det);});
- if(!kinds.some(function(k){return D.diff[k].length;}))box.appendChild(el("p",null,"No changes."));}
+ if(!kinds.some(function(k){return X.items[k].length;}))box.appendChild(el("p",null,"No changes."));}
 
 function init(){
  summary();legend();

@@ -391,7 +391,7 @@ class JaxpatSession:
         warnings = jax_warnings(env.get("jax"), env.get("jaxlib"))
         if warnings:
             env["warnings"] = warnings
-        rep = _report.new_report(env, ["pytest", *sys.argv[1:]] if "pytest" not in sys.argv[0] else sys.argv)
+        rep = _report.new_report(env, _command())
         rep["status"] = status
         rep["duration_wall"] = round(time.time() - self.started, 3)
         if exitstatus is not None:
@@ -469,6 +469,14 @@ def _bounded(text: str) -> str:
     cut = len(text) - OUTPUT_HEAD - OUTPUT_TAIL
     return (f"{text[:OUTPUT_HEAD]}\n[... jaxpat: {cut} characters of output left out; "
             f"--jaxpat-full-output (jaxpat check --full-output) shows all of it ...]\n{text[-OUTPUT_TAIL:]}")
+
+
+def _command() -> list[str]:
+    """The command line of this run: ``jaxpat check ...`` when run through jaxpat, else ``pytest ...``."""
+    prog = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if prog in ("jaxpat", "jaxpat.exe") or sys.argv[0].replace(os.sep, "/").endswith("jaxpat/__main__.py"):
+        return ["jaxpat", *sys.argv[1:]]
+    return ["pytest", *sys.argv[1:]]
 
 
 def _outcome(report: pytest.TestReport) -> str | None:

@@ -6,7 +6,7 @@ JAX and define ``add_parser(subparsers)``, which adds its subcommand(s);
 the function receives the parsed ``argparse.Namespace``, returns the exit
 status, and imports what it needs when it runs. A module that fails to
 import -- missing or broken -- still gets its subcommands, which then explain
-the failure (exit 3) instead of hiding it: nothing is skipped silently.
+the failure (exit 4, an internal error) instead of hiding it: nothing is skipped silently.
 See docs/cli.md.
 """
 
@@ -20,17 +20,26 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from . import __version__
+from ._util import Exit, NoMatchError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import CatalogError
 
 
-__all__ = ["COMMANDS", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "build_parser", "main"]
+__all__ = ["COMMANDS", "EXIT_HELP", "EXIT_INTERNAL", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "build_parser",
+           "main"]
 
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
+EXIT_OK = int(Exit.OK)
+EXIT_PROBLEMS = int(Exit.FINDINGS)
+EXIT_USAGE = int(Exit.USAGE)
+EXIT_INTERNAL = int(Exit.INTERNAL)
+
+#: The scheme, as every ``--help`` ends when its command gives no more specific text.
+EXIT_HELP = """\
+exit status: 0 success; 1 findings (failures, regressions, problems in a catalog);
+2 usage error (bad options, a filter that matches nothing); 3 unreadable input;
+4 internal error (rerun with --traceback); 130 interrupted. See docs/cli.md.
+"""
 
 #: (subcommand, module, function), in help order.
 COMMANDS: list[tuple[str, str, str]] = [
@@ -51,8 +60,13 @@ examples:
   jaxpat show scan-cumsum
   jaxpat validate my-plugin/catalog.yaml
 
-exit status: 0 success, 1 problems found (invalid catalog, unknown id),
-2 usage error, 3 internal error. `jaxpat COMMAND --help` describes each command.
+  jaxpat check --report r.json && jaxpat report html r.json -o r.html
+
+exit status: 0 success; 1 findings (failures, regressions, an invalid catalog,
+an unknown id); 2 usage error (bad options, a filter that matches nothing);
+3 unreadable input (a missing or damaged file); 4 internal error (rerun with
+--traceback); 5 drift only (report diff); 130 interrupted. Every subcommand
+uses this scheme (docs/cli.md); `jaxpat COMMAND --help` describes each one.
 """
 
 
@@ -85,7 +99,24 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
             _add_broken(subparsers, names, module_name, e)
         else:
             runners.update({name: _Runner(module, function) for name, function in names})
+    for sub in subparsers.choices.values():
+        _finish(sub)
     return parser, runners
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """Give ``parser`` and its sub-parsers ``--traceback`` and, when their epilog lacks one, the exit statuses."""
+    if parser.prefix_chars == "\0":  # the stub of a broken module takes every argument as is
+        return
+    if "--traceback" not in parser._option_string_actions:
+        parser.add_argument("--traceback", action="store_true", help="show the full traceback of an internal error")
+    if "exit status" not in (parser.epilog or ""):
+        parser.epilog = ((parser.epilog or "").rstrip("\n") + "\n\n" + EXIT_HELP).lstrip("\n")
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _finish(sub)
 
 
 def _by_module() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -129,26 +160,30 @@ def _broken(name: str, message: str) -> Any:
 
 
 def _run(runner: Any, args: argparse.Namespace) -> int:
-    """Run a command; catalog problems are exit 1, anything unexpected exit 3."""
+    """Run a command: catalog problems exit 1, a name or filter matching nothing 2, anything unexpected 4."""
     from .catalog import CatalogError
 
+    command = " ".join(x for x in (args.command, getattr(args, "report_command", None)) if x)
     try:
         return int(runner(args) or 0)
     except CatalogError as e:
         _print_problems(e, sys.stderr)
-        return EXIT_PROBLEMS
+        unreadable = all(p.line <= 0 and p.message.startswith("cannot read") for p in e.problems)
+        return int(Exit.UNREADABLE) if unreadable else EXIT_PROBLEMS
+    except NoMatchError as e:
+        print(f"jaxpat {command}: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
-        return 130
+        return int(Exit.INTERRUPTED)
     except BrokenPipeError:  # `jaxpat list | head`
         return EXIT_OK
     except Exception as e:
         if getattr(args, "traceback", False):
             traceback.print_exc()
         else:
-            print(f"jaxpat: internal error: {type(e).__name__}: {e} (rerun with --traceback for details)",
-                  file=sys.stderr)
+            print(f"jaxpat {command}: internal error: {type(e).__name__}: {e} "
+                  "(rerun with --traceback for details)", file=sys.stderr)
         return EXIT_INTERNAL
-
 
 
 def _print_problems(error: CatalogError, stream: TextIO) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 __all__ = [
     "Exit",
+    "NoMatchError",
     "atomic_write",
     "cache_root",
     "closest",
@@ -45,6 +46,19 @@ class Exit(enum.IntEnum):
     DRIFT = 5
     #: Interrupted (Ctrl-C), as shells report SIGINT.
     INTERRUPTED = 130
+
+
+class NoMatchError(KeyError):
+    """A name or filter that matches nothing: an unknown id, family, tag, claim, case or transform.
+
+    The message names what was asked and suggests the closest match
+    (``did you mean ...?``). A ``KeyError`` (so a ``LookupError``) whose
+    ``str()`` is the message itself; the ``jaxpat`` command reports it as a
+    usage error (exit 2), except ``jaxpat show ID`` (an unknown id: exit 1).
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 def closest(word: str, options: Iterable[object]) -> str | None:

@@ -19,8 +19,10 @@ from jaxpat._util import table
 if TYPE_CHECKING:  # pragma: no cover
     from jaxpat.catalog import Case, Catalog, Pattern
 
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
+from jaxpat._util import Exit, NoMatchError
+
+EXIT_OK = int(Exit.OK)
+EXIT_PROBLEMS = int(Exit.FINDINGS)
 
 
 _LIST_EPILOG = """\
@@ -31,8 +33,9 @@ examples:
   jaxpat list --claim memory               patterns that claim a memory behaviour
   jaxpat list --catalog extra.yaml --no-plugins
 
-exit status: 0 listed (even if nothing matches); 1 the catalog is invalid;
-2 usage error; 3 internal error.
+exit status: 0 listed; 1 the catalog is invalid; 2 usage error, or filters
+that match nothing (with a did-you-mean); 3 a --catalog file cannot be read;
+4 internal error (rerun with --traceback).
 """
 _SHOW_EPILOG = """\
 examples:
@@ -40,7 +43,8 @@ examples:
   jaxpat show scan-cumsum --format json | jq '.cases[0].expect'
 
 exit status: 0 shown; 1 unknown id (with a suggestion) or invalid catalog;
-2 usage error; 3 internal error.
+2 usage error; 3 a --catalog file cannot be read; 4 internal error (rerun
+with --traceback).
 """
 _VALIDATE_EPILOG = """\
 examples:
@@ -50,7 +54,8 @@ examples:
 
 exit status: 0 valid; 1 problems, listed one per line on stderr as
 FILE:LINE:COLUMN: pattern 'ID', field 'PATH': MESSAGE; 2 usage error;
-3 internal error. Files are only read, never modified.
+3 a FILE cannot be read (missing, a folder, no permission); 4 internal error
+(rerun with --traceback). Files are only read, never modified.
 """
 
 
@@ -103,6 +108,10 @@ def list_command(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     """``jaxpat list``: print the matching patterns as a table or JSON."""
     out = out or sys.stdout
     cat = _load(args).filter(family=args.family, tag=args.tag, claim=args.claim, source=args.source)
+    if not len(cat):  # each filter matches something (filter() checks), but not all of them together
+        asked = " ".join(f"--{k} {v}" for k, v in (("family", args.family), ("tag", args.tag),
+                                                     ("claim", args.claim), ("source", args.source)) if v)
+        raise NoMatchError(f"no pattern matches all of {asked}")
     if args.format == "json":
         out.write(json.dumps([_summary(p) for p in cat], indent=2) + "\n")
         return EXIT_OK
@@ -145,9 +154,14 @@ def validate_command(args: argparse.Namespace, *, out: TextIO | None = None, err
         for problem in problems:
             print(problem, file=err)
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=err)
-        return EXIT_PROBLEMS
+        return int(Exit.UNREADABLE) if unreadable(problems) else EXIT_PROBLEMS
     print(f"ok: {'the catalog' if files is None else ', '.join(files)} is valid", file=out)
     return EXIT_OK
+
+
+def unreadable(problems: Any) -> bool:
+    """True when every problem is a file that cannot be read at all (missing, a folder, no permission)."""
+    return bool(problems) and all(p.line <= 0 and p.message.startswith("cannot read") for p in problems)
 
 
 # -- helpers ---------------------------------------------------------------------------

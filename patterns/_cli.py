@@ -26,6 +26,17 @@ __all__ = ["add_parser", "plugins_command", "render_json", "render_table", "repo
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 
+_EPILOG = """\
+examples:
+  jaxpat plugins
+  jaxpat plugins --format json | jq '.missing'
+  JAXPAT_BLOCK_PLUGINS=example jaxpat plugins
+
+exit status: 0 every plugin loaded; 1 a plugin failed to load, or the catalog is
+invalid; 2 usage error; 4 internal error (rerun with --traceback). Patterns
+without an implementation are listed but do not change the status.
+"""
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``plugins`` subcommand to ``subparsers`` (from ``add_subparsers()``).
@@ -41,6 +52,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "load. Exit status 1 if a plugin failed to load or the catalog is invalid. "
             "JAXPAT_DISABLE_PLUGIN_AUTOLOAD=1 and JAXPAT_BLOCK_PLUGINS=a,b apply."
         ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG,
     )
     parser.add_argument(
         "--format", choices=("table", "json"), default="table",

@@ -149,10 +149,10 @@ def test_validate_lists_every_problem(capsys, write_yaml):
 
 
 def test_validate_missing_file(capsys, write_yaml):
-    """A file that does not exist is a problem (exit 1), not a crash."""
+    """A file that does not exist is unreadable input (exit 3), not a crash."""
     write_yaml(BAD)
     status, _, err = _run(capsys, "validate", "nope.yaml")
-    assert status == 1
+    assert status == 3
     assert "nope.yaml: cannot read the file" in err
 
 
@@ -249,17 +249,17 @@ def test_top_level_help_lists_subcommands(capsys):
     assert "exit status:" in out
 
 
-def test_internal_errors_exit_3_and_traceback_shows_them(capsys, monkeypatch, cat_file):
-    """An unexpected exception exits 3 with a one-line message; `--traceback` prints the traceback."""
+def test_internal_errors_exit_4_and_traceback_shows_them(capsys, monkeypatch, cat_file):
+    """An unexpected exception exits 4 with a one-line message; `--traceback` prints the traceback."""
     def boom(*args, **kwargs):
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(catalog, "validate", boom)
     status, _, err = _run(capsys, "validate", cat_file)
-    assert status == 3
-    assert err == "jaxpat: internal error: RuntimeError: kaboom (rerun with --traceback for details)\n"
+    assert status == 4
+    assert err == "jaxpat validate: internal error: RuntimeError: kaboom (rerun with --traceback for details)\n"
     status, _, err = _run(capsys, "validate", cat_file, "--traceback")
-    assert status == 3
+    assert status == 4
     assert "Traceback (most recent call last)" in err
 
 
@@ -286,7 +286,7 @@ def test_registered_modules_add_subcommands(capsys, monkeypatch, tmp_path):
 
 
 def test_missing_and_broken_modules_are_explained(capsys, monkeypatch, tmp_path):
-    """A subcommand whose module is missing or fails to import is still listed and says why (exit 3)."""
+    """A subcommand whose module is missing or fails to import is still listed and says why (exit 4)."""
     (tmp_path / "broken_cli_mod.py").write_text("import not_a_module_anywhere\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(_cli, "COMMANDS", [
@@ -296,10 +296,10 @@ def test_missing_and_broken_modules_are_explained(capsys, monkeypatch, tmp_path)
     assert "ghost" in out
     assert "broken" in out
     status, _, err = _run(capsys, "broken", "--help")
-    assert status == 3
+    assert status == 4
     assert "jaxpat broken: unavailable: importing broken_cli_mod failed: ModuleNotFoundError" in err
     status, _, err = _run(capsys, "ghost")
-    assert status == 3
+    assert status == 4
     assert "jaxpat ghost: unavailable: importing no_such_cli_module failed: ModuleNotFoundError" in err
 
 

@@ -129,8 +129,9 @@ def test_diff_section_lists_regressions(tmp_path: Path) -> None:
     code, out = page(tmp_path, str(write(tmp_path, new, "new.json")), "--diff", str(write(tmp_path, old, "old.json")))
     assert code == 0
     data = json.loads(re.search(r'id="report-data">(.*?)</script>', out.read_text(), re.S).group(1))
-    assert [r[0] for r in data["diff"]["regressions"]] == ["jaxpat::loops-fori::c1[example.b-cpu:0-jit]"]
-    assert [r[0] for r in data["diff"]["changed"]] == ["jaxpat::loops-fori::c1[example.b-cpu:0-grad]"]
+    assert [r[0] for r in data["diff"]["items"]["regression"]] == ["jaxpat::loops-fori::c1[example.b-cpu:0-jit]"]
+    assert [r[0] for r in data["diff"]["items"]["changed"]] == ["jaxpat::loops-fori::c1[example.b-cpu:0-grad]"]
+    assert data["diff"]["status"] == "regression"
 
 
 def test_unreadable_report_is_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -215,7 +216,7 @@ def test_diff_page_in_chromium(tmp_path: Path) -> None:
     assert p.console_errors == []
     assert p.by_id("js-errors") == ""
     body = p.by_id("diff-body")
-    assert "regressions (1)" in body
+    assert "regression (1)" in body
     assert "jaxpat::loops-fori::c1[example.b-cpu:0-jit]" in body
     assert "passed → failed" in body
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from jaxpat.catalog import Claims, Condition, GradSpec, MeasurementSettings, MemoryClaim, Raises, Source
+from jaxpat.catalog import Claims, Condition, GradSpec, MeasurementSettings, MemoryClaim, NoMatchError, Raises, Source
 
 from jaxpat import catalog
 from jaxpat._cli import main
@@ -101,11 +101,12 @@ def test_list_json_counts_claim_kinds_only(capsys, write_yaml, valid_text) -> No
 def test_filter_by_claim_ignores_settings(cat, capsys, write_yaml, valid_text) -> None:
     """Catalog.filter(claim=...) and `list --claim` match claim kinds; a setting name matches nothing."""
     assert [p.id for p in cat.filter(claim="memory")] == ["scan-cumsum"]
-    assert len(cat.filter(claim="base_case")) == 0
-    assert len(cat.filter(claim="seed_claim")) == 0
+    for setting in ("base_case", "seed_claim"):  # not claim kinds: they match nothing, which is an error
+        with pytest.raises(NoMatchError, match=f"no pattern has claim kind '{setting}'"):
+            cat.filter(claim=setting)
     path = write_yaml(valid_text)
-    assert main(["list", "--catalog", str(path), "--no-plugins", "--claim", "base_case", "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    assert main(["list", "--catalog", str(path), "--no-plugins", "--claim", "base_case", "--format", "json"]) == 2
+    assert capsys.readouterr().out == ""
 
 
 def test_shipped_list_json_never_counts_settings(capsys) -> None:

@@ -1,0 +1,95 @@
+"""The public Python entry point to one conformance check: :func:`run_case` (what repros call).
+
+``jaxpat check`` runs thousands of these as pytest items; ``run_case`` runs
+one, the same way, outside pytest: the case's inputs are built on the
+device, the implementation runs under the transform, and the result is
+compared with the catalog's expectation. A failure raises
+:class:`ConformanceFailure` with the same message the report records.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Sequence
+from functools import cache
+from types import SimpleNamespace
+from typing import Any
+
+from jaxpat._util import NoMatchError, did_you_mean
+
+__all__ = ["run_case"]
+
+_TRANSFORMS = ("eager", "jit", "vmap", "grad")
+
+
+@cache
+def registry_for(load: tuple[str, ...], catalog: tuple[str, ...]) -> Any:
+    """The registry with these extra plugin modules and catalog files (cached)."""
+    from jaxpat.patterns import hookimpl, load_registry
+
+    class _Files:
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+        @hookimpl
+        def jaxpat_catalog_files(self) -> list[str]:
+            return [self.path]
+
+    extra: list[tuple[str, object]] = [(name, importlib.import_module(name)) for name in load]
+    extra += [(f"catalog:{os.path.basename(p)}", _Files(os.path.abspath(p))) for p in catalog]
+    return load_registry(extra_plugins=extra)
+
+
+def _device(name: str | None) -> Any:
+    import jax
+
+    if name is None:
+        return jax.devices()[0]
+    platform, _, index = name.partition(":")
+    try:
+        devices = jax.devices(platform)
+    except RuntimeError as exc:
+        raise NoMatchError(f"no {platform!r} devices here: {exc}") from None
+    for d in devices:
+        if str(d.id) == (index or str(devices[0].id)):
+            return d
+    have = [f"{d.platform}:{d.id}" for d in devices]
+    raise NoMatchError(f"no device {name!r}{did_you_mean(name, have)}; devices: {', '.join(have)}")
+
+
+def run_case(pattern: str, case: str, implementation: str, *, transform: str = "eager",
+             device: str | None = None, load: Sequence[str] = (), catalog: Sequence[str] = ()) -> dict[str, Any]:
+    """Check ``implementation`` (``PLUGIN.NAME``) on one case of ``pattern``, as ``jaxpat check`` does.
+
+    ``transform`` is ``eager``, ``jit``, ``vmap`` or ``grad``; ``device`` is
+    ``PLATFORM:ID`` such as ``cpu:0`` (default: JAX's first device). ``load``
+    names modules whose jaxpat plugin to register as well and ``catalog``
+    extra catalog files, like ``jaxpat check --load/--catalog``.
+
+    Returns the facts the check records (``check_grads`` modes for ``grad``).
+    Raises :class:`jaxpat.conformance.ConformanceFailure` when the
+    implementation does not conform, and :class:`jaxpat.catalog.NoMatchError` (a
+    ``KeyError``, with a did-you-mean) for an unknown pattern, case,
+    implementation, transform or device. The script of a failure's
+    reproduction (``repro`` in the report) is one call of this function.
+    """
+    from ._collect import check_harness, snapshot_config
+    from ._execute import ItemSpec, run_item
+
+    if transform not in _TRANSFORMS:
+        raise NoMatchError(f"unknown transform {transform!r}{did_you_mean(transform, _TRANSFORMS)}; "
+                           f"known: {', '.join(_TRANSFORMS)}")
+    registry = registry_for(tuple(load), tuple(catalog))
+    try:
+        pat = registry.catalog.get(pattern)
+        the_case = pat.case(case)
+        impl = registry.get(implementation, pattern=pattern)
+    except KeyError as exc:
+        raise NoMatchError(exc.args[0] if exc.args else str(exc)) from None
+    spec = ItemSpec(pat, the_case, impl, _device(device), transform)
+    before = snapshot_config()  # as the item does: an implementation must leave JAX's global config alone
+    facts: dict[str, Any] = {}
+    run_item(spec, facts)
+    check_harness(SimpleNamespace(config=SimpleNamespace(stash={})), before)  # type: ignore[arg-type]
+    return facts
