@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: six figures, each a ratio of two measurements taken side by side in one invocation.
+"""``python -m benchmarks``: seven figures, each a ratio of two measurements taken side by side in one invocation.
 
 1. harness overhead: the conformance suite (pytest, serial, no persistent cache) vs a bare loop doing
    the same JAX work (:mod:`benchmarks.bare_loop`) — target <= 1.10;
@@ -9,7 +9,9 @@
 5. start-up: ``from jaxpat import patterns; patterns.load_catalog()`` vs ``import jax`` — target <= 0.3,
    and no JAX import;
 6. scale: synthetic catalogs 10x and 100x the shipped one — (a) 10,000+ items collected in <= 5 s;
-   (b) time per item at 10x (and a 100x sample) within +-10% of 1x.
+   (b) time per item at 10x (and a 100x sample) within +-10% of 1x;
+7. observation overhead: the serial suite recording observations vs with ``JAXPAT_DISABLE_OBSERVATIONS=1``
+   (CPU time) — target <= 1.05; and the report's size with and without them.
 
 Every measurement is a fresh subprocess; ``benchmarks/README.md`` explains the definitions.
 """
@@ -226,6 +228,34 @@ class Bench:
             extra={"cold": cold.wall, "warm": warm_walls, "entries": entries},
         ))
 
+    # -- figure 7 ------------------------------------------------------------------
+
+    def observation(self) -> None:
+        """Observations (docs/report.md) on vs off (``JAXPAT_DISABLE_OBSERVATIONS=1``), same runs, ABBA order."""
+        sides: dict[str, dict[str, list[float]]] = {s: {"wall": [], "cpu": [], "size": []} for s in ("on", "off")}
+        reps: dict[str, dict[str, Any]] = {}
+        for r in range(max(2, self.ns.repeat)):
+            for side in (("on", "off") if r % 2 == 0 else ("off", "on")):
+                env = self.env({"JAXPAT_DISABLE_OBSERVATIONS": "1"} if side == "off" else None)
+                proc, reps[side] = self.pytest(f"observe-{side}-{r}", env=env)
+                size = (self.root / f"observe-{side}-{r}" / "report.json").stat().st_size
+                for key, value in (("wall", proc.wall), ("cpu", proc.cpu), ("size", float(size))):
+                    sides[side][key].append(value)
+        on, off = (h.median(sides[s]["cpu"]) for s in ("on", "off"))
+        ratio = on / off
+        observed = sum(1 for r in reps["on"]["results"] if r.get("observed"))
+        self.add(h.Figure(
+            7, "observation overhead: jaxpat check -n 0 with observations vs JAXPAT_DISABLE_OBSERVATIONS=1 "
+            "(CPU time, medians, ABBA)",
+            f"observations on ({reps['on']['summary']['total']} items, {observed} observed)", on,
+            "observations off", off, "s", ratio, "<= 1.05", h.check(ratio, "<= 1.05"),
+            notes=[f"CPU on {_list(sides['on']['cpu'])} s, off {_list(sides['off']['cpu'])} s; "
+                   f"wall on {_list(sides['on']['wall'])} s, off {_list(sides['off']['wall'])} s",
+                   f"report size: {h.median(sides['on']['size']) / 1e6:.2f} MB with observations, "
+                   f"{h.median(sides['off']['size']) / 1e6:.2f} MB without (indented JSON, cases only)"],
+            extra={k: v for k, v in sides.items()},
+        ))
+
     # -- figure 5 ------------------------------------------------------------------
 
     def startup(self) -> None:
@@ -440,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help=f"reduced run for a smoke check (< 2 minutes): {QUICK_PATTERNS} sampled patterns for figures "
                          "1-4, no 100x catalog, fewer repeats")
-    ap.add_argument("--only", default="1,2,3,4,5,6", metavar="LIST", help="figures to measure, e.g. 1,4 (default all)")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7", metavar="LIST",
+                    help="figures to measure, e.g. 1,4 (default all)")
     ap.add_argument("--repeat", type=int, default=1, metavar="N",
                     help="repeat the long runs (figures 1-3) N times, alternating the order, and take medians")
     ap.add_argument("--json", metavar="PATH", help="also write the figures and the machine as JSON")
@@ -468,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.overhead_parallel_compiles(figures)
         if 3 in figures:
             bench.cache()
+        if 7 in figures:
+            bench.observation()
         if 5 in figures:
             bench.startup()
         if 6 in figures:

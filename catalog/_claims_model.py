@@ -329,6 +329,8 @@ class Condition:
     transform: str | None = None
     case: str | None = None
     device: str | None = None
+    #: A claim kind: the deviation applies to that claim's items (and never to case items).
+    claim: str | None = None
 
     def to_dict(self) -> dict[str, str]:
         return _drop_none({f.name: getattr(self, f.name) for f in fields(self)})

@@ -8,6 +8,7 @@ one field to another (a case's args against the signature, say) live in
 
 from __future__ import annotations
 
+from ._claims_model import CLAIM_KINDS
 from ._kinds import (
     Bool,
     Const,
@@ -206,6 +207,8 @@ DEVIATION = Struct((
         Field("transform", TRANSFORM),
         Field("case", ID),
         Field("device", TEXT),
+        Field("claim", Enum(CLAIM_KINDS, "claim kind"),
+              doc="a claim's measurement instead of the cases; the deviation then applies to claim items only"),
     ), noun="deviation condition"), required=True, doc="every key is optional; all given must match"),
     Field("reason", TEXT, required=True),
 ))

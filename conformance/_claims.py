@@ -25,6 +25,8 @@ __all__ = ["ClaimItem", "claim_items"]
 
 def claim_items(config: pytest.Config, root: pytest.Collector, registry: Any, devices: list[Any]) -> list[pytest.Item]:
     """One item per pattern × implementation × device × claim, under ``jaxpat::PATTERN::claim-NAME[...]``."""
+    import jax
+
     pats, impls_glob = config.getoption("jaxpat_pattern"), config.getoption("jaxpat_impl")
     out: list[pytest.Item] = []
     for pattern in registry.catalog:
@@ -38,10 +40,17 @@ def claim_items(config: pytest.Config, root: pytest.Collector, registry: Any, de
         for impl in chosen:
             for name in claims_for(pattern, impl).kinds():
                 for device in devices:
-                    out.append(ClaimItem.from_parent(
+                    item = ClaimItem.from_parent(
                         col, name=f"claim-{name}[{impl.id}-{device.platform}:{device.id}]",
                         pattern=pattern, impl=impl, device=device, claim=name, siblings=impls,
-                    ))
+                    )
+                    # only deviations that name a claim apply to claim items (catalog-format.md)
+                    for dev in pattern.deviations:
+                        if dev.when.claim is not None and dev.matches(
+                                claim=name, platform=device.platform, jax=jax.__version__, implementation=impl.id,
+                                device=f"{device.platform}:{device.id}"):
+                            item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation: {dev.reason}"))
+                    out.append(item)
     return out
 
 

@@ -28,7 +28,7 @@ from jaxpat.catalog import (
 from jaxpat.patterns import Implementation
 
 from ._compare import agree, compare, describe, same_bits
-from ._observe import observe_error, observe_value
+from ._observe import observe_error, observe_value, observing
 
 __all__ = ["ConformanceFailure", "ItemSpec", "build_args", "config_scope", "jitted", "run_agreement", "run_item"]
 
@@ -208,7 +208,7 @@ def run_item(spec: ItemSpec, facts: dict[str, Any] | None = None) -> dict[str, A
         try:
             first = _run_once(spec, check_inputs=True, facts=facts)
         except ConformanceFailure as exc:
-            if "observed" not in facts and isinstance(exc.__cause__, Exception):
+            if "observed" not in facts and isinstance(exc.__cause__, Exception) and observing():
                 facts["observed"] = observe_error(exc.__cause__)
             raise
         problems = compare(expected, first, tolerance=spec.case.tolerance, platform=spec.device.platform,
@@ -252,7 +252,7 @@ def _run_once(spec: ItemSpec, *, check_inputs: bool = False, facts: dict[str, An
         raise ConformanceFailure(
             f"unexpected exception {_qualname(type(exc))}: {_first_line(exc)}"
         ) from exc
-    if facts is not None:
+    if facts is not None and observing():
         facts["observed"] = observe_value(out)
     if check_inputs:
         changed = same_bits(build_args(spec.pattern, spec.case, spec.device), args)
@@ -270,10 +270,12 @@ def _expect_error(spec: ItemSpec, expected: ExpectedError, facts: dict[str, Any]
     try:
         out = jax.block_until_ready(_call(spec, args))
     except Exception as exc:
-        facts["observed"] = observe_error(exc)
+        if observing():
+            facts["observed"] = observe_error(exc)
         _judge_error(expected, want, exc)
         return
-    facts["observed"] = observe_value(out)
+    if observing():
+        facts["observed"] = observe_value(out)
     raise ConformanceFailure(
         f"expected {expected.type_name}{f' matching {expected.match!r}' if expected.match else ''} "
         f"to be raised, but the call returned {describe(out)}"

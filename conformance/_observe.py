@@ -16,6 +16,7 @@ numbers are ``[re, im]`` pairs; typed PRNG keys are recorded as their key data.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from typing import Any
@@ -23,12 +24,20 @@ from typing import Any
 import jax
 import numpy as np
 
-__all__ = ["MAX_MESSAGE", "MAX_VALUES", "observe_error", "observe_value"]
+from jaxpat._util import env_flag
+
+__all__ = ["MAX_MESSAGE", "MAX_VALUES", "observe_error", "observe_value", "observing"]
 
 #: Leaves with at most this many elements keep their values in the report.
 MAX_VALUES = 64
 #: Longer exception messages are cut here (the report stays compact; the cut is marked).
 MAX_MESSAGE = 8000
+
+
+@functools.cache
+def observing() -> bool:
+    """False when ``JAXPAT_DISABLE_OBSERVATIONS`` is set (for measuring their cost; read once per process)."""
+    return not env_flag("JAXPAT_DISABLE_OBSERVATIONS")
 
 
 def observe_value(out: Any) -> dict[str, Any]:

@@ -296,3 +296,32 @@ def test_jax_outside_the_supported_range_is_warned_about() -> None:
     assert len(old) == 1
     assert "jax 0.4.38 is outside" in old[0]
     assert len(jax_warnings(high, high)) == 2
+
+
+def test_claim_deviations_apply_to_claim_items_only(tmp_path: Path) -> None:
+    """`when: {claim: KIND}` makes that claim's items strict xfails; deviations without `claim` leave them alone."""
+    pytest.importorskip("jax")
+    src = ROOT / "tests" / "examples" / "conformance"
+    for f in src.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    text = (tmp_path / "tcat.yaml").read_text()
+    anchor = "      grad: {forward: true, reverse: true}\n"
+    assert anchor in text
+    text = text.replace(anchor, anchor + (
+        "    deviations:\n"
+        "      - when: {claim: grad, jax: \">=0.1\"}\n        reason: the claim deviation\n"
+        "      - when: {transform: grad, case: three}\n        reason: the case deviation\n"), 1)
+    (tmp_path / "tcat.yaml").write_text(text)
+    env = {**os.environ, "JAXPAT_DISABLE_PLUGIN_AUTOLOAD": "1", "JAXPAT_BLOCK_PLUGINS": "reference",
+           "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--jaxpat", "--jaxpat-only", "--jaxpat-catalog",
+           "tcat.yaml", "--jaxpat-pattern", "t-square", "--jaxpat-no-cache", "--jaxpat-report", "report.json",
+           "--jaxpat-load", "good", "--jaxpat-claims"]
+    subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    results = {r.nodeid.split("::")[-1]: r for r in _report.load_report(tmp_path / "report.json").results}
+    claim = results["claim-grad[good.square-cpu:0]"]
+    assert claim.outcome == "xpassed"  # strict: the claim holds, so the deviation is reported as gone
+    case = results["three[good.square-cpu:0-grad]"]
+    assert case.outcome == "xpassed"
+    assert "the case deviation" in (case.message or "")
+    assert results["three[good.square-cpu:0-eager]"].outcome == "passed"
