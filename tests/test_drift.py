@@ -325,3 +325,12 @@ def test_claim_deviations_apply_to_claim_items_only(tmp_path: Path) -> None:
     assert case.outcome == "xpassed"
     assert "the case deviation" in (case.message or "")
     assert results["three[good.square-cpu:0-eager]"].outcome == "passed"
+
+
+def test_ci_tests_the_oldest_supported_jax() -> None:
+    """.ci/run's second environment installs a release of the lowest supported JAX series, inside the range."""
+    text = (ROOT / ".ci" / "run").read_text()
+    (oldest,) = re.findall(r"^OLDEST_JAX=(\S+)$", text, re.M)
+    low = re.findall(r"[\d.]+", SUPPORTED_JAX)[0]
+    assert oldest == low or oldest.startswith(low + ".")
+    assert jax_warnings(oldest, oldest) == []
