@@ -26,7 +26,9 @@ docs/report.md; :meth:`Drift.exit_status` is the CLI's exit status;
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 import struct
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +39,7 @@ from jaxpat._util import Exit
 
 from ._report import BAD, ClaimRecord, Environment, Leaf, Observation, Report, ReportError, Result
 
-__all__ = ["CATEGORIES", "Change", "Drift", "ItemDrift", "drift", "format_text", "ulps"]
+__all__ = ["CATEGORIES", "Change", "Drift", "ItemDrift", "drift", "format_text", "normalized", "ulps"]
 
 #: Item categories, most serious first.
 CATEGORIES = ("regression", "fix", "changed", "added", "removed", "drift")
@@ -201,11 +203,11 @@ def _item(a: Result | None, b: Result | None, ca: ClaimRecord | None, cb: ClaimR
         else:
             category = "changed"
         changes.append(Change("outcome", f"{a.outcome} → {b.outcome}", old=a.outcome, new=b.outcome))
-        if b.message and b.message != a.message and b.outcome != "passed":
+        if b.message and normalized(b.message) != normalized(a.message) and b.outcome != "passed":
             changes.append(_message_change("message", None, a.message, b.message))
     else:
         category = "drift"
-        if a.outcome != "passed" and (a.message or "") != (b.message or ""):
+        if a.outcome != "passed" and normalized(a.message) != normalized(b.message):
             changes.append(_message_change("message", None, a.message, b.message))
     changes += observation_changes(a.observed, b.observed)
     changes += claim_changes(ca, cb)
@@ -227,7 +229,7 @@ def observation_changes(a: Observation | None, b: Observation | None) -> list[Ch
             if a.error_type != b.error_type:
                 out.append(Change("error", f"raises {a.error_type} → {b.error_type}",
                                   old=a.error_type, new=b.error_type))
-            if a.error_message != b.error_message:
+            if normalized(a.error_message) != normalized(b.error_message):
                 out.append(_message_change("error", "message", a.error_message, b.error_message))
             return out
         return [Change("error", f"{_outcome_text(a)} → {_outcome_text(b)}", old=_outcome_json(a),
@@ -325,11 +327,36 @@ def _figure_diffs(a: Any, b: Any, path: str) -> list[tuple[str, Any, Any]]:
     return [] if a == b else [(path, a, b)]
 
 
+#: Run-specific parts of exception messages: object ids, memory addresses, the folders of source files.
+_NOISE = (
+    (re.compile(r"(object id )\d+"), r"\1…"),
+    (re.compile(r"\b0x[0-9a-fA-F]{6,}\b"), "0x…"),
+    (re.compile(r"(?:[A-Za-z]:)?[/\\][^\s:'\"()]*[/\\]([^/\\\s:'\"()]+\.py)\b"), r"…/\1"),
+)
+
+
+def normalized(message: str | None) -> str:
+    """A message without what differs between two runs of the same program (object ids, addresses, folders).
+
+    Two messages are the same observation when their normalized texts are
+    equal; the report keeps the full text.
+    """
+    text = message or ""
+    for pattern, repl in _NOISE:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def _message_change(what: str, path: str | None, old: str | None, new: str | None) -> Change:
+    """A changed message: the text shows the lines that differ (``-`` old, ``+`` new); ``old``/``new`` are full."""
     if not old or not new:
         return Change(what, _quote(path or what, new or old), path, old=old, new=new)
-    return Change(what, f"{path or what} changed:\n{_quote('old', old)}\n{_quote('new', new)}", path,
-                  old=old, new=new)
+    a, b = old.splitlines(), new.splitlines()
+    lines = [line for line in difflib.ndiff(a, b) if line[:2] in ("- ", "+ ")]
+    if len(a) == len(b) == 1:
+        lines = [f"- {a[0]}", f"+ {b[0]}"]
+    head = f"{path or what} changed ({sum(1 for x in lines if x.startswith('+'))} of {len(b)} lines):"
+    return Change(what, "\n".join([head, *(f"  {x}" for x in lines)]), path, old=old, new=new)
 
 
 def _quote(label: str, text: str | None) -> str:
@@ -485,7 +512,15 @@ def format_text(d: Drift, old_name: str = "old", new_name: str = "new", *, limit
         lines += [f"  {c.text}" for c in d.environment]
     for pattern, items in d.by_pattern().items():
         lines += ["", f"{pattern}  ({_pattern_counts(items)})"]
+        compile_only = [i for i in items if i.category == "drift" and {c.what for c in i.changes} == {"compiles"}]
+        items = [i for i in items if i not in compile_only]
         shown = items[:limit] if limit > 0 else items
+        if compile_only:
+            steps = Counter(f"{c.old} → {c.new}" for i in compile_only for c in i.changes)
+            lines.append(f"  compiles   {len(compile_only)} item{'s' if len(compile_only) > 1 else ''} "
+                         f"differ{'' if len(compile_only) > 1 else 's'} only in XLA compilations: "
+                         + ", ".join(f"{k} ({n})" for k, n in steps.most_common(4))
+                         + (" …" if len(steps) > 4 else ""))
         for item in shown:
             name = item.nodeid.split("::", 2)[-1]
             host = f"{item.host}: " if item.host else ""

@@ -334,3 +334,18 @@ def test_ci_tests_the_oldest_supported_jax() -> None:
     low = re.findall(r"[\d.]+", SUPPORTED_JAX)[0]
     assert oldest == low or oldest.startswith(low + ".")
     assert jax_warnings(oldest, oldest) == []
+
+
+def test_run_specific_parts_of_messages_are_not_drift() -> None:
+    """Object ids, addresses and source folders differ between runs of the same program; wording changes do not."""
+    def with_message(text: str) -> _report.Report:
+        data = json.loads(json.dumps(OLD))
+        data["results"][1]["observed"]["error"]["message"] = text
+        return typed(data)
+
+    base = "This BatchTracer with object id {} was created on line:\n  {}/conformance/_execute.py:169:11 (_call)"
+    a = with_message(base.format(140436232305152, "/work/wt/11"))
+    b = with_message(base.format(140614097795584, "/usr/lib/python3.12/site-packages/jaxpat"))
+    assert _drift.drift(a, b).status == "none"
+    reworded = with_message(base.format(1, "/x").replace("was created", "was made"))
+    assert _drift.drift(a, reworded).status == "drift"
