@@ -107,6 +107,12 @@ def test_checkpoint_reports_saving_factor() -> None:
     p = registry.catalog.get("checkpoint-scan-body")
     impl = registry.get("reference.with_checkpoint", pattern=p.id)
     result = _claims.measure("residuals", p, impl, jax.devices()[0], registry.implementations(p.id))
+    deviation = [d for d in p.deviations if d.when.claim == "residuals"]
+    if any(d.matches(claim="residuals", jax=jax.__version__) for d in deviation):
+        # the catalog's version-keyed deviation: JAX 0.11+ saves as little for the plain body (76 B vs 76 B)
+        assert result.verdict == "violated"
+        assert result.measured["baseline_residual_bytes"] == result.measured["residual_bytes"]
+        return
     assert result.verdict == "held"
     assert result.measured["saving_factor"] >= 1.25
     assert result.measured["baseline_residual_bytes"] > result.measured["residual_bytes"]
