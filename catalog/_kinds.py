@@ -7,12 +7,13 @@ validator calls :meth:`Kind.check` and :mod:`jaxpat.catalog._schema` calls
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from jaxpat._util import did_you_mean
 
 from ._names import exception_name_problem
 from ._values import ValueError_, decode
@@ -38,10 +39,7 @@ class Report(Protocol):
 
 def suggest(word: Any, options: Iterable[Any]) -> str:
     """Return `` (did you mean `x`?)`` for the closest option, or an empty string."""
-    word = str(word)
-    # difflib's default cutoff (0.6) never matches two-letter names (`xz` for `xs` scores 0.5).
-    close = difflib.get_close_matches(word, [str(o) for o in options], n=1, cutoff=0.5 if len(word) <= 4 else 0.6)
-    return f" (did you mean `{close[0]}`?)" if close else ""
+    return did_you_mean(str(word), options, code=True)
 
 
 def describe(value: Any) -> str:

@@ -9,8 +9,9 @@ the lists with the installed JAX, so they cannot drift silently.
 from __future__ import annotations
 
 import builtins
-import difflib
 from collections.abc import Iterable
+
+from jaxpat._util import did_you_mean
 
 __all__ = ["BUILTIN_EXCEPTIONS", "JAX_ERRORS", "PRNG_IMPLS", "exception_name_problem", "prng_impl_problem"]
 
@@ -33,8 +34,7 @@ BUILTIN_EXCEPTIONS = tuple(sorted(
 
 def suggest(word: str, options: Iterable[str]) -> str:
     """`` (did you mean `x`?)`` for the closest option, or an empty string."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.5 if len(word) <= 4 else 0.6)
-    return f" (did you mean `{close[0]}`?)" if close else ""
+    return did_you_mean(word, options, code=True)
 
 
 def exception_name_problem(name: str) -> str | None:

@@ -499,10 +499,9 @@ def _np_dtype(name: str) -> Any:
 
 
 def _suggest(word: str, options: Any) -> str:
-    import difflib
+    from jaxpat._util import did_you_mean
 
-    close = difflib.get_close_matches(word, sorted(map(str, options)), n=1)
-    return f" (did you mean `{close[0]}`?)" if close else ""
+    return did_you_mean(word, options, code=True)
 
 
 def encode(value: Value) -> Any:

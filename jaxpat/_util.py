@@ -68,10 +68,15 @@ def closest(word: str, options: Iterable[object]) -> str | None:
     return close[0] if close else None
 
 
-def did_you_mean(word: str, options: Iterable[object]) -> str:
-    """`` (did you mean 'x'?)`` for the closest option, or ``""``: appended to an "unknown ..." message."""
-    best = closest(word, options)
-    return f" (did you mean {best!r}?)" if best is not None else ""
+def did_you_mean(word: str, options: Iterable[object], *, code: bool = False) -> str:
+    """`` (did you mean 'x'?)`` for the closest option, or ``""``: appended to an "unknown ..." message.
+
+    ``code`` quotes the suggestion as code (`` `x` ``), as catalog problems quote names.
+    """
+    best = closest(str(word), options)
+    if best is None:
+        return ""
+    return f" (did you mean `{best}`?)" if code else f" (did you mean {best!r}?)"
 
 
 def first_line(exc: BaseException, limit: int | None = None) -> str:
