@@ -32,6 +32,7 @@ from ._values import (
     Value,
     decode,
     encode,
+    to_numpy,
 )
 
 __all__ = [
@@ -74,5 +75,6 @@ __all__ = [
     "encode",
     "load",
     "load_files",
+    "to_numpy",
     "validate",
 ]

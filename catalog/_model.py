@@ -137,6 +137,10 @@ class Case:
     note: str | None = None
     location: Location | None = None
 
+    def __repr__(self) -> str:
+        args = ", ".join(self.args)
+        return f"<Case {self.id!r} ({args}) transforms={list(self.transforms)}>"
+
     def expected(self, transform: str) -> Value:
         """The expectation under ``transform`` (``expect_under`` wins over ``expect``).
 
@@ -184,6 +188,9 @@ class Pattern:
     origin: str = "catalog.yaml"
     location: Location | None = None
 
+    def __repr__(self) -> str:
+        return f"<Pattern {self.id!r} family={self.family!r} cases={len(self.cases)}>"
+
     def case(self, case_id: str) -> Case:
         """Return the case with this id; KeyError names the ones that exist."""
         for c in self.cases:
@@ -226,6 +233,10 @@ class Catalog:
     def __post_init__(self) -> None:
         for p in self.patterns:
             self._index.setdefault(p.id, p)
+
+    def __repr__(self) -> str:
+        return (f"<Catalog {len(self.patterns)} patterns, {self.n_cases()} cases, "
+                f"{len(self.files)} file{'s' if len(self.files) != 1 else ''}, digest {self.digest[:12] or '-'}>")
 
     def __iter__(self) -> Iterator[Pattern]:
         return iter(self.patterns)

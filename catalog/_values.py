@@ -31,6 +31,7 @@ __all__ = [
     "ValueError_",
     "decode",
     "encode",
+    "to_numpy",
 ]
 
 INT_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
@@ -142,6 +143,22 @@ class KeyValue:
     legacy: bool = False
     impl: str | None = None
 
+    def to_numpy(self) -> np.ndarray:
+        """The key's data (``jax.random.key_data`` of the key), computed without JAX: ``uint32[2]``.
+
+        For the default ``threefry2x32`` implementation a 32-bit seed ``s``
+        gives ``[0, s mod 2**32]``. Other implementations (``rbg``, ...) and
+        seeds outside 32 bits need JAX: ``NotImplementedError`` says so.
+        """
+        import numpy as np
+
+        if self.impl not in (None, "threefry2x32") or not -(2**31) <= self.seed < 2**31:
+            raise NotImplementedError(
+                f"the data of key(seed={self.seed}, impl={self.impl or 'threefry2x32'}) needs JAX: "
+                "jax.random.key_data(jax.random.key(seed, impl=...))"
+            )
+        return np.array([0, self.seed & 0xFFFFFFFF], dtype=np.uint32)
+
 
 @dataclass(frozen=True)
 class KeyDataValue:
@@ -150,15 +167,31 @@ class KeyDataValue:
     data: ArrayValue
     impl: str | None = None
 
+    def to_numpy(self) -> np.ndarray:
+        """The expected key data as a NumPy array (what ``jax.random.key_data`` returns)."""
+        return self.data.to_numpy()
+
 
 @dataclass(frozen=True)
 class TupleValue:
+    """A tuple of values."""
+
     items: tuple[Value, ...]
+
+    def to_numpy(self) -> tuple[Any, ...]:
+        """A tuple of each item's NumPy form (:func:`to_numpy`)."""
+        return tuple(to_numpy(v) for v in self.items)
 
 
 @dataclass(frozen=True)
 class ListValue:
+    """A list of values."""
+
     items: tuple[Value, ...]
+
+    def to_numpy(self) -> list[Any]:
+        """A list of each item's NumPy form (:func:`to_numpy`)."""
+        return [to_numpy(v) for v in self.items]
 
 
 @dataclass(frozen=True)
@@ -170,6 +203,10 @@ class DictValue:
     def keys(self) -> list[str]:
         return [k for k, _ in self.items]
 
+    def to_numpy(self) -> dict[str, Any]:
+        """A dict of each item's NumPy form (:func:`to_numpy`), in declared order."""
+        return {k: to_numpy(v) for k, v in self.items}
+
 
 @dataclass(frozen=True)
 class ExpectedError:
@@ -177,6 +214,17 @@ class ExpectedError:
 
     type_name: str
     match: str | None = None
+
+    def to_numpy(self) -> Any:
+        """An expected error has no value: ``TypeError``, naming the error."""
+        raise TypeError(f"an expected error ({self.type_name}) has no NumPy form")
+
+
+def to_numpy(value: Value) -> Any:
+    """Any catalog value in NumPy form: arrays as ``np.ndarray``, key data as ``uint32`` arrays,
+    containers element by element, plain scalars (bool, int, float, str, None) as they are."""
+    method = getattr(value, "to_numpy", None)
+    return method() if method is not None else value
 
 
 Value = (

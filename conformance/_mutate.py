@@ -31,7 +31,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxpat.catalog import ExpectedError, Pattern
+from jaxpat.catalog import ArrayValue, ExpectedError, GeneratedArray, Pattern
 from jaxpat.patterns import Implementation
 
 from ._execute import ConformanceFailure, ItemSpec, build_args, config_scope, expectation, run_item
@@ -270,7 +270,7 @@ def _sized(pattern: Pattern, param: str | None) -> bool:
     if param in pattern.signature.static:
         return True
     arg = pattern.cases[0].args.get(param)
-    return arg is not None and hasattr(arg, "to_numpy") and arg.to_numpy().ndim >= 1
+    return isinstance(arg, ArrayValue | GeneratedArray) and arg.to_numpy().ndim >= 1
 
 
 def _float_anchor(args: tuple, out: Any) -> Any:

@@ -261,9 +261,13 @@ class JaxpatSession:
 
     # -- reporting (controller, or the single process) ------------------------
 
+    @pytest.hookimpl(tryfirst=True)  # before junitxml, which writes each property as str(value)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if _is_worker(self.config):
             return
+        if report.user_properties:
+            report.user_properties = [(k, _JsonDict(v) if isinstance(v, dict) else v)
+                                      for k, v in report.user_properties]
         props: dict[str, Any] = dict(report.user_properties) if report.user_properties else {}
         if "jaxpat_env" in props and not self.environment:
             self.environment = dict(props["jaxpat_env"])
@@ -469,6 +473,15 @@ def _bounded(text: str) -> str:
     cut = len(text) - OUTPUT_HEAD - OUTPUT_TAIL
     return (f"{text[:OUTPUT_HEAD]}\n[... jaxpat: {cut} characters of output left out; "
             f"--jaxpat-full-output (jaxpat check --full-output) shows all of it ...]\n{text[-OUTPUT_TAIL:]}")
+
+
+class _JsonDict(dict[str, Any]):
+    """A dict whose text (what JUnit XML records for a property) is JSON, not a Python repr."""
+
+    def __str__(self) -> str:
+        import json
+
+        return json.dumps(self, sort_keys=True, default=str)
 
 
 def _command() -> list[str]:

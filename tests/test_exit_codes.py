@@ -173,8 +173,14 @@ def test_check_table(tmp_path: Path) -> None:
     """check: 0 passed, 1 failures, 2 a glob that matches nothing (did-you-mean) or a bad option."""
     ok = jaxpat(tmp_path, *CHECK, "--load", "good", "--pattern", "t-cumsum", "--pattern", "t-raises")
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    failing = jaxpat(tmp_path, *CHECK, "--load", "broken", "--pattern", "t-cumsum")
+    failing = jaxpat(tmp_path, *CHECK, "--load", "broken", "--pattern", "t-cumsum", "--", "--junitxml", "j.xml")
     assert failing.returncode == 1, failing.stdout + failing.stderr
+    import xml.etree.ElementTree as ET
+
+    props = ET.parse(tmp_path / "j.xml").getroot().iter("property")
+    records = [json.loads(p.get("value") or "") for p in props if p.get("name") == "jaxpat"]
+    assert records
+    assert all(r["pattern"] == "t-cumsum" for r in records)  # JSON, not a Python repr
     nomatch = jaxpat(tmp_path, *CHECK, "--load", "good", "--pattern", "t-cumsun")
     assert nomatch.returncode == 2, nomatch.stdout + nomatch.stderr
     assert "--pattern 't-cumsun' matches no pattern (did you mean 't-cumsum'?)" in nomatch.stderr

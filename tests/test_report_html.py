@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -234,3 +237,25 @@ def test_100k_item_page_in_chromium(tmp_path: Path) -> None:
     assert len(re.findall(r"<tr data-pattern=", p.dom)) == 200  # one page of the matrix
     assert "20 of 100000 items" in p.by_id("item-count")
     assert "1000 of 1000 failing items" in p.by_id("failure-count")
+
+
+@pytest.mark.skipif(os.environ.get("JAXPAT_FULL_REPORT") != "1",
+                    reason="runs the whole catalog (minutes); .ci/run sets JAXPAT_FULL_REPORT=1")
+def test_full_catalog_report_in_chromium(tmp_path: Path) -> None:
+    """The README's main command on the whole catalog, then its HTML page in Chromium: matrix and claim plots."""
+    env = {**os.environ, "JAXPAT_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run([sys.executable, "-m", "jaxpat", "check", "--report", "full.json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=3600, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    code, out = page(tmp_path, str(tmp_path / "full.json"))
+    assert code == 0
+    rep = _report.load_report(tmp_path / "full.json")
+    p = open_page(out, screenshot=tmp_path / "full.png")
+    assert p.console_errors == []
+    assert p.by_id("js-errors") == ""
+    patterns = {r.pattern_id for r in rep.results}
+    assert len(patterns) >= 80
+    assert f"{len(patterns)} of {len(patterns)} patterns" in p.by_id("matrix-count")
+    assert len(re.findall(r"<tr data-pattern=", p.dom)) == min(len(patterns), 200)
+    growth = {c.pattern for c in rep.claims if c.claim in ("memory", "program_size")}
+    assert len(re.findall(r'<svg[^>]*class="lineplot"', p.dom)) >= len(growth) > 0
