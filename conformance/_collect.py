@@ -97,6 +97,10 @@ def load_registry(config: pytest.Config) -> Any:
 
         from jaxpat.patterns import load_registry as _load
 
+        # The checking code is imported before any plugin runs, so the registry's guard (patterns/_guard.py)
+        # sees it as jaxpat bound it and a plugin hook that rebinds it is caught and refused.
+        from . import _compare, _execute  # noqa: F401
+
         extra: list[tuple[str, object]] = []
         failed: list[tuple[str, str]] = []
         for name in config.getoption("jaxpat_load"):
@@ -202,9 +206,12 @@ def collect_items(session: pytest.Session, extra: Sequence[ItemMaker] = ()) -> l
     for name, tb in config.stash.get(_LOAD_ERRORS, []):
         items.append(ErrorItem.from_parent(
             root, name=f"plugin[{name}]", message=f"plugin module {name!r} (--jaxpat-load) failed to import:\n{tb}"))
-    for err in registry.errors:
-        name = getattr(err, "plugin", None) or "unknown"
-        items.append(ErrorItem.from_parent(root, name=f"plugin[{name}]", message=str(getattr(err, "message", err))))
+    names = [getattr(err, "plugin", None) or "unknown" for err in registry.errors]
+    for err, name in zip(registry.errors, names, strict=True):
+        # two distributions refused for one name get an item each (node ids are unique)
+        dist = str(getattr(err, "distribution", "") or "")
+        label = f"{name}:{dist}" if names.count(name) > 1 and dist else name
+        items.append(ErrorItem.from_parent(root, name=f"plugin[{label}]", message=str(getattr(err, "message", err))))
     _take_harness_baseline(config)
     devices, absent = select_devices(config)
     for platform, existing in absent.items():
@@ -489,7 +496,14 @@ def check_harness(item: pytest.Item, before: dict[str, Any]) -> None:
                 f"be trusted):\n{describe_replaced(replaced, failed)}"
             )
     if problems:
-        raise ConformanceFailure("\n".join(problems))
+        text = "\n".join(problems)
+        # The damage is the headline of the item's record too, ahead of its own failure (if any).
+        for name, value in reversed(item.user_properties):
+            if name == "jaxpat_facts" and isinstance(value, dict):
+                own = value.get("message")
+                value["message"] = f"{text}\nbesides, the item's own check failed: {own}" if own else text
+                break
+        raise ConformanceFailure(text)
 
 
 def _changes_from_to(changes: dict[str, tuple[Any, Any]]) -> str:

@@ -45,6 +45,14 @@ class CrashSafeScopeScheduling(LoadScopeScheduling):
             self._reschedule(other)
         return crashitem
 
+    def _reschedule(self, node: Any) -> None:
+        # A replacement worker is a node before its collection has arrived; stock xdist would look its
+        # collection up (KeyError) when another worker crashes in that window. It gets work from
+        # schedule() once its collection arrives.
+        if node not in self.registered_collections:
+            return
+        super()._reschedule(node)
+
     def _drop_quarantined(self) -> None:
         """Mark the queued items of quarantined implementations done (never sent); drop units left empty."""
         for scope in list(self.workqueue):

@@ -179,12 +179,12 @@ class JaxpatSession:
             report.longrepr = (
                 f"timeout: the item ran longer than {record['limit']:g} s (--jaxpat-timeout) and its worker "
                 f"{worker} was ended and replaced; the other items go on.\n"
-                f"where it was (main thread, most recent call last):\n{record['stack']}"
+                f"where it was (main thread, most recent call last; innermost frames):\n{record['stack'][-2500:]}"
             )
             report.duration = float(record.get("elapsed") or record["limit"])
         else:
             fault = self.isolation.fault_log(worker).strip()
-            how = (f"a fatal error:\n{fault[-6000:]}" if fault else
+            how = (f"a fatal error:\n{fault[-2500:]}" if fault else
                    "the process ended without a Python error (os._exit, a signal, or the kernel's OOM killer)")
             report.longrepr = (f"crashed: worker {worker} died running this item -- {how}\n"
                                "the worker was replaced; the other items go on.")
@@ -255,7 +255,7 @@ class JaxpatSession:
         rec.update(outcome="failed", duration=float(record["elapsed"]), message=(
             f"timeout: the item ran longer than {record['limit']:g} s (--jaxpat-timeout); without xdist workers "
             f"(-n 0) a hang ends the whole run (use -n 1 or more to isolate it).\n"
-            f"where it was (main thread, most recent call last):\n{record['stack']}"))
+            f"where it was (main thread, most recent call last):\n{record['stack'][-2500:]}"))
         if self.report_path:
             self._write("incomplete", exitstatus=int(pytest.ExitCode.TESTS_FAILED))
 

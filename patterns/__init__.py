@@ -7,10 +7,18 @@ from ._errors import PluginLoadError, PluginValidationError
 from ._implementation import Implementation
 from ._markers import hookimpl
 from ._records import PluginInfo, Registry
-from ._registry import get_registry, load_catalog, load_registry, plugin_catalog_files
+from ._registry import (
+    PluginCatalogWarning,
+    get_registry,
+    load_catalog,
+    load_catalog_and_errors,
+    load_registry,
+    plugin_catalog_files,
+)
 
 __all__ = [
     "Implementation",
+    "PluginCatalogWarning",
     "PluginInfo",
     "PluginLoadError",
     "PluginValidationError",
@@ -18,6 +26,7 @@ __all__ = [
     "get_registry",
     "hookimpl",
     "load_catalog",
+    "load_catalog_and_errors",
     "load_registry",
     "plugin_catalog_files",
 ]

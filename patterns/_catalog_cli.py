@@ -144,15 +144,17 @@ def validate_command(args: argparse.Namespace, *, out: TextIO | None = None, err
     """``jaxpat validate [FILE...]``: exit 0 when valid, else 1 with every problem on stderr."""
     from jaxpat.catalog import validate
 
-    from ._registry import plugin_catalog_files
+    from ._registry import plugin_catalog_sources
 
     out, err = out or sys.stdout, err or sys.stderr
     files = args.files or None
-    extra = plugin_catalog_files() if files is None and not getattr(args, "no_plugins", False) else []
-    problems = validate(files, extra=extra)
+    sources, errors = ([], []) if files is not None or getattr(args, "no_plugins", False) else plugin_catalog_sources()
+    _note_left_out(errors, err)
+    problems = validate(files, extra=[(name, path) for name, _, path in sources])
     if problems:
+        owner = {_display(path): f"plugin {name!r} ({origin}): " for name, origin, path in sources}
         for problem in problems:
-            print(problem, file=err)
+            print(f"{owner.get(problem.file, '')}{problem}", file=err)
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=err)
         return int(Exit.UNREADABLE) if unreadable(problems) else EXIT_PROBLEMS
     print(f"ok: {'the catalog' if files is None else ', '.join(files)} is valid", file=out)
@@ -172,9 +174,33 @@ def _para(text: str) -> str:
 
 
 def _load(args: argparse.Namespace) -> Catalog:
-    from ._registry import load_catalog
+    """The catalog the command shows; plugins left out of it (and why, in one line each) go to stderr."""
+    from ._registry import load_catalog_and_errors
 
-    return load_catalog(args.catalog, plugins=not args.no_plugins)
+    catalog, errors = load_catalog_and_errors(args.catalog, plugins=not args.no_plugins)
+    _note_left_out(errors, sys.stderr)
+    return catalog
+
+
+def _note_left_out(errors: list[Any], stream: TextIO) -> None:
+    """One line per plugin that was left out: its name, distribution and first problem."""
+    for e in errors:
+        lines = e.message.splitlines()
+        title = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("problem ")), lines[0])
+        rule = next((ln.split(":", 1)[1].strip() for ln in lines if ln.strip().startswith("rule:")), "")
+        dist = f"{e.distribution} {e.version}".strip() or "no distribution"
+        why = f"{title}: {rule}" if rule else title
+        print(f"jaxpat: plugin {e.plugin!r} ({dist}) left out: {why[:300]} (details: `jaxpat plugins`)",
+              file=stream)
+
+
+def _display(path: Any) -> str:
+    from pathlib import Path
+
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
 
 
 def _print_problems(error: Any, stream: TextIO) -> None:

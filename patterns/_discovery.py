@@ -10,7 +10,8 @@ Names in ``block=`` or ``JAXPAT_BLOCK_PLUGINS`` are skipped.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -28,6 +29,7 @@ __all__ = [
     "REFERENCE_MODULE",
     "Candidate",
     "candidates",
+    "choice_variable",
 ]
 
 #: The entry-point group plugins register under.
@@ -46,7 +48,7 @@ class _Session(Protocol):
 
     pm: pluggy.PluginManager
 
-    def name_clash(self, first: Candidate, second: Candidate) -> None: ...
+    def name_clash(self, cands: Sequence[Candidate], chosen: Candidate | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,37 @@ def candidates(
     if _autoload_enabled(autoload):
         everything += _entry_point_candidates()
     everything += [_in_process_candidate(name, obj) for name, obj in extra]
-    chosen: dict[str, Candidate] = {}
+    groups: dict[str, list[Candidate]] = {}
     for cand in everything:
-        if cand.name in blocked:
+        if cand.name not in blocked:
+            groups.setdefault(cand.name, []).append(cand)
+    out = []
+    for cands in groups.values():
+        if len(cands) == 1:
+            out.append(cands[0])
             continue
-        if cand.name in chosen:
-            session.name_clash(chosen[cand.name], cand)
-            continue
-        chosen[cand.name] = cand
-    return list(chosen.values())
+        chosen = _choose(cands)
+        if chosen is not None:
+            out.append(chosen)
+        session.name_clash(cands, chosen)
+    return out
+
+
+def choice_variable(name: str) -> str:
+    """The environment variable that picks the distribution of plugin ``name``: ``JAXPAT_PLUGIN_<NAME>``."""
+    return "JAXPAT_PLUGIN_" + re.sub(r"\W", "_", name).upper()
+
+
+def _choose(cands: list[Candidate]) -> Candidate | None:
+    """The one candidate of a name several register: jaxpat's reference plugin, or the user's pick, or None."""
+    if cands[0].module == REFERENCE_MODULE:
+        return cands[0]
+    pick = _normal(os.environ.get(choice_variable(cands[0].name), ""))
+    return next((c for c in cands if pick and _normal(c.distribution) == pick), None)
+
+
+def _normal(dist: str) -> str:
+    return re.sub(r"[-_.]+", "-", dist.strip()).lower()
 
 
 def _blocked_names(block: Iterable[str]) -> set[str]:

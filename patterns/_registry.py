@@ -12,6 +12,7 @@ out in ``docs/plugins.md``.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,13 +20,24 @@ from typing import TYPE_CHECKING, Any
 from jaxpat.catalog import load
 
 from ._discovery import candidates
+from ._errors import PluginLoadError
 from ._records import Registry
+from ._rules import CATALOG_HOOK
 from ._session import Session
 
 if TYPE_CHECKING:  # pragma: no cover
     from jaxpat.catalog import Catalog
 
-__all__ = ["assemble_catalog", "get_registry", "load_catalog", "load_registry", "plugin_catalog_files"]
+__all__ = [
+    "PluginCatalogWarning",
+    "assemble_catalog",
+    "get_registry",
+    "load_catalog",
+    "load_catalog_and_errors",
+    "load_registry",
+    "plugin_catalog_files",
+    "plugin_catalog_sources",
+]
 
 
 def load_registry(
@@ -91,37 +103,71 @@ def assemble_catalog(
 
 
 def load_catalog(
-    paths: Any = None, *, plugins: bool = True, autoload: bool | None = None, block: Iterable[str] = ()
+    paths: Any = None, *, plugins: bool = True, autoload: bool | None = None, block: Iterable[str] = (),
+    strict: bool = False,
 ) -> Catalog:
     """The catalog and every plugin's catalog files: what the registry's catalog holds.
 
     ``paths`` (default: the shipped catalog) are read first, then, when
     ``plugins``, the files each registered plugin returns from
-    ``jaxpat_catalog_files`` (see :func:`plugin_catalog_files`; ``autoload``
-    and ``block`` as for :func:`load_registry`), each pattern's ``origin``
-    being its plugin's name. ``jaxpat.catalog.load()`` is the catalog alone.
-    With default arguments the result equals ``load_registry().catalog``
-    (patterns, files, digest) when every plugin loads. Never imports JAX as
-    long as plugin entry modules do not.
+    ``jaxpat_catalog_files`` (``autoload`` and ``block`` as for
+    :func:`load_registry`), each pattern's ``origin`` being its plugin's
+    name. ``jaxpat.catalog.load()`` is the catalog alone. A plugin whose
+    files are invalid (bad YAML, an id already taken, too big, ...) is left
+    out, as the registry leaves it out, with a :class:`PluginCatalogWarning`
+    naming the plugin and its distribution; with ``strict=True`` it raises
+    :class:`PluginValidationError` instead. With default arguments the
+    result equals ``load_registry().catalog`` (patterns, files, digest).
+    Never imports JAX as long as plugin entry modules do not.
 
-    :raises jaxpat.catalog.CatalogError: a file is invalid (plugin files included).
+    :raises jaxpat.catalog.CatalogError: a file of ``paths`` is invalid.
     """
-    files = plugin_catalog_files(autoload=autoload, block=block) if plugins else []
-    return assemble_catalog(files, paths=paths)
+    catalog, errors = load_catalog_and_errors(paths, plugins=plugins, autoload=autoload, block=block, strict=strict)
+    for err in errors:
+        if err.stage == CATALOG_HOOK:
+            warnings.warn(PluginCatalogWarning(err.message), stacklevel=2)
+    return catalog
+
+
+class PluginCatalogWarning(UserWarning):
+    """A plugin's catalog files were left out of :func:`load_catalog`; the message names the plugin and why."""
+
+
+def load_catalog_and_errors(
+    paths: Any = None, *, plugins: bool = True, autoload: bool | None = None, block: Iterable[str] = (),
+    strict: bool = False,
+) -> tuple[Catalog, list[PluginLoadError]]:
+    """:func:`load_catalog`, and the plugins left out of it (import failures, bad files, ...), without warnings."""
+    if not plugins:
+        return assemble_catalog([], paths=paths), []
+    session = Session(strict=strict)
+    loaded = session.register_all(candidates(autoload, block, (), session))
+    base = load(paths)
+    kept = session.add_catalog_files(loaded, base)
+    files = [(p.name, f) for p in kept for f in p.files]
+    return (assemble_catalog(files, paths=paths) if files else base), session.errors
 
 
 def plugin_catalog_files(*, autoload: bool | None = None, block: Iterable[str] = ()) -> list[tuple[str, Path]]:
     """Return ``(plugin name, absolute path)`` for every plugin catalog file.
 
-    Used by :func:`load_catalog`. It imports the plugins' entry modules and
-    calls only ``jaxpat_catalog_files``, so it never imports JAX provided the
-    plugins follow the rule that their entry module does not. A plugin that
-    fails to import, or returns a path that is not an existing absolute
-    file, is skipped here; the registry (``jaxpat plugins``) reports why.
+    It imports the plugins' entry modules and calls only
+    ``jaxpat_catalog_files``, so it never imports JAX provided the plugins
+    follow the rule that their entry module does not. A plugin that fails
+    to import, or returns a path that is not an existing absolute file, is
+    skipped here; the registry (``jaxpat plugins``) reports why. The files'
+    contents are not checked (``jaxpat validate`` checks them).
     """
+    return [(name, path) for name, _, path in plugin_catalog_sources(autoload=autoload, block=block)[0]]
+
+
+def plugin_catalog_sources(
+    *, autoload: bool | None = None, block: Iterable[str] = ()
+) -> tuple[list[tuple[str, str, Path]], list[PluginLoadError]]:
+    """``(plugin name, its origin: distribution and module, path)`` per plugin catalog file, and the failures."""
     session = Session(strict=False)
-    out: list[tuple[str, Path]] = []
+    out: list[tuple[str, str, Path]] = []
     for plugin in session.register_all(candidates(autoload, block, (), session)):
         files = session.catalog_files(plugin)
-        out.extend((plugin.name, f) for f in files or ())
-    return out
+        out.extend((plugin.name, plugin.cand.origin, f) for f in files or ())
+    return out, session.errors

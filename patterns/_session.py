@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,8 +10,22 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import hookspecs
-from ._discovery import ENV_BLOCK, GROUP, Candidate
+from ._discovery import ENV_BLOCK, GROUP, Candidate, choice_variable
 from ._errors import PluginLoadError, PluginValidationError, Problem, format_problems
+from ._guard import (
+    ENV_HOOK_TIMEOUT,
+    ENV_IMPORT_TIMEOUT,
+    Guarded,
+    Harness,
+    call_guarded,
+    config_changes,
+    describe_config_changes,
+    describe_replaced,
+    hook_budget,
+    import_budget,
+    jax_config,
+    restore_config,
+)
 from ._implementation import Implementation
 from ._markers import PROJECT
 from ._records import PluginInfo
@@ -67,6 +80,8 @@ class Session:
         self.errors: list[PluginLoadError] = []
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
+        # jaxpat's own code as it is before any plugin runs: what plugin code must leave alone
+        self.harness = Harness()
 
     # -- failure -------------------------------------------------------------
 
@@ -83,15 +98,68 @@ class Session:
             full = f"{message}\n{tb}".rstrip() if tb else message
             raise PluginValidationError(cand.name, full) from cause
 
-    def name_clash(self, first: Candidate, second: Candidate) -> None:
-        problem = Problem(
-            "plugin name already taken",
-            f"plugin names are unique; {second.name!r} is already registered by {first.origin}, "
-            f"so {second.origin} cannot register under it",
-            f"rename the entry point in the `[project.entry-points.{GROUP}]` table of one distribution, "
-            f"or uninstall one of them",
-        )
-        self.fail(second, "register", [problem])
+    def name_clash(self, cands: Sequence[Candidate], chosen: Candidate | None) -> None:
+        """Several distributions register one plugin name: refuse every one but ``chosen`` (None: all)."""
+        name = cands[0].name
+        variable = choice_variable(name)
+        listing = "; ".join(c.origin for c in cands)
+        if chosen is None:
+            rule = (f"plugin names are unique; {len(cands)} distributions register {name!r} ({listing}), so none "
+                    "of them is loaded: one's results would be reported under the other's ids")
+            fix = (f"choose one with {variable}=DISTRIBUTION (e.g. {variable}={cands[-1].distribution or 'NAME'}), "
+                   f"or uninstall one, or rename the entry point in its `[project.entry-points.{GROUP}]` table")
+        else:
+            why = ("'reference' is jaxpat's own plugin" if chosen.module == "jaxpat.patterns.reference"
+                   else f"{variable}={chosen.distribution} chose {chosen.origin}")
+            rule = f"plugin names are unique; {len(cands)} distributions register {name!r} ({listing}); {why}"
+            fix = f"rename the entry point in the `[project.entry-points.{GROUP}]` table, or uninstall it"
+        for cand in cands:
+            if cand is not chosen:
+                self.fail(cand, "register", [Problem("plugin name already taken", rule, fix)])
+
+    # -- running plugin code ---------------------------------------------------
+
+    def run_plugin_code(
+        self, cand: Candidate, stage: str, fn: Any, budget: float | None, *, obj: object = None,
+    ) -> Guarded | None:
+        """Run plugin code guarded (every exception, a time budget, damage checked); None if it failed (recorded).
+
+        After the code ran -- whether it returned, raised or ran over -- every
+        JAX config flag (when JAX is loaded) is compared with its value before
+        and restored, and jaxpat's own code is checked for replacements and
+        restored: the damage is this plugin's, and it is refused for it.
+        """
+        before = jax_config()
+        done = call_guarded(fn, budget, name=f"jaxpat-plugin-{cand.name}")
+        problems = []
+        if done.timed_out:
+            problems.append(_too_slow(cand, stage, budget))
+        elif done.exc is not None:
+            problems.append(_raised(cand, stage, done.exc))
+        changes = config_changes(before, jax_config())
+        if changes:
+            failed = restore_config(changes)
+            problems.append(Problem(
+                "changed global JAX config",
+                f"plugin code leaves JAX's global config alone; {stage} changed "
+                f"{describe_config_changes(changes, failed)} (restored)",
+                "use `jax.config` context managers inside the implementation, or a case's `config:`",
+                hook=stage if stage != "import" else "",
+            ))
+        replaced, not_restored = self.harness.check()
+        if replaced:
+            problems.append(Problem(
+                "replaced jaxpat's own code",
+                f"plugin code leaves jaxpat's checking code alone; {stage} rebound (now restored):\n"
+                f"{describe_replaced(replaced, not_restored)}",
+                "do not monkeypatch jaxpat, NumPy or JAX; a plugin adds implementations through its hooks",
+                hook=stage if stage != "import" else "",
+            ))
+        if problems:
+            cause = done.exc if isinstance(done.exc, Exception) else None
+            self.fail(cand, stage, problems, tb=done.traceback, obj=obj, cause=cause)
+            return None
+        return done
 
     # -- import and register ------------------------------------------------
 
@@ -104,18 +172,10 @@ class Session:
         return out
 
     def register(self, cand: Candidate) -> _Plugin | None:
-        try:
-            obj = cand.load()
-        except Exception as exc:
-            problem = Problem(
-                "import failed",
-                f"the plugin's entry point {cand.module!r} must import; it raised "
-                f"{type(exc).__name__}: {exc} (traceback below)",
-                "fix the import error, or block the plugin: "
-                f"{ENV_BLOCK}={cand.name}",
-            )
-            self.fail(cand, "import", [problem], tb=traceback.format_exc(), cause=exc)
+        done = self.run_plugin_code(cand, "import", cand.load, import_budget())
+        if done is None:
             return None
+        obj = done.value
         try:
             self.pm.register(obj, name=cand.name)
         except (ValueError, pluggy.PluginValidationError) as exc:
@@ -130,20 +190,20 @@ class Session:
             return None
         return _Plugin(cand, obj)
 
-    def call(self, plugin: _Plugin, hook: str) -> list[Any]:
-        """Call ``hook`` of this plugin only, through pluggy."""
+    def call(self, plugin: _Plugin, hook: str) -> list[Any] | None:
+        """Call ``hook`` of this plugin only, through pluggy, guarded; None when it failed (recorded)."""
         others = [p for p in self.pm.get_plugins() if p is not plugin.obj]
-        return self.pm.subset_hook_caller(hook, remove_plugins=others)()
+        caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+        budget = hook_budget() if hook == IMPLEMENTATIONS_HOOK else import_budget()
+        done = self.run_plugin_code(plugin.cand, hook, caller, budget, obj=plugin.obj)
+        return None if done is None else list(done.value or [])
 
     # -- catalog files ------------------------------------------------------
 
     def catalog_files(self, plugin: _Plugin) -> tuple[Path, ...] | None:
         """The plugin's catalog files, checked; ``None`` if it failed (recorded)."""
-        try:
-            results = self.call(plugin, CATALOG_HOOK)
-        except Exception as exc:
-            self.fail(plugin.cand, CATALOG_HOOK, [raised(CATALOG_HOOK, exc)],
-                      tb=traceback.format_exc(), obj=plugin.obj, cause=exc)
+        results = self.call(plugin, CATALOG_HOOK)
+        if results is None:
             return None
         files, problems = check_paths(results)
         if problems:
@@ -189,11 +249,8 @@ class Session:
             kept = [p for p in kept if p not in failed]
 
     def _collect(self, plugin: _Plugin) -> bool:
-        try:
-            results = self.call(plugin, IMPLEMENTATIONS_HOOK)
-        except Exception as exc:
-            self.fail(plugin.cand, IMPLEMENTATIONS_HOOK, [raised(IMPLEMENTATIONS_HOOK, exc)],
-                      tb=traceback.format_exc(), obj=plugin.obj, cause=exc)
+        results = self.call(plugin, IMPLEMENTATIONS_HOOK)
+        if results is None:
             return False
         plugin.raw = results
         return True
@@ -214,3 +271,27 @@ def _merged(base: Catalog, plugins: Sequence[_Plugin]) -> Catalog:
     """``base`` followed by the plugins' patterns, to validate implementations against (no files, no digest)."""
     contributed = tuple(pat for p in plugins for pat in p.patterns)
     return type(base)(base.patterns + contributed) if contributed else base
+
+
+def _raised(cand: Candidate, stage: str, exc: BaseException) -> Problem:
+    if stage != "import":
+        return raised(stage, exc)
+    return Problem(
+        "import failed",
+        f"the plugin's entry point {cand.module!r} must import; it raised "
+        f"{type(exc).__name__}: {exc} (traceback below)",
+        f"fix the import error, or block the plugin: {ENV_BLOCK}={cand.name}",
+    )
+
+
+def _too_slow(cand: Candidate, stage: str, budget: float | None) -> Problem:
+    variable = ENV_HOOK_TIMEOUT if stage == IMPLEMENTATIONS_HOOK else ENV_IMPORT_TIMEOUT
+    what = f"importing the entry point {cand.module!r}" if stage == "import" else f"its {stage} hook"
+    return Problem(
+        "too slow",
+        f"{what} took longer than {budget:g} s ({variable}); it was abandoned and the other plugins went on "
+        "(it may still be running in the background)",
+        "keep the entry module cheap (import JAX and heavy modules inside jaxpat_implementations), raise the "
+        f"limit ({variable}=SECONDS; 0: no limit), or block the plugin: {ENV_BLOCK}={cand.name}",
+        hook=stage if stage != "import" else "",
+    )

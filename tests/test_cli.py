@@ -165,11 +165,20 @@ def test_validate_without_files_checks_the_shipped_catalog(capsys):
 
 
 def _plugin_file(monkeypatch, write_yaml, text: str) -> Path:
-    """A plugin file that `plugin_catalog_files` reports, as if an installed plugin 'fake' returned it."""
-    from jaxpat.patterns import _registry
+    """A plugin file returned by the `jaxpat_catalog_files` hook of an installed plugin 'fake' (the only one)."""
+    from jaxpat.patterns import _discovery, hookimpl
 
     path = write_yaml(text, "plugin.yaml")
-    monkeypatch.setattr(_registry, "plugin_catalog_files", lambda **kwargs: [("fake", path)])
+
+    class Fake:
+        @hookimpl
+        def jaxpat_catalog_files(self):
+            return [path]
+
+    cand = _discovery.Candidate("fake", "fake_plugin", "fake-dist", "1.0", lambda: Fake())
+    monkeypatch.setattr(_discovery, "_entry_point_candidates", lambda: [cand])
+    monkeypatch.setenv("JAXPAT_BLOCK_PLUGINS", "reference")
+    monkeypatch.delenv("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     return path
 
 
@@ -205,6 +214,7 @@ def test_validate_checks_plugin_files_unless_no_plugins(capsys, monkeypatch, wri
     _plugin_file(monkeypatch, write_yaml, BAD)
     status, _, err = _run(capsys, "validate")
     assert status == 1
+    assert "plugin 'fake' (fake-dist 1.0; module fake_plugin): " in err
     assert "plugin.yaml:" in err
     assert "unknown family 'scna'" in err
     status, out, _ = _run(capsys, "validate", "--no-plugins")

@@ -402,12 +402,11 @@ def test_strict_raises_on_first_failing_plugin() -> None:
 
 
 def test_in_process_name_clash() -> None:
-    """Two plugins cannot share a name; the first one stays."""
+    """Two plugins cannot share a name: neither is registered (one's results would pass for the other's)."""
     registry = load(("same", Plugin(impl(name="first"))), ("same", Plugin(impl(name="second"))))
-    assert [i.id for i in registry.implementations()] == ["same.first"]
-    error = only_error(registry)
-    assert error.stage == "register"
-    assert "plugin name already taken" in error.message
+    assert [i.id for i in registry.implementations()] == []
+    assert [(e.plugin, e.stage) for e in registry.errors] == [("same", "register")] * 2
+    assert all("plugin name already taken" in e.message for e in registry.errors)
 
 
 def test_extra_plugins_need_a_name() -> None:
@@ -456,8 +455,9 @@ def test_strict_import_error_chains_the_original(modules, entry_points) -> None:
     assert "Traceback" in info.value.message
 
 
-def test_entry_point_name_clash_names_both_distributions(modules, entry_points) -> None:
-    """Two distributions registering one name: the first (by distribution) stays, the error names both."""
+def test_entry_point_name_clash_refuses_both_distributions(modules, entry_points, monkeypatch) -> None:
+    """Two distributions registering one name: both are refused, each error names both and how to choose."""
+    monkeypatch.delenv("JAXPAT_PLUGIN_DUP", raising=False)
     modules("one_plugin", GOOD_MODULE.format(name="one"))
     modules("two_plugin", GOOD_MODULE.format(name="two"))
     entry_points(
@@ -465,10 +465,20 @@ def test_entry_point_name_clash_names_both_distributions(modules, entry_points) 
         FakeEntryPoint("dup", "one_plugin", dist("dist-one", "1.0")),
     )
     registry = load(autoload=True)
-    assert [i.id for i in registry.implementations()] == ["dup.one"]
-    error = only_error(registry)
-    assert "dist-one 1.0; module one_plugin" in error.message
-    assert "dist-two 2.0; module two_plugin" in error.message
+    assert [i.id for i in registry.implementations() if i.plugin == "dup"] == []
+    errors = [e for e in registry.errors if e.plugin == "dup"]
+    assert sorted(e.distribution for e in errors) == ["dist-one", "dist-two"]
+    for error in errors:
+        assert "dist-one 1.0; module one_plugin" in error.message
+        assert "dist-two 2.0; module two_plugin" in error.message
+        assert "JAXPAT_PLUGIN_DUP=" in error.message
+    # the user chooses one (distribution names compare as normalized: dist_two == dist-two)
+    monkeypatch.setenv("JAXPAT_PLUGIN_DUP", "Dist_Two")
+    registry = load(autoload=True)
+    assert [i.id for i in registry.implementations() if i.plugin == "dup"] == ["dup.two"]
+    [error] = [e for e in registry.errors if e.plugin == "dup"]
+    assert error.distribution == "dist-one"
+    assert "JAXPAT_PLUGIN_DUP=dist-two chose dist-two 2.0" in error.message
 
 
 def test_reference_entry_point_is_not_registered_twice(entry_points) -> None:
@@ -696,11 +706,16 @@ def test_load_catalog_is_the_registrys_catalog(modules, entry_points, tmp_path: 
     assert loaded.files == (*pure.files, str(path))
     assert loaded.digest != pure.digest
     assert patterns.load_catalog(plugins=False) == pure
-    # An invalid plugin file: the registry drops the plugin; load_catalog() reports the file.
+    # An invalid plugin file: the registry drops the plugin, and so does load_catalog(), with a warning
+    # naming the plugin and its distribution (the others' patterns still load); strict=True makes it fatal.
     path.write_text("version: 1\npatterns:\n  - id: Not-Kebab\n")
-    assert "plugin-identity" not in load_registry(block=["reference"]).catalog
-    with pytest.raises(catalog.CatalogError):
-        patterns.load_catalog(block=["reference"])
+    dropped = load_registry(block=["reference"]).catalog
+    assert "plugin-identity" not in dropped
+    with pytest.warns(_registry.PluginCatalogWarning, match="jaxpat plugin 'files' was not registered") as warned:
+        assert patterns.load_catalog(block=["reference"]) == dropped
+    assert "d-files 1.0; module files_plugin" in str(warned[0].message)
+    with pytest.raises(PluginValidationError, match=r"d-files 1\.0"):
+        patterns.load_catalog(block=["reference"], strict=True)
 
 
 # ---------------------------------------------------------------------------
@@ -801,8 +816,9 @@ def test_cli_exit_zero_without_errors(clean_env) -> None:
 def test_public_api() -> None:
     """patterns exports exactly its documented names."""
     assert sorted(patterns.__all__) == sorted([
-        "Implementation", "PluginInfo", "PluginLoadError", "PluginValidationError", "Registry",
-        "get_registry", "hookimpl", "load_catalog", "load_registry", "plugin_catalog_files",
+        "Implementation", "PluginCatalogWarning", "PluginInfo", "PluginLoadError", "PluginValidationError",
+        "Registry", "get_registry", "hookimpl", "load_catalog", "load_catalog_and_errors", "load_registry",
+        "plugin_catalog_files",
     ])
 
 

@@ -1,0 +1,93 @@
+"""patterns/_guard.py: plugin code runs guarded, and what it replaces or reconfigures is found and undone."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import jaxpat.catalog._loader as loader
+import pytest
+from jaxpat.patterns import _guard
+
+
+@pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt(), GeneratorExit(), ValueError("v")],
+                         ids=lambda e: type(e).__name__)
+def test_call_guarded_catches_every_base_exception(exc: BaseException) -> None:
+    def boom() -> None:
+        raise exc
+
+    done = _guard.call_guarded(boom, 30)
+    assert done.exc is exc
+    assert not done.ok
+    assert type(exc).__name__ in done.traceback
+
+
+def test_call_guarded_returns_the_value_and_abandons_a_slow_call() -> None:
+    assert _guard.call_guarded(lambda: 42, 30).value == 42
+    release = threading.Event()
+    done = _guard.call_guarded(lambda: release.wait(60), 0.2)
+    release.set()  # let the abandoned thread finish
+    assert done.timed_out
+    assert done.budget == 0.2
+
+
+def test_budgets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(_guard.ENV_IMPORT_TIMEOUT, "2.5")
+    monkeypatch.setenv(_guard.ENV_HOOK_TIMEOUT, "0")
+    assert _guard.import_budget() == 2.5
+    assert _guard.hook_budget() is None  # 0: no limit
+    monkeypatch.setenv(_guard.ENV_IMPORT_TIMEOUT, "soon")
+    assert _guard.import_budget() == _guard.DEFAULT_IMPORT_TIMEOUT
+
+
+def test_harness_finds_and_restores_a_replaced_function_and_method() -> None:
+    harness = _guard.Harness()
+    original, method = loader.read_catalog_file, loader._Source.__init__
+    try:
+        loader.read_catalog_file = lambda *a, **k: b""  # type: ignore[assignment]
+        loader._Source.__init__ = lambda self, *a: None  # type: ignore[method-assign]
+        replaced, failed = harness.check()
+        names = sorted(r.name for r in replaced)
+        assert names == ["jaxpat.catalog._loader._Source.__init__", "jaxpat.catalog._loader.read_catalog_file"]
+        assert failed == []
+        assert loader.read_catalog_file is original
+        assert loader._Source.__init__ is method
+        assert harness.replaced() == []
+    finally:
+        loader.read_catalog_file, loader._Source.__init__ = original, method  # type: ignore[method-assign]
+
+
+def test_harness_watches_the_external_callables_jaxpat_names() -> None:
+    import builtins
+
+    harness = _guard.Harness()
+    original = builtins.isinstance
+    try:
+        builtins.isinstance = lambda *a: True
+        replaced, _ = harness.check()
+    finally:
+        builtins.isinstance = original
+    assert [r.name for r in replaced] == ["builtins.isinstance"]
+
+
+def test_jax_config_is_compared_over_every_flag_and_restored() -> None:
+    jax = pytest.importorskip("jax")
+    before = _guard.jax_config()
+    assert before is not None
+    assert len(before) > 50  # every flag, not a hand list
+    jax.config.update("jax_random_seed_offset", 5)
+    changes = _guard.config_changes(before, _guard.jax_config())
+    assert changes == {"jax_random_seed_offset": (0, 5)}
+    assert _guard.restore_config(changes) == []
+    assert jax.config.jax_random_seed_offset == 0
+    assert "jax_random_seed_offset 0 -> 5" in _guard.describe_config_changes(changes)
+
+
+def test_a_harness_check_is_cheap() -> None:
+    """Checked after every item, so it must stay small against an item's milliseconds (reported, not timed)."""
+    harness = _guard.Harness()
+    start = time.perf_counter()
+    for _ in range(10):
+        harness.replaced()
+    print(f"{len(harness)} bindings, {(time.perf_counter() - start) / 10 * 1e3:.3f} ms per check")
+    assert len(harness) > 100
