@@ -77,6 +77,19 @@ def _case(
         tolerance=merge_tolerance([*layers, ("case", raw.get("tolerance"))]),
         note=raw.get("note"),
         location=_location(checked, at),
+        devices=int(raw.get("devices", pattern.get("devices", 1))),
+        shards=MappingProxyType({path: _shards(spec) for path, spec in (raw.get("shards") or {}).items()}),
+        nondeterministic=tuple(raw.get("nondeterministic", ())),
+    )
+
+
+def _shards(spec: Any) -> Any:
+    """``replicated``/``host`` as is; a shard list as ((device, ((start, stop), ...) or None), ...)."""
+    if isinstance(spec, str):
+        return spec
+    return tuple(
+        (int(s["device"]), tuple((int(r[0]), int(r[1])) for r in s["index"]) if "index" in s else None)
+        for s in spec
     )
 
 

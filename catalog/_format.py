@@ -39,7 +39,8 @@ IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _OP = r"\s*(?:<=|>=|==|!=|<|>)?\s*[0-9]+(?:\.[0-9]+)*\s*"
 VERSION_SPEC = rf"{_OP}(?:,{_OP})*"
 
-PLATFORMS = ("cpu", "gpu", "tpu")
+#: Catalog platforms; ``cuda`` and ``rocm`` are the two kinds of ``gpu`` (more specific entries win).
+PLATFORMS = ("cpu", "gpu", "tpu", "cuda", "rocm")
 GROWTH = ("constant", "linear")
 TOLERANCE_DTYPES = tuple(sorted(FLOAT_DTYPES | COMPLEX_DTYPES))
 
@@ -130,6 +131,19 @@ PROVENANCE = Ref("provenance", Tagged("kind", {
     )),
 }, noun="provenance kind"))
 
+DEVICES = Number(minimum=1, integer=True)
+_SHARD_RANGE = List(Number(minimum=0, integer=True), min_items=2, empty_message="is [START, STOP]")
+_SHARD = Struct((
+    Field("device", Number(minimum=0, integer=True), required=True,
+          doc="the device's index in the item's device set (the index in a `$mesh`, row-major)"),
+    Field("index", List(_SHARD_RANGE), doc="[START, STOP] per dimension; omitted: the whole array"),
+), noun="shard field")
+SHARDS = MapOf(
+    OneOf((Enum(("replicated", "host"), "placement"), List(_SHARD, min_items=1, empty_message="lists no shard"))),
+    keys=Str(pattern=r"result(?:\[[^\]]+\])*", hint="a result path such as `result`, `result[0]` or `result['w']`"),
+)
+NONDETERMINISTIC = List(Enum(PLATFORMS, "platform"), min_items=1, unique=True, empty_message="lists no platform")
+
 CASE = Ref("case", Struct((
     Field("id", ID, required=True, doc="kebab-case, unique within its pattern"),
     Field("args", MapOf(Value("input"), keys=NAME), required=True, doc="a value for every name in signature.args"),
@@ -144,6 +158,10 @@ CASE = Ref("case", Struct((
     Field("tolerance", TOLERANCE, doc="overrides the pattern's tolerance"),
     Field("provenance", PROVENANCE, required=True, doc="why the expected value is right"),
     Field("note", TEXT, doc="free text"),
+    Field("devices", DEVICES, doc="how many devices one item runs on (overrides the pattern's); default 1"),
+    Field("shards", SHARDS, doc="expected placement of result leaves, read by the harness from the arrays"),
+    Field("nondeterministic", NONDETERMINISTIC,
+          doc="platforms where two runs may differ within tolerance (e.g. GPU atomics)"),
 )))
 
 _BOOL_OR_RAISES = OneOf((Bool(), Struct((Field("raises", ERROR_NAME, required=True),))))
@@ -229,6 +247,7 @@ PATTERN = Ref("pattern", Struct((
         Field("static", List(NAME, unique=True), doc="the args jit treats as static"),
     )), required=True),
     Field("transforms", TRANSFORM_LIST, doc="default transforms of its cases"),
+    Field("devices", DEVICES, doc="how many devices one item of its cases runs on; default 1"),
     Field("vmap", Struct((
         Field("in_axes", MapOf(OneOf((Null(), Const(0, _IN_AXES))), keys=NAME), doc="ARG: 0 or null"),
     )), doc="how the vmap transform batches the arguments"),

@@ -27,9 +27,19 @@ __all__ = [
 
 FAMILIES = (
     "arange", "scan", "loops", "vmap", "prng", "pytree", "checkpoint",
-    "arrays", "jit", "control-flow", "autodiff", "gotchas",
+    "arrays", "jit", "control-flow", "autodiff", "gotchas", "devices", "sharding",
 )
 TRANSFORMS = ("eager", "jit", "vmap", "grad")
+#: Specific platform names that fall back to a catalog platform (``cuda`` and ``rocm`` are ``gpu``).
+PLATFORM_FALLBACK: Mapping[str, str] = MappingProxyType({"cuda": "gpu", "rocm": "gpu"})
+
+
+def platform_names(platform: str | None) -> tuple[str, ...]:
+    """The catalog names that apply to ``platform``, most specific first: ``cuda`` -> (``cuda``, ``gpu``)."""
+    if not platform:
+        return ()
+    general = PLATFORM_FALLBACK.get(platform)
+    return (platform, general) if general else (platform,)
 
 #: Built-in tolerances (rtol, atol) per float dtype; catalogs override them.
 DEFAULT_TOLERANCE: Mapping[str, tuple[float, float]] = MappingProxyType({
@@ -92,9 +102,10 @@ class Tolerance:
 
     def for_dtype(self, dtype: str, platform: str | None = None) -> tuple[float, float, str]:
         """Return (rtol, atol, where-it-came-from) for ``dtype`` on ``platform``."""
-        if platform and dtype in self.platforms.get(platform, {}):
-            rtol, atol = self.platforms[platform][dtype]
-            return rtol, atol, f"{self.sources.get(f'{platform}:{dtype}', 'catalog')} ({platform} override)"
+        for name in platform_names(platform):
+            if dtype in self.platforms.get(name, {}):
+                rtol, atol = self.platforms[name][dtype]
+                return rtol, atol, f"{self.sources.get(f'{name}:{dtype}', 'catalog')} ({name} override)"
         rtol, atol = self.table.get(dtype, (0.0, 0.0))
         return rtol, atol, self.sources.get(dtype, "built-in default")
 
@@ -136,6 +147,17 @@ class Case:
     tolerance: Tolerance = field(default_factory=Tolerance)
     note: str | None = None
     location: Location | None = None
+    #: how many devices one item of this case runs on (the case's, else the pattern's ``devices``, else 1)
+    devices: int = 1
+    #: expected placement per result leaf path (``result``, ``result[0]``): ``"replicated"``, ``"host"``
+    #: or a tuple of (device index, ((start, stop), ...) or None for the whole array)
+    shards: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
+    #: platforms (``gpu``, ``cuda``, ...) on which a repeated run may differ within tolerance
+    nondeterministic: tuple[str, ...] = ()
+
+    def is_nondeterministic(self, platform: str | None) -> bool:
+        """True when the case declares ``platform`` (or its catalog name) nondeterministic."""
+        return any(name in self.nondeterministic for name in platform_names(platform))
 
     def __repr__(self) -> str:
         args = ", ".join(self.args)
@@ -167,6 +189,18 @@ class Case:
             out["config"] = dict(self.config)
         if self.note:
             out["note"] = self.note
+        if self.devices != 1:
+            out["devices"] = self.devices
+        if self.shards:
+            out["shards"] = {
+                path: spec if isinstance(spec, str) else [
+                    {"device": d, **({"index": [list(r) for r in index]} if index is not None else {})}
+                    for d, index in spec
+                ]
+                for path, spec in self.shards.items()
+            }
+        if self.nondeterministic:
+            out["nondeterministic"] = list(self.nondeterministic)
         return out
 
 

@@ -7,12 +7,14 @@ from typing import Any
 
 from ._values import (
     ArrayValue,
+    DevicesValue,
     DictValue,
     ExpectedError,
     GeneratedArray,
     KeyDataValue,
     KeyValue,
     ListValue,
+    MeshValue,
     TupleValue,
     Value,
 )
@@ -37,6 +39,11 @@ def render_value(value: Value, *, max_elements: int = 12) -> str:
     if isinstance(value, KeyDataValue):
         impl = f" [{value.impl}]" if value.impl else ""
         return f"key array with key_data {_array(value.data, max_elements)}{impl}"
+    if isinstance(value, DevicesValue):
+        return f"the item's first {value.count} devices"
+    if isinstance(value, MeshValue):
+        dims = ", ".join(f"{a}={n}" for a, n in zip(value.axes, value.shape, strict=True))
+        return f"Mesh({dims}) over the item's devices"
     if isinstance(value, ExpectedError):
         return f"raises {value.type_name}" + (f" matching {value.match!r}" if value.match else "")
     if isinstance(value, TupleValue):

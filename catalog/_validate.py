@@ -17,7 +17,18 @@ from ._errors import Problem, format_path
 from ._format import CATALOG
 from ._kinds import Path, suggest
 from ._model import TRANSFORMS
-from ._values import ArrayValue, DictValue, GeneratedArray, KeyValue, ListValue, TupleValue, Value
+from ._values import (
+    ArrayValue,
+    DevicesValue,
+    DictValue,
+    GeneratedArray,
+    KeyValue,
+    ListValue,
+    MeshValue,
+    TupleValue,
+    Value,
+    devices_needed,
+)
 from ._yaml import Document
 
 __all__ = ["DEFAULT_TRANSFORMS", "Checked", "check_document", "check_pattern_ids", "effective_transforms"]
@@ -229,6 +240,7 @@ def _check_case(case: dict, at: Path, pattern: dict, defaults: Any, sig: _Sig | 
     if "grad" in transforms and "grad" not in case:
         report.error((*at, "grad"), "the case runs the `grad` transform but has no `grad: {wrt: ARG, expect: VALUE}`")
     _check_x64(case, at, report)
+    _check_devices(case, at, pattern, sig, report)
 
 
 def _check_args(case: dict, sig: _Sig, at: Path, report: Checked) -> None:
@@ -259,6 +271,46 @@ def _hashable(value: Value) -> bool:
     if isinstance(value, TupleValue):
         return all(_hashable(v) for v in value.items)
     return not isinstance(value, (ListValue, DictValue, ArrayValue, GeneratedArray, KeyValue))
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _check_devices(case: dict, at: Path, pattern: dict, sig: _Sig | None, report: Checked) -> None:
+    """Inputs and shard expectations stay within the devices the case declares; device inputs are static."""
+    declared = _int(case.get("devices"), _int(pattern.get("devices"), 1))
+    where = "the case's `devices`" if "devices" in case else (
+        "the pattern's `devices`" if "devices" in pattern else "the default of 1 (declare `devices: N`)")
+    args = case.get("args")
+    for name in args if isinstance(args, dict) else ():
+        value = report.values.get((*at, "args", name))
+        need = devices_needed(value)
+        if need > declared:
+            report.error((*at, "args", name),
+                         f"argument `{name}` needs {need} devices, more than {where}: {declared}")
+        if need and sig is not None and name in sig.args and name not in sig.static and isinstance(
+                value, (DevicesValue, MeshValue)):
+            report.error((*at, "args", name),
+                         f"argument `{name}` is a device set or mesh"
+                         f"; list it in `signature.static` (jit needs it static)",
+                         )
+    shards = case.get("shards")
+    for path, spec in shards.items() if isinstance(shards, dict) else ():
+        if not isinstance(spec, list):
+            continue
+        for i, shard in enumerate(spec):
+            if not isinstance(shard, dict):
+                continue
+            device = shard.get("device")
+            if isinstance(device, int) and device >= declared:
+                report.error((*at, "shards", path, i, "device"),
+                             f"device index {device} is outside the item's {declared} devices ({where})")
+            for j, r in enumerate(shard.get("index") or ()):
+                if isinstance(r, list) and len(r) != 2:
+                    report.error((*at, "shards", path, i, "index", j), "a range is [START, STOP]")
+                elif isinstance(r, list) and all(isinstance(x, int) for x in r) and r[0] > r[1]:
+                    report.error((*at, "shards", path, i, "index", j), f"START {r[0]} is after STOP {r[1]}")
 
 
 def _check_grad_block(case: dict, sig: _Sig, at: Path, report: Checked) -> None:

@@ -49,6 +49,15 @@ def _forms(ref: Schema) -> dict[str, Schema]:
             "$key_data", _NESTED, "a typed key array whose jax.random.key_data equals DATA (uint32)",
             impl={"enum": list(PRNG_IMPLS)},
         ),
+        "$devices": _typed(
+            "$devices", {"type": "integer", "minimum": 1, "maximum": 4096},
+            "the first N devices of the item's device set, a tuple of jax.Device (the case declares `devices`)",
+        ),
+        "$mesh": _typed(
+            "$mesh", {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1, "maxItems": 8},
+            "a jax.sharding.Mesh of this shape over the item's first devices (the case declares `devices`)",
+            required=("axes",), axes={"type": "array", "items": {"type": "string"}, "minItems": 1},
+        ),
         "$error": _typed(
             "$error", {"type": "string", "pattern": _ERROR_NAME},
             "calling raises this exception (a builtin, a jax.errors name, or jax.errors.NAME)",
@@ -58,7 +67,7 @@ def _forms(ref: Schema) -> dict[str, Schema]:
 
 
 _ROLE_FORMS = {
-    "input": ("$array", "$tuple", "$dict", "$key", "$generate"),
+    "input": ("$array", "$tuple", "$dict", "$key", "$generate", "$devices", "$mesh"),
     "expect": ("$array", "$tuple", "$dict", "$key_data", "$error"),
 }
 

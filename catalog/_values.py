@@ -20,12 +20,14 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DTYPES",
     "ArrayValue",
+    "DevicesValue",
     "DictValue",
     "ExpectedError",
     "GeneratedArray",
     "KeyDataValue",
     "KeyValue",
     "ListValue",
+    "MeshValue",
     "TupleValue",
     "Value",
     "ValueError_",
@@ -173,6 +175,32 @@ class KeyDataValue:
 
 
 @dataclass(frozen=True)
+class DevicesValue:
+    """Input only: the first ``count`` devices of the item's device set, as a tuple of ``jax.Device``.
+
+    The conformance suite resolves it; a case using it declares ``devices:`` at least ``count``.
+    """
+
+    count: int
+
+
+@dataclass(frozen=True)
+class MeshValue:
+    """Input only: a ``jax.sharding.Mesh`` of ``shape`` over the item's first devices, axes named ``axes``.
+
+    Device *index* ``i`` of the mesh (row-major over ``shape``) is the item's device ``i``; the
+    ``shards`` expectations of a case refer to those indices.
+    """
+
+    shape: tuple[int, ...]
+    axes: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
 class TupleValue:
     """A tuple of values."""
 
@@ -230,7 +258,7 @@ def to_numpy(value: Value) -> Any:
 Value = (
     None | bool | int | float | str
     | ArrayValue | GeneratedArray | KeyValue | KeyDataValue | TupleValue | ListValue | DictValue
-    | ExpectedError
+    | ExpectedError | DevicesValue | MeshValue
 )
 
 _TYPED_KEYS = {
@@ -241,8 +269,10 @@ _TYPED_KEYS = {
     "$key_data": {"impl"},
     "$generate": {"seed", "shape", "dtype", "loc", "scale", "low", "high", "start", "step", "stop"},
     "$error": {"match"},
+    "$devices": set(),
+    "$mesh": {"axes"},
 }
-_INPUT_ONLY = {"$key", "$generate"}
+_INPUT_ONLY = {"$key", "$generate", "$devices", "$mesh"}
 _EXPECT_ONLY = {"$key_data", "$error"}
 
 
@@ -390,6 +420,44 @@ def _decode_error(data: Mapping, role: str, path: Path) -> ExpectedError:
     return ExpectedError(name, _opt_str(data, "match", path))
 
 
+def _decode_devices(data: Mapping, role: str, path: Path) -> DevicesValue:
+    n = data["$devices"]
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 4096:
+        raise ValueError_("`$devices` takes a device count (an integer from 1 to 4096)", (*path, "$devices"))
+    return DevicesValue(n)
+
+
+def _decode_mesh(data: Mapping, role: str, path: Path) -> MeshValue:
+    shape = data["$mesh"]
+    if (not isinstance(shape, list) or not shape or len(shape) > 8
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)):
+        raise ValueError_("`$mesh` takes the mesh shape, a list of 1 to 8 positive integers such as [4, 2]",
+                          (*path, "$mesh"))
+    if math.prod(shape) > 4096:
+        raise ValueError_(f"a mesh of {math.prod(shape)} devices is larger than the limit (4096)", (*path, "$mesh"))
+    axes = data.get("axes")
+    if axes is None:
+        raise ValueError_("`$mesh` needs `axes`: one name per mesh dimension, such as [x, y]", path)
+    if (not isinstance(axes, list) or len(axes) != len(shape)
+            or not all(isinstance(a, str) and a.isidentifier() for a in axes) or len(set(axes)) != len(axes)):
+        raise ValueError_(f"`axes` must be {len(shape)} distinct identifiers, one per mesh dimension",
+                          (*path, "axes"))
+    return MeshValue(tuple(shape), tuple(axes))
+
+
+def devices_needed(value: Value) -> int:
+    """How many devices an input value needs (``$devices``, ``$mesh``), at any depth; 0 when none."""
+    if isinstance(value, DevicesValue):
+        return value.count
+    if isinstance(value, MeshValue):
+        return value.size
+    if isinstance(value, (TupleValue, ListValue)):
+        return max((devices_needed(v) for v in value.items), default=0)
+    if isinstance(value, DictValue):
+        return max((devices_needed(v) for _, v in value.items), default=0)
+    return 0
+
+
 def _valid_error_name(name: str) -> bool:
     parts = name.split(".")
     if not all(p.isidentifier() for p in parts):
@@ -405,6 +473,8 @@ _DECODERS: dict[str, Callable[[Any, str, Path], Value]] = {
     "$key_data": _decode_key_data,
     "$generate": _decode_generate,
     "$error": _decode_error,
+    "$devices": _decode_devices,
+    "$mesh": _decode_mesh,
 }
 
 
@@ -590,6 +660,10 @@ def encode(value: Value) -> Any:
     if isinstance(value, DictValue):
         body = {k: encode(v) for k, v in value.items}
         return {"$dict": body} if any(k.startswith("$") for k in body) else body
+    if isinstance(value, DevicesValue):
+        return {"$devices": value.count}
+    if isinstance(value, MeshValue):
+        return {"$mesh": list(value.shape), "axes": list(value.axes)}
     if isinstance(value, ExpectedError):
         return {"$error": value.type_name, **({"match": value.match} if value.match else {})}
     raise TypeError(f"not a catalog value: {value!r}")

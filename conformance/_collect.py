@@ -236,7 +236,6 @@ def _matches(value: str, globs: list[str]) -> bool:
 def _pattern_items(
     config: pytest.Config, root: pytest.Collector, registry: Any, devices: list[Any],
 ) -> list[pytest.Item]:
-    import jax
 
     from ._execute import ItemSpec
 
@@ -253,6 +252,9 @@ def _pattern_items(
         col.add_marker(f"jaxpat_{pattern.family.replace('-', '_')}")
         for case in pattern.cases:
             for impl in impls:
+                if case.devices > 1:
+                    out.extend(_device_set_items(config, col, pattern, case, impl, devices, transforms))
+                    continue
                 for device in devices:
                     for transform in case.transforms:
                         if transforms and transform not in transforms:
@@ -261,14 +263,62 @@ def _pattern_items(
                         item = JaxpatItem.from_parent(
                             col, name=f"{case.id}[{impl.id}-{spec.device_id}-{transform}]", spec=spec,
                         )
-                        for dev in pattern.deviations:
-                            if dev.matches(platform=device.platform, jax=jax.__version__, implementation=impl.id,
-                                           transform=transform, case=case.id, device=spec.device_id):
-                                item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation: {dev.reason}"))
+                        _mark_deviations(item, spec)
                         out.append(item)
                 if len(devices) > 1:
                     out.extend(_agreement_items(col, pattern, case, impl, devices, transforms))
     return out
+
+
+def _mark_deviations(item: pytest.Item, spec: Any) -> None:
+    import jax
+
+    for dev in spec.pattern.deviations:
+        # `platform: cuda` / `rocm` match that kind of GPU only; `gpu` matches both
+        platform = spec.platform if dev.when.get("platform") in ("cuda", "rocm") else spec.device.platform
+        if dev.matches(platform=platform, jax=jax.__version__, implementation=spec.impl.id,
+                       transform=spec.transform, case=spec.case.id, device=spec.device_id):
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation: {dev.reason}"))
+
+
+def _device_set_items(config: pytest.Config, col: pytest.Collector, pattern: Pattern, case: Any,
+                      impl: Implementation, devices: list[Any], transforms: list[str]) -> list[pytest.Item]:
+    """Items of a case that needs N > 1 devices: one per platform and transform, on the platform's first N devices.
+
+    They run whether or not ``--all-devices`` is given (that option fans single-device
+    items out); with fewer than N devices the items are skipped, saying what is needed.
+    """
+    import jax
+
+    from ._execute import ItemSpec
+
+    need = case.devices
+    out: list[pytest.Item] = []
+    for platform in dict.fromkeys(d.platform for d in devices):
+        have = jax.devices(platform)
+        chosen = tuple(have[:need])
+        reason = None if len(have) >= need else skip_reason_for_devices(case.id, platform, need, have)
+        for transform in case.transforms:
+            if transforms and transform not in transforms:
+                continue
+            spec = ItemSpec(pattern, case, impl, chosen[0], transform, devices=chosen)
+            item = JaxpatItem.from_parent(col, name=f"{case.id}[{impl.id}-{spec.device_id}-{transform}]", spec=spec)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+            else:
+                _mark_deviations(item, spec)
+            out.append(item)
+    return out
+
+
+def skip_reason_for_devices(case_id: str, platform: str, need: int, have: list[Any]) -> str:
+    """Why a case needing ``need`` devices cannot run here, and how to get them."""
+    listed = ", ".join(f"{d.platform}:{d.id}" for d in have) or "none"
+    how = (f"simulate them with `jaxpat check --cpu-devices {need}` (pytest: --jaxpat-cpu-devices {need})"
+           if platform == "cpu" else
+           f"run on a host with {need} {platform} devices, and give each worker all of them "
+           f"(`jaxpat check -n 0`, or `--worker-devices {need}`; see docs/devices.md)")
+    return f"case {case_id!r} needs {need} {platform} devices; this process sees {len(have)} ({listed}): {how}"
 
 
 def _agreement_items(col: pytest.Collector, pattern: Pattern, case: Any, impl: Implementation,
@@ -325,11 +375,16 @@ class JaxpatItem(pytest.Item):
             "plugin": impl.plugin,
             "distribution": impl.distribution or None,
             "device": spec.device_id,
+            "devices": [f"{d.platform}:{d.id}" for d in spec.device_set],
+            "device_kind": spec.device.device_kind,
             "platform": spec.device.platform,
+            "backend": spec.platform,
             "transform": spec.transform,
         }))
 
     def runtest(self) -> None:
+        from jaxpat.patterns import Unavailable
+
         from ._execute import ConformanceFailure, repro, run_item
 
         facts: dict[str, Any] = {}
@@ -339,6 +394,8 @@ class JaxpatItem(pytest.Item):
         before = compile_count()
         try:
             run_item(self.spec, facts)  # global damage is checked around this call (check_harness)
+        except Unavailable as exc:
+            pytest.skip(f"{self.spec.impl.id} is unavailable in this JAX: {exc}")
         except ConformanceFailure as exc:
             facts["message"] = str(exc)
             facts["repro"] = _repro(self.config, self.spec, repro, self.nodeid)

@@ -309,7 +309,7 @@ class JaxpatSession:
                 prev["message"] = message
             if facts.get("repro") and prev["outcome"] in ("failed", "error"):
                 prev["repro"] = facts["repro"]
-        for key in ("check_grads", "compiles", "observed"):
+        for key in ("check_grads", "compiles", "observed", "determinism"):
             if key in facts:
                 prev[key] = facts[key]
 

@@ -4,7 +4,7 @@ Importing this package never imports JAX; see ``docs/plugins.md``.
 """
 
 from ._errors import PluginLoadError, PluginValidationError
-from ._implementation import Implementation
+from ._implementation import Implementation, Unavailable
 from ._markers import hookimpl
 from ._records import PluginInfo, Registry
 from ._registry import (
@@ -23,6 +23,7 @@ __all__ = [
     "PluginLoadError",
     "PluginValidationError",
     "Registry",
+    "Unavailable",
     "get_registry",
     "hookimpl",
     "load_catalog",

@@ -7,9 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["Implementation"]
+__all__ = ["Implementation", "Unavailable"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Unavailable(Exception):
+    """Raised by an implementation whose API is absent from the running JAX (e.g. ``jax.pmap``).
+
+    The conformance suite reports the item as *skipped* with this message, never as passed.
+    """
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,165 @@
+"""Multi-device cases: placement and value checks catch wrong implementations; missing devices skip.
+
+The conformance runs happen in subprocesses (JAX's CPU device count is fixed at
+start-up) on 8 simulated CPU devices, limited to a few patterns so they stay quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jaxpat import catalog
+from jaxpat.catalog._build import merge_tolerance
+
+EXAMPLES = Path(__file__).parent / "examples" / "devices"
+BASE = ["-p", "no:cacheprovider", "--jaxpat", "--jaxpat-only", "--jaxpat-no-cache", "--jaxpat-report", "report.json"]
+
+
+def conformance(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict[str, dict[str, Any]]]:
+    """Run the suite in a subprocess with the wrong implementations loaded; results by node id."""
+    for f in EXAMPLES.iterdir():
+        (tmp / f.name).write_bytes(f.read_bytes())
+    env = {**os.environ, "JAXPAT_DISABLE_PLUGIN_AUTOLOAD": "1",
+           "PYTHONPATH": str(tmp) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("XLA_FLAGS", None)
+    cmd = [sys.executable, "-m", "pytest", *BASE, "--jaxpat-load", "wrongdev", "--jaxpat-catalog", "dcat.yaml", *args]
+    proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+    report = json.loads((tmp / "report.json").read_text())
+    return proc, {r["nodeid"]: r for r in report["results"]}
+
+
+@pytest.fixture(scope="module")
+def eight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    patterns = ["sharding-jit-out-shardings", "shard-map-ppermute", "devices-committed", "devices-device-get",
+                "devices-matmul-precision", "devices-scatter-add", "td-noisy-declared"]
+    args = ["--jaxpat-cpu-devices", "8"] + [x for p in patterns for x in ("--jaxpat-pattern", p)]
+    proc, results = conformance(tmp_path_factory.mktemp("eight"), *args)
+    assert results, proc.stdout + proc.stderr
+    return results
+
+
+def pick(results: dict[str, dict[str, Any]], impl: str, case: str | None = None) -> list[dict[str, Any]]:
+    out = [r for r in results.values() if r.get("implementation") == impl and (case is None or r["case"] == case)]
+    assert out, f"no results for {impl} {case}"
+    return out
+
+
+def test_reference_passes_on_the_whole_device_set(eight: dict[str, dict[str, Any]]) -> None:
+    """One item per case and transform runs on all 8 devices, with an id naming the device indices."""
+    ref = [r for r in eight.values() if r.get("plugin") == "reference"]
+    assert ref and {r["outcome"] for r in ref} == {"passed"}, [r["message"] for r in ref if r["message"]]
+    item = eight["jaxpat::shard-map-ppermute::ring-of-8[reference.shard_map-cpu:0..7-jit]"]
+    assert item["devices"] == [f"cpu:{i}" for i in range(8)]
+    assert item["device_kind"] == "cpu" and item["backend"] == "cpu"
+
+
+@pytest.mark.parametrize(("impl", "fragment"), [
+    ("wrongdev.replicated", "placement differs from the case's `shards`"),
+    ("wrongdev.reversed_devices", "missing:    device 0: [0:"),
+    ("wrongdev.device_1", "unexpected: device 1: [0:3]"),
+    ("wrongdev.no_host", "result[1]: expected a NumPy array on the host, got ArrayImpl"),
+    ("wrongdev.roll_backwards", "values differ exactly"),
+    ("wrongdev.bf16", "values differ within rtol=1e-06"),
+])
+def test_wrong_placement_or_values_fail(eight: dict[str, dict[str, Any]], impl: str, fragment: str) -> None:
+    """Each kind of multi-device mistake fails every item it affects, with a message naming it."""
+    results = pick(eight, impl)
+    assert {r["outcome"] for r in results} == {"failed"}, [r["message"] for r in results]
+    assert all(fragment in (r["message"] or "") for r in results), [r["message"] for r in results]
+
+
+def test_unavailable_api_skips_with_reason(eight: dict[str, dict[str, Any]]) -> None:
+    results = pick(eight, "wrongdev.unavailable")
+    assert {r["outcome"] for r in results} == {"skipped"}
+    assert all("unavailable in this JAX: this API was removed" in r["message"] for r in results)
+
+
+def test_nondeterminism_is_allowed_only_where_declared(eight: dict[str, dict[str, Any]]) -> None:
+    """A case declaring `nondeterministic: [cpu]` tolerates last-bit differences on CPU; `[gpu]` does not."""
+    assert {r["outcome"] for r in pick(eight, "wrongdev.noisy", "declared")} == {"passed"}
+    assert "within tolerance" in json.dumps(pick(eight, "wrongdev.noisy", "declared"))
+    for case in ("not-declared", "float-duplicates"):
+        # eager: under jit the Python counter runs once, at trace time, and the program is deterministic
+        failed = [r for r in pick(eight, "wrongdev.noisy", case) if r["transform"] == "eager"]
+        assert {r["outcome"] for r in failed} == {"failed"}
+        assert all("non-deterministic" in r["message"] for r in failed)
+
+
+def test_case_needing_more_devices_skips_with_reason(tmp_path: Path) -> None:
+    _, results = conformance(tmp_path, "--jaxpat-cpu-devices", "2", "--jaxpat-pattern", "shard-map-psum",
+                             "--jaxpat-pattern", "devices-device-get", "--jaxpat-impl", "reference.*")
+    psum = pick(results, "reference.shard_map")
+    assert {r["outcome"] for r in psum} == {"skipped"}
+    message = psum[0]["message"]
+    assert "case 'rows-over-8' needs 8 cpu devices; this process sees 2 (cpu:0, cpu:1)" in message
+    assert "jaxpat check --cpu-devices 8" in message
+    assert results["jaxpat::shard-map-psum::rows-over-8[reference.shard_map-cpu:0..7-eager]"]
+    assert {r["outcome"] for r in pick(results, "reference.put_and_get")} == {"passed"}  # needs 2
+
+
+# --- the format ------------------------------------------------------------------------------
+
+PATTERN = """\
+version: 1
+patterns:
+  - id: p
+    family: sharding
+    title: t
+    summary: s
+    source: {doc: d}
+    signature: {args: [x, mesh], static: [mesh]}
+    devices: 4
+    cases:
+      - id: c
+        args: {x: 1, mesh: {$mesh: [2, 2], axes: [a, b]}}
+        expect: 1
+        provenance: {kind: math}
+"""
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return [p.message for p in catalog.validate([str(path)])]
+
+
+def test_device_declarations_load(tmp_path: Path) -> None:
+    text = PATTERN + "        shards: {result: replicated, 'result[0]': [{device: 3, index: [[0, 2]]}, {device: 1}]}\n"
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    case = catalog.load_files([str(path)]).get("p").cases[0]
+    assert case.devices == 4
+    assert case.args["mesh"] == catalog.MeshValue((2, 2), ("a", "b"))
+    assert case.shards["result"] == "replicated"
+    assert case.shards["result[0]"] == ((3, ((0, 2),)), (1, None))
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("devices: 4", "devices: 2"), "argument `mesh` needs 4 devices, more than the pattern's `devices`: 2"),
+    (("static: [mesh]", "static: []"), "list it in `signature.static`"),
+    (("axes: [a, b]", "axes: [a]"), "`axes` must be 2 distinct identifiers"),
+    (("provenance: {kind: math}", "provenance: {kind: math}\n        shards: {result: [{device: 4}]}"),
+     "device index 4 is outside the item's 4 devices"),
+    (("provenance: {kind: math}", "provenance: {kind: math}\n        shards: {result: [{device: 0, index: [[3, 1]]}]}"),
+     "START 3 is after STOP 1"),
+    (("provenance: {kind: math}", "provenance: {kind: math}\n        shards: {out: replicated}"), "a result path"),
+    (("provenance: {kind: math}", "provenance: {kind: math}\n        nondeterministic: [gpus]"), "gpus"),
+])
+def test_device_declarations_are_validated(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    found = problems(tmp_path, PATTERN.replace(*edit))
+    assert any(message in p for p in found), found
+
+
+def test_cuda_and_rocm_fall_back_to_gpu_tolerances() -> None:
+    tol = merge_tolerance([("case", {"platforms": {"gpu": {"float32": {"rtol": 1e-3}},
+                                                   "rocm": {"float32": {"rtol": 1e-2}}}})])
+    assert tol.for_dtype("float32", "cuda")[0] == 1e-3
+    assert tol.for_dtype("float32", "rocm")[0] == 1e-2
+    assert tol.for_dtype("float32", "gpu")[0] == 1e-3
+    assert tol.for_dtype("float32", "cpu")[0] == 1e-6
