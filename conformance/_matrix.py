@@ -21,11 +21,19 @@ TRANSFORM_ORDER = ("eager", "jit", "vmap", "grad", "claims")
 
 
 def column_of(result: Result) -> str:
-    """The matrix column of a result: ``[HOST:]PLATFORM/TRANSFORM``, claim items under ``claims``."""
+    """The matrix column of a result: ``[HOST:]PLATFORM/TRANSFORM``, claim items under ``claims``.
+
+    Where the device kind says more than the platform, it is part of the
+    platform: ``gpu(NVIDIA H100 80GB HBM3)/jit``, ``tpu(TPU v4)/eager``.
+    """
     transform = result.transform or result.kind or "-"
     if result.kind == "claim" or transform.startswith("claim"):
         transform = "claims"
-    col = f"{result.platform or '-'}/{transform}"
+    platform = result.platform or "-"
+    kind = result.extra.get("device_kind")
+    if isinstance(kind, str) and kind and kind.lower() != platform:
+        platform = f"{platform}({kind})"
+    col = f"{platform}/{transform}"
     return f"{result.host}:{col}" if result.host else col
 
 

@@ -84,6 +84,10 @@ OPTIONS: tuple[Option, ...] = (
            action="store_true", default=False),
     Option("--jaxpat-cpu-devices", "--cpu-devices", "simulate N CPU devices (set before JAX starts, on every worker)",
            type=int, metavar="N"),
+    Option("--jaxpat-worker-devices", "--worker-devices",
+           "GPU/TPU hosts: devices each xdist worker sees (a count, default 1, or 'all'), set before JAX starts "
+           "with the worker's memory share; -n auto starts one worker per group (docs/devices.md)",
+           metavar="K|all"),
     Option("--jaxpat-pattern", "--pattern", "only patterns whose id matches GLOB (repeatable)",
            action="append", default=[], metavar="GLOB"),
     Option("--jaxpat-impl", "--impl", "only implementations whose id (PLUGIN.NAME) matches GLOB (repeatable)",

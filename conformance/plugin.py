@@ -14,7 +14,7 @@ import pytest
 
 from ._options import DEFAULT_TIMEOUT, add_pytest_options
 
-__all__ = ["DEFAULT_TIMEOUT", "pytest_addoption", "pytest_configure"]
+__all__ = ["DEFAULT_TIMEOUT", "pytest_addoption", "pytest_configure", "pytest_xdist_auto_num_workers"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -25,6 +25,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("jaxpat"):
         return
+    from ._workers import parse_worker_devices
+
+    try:
+        parse_worker_devices(config.getoption("jaxpat_worker_devices"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.addinivalue_line("markers", "jaxpat: a jaxpat conformance item")
     from jaxpat.catalog import FAMILIES
 
@@ -36,14 +42,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(JaxpatSession(config), "jaxpat-session")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` on a GPU/TPU host: one worker per device group (``--worker-devices``); else xdist's default.
+
+    Devices are counted from the environment, ``nvidia-smi`` or device files
+    (conformance/_workers.py): no accelerator is initialised in the controller.
+    """
+    if not config.getoption("jaxpat", False):
+        return None
+    from ._workers import auto_workers, discover, parse_worker_devices
+
+    return auto_workers(discover(), parse_worker_devices(config.getoption("jaxpat_worker_devices")))
+
+
 def _prepare_environment(config: pytest.Config) -> None:
     """Set what JAX reads at start-up, before anything imports it.
 
-    Several xdist workers share one accelerator: each would otherwise
-    preallocate 75% of its memory, so workers allocate on demand instead.
+    An xdist worker sees only its own device group and takes its share of
+    their memory, allocated on demand (conformance/_workers.py, docs/devices.md).
     """
-    if hasattr(config, "workerinput"):
-        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        from ._workers import discover, parse_worker_devices, worker_environment
+
+        index = int(str(workerinput.get("workerid", "gw0")).removeprefix("gw") or 0)
+        count = int(workerinput.get("workercount", 1) or 1)
+        per_worker = parse_worker_devices(config.getoption("jaxpat_worker_devices"))
+        os.environ.update(worker_environment(discover(), index, count, per_worker))
     n = config.getoption("jaxpat_cpu_devices")
     if n:
         flag = f"--xla_force_host_platform_device_count={n}"

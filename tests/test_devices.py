@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jaxpat import catalog
 from jaxpat.catalog._build import merge_tolerance
+from jaxpat.conformance import _workers
+
+from jaxpat import catalog
 
 EXAMPLES = Path(__file__).parent / "examples" / "devices"
 BASE = ["-p", "no:cacheprovider", "--jaxpat", "--jaxpat-only", "--jaxpat-no-cache", "--jaxpat-report", "report.json"]
@@ -53,10 +55,12 @@ def pick(results: dict[str, dict[str, Any]], impl: str, case: str | None = None)
 def test_reference_passes_on_the_whole_device_set(eight: dict[str, dict[str, Any]]) -> None:
     """One item per case and transform runs on all 8 devices, with an id naming the device indices."""
     ref = [r for r in eight.values() if r.get("plugin") == "reference"]
-    assert ref and {r["outcome"] for r in ref} == {"passed"}, [r["message"] for r in ref if r["message"]]
+    assert ref
+    assert {r["outcome"] for r in ref} == {"passed"}, [r["message"] for r in ref if r["message"]]
     item = eight["jaxpat::shard-map-ppermute::ring-of-8[reference.shard_map-cpu:0..7-jit]"]
     assert item["devices"] == [f"cpu:{i}" for i in range(8)]
-    assert item["device_kind"] == "cpu" and item["backend"] == "cpu"
+    assert item["device_kind"] == "cpu"
+    assert item["backend"] == "cpu"
 
 
 @pytest.mark.parametrize(("impl", "fragment"), [
@@ -163,3 +167,91 @@ def test_cuda_and_rocm_fall_back_to_gpu_tolerances() -> None:
     assert tol.for_dtype("float32", "rocm")[0] == 1e-2
     assert tol.for_dtype("float32", "gpu")[0] == 1e-3
     assert tol.for_dtype("float32", "cpu")[0] == 1e-6
+
+
+# --- workers ------------------------------------------------------------------------------------
+
+def test_discovery_reads_the_environment_without_jax() -> None:
+    def never(platform: str) -> bool:  # no JAX accelerator plugin installed
+        return False
+
+    def cuda(platform: str) -> bool:
+        return platform == "cuda"
+
+    assert _workers.discover({"JAXPAT_DEVICES": "cuda:0,1,2"}, installed=never) == \
+        _workers.Accelerators("cuda", ("0", "1", "2"), "JAXPAT_DEVICES")
+    assert _workers.discover({"CUDA_VISIBLE_DEVICES": "3,5"}, installed=cuda).ids == ("3", "5")
+    assert _workers.discover({"CUDA_VISIBLE_DEVICES": "3,5"}, installed=never).platform == "cpu"
+    assert _workers.discover({"CUDA_VISIBLE_DEVICES": "3", "JAX_PLATFORMS": "cpu"}, installed=cuda).platform == "cpu"
+    assert _workers.discover({"CUDA_VISIBLE_DEVICES": ""}, installed=cuda).count == 0
+
+
+@pytest.mark.parametrize(("ids", "per", "workers", "expect"), [
+    (("0", "1", "2", "3"), 1, 4, ["0", "1", "2", "3"]),            # one GPU each
+    (("0", "1"), 1, 4, ["0", "1", "0", "1"]),                      # two workers share each GPU
+    (("0", "1", "2", "3"), 2, 2, ["0,1", "2,3"]),                  # two GPUs each
+    (("4", "6"), None, 2, ["4,6", "4,6"]),                         # --worker-devices all
+])
+def test_each_worker_gets_its_device_group(ids: tuple, per: int | None, workers: int, expect: list[str]) -> None:
+    acc = _workers.Accelerators("cuda", ids)
+    settings = [_workers.worker_environment(acc, w, workers, per, env={}) for w in range(workers)]
+    assert [s["CUDA_VISIBLE_DEVICES"] for s in settings] == expect
+    sharing = workers // (len(ids) // (per or len(ids)))
+    assert {s["XLA_PYTHON_CLIENT_MEM_FRACTION"] for s in settings} == {f"{0.75 / sharing:.3f}"}
+    assert {s["XLA_PYTHON_CLIENT_PREALLOCATE"] for s in settings} == {"false"}
+
+
+def test_user_memory_settings_win_and_cpu_hosts_only_stop_preallocation() -> None:
+    acc = _workers.Accelerators("cuda", ("0",))
+    mine = _workers.worker_environment(acc, 0, 1, 1, env={"XLA_PYTHON_CLIENT_MEM_FRACTION": ".3"})
+    assert mine["XLA_PYTHON_CLIENT_MEM_FRACTION"] == ".3"
+    assert _workers.worker_environment(_workers.Accelerators("cpu"), 3, 4, 1, env={}) == \
+        {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    tpu = _workers.worker_environment(_workers.Accelerators("tpu", ("0", "1", "2", "3")), 2, 4, 1, env={})
+    assert tpu["TPU_VISIBLE_CHIPS"] == "2"
+    assert tpu["TPU_CHIPS_PER_PROCESS_BOUNDS"] == "1,1,1"
+
+
+def test_auto_workers_follow_devices_not_cores() -> None:
+    assert _workers.auto_workers(_workers.Accelerators("cuda", ("0", "1", "2")), 1) == 3
+    assert _workers.auto_workers(_workers.Accelerators("tpu", tuple("01234567")), 2) == 1  # TPU: 1 chip or all
+    assert _workers.auto_workers(_workers.Accelerators("cuda", tuple("0123")), 2) == 2
+    assert _workers.auto_workers(_workers.Accelerators("cpu"), 1) is None
+    with pytest.raises(ValueError, match="positive count or 'all'"):
+        _workers.parse_worker_devices("0")
+
+
+def probe_run(tmp: Path, *args: str, devices: str) -> tuple[subprocess.CompletedProcess, dict[str, dict]]:
+    """A real xdist run with the env probe plugin on a host that declares accelerators ``devices``."""
+    for f in EXAMPLES.iterdir():
+        (tmp / f.name).write_bytes(f.read_bytes())
+    env = {**os.environ, "JAXPAT_DISABLE_PLUGIN_AUTOLOAD": "1", "JAXPAT_DEVICES": devices,
+           "PYTHONPATH": str(tmp) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    for var in ("XLA_PYTHON_CLIENT_MEM_FRACTION", "XLA_PYTHON_CLIENT_PREALLOCATE", "CUDA_VISIBLE_DEVICES"):
+        env.pop(var, None)
+    cmd = [sys.executable, "-m", "pytest", *BASE, "-p", "envprobe", "--jaxpat-pattern", "devices-x64",
+           "--jaxpat-transform", "eager", "--jaxpat-cpu-devices", "2", *args]
+    proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+    probes = {p.stem.removeprefix("env-"): json.loads(p.read_text()) for p in tmp.glob("env-*.json")}
+    return proc, probes
+
+
+def test_per_worker_devices_and_memory_reach_each_worker(tmp_path: Path) -> None:
+    """Three workers on a host declaring 4 GPUs: each sees its own GPU, before JAX starts, with its memory share."""
+    proc, probes = probe_run(tmp_path, "-n", "3", devices="cuda:0,1,2,3")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    workers = {k: v for k, v in probes.items() if k.startswith("gw")}
+    assert {k: v["CUDA_VISIBLE_DEVICES"] for k, v in workers.items()} == {"gw0": "0", "gw1": "1", "gw2": "2"}
+    assert {v["XLA_PYTHON_CLIENT_MEM_FRACTION"] for v in workers.values()} == {"0.750"}
+    assert {v["XLA_PYTHON_CLIENT_PREALLOCATE"] for v in workers.values()} == {"false"}
+    assert not any(v["jax_imported"] for v in workers.values())
+    assert all("--xla_force_host_platform_device_count=2" in v["XLA_FLAGS"] for v in workers.values())
+    assert probes["main"]["CUDA_VISIBLE_DEVICES"] is None  # the controller is left alone
+
+
+def test_auto_starts_one_worker_per_device(tmp_path: Path) -> None:
+    """-n auto on a host declaring 2 GPUs with --worker-devices 1 starts 2 workers, whatever the cores."""
+    proc, probes = probe_run(tmp_path, "-n", "auto", devices="cuda:0,1")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert sorted(k for k in probes if k.startswith("gw")) == ["gw0", "gw1"]
+    assert {probes["gw0"]["CUDA_VISIBLE_DEVICES"], probes["gw1"]["CUDA_VISIBLE_DEVICES"]} == {"0", "1"}
