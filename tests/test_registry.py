@@ -817,7 +817,7 @@ def test_public_api() -> None:
     """patterns exports exactly its documented names."""
     assert sorted(patterns.__all__) == sorted([
         "Implementation", "PluginCatalogWarning", "PluginInfo", "PluginLoadError", "PluginValidationError",
-        "Registry", "get_registry", "hookimpl", "load_catalog", "load_catalog_and_errors", "load_registry",
+        "Registry", "Unavailable", "get_registry", "hookimpl", "load_catalog", "load_catalog_and_errors", "load_registry",
         "plugin_catalog_files",
     ])
 
