@@ -58,12 +58,20 @@ def _device(name: str | None) -> Any:
     raise NoMatchError(f"no device {name!r}{did_you_mean(name, have)}; devices: {', '.join(have)}")
 
 
+def _platform_devices(platform: str) -> list[Any]:
+    import jax
+
+    return list(jax.devices(platform))
+
+
 def run_case(pattern: str, case: str, implementation: str, *, transform: str = "eager",
              device: str | None = None, load: Sequence[str] = (), catalog: Sequence[str] = ()) -> dict[str, Any]:
     """Check ``implementation`` (``PLUGIN.NAME``) on one case of ``pattern``, as ``jaxpat check`` does.
 
     ``transform`` is ``eager``, ``jit``, ``vmap`` or ``grad``; ``device`` is
-    ``PLATFORM:ID`` such as ``cpu:0`` (default: JAX's first device). ``load``
+    ``PLATFORM:ID`` such as ``cpu:0`` (default: JAX's first device); a case
+    that declares ``devices: N`` runs on the platform's first N devices
+    (``cpu:0..7``; too few is a ``NoMatchError`` saying how to get them). ``load``
     names modules whose jaxpat plugin to register as well and ``catalog``
     extra catalog files, like ``jaxpat check --load/--catalog``.
 
@@ -87,7 +95,17 @@ def run_case(pattern: str, case: str, implementation: str, *, transform: str = "
         impl = registry.get(implementation, pattern=pattern)
     except KeyError as exc:
         raise NoMatchError(exc.args[0] if exc.args else str(exc)) from None
-    spec = ItemSpec(pat, the_case, impl, _device(device), transform)
+    if the_case.devices > 1:
+        # a multi-device case runs on the platform's first N devices (``cpu:0..7``: a device set)
+        spec = ItemSpec(pat, the_case, impl, _device(device.partition("..")[0] if device else None), transform)
+        have = _platform_devices(spec.device.platform)
+        if len(have) < the_case.devices:
+            from ._collect import skip_reason_for_devices
+
+            raise NoMatchError(skip_reason_for_devices(the_case.id, spec.device.platform, the_case.devices, have))
+        spec = ItemSpec(pat, the_case, impl, have[0], transform, devices=tuple(have[:the_case.devices]))
+    else:
+        spec = ItemSpec(pat, the_case, impl, _device(device), transform)
     before = snapshot_config()  # as the item does: an implementation must leave JAX's global config alone
     facts: dict[str, Any] = {}
     run_item(spec, facts)

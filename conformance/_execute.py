@@ -417,7 +417,7 @@ def repro(spec: ItemSpec, *, load: Sequence[str] = (), catalog: Sequence[str] = 
     lines = [f"# Reproduce {what}",
              "# Save as repro.py and run `python repro.py`: it raises jaxpat.conformance.ConformanceFailure",
              "# while the implementation does not conform, and prints 'conforms' once it does."]
-    if spec.device.platform == "cpu" and spec.device.id > 0:
+    if spec.device.platform == "cpu" and (spec.device.id > 0 or spec.devices):
         n = len(jax.devices("cpu"))
         lines += ["import os", "",
                   'os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") '

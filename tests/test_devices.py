@@ -227,7 +227,9 @@ def probe_run(tmp: Path, *args: str, devices: str) -> tuple[subprocess.Completed
         (tmp / f.name).write_bytes(f.read_bytes())
     env = {**os.environ, "JAXPAT_DISABLE_PLUGIN_AUTOLOAD": "1", "JAXPAT_DEVICES": devices,
            "PYTHONPATH": str(tmp) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    for var in ("XLA_PYTHON_CLIENT_MEM_FRACTION", "XLA_PYTHON_CLIENT_PREALLOCATE", "CUDA_VISIBLE_DEVICES"):
+    # not ours: the memory settings the workers must choose, and the outer xdist run's worker identity
+    for var in ("XLA_PYTHON_CLIENT_MEM_FRACTION", "XLA_PYTHON_CLIENT_PREALLOCATE", "CUDA_VISIBLE_DEVICES",
+                "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         env.pop(var, None)
     cmd = [sys.executable, "-m", "pytest", *BASE, "-p", "envprobe", "--jaxpat-pattern", "devices-x64",
            "--jaxpat-transform", "eager", "--jaxpat-cpu-devices", "2", *args]
