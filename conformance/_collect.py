@@ -275,7 +275,7 @@ def _mark_deviations(item: pytest.Item, spec: Any) -> None:
 
     for dev in spec.pattern.deviations:
         # `platform: cuda` / `rocm` match that kind of GPU only; `gpu` matches both
-        platform = spec.platform if dev.when.get("platform") in ("cuda", "rocm") else spec.device.platform
+        platform = spec.platform if dev.when.platform in ("cuda", "rocm") else spec.device.platform
         if dev.matches(platform=platform, jax=jax.__version__, implementation=spec.impl.id,
                        transform=spec.transform, case=spec.case.id, device=spec.device_id):
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation: {dev.reason}"))

@@ -250,6 +250,12 @@ def _describe_case(case: Case, render: Any) -> list[str]:
         lines += [f"    {'grad:':<12}d/d{case.grad.wrt} = {render(case.grad.expect)}"]
     if case.config:
         lines += [f"    {'config:':<12}{_flow(case.config)}"]
+    if case.devices > 1:
+        lines += [f"    {'devices:':<12}{case.devices} (one item runs on a set of {case.devices} devices)"]
+    for i, (path, spec) in enumerate(case.shards.items()):
+        lines += [f"    {'shards:' if i == 0 else '':<12}{path}: {_placement(spec)}"]
+    if case.nondeterministic:
+        lines += [f"    {'nondeterm.:':<12}reruns may differ within tolerance on {', '.join(case.nondeterministic)}"]
     prov = case.provenance
     detail = (prov.printed and f"printed {prov.printed!r} in {prov.seed}") or prov.oracle or (
         prov.jax and f"jax {prov.jax}"
@@ -258,6 +264,16 @@ def _describe_case(case: Case, render: Any) -> list[str]:
     if case.note:
         lines += [f"    {'note:':<12}{case.note}"]
     return lines
+
+
+def _placement(spec: Any, limit: int = 4) -> str:
+    """A case's expected placement of one leaf: ``replicated``, ``host`` or ``dev 0 [0:2, 0:4]; ...``."""
+    if isinstance(spec, str):
+        return spec
+    parts = [f"dev {d} " + ("[all]" if idx is None else "[" + ", ".join(f"{a}:{b}" for a, b in idx) + "]")
+             for d, idx in spec]
+    more = f"; ... ({len(parts)} shards)" if len(parts) > limit else ""
+    return "; ".join(parts[:limit]) + more
 
 
 def _flow(value: Any) -> str:
