@@ -257,3 +257,15 @@ def test_auto_starts_one_worker_per_device(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert sorted(k for k in probes if k.startswith("gw")) == ["gw0", "gw1"]
     assert {probes["gw0"]["CUDA_VISIBLE_DEVICES"], probes["gw1"]["CUDA_VISIBLE_DEVICES"]} == {"0", "1"}
+
+
+def test_device_kind_is_part_of_the_matrix_column() -> None:
+    from jaxpat.conformance._matrix import column_of
+    from jaxpat.conformance._report import Result
+
+    gpu = Result.from_dict({"nodeid": "n", "outcome": "passed", "platform": "gpu", "transform": "jit",
+                            "device_kind": "NVIDIA H100 80GB HBM3"})
+    cpu = Result.from_dict({"nodeid": "n", "outcome": "passed", "platform": "cpu", "transform": "jit",
+                            "device_kind": "cpu"})
+    assert column_of(gpu) == "gpu(NVIDIA H100 80GB HBM3)/jit"
+    assert column_of(cpu) == "cpu/jit"
