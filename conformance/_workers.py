@@ -93,17 +93,17 @@ def discover(env: Mapping[str, str] | None = None, *, installed: Callable[[str],
     env = os.environ if env is None else env
     override = env.get(OVERRIDE, "").strip()
     if override:
-        platform, _, ids = override.partition(":")
-        return Accelerators(platform.strip(), _id_list(ids), OVERRIDE)
+        platform, _, listed = override.partition(":")
+        return Accelerators(platform.strip(), _id_list(listed), OVERRIDE)
     wanted = {p.strip() for p in env.get("JAX_PLATFORMS", "").lower().split(",") if p.strip()}
     if wanted and not wanted & {"cuda", "gpu", "rocm", "tpu"}:
         return Accelerators("cpu", (), "JAX_PLATFORMS")
     if installed("cuda") and (not wanted or wanted & {"cuda", "gpu"}):
         if "CUDA_VISIBLE_DEVICES" in env:
             return Accelerators("cuda", _id_list(env["CUDA_VISIBLE_DEVICES"]), "CUDA_VISIBLE_DEVICES")
-        ids = _nvidia_smi()
-        if ids:
-            return Accelerators("cuda", ids, "nvidia-smi")
+        found = _nvidia_smi()
+        if found:
+            return Accelerators("cuda", found, "nvidia-smi")
     if installed("rocm") and (not wanted or wanted & {"rocm", "gpu"}):
         for var in ("HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"):
             if var in env:

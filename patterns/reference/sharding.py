@@ -32,7 +32,7 @@ def shard_map(f: Callable[..., Any], *, mesh: Any, in_specs: Any, out_specs: Any
     ``check=False`` turns off the replication check, spelt ``check_vma`` by newer
     JAX and ``check_rep`` by older.
     """
-    fn = getattr(jax, "shard_map", None)
+    fn: Any = getattr(jax, "shard_map", None)
     if fn is None:  # pragma: no cover - older JAX
         from jax.experimental.shard_map import shard_map as fn
     kwargs: dict[str, Any] = {}
