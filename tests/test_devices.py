@@ -269,3 +269,17 @@ def test_device_kind_is_part_of_the_matrix_column() -> None:
                             "device_kind": "cpu"})
     assert column_of(gpu) == "gpu(NVIDIA H100 80GB HBM3)/jit"
     assert column_of(cpu) == "cpu/jit"
+
+
+def test_repro_of_a_multi_device_failure_runs_on_the_device_set(tmp_path: Path) -> None:
+    """The report's reproduction of a device-set item asks for the devices and reproduces the failure."""
+    _, results = conformance(tmp_path, "--jaxpat-cpu-devices", "8", "--jaxpat-pattern", "shard-map-ppermute",
+                             "--jaxpat-impl", "wrongdev.*", "--jaxpat-transform", "eager")
+    failed = pick(results, "wrongdev.roll_backwards")[0]
+    script = tmp_path / "repro.py"
+    script.write_text(failed["repro"])
+    env = {**os.environ, "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("XLA_FLAGS", None)
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "values differ exactly" in proc.stderr, proc.stderr[-2000:]
