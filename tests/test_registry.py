@@ -817,8 +817,8 @@ def test_public_api() -> None:
     """patterns exports exactly its documented names."""
     assert sorted(patterns.__all__) == sorted([
         "Implementation", "PluginCatalogWarning", "PluginInfo", "PluginLoadError", "PluginValidationError",
-        "Registry", "Unavailable", "get_registry", "hookimpl", "load_catalog", "load_catalog_and_errors", "load_registry",
-        "plugin_catalog_files",
+        "Registry", "Unavailable", "get_registry", "hookimpl", "load_catalog", "load_catalog_and_errors",
+        "load_registry", "plugin_catalog_files",
     ])
 
 
