@@ -18,6 +18,7 @@ __all__ = [
     "CLAIM_KINDS",
     "Claims",
     "Condition",
+    "EarlyExitClaim",
     "GradClaim",
     "GradSpec",
     "MeasurementSettings",
@@ -125,6 +126,23 @@ class ProgramSizeClaim:
 
 
 @dataclass(frozen=True)
+class EarlyExitClaim:
+    """The computation stops before its bound: measured by the work it does (loop iterations and traced
+    equations) at 1 and at the smallest and largest of ``sizes`` of ``param``. ``early_exit: true`` (a bool)
+    is measured on the program's structure instead (a ``while`` loop that stops on its own state)."""
+
+    param: str
+    sizes: tuple[int, ...] = (10, 100)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EarlyExitClaim:
+        return cls(str(data["param"]), tuple(data.get("sizes") or (10, 100)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"param": self.param, "sizes": list(self.sizes)}
+
+
+@dataclass(frozen=True)
 class ResidualsClaim:
     """Saves at least ``at_least`` times fewer residual bytes than ``baseline`` (optionally at ``param=size``)."""
 
@@ -144,17 +162,23 @@ class ResidualsClaim:
 
 @dataclass(frozen=True)
 class SpeedupClaim:
-    """At least ``at_least`` times faster than ``baseline`` (reported, not enforced)."""
+    """At least ``at_least`` times faster than ``baseline``, measured in one process with a noise band
+    (optionally with ``param`` set to ``size``); ``seed_figure`` is the ratio the seed reports, shown beside."""
 
     baseline: str
     at_least: float
+    param: str | None = None
+    size: int | None = None
+    seed_figure: float | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpeedupClaim:
-        return cls(str(data["baseline"]), data["at_least"])
+        return cls(str(data["baseline"]), data["at_least"], data.get("param"), data.get("size"),
+                   data.get("seed_figure"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"baseline": self.baseline, "at_least": self.at_least}
+        return _drop_none({"baseline": self.baseline, "at_least": self.at_least, "param": self.param,
+                           "size": self.size, "seed_figure": self.seed_figure})
 
 
 @dataclass(frozen=True)
@@ -214,7 +238,7 @@ _BUILDERS: dict[str, Any] = {
     "grad": GradClaim.from_dict,
     "memory": MemoryClaim.from_dict,
     "program_size": ProgramSizeClaim.from_dict,
-    "early_exit": lambda v: bool(v),
+    "early_exit": lambda v: v if isinstance(v, bool) else EarlyExitClaim.from_dict(v),
     "residuals": ResidualsClaim.from_dict,
     "speedup": SpeedupClaim.from_dict,
 }
@@ -234,7 +258,7 @@ class Claims:
     grad: GradClaim | None = None
     memory: MemoryClaim | None = None
     program_size: ProgramSizeClaim | None = None
-    early_exit: bool | None = None
+    early_exit: bool | EarlyExitClaim | None = None
     residuals: ResidualsClaim | None = None
     speedup: SpeedupClaim | None = None
     settings: MeasurementSettings = field(default_factory=MeasurementSettings)

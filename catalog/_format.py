@@ -189,14 +189,24 @@ _CLAIM_FIELDS = (
         Field("sizes", _SIZES, required=True, doc="measured at the smallest and the largest"),
         Field("growth", Enum(GROWTH, "growth"), required=True),
     )), doc="how the jaxpr (equations, sub-jaxprs included) grows with param"),
-    Field("early_exit", Bool(), doc="the traced program contains a `while` loop, which can stop on a traced value"),
+    Field("early_exit", OneOf((Bool(), Struct((
+        Field("param", NAME, required=True, doc="the loop's bound"),
+        Field("sizes", _SIZES, required=True, doc="measured at 1, the smallest and the largest"),
+    )))), doc="true: the traced program has a `while` loop that stops on its own state; {param, sizes}: the work "
+        "done (loop iterations, traced equations) stops growing before the bound does"),
     Field("residuals", Struct((
         Field("baseline", TEXT, required=True, doc="the implementation compared against, e.g. reference.lax_scan"),
         Field("at_least", Number(minimum=0, exclusive=True), required=True, doc="the smallest saving factor"),
         Field("param", NAME, doc="a size argument to set"),
         Field("size", Number(minimum=1, integer=True), doc="its value"),
     )), doc="saves at least N times fewer residual bytes than the baseline"),
-    Field("speedup", _BASELINE, doc="at least N times faster than the baseline (reported, not enforced)"),
+    Field("speedup", Struct((
+        Field("baseline", TEXT, required=True, doc="the implementation compared against, e.g. reference.python_loop"),
+        Field("at_least", Number(minimum=0, exclusive=True), required=True, doc="the smallest speed-up that holds"),
+        Field("param", NAME, doc="a size argument to set"),
+        Field("size", Number(minimum=1, integer=True), doc="its value"),
+        Field("seed_figure", Number(minimum=0, exclusive=True), doc="the speed-up the seed reports, shown beside"),
+    )), doc="at least N times faster than the baseline, within the noise band (docs/claims.md)"),
     Field("wrt", NAME, doc="the argument grad and memory claims differentiate (default: the cases' grad.wrt)"),
     Field("under_jit", Bool(), doc="measure grad claims inside jax.jit, every non-static argument traced"),
     Field("seed_claim", TEXT, doc="the claim as the seed states it, kept verbatim when measurement disagrees"),

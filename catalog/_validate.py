@@ -202,7 +202,7 @@ def _check_vmap(pattern: dict, sig: _Sig, at: Path, report: Checked) -> None:
 
 def _check_params(pattern: dict, sig: _Sig, at: Path, report: Checked) -> None:
     claims = pattern.get("claims")
-    for claim in ("memory", "program_size"):
+    for claim in ("memory", "program_size", "early_exit", "speedup", "residuals"):
         body = claims.get(claim) if isinstance(claims, dict) else None
         param = body.get("param") if isinstance(body, dict) else None
         if isinstance(param, str) and param not in sig.args:

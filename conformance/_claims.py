@@ -77,7 +77,8 @@ class ClaimItem(pytest.Item):
             raise ConformanceFailure(message) from exc
         record = {**result.to_dict(), "nodeid": self.nodeid}
         self.user_properties.append(("jaxpat_facts", {"claims": [record], "message": result.message}))
-        if result.verdict == "skipped":
+        if result.verdict == "skipped" or (self.claim == "speedup" and result.verdict == "inconclusive"):
+            # a timing inside its noise band proves nothing: skipped, never passed, never a flaky failure
             pytest.skip(result.message)
         if result.verdict in ("violated", "inconclusive"):
             seed = f"\nseed's wording: {result.seed_claim}" if result.seed_claim else ""

@@ -38,7 +38,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxpat.catalog import CLAIM_KINDS, ArrayValue, Case, Claims, GeneratedArray, Pattern, Raises
+from jaxpat.catalog import CLAIM_KINDS, ArrayValue, Case, Claims, EarlyExitClaim, GeneratedArray, Pattern, Raises
 from jaxpat.patterns import Implementation
 
 from jaxpat._util import first_line
@@ -52,18 +52,25 @@ __all__ = [
     "MemoryFigures",
     "Outcome",
     "ProgramFacts",
+    "SpeedFigures",
     "base_args",
     "base_case",
     "claims_for",
+    "compiled_facts",
     "early_exit_facts",
+    "early_exit_work",
     "grad_modes",
     "growth",
+    "loop_trips",
     "measure",
     "measure_all",
     "memory_figures",
     "program_facts",
     "residual_bytes",
+    "reverse_program_size",
     "run_jit",
+    "speed_figures",
+    "speed_verdict",
 ]
 
 #: Claims that are measured (the catalog's claim kinds; the settings of `claims:` describe them).
@@ -71,6 +78,9 @@ CLAIM_NAMES = CLAIM_KINDS
 #: Bytes (or equations) of noise below which growth is not judged.
 SLACK = 256
 SPEEDUP_REPEATS = 15
+#: Speed claims: rounds of interleaved timing (the noise band is their range), calls per round.
+SPEED_ROUNDS = 7
+SPEED_CALLS = 5
 
 
 @dataclass
@@ -540,6 +550,56 @@ def early_exit_facts(pattern: Pattern, impl: Implementation, claims: Claims, dev
     return EarlyExitFacts(any(_stops_on_state(e) for e in loops), len(loops))
 
 
+@dataclass(frozen=True)
+class EarlyExitWork:
+    """The work a computation does at three values of its bound: 1, a and b (loop iterations + traced
+    equations). ``verdict``: ``yes`` (grows from 1 to a, then stops growing: it stops before the bound),
+    ``no`` (grows from a to b), ``inconclusive`` (the bound changes nothing)."""
+
+    param: str
+    sizes: tuple[int, int, int]
+    work: tuple[int, int, int]
+    verdict: str
+    evidence: str
+
+
+def _work(pattern: Pattern, impl: Implementation, args: list[Any]) -> int:
+    return program_facts(pattern, impl, args).equations + loop_trips(pattern, impl, args)
+
+
+def early_exit_work(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> EarlyExitWork:
+    """Measure an ``early_exit: {param, sizes}`` claim: the work done at ``param`` = 1, a and b."""
+    spec = claims.early_exit
+    if not isinstance(spec, EarlyExitClaim):
+        raise ValueError("early_exit_work needs `early_exit: {param, sizes}`")
+    sizes = sorted(spec.sizes)
+    points = (1, sizes[0], sizes[-1])
+    w1, wa, wb = (_work(pattern, impl, base_args(pattern, claims, device, n, spec.param)) for n in points)
+    if wb > wa:
+        verdict = "no"
+    elif wa > w1:
+        verdict = "yes"
+    else:
+        verdict = "inconclusive"
+    evidence = (f"work (loop iterations + traced equations) {w1} → {wa} → {wb} at {spec.param}="
+                f"{points[0]} → {points[1]} → {points[2]}: " + {
+                    "yes": "it grows with a small bound and stops growing: the loop stops before the bound",
+                    "no": "it keeps growing with the bound: the loop runs to its bound",
+                    "inconclusive": "the bound changes nothing, so this proves neither"}[verdict])
+    return EarlyExitWork(spec.param, points, (w1, wa, wb), verdict, evidence)
+
+
+def reverse_program_size(pattern: Pattern, impl: Implementation, claims: Claims, args: list[Any]) -> int:
+    """Equations (sub-jaxprs included) of the traced reverse-mode program: ``jax.vjp`` and its pullback applied."""
+    wrt = _split(pattern, claims, args)[0]
+
+    def rev(x: Any) -> Any:
+        out, pullback = jax.vjp(lambda v: impl.fn(*[v if i == wrt else a for i, a in enumerate(args)]), x)
+        return pullback(jax.tree.map(jnp.ones_like, out))
+
+    return _count_eqns(jax.make_jaxpr(rev)(args[wrt]).jaxpr, set())
+
+
 def median_time(fn: Callable[[], Any], repeats: int = SPEEDUP_REPEATS) -> float:
     """Median seconds of ``fn()`` (blocked until ready) over ``repeats`` runs after one warm-up."""
     jax.block_until_ready(fn())  # warm-up and compilation
@@ -694,6 +754,11 @@ def _judge_program_size(pattern: Pattern, impl: Implementation, claims: Claims, 
 
 
 def _judge_early_exit(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
+    if isinstance(claims.early_exit, EarlyExitClaim):
+        work = early_exit_work(pattern, impl, claims, device)
+        verdict = {"yes": "held", "no": "violated"}.get(work.verdict, "inconclusive")
+        return verdict, {"param": work.param, "sizes": list(work.sizes), "work": list(work.work),
+                         "stops_early": work.verdict}, f"{work.evidence}; early exit claimed"
     facts = early_exit_facts(pattern, impl, claims, device)
     claimed = bool(claims.early_exit)
     if facts.stops_on_state:
@@ -727,18 +792,80 @@ def _judge_residuals(pattern: Pattern, impl: Implementation, claims: Claims, dev
         f"saves {theirs} B → {mine} B of residuals vs {base.id}: factor {factor:.2f} (claimed ≥ {spec.at_least})")
 
 
+@dataclass(frozen=True)
+class SpeedFigures:
+    """Interleaved timings of an implementation and its baseline in one process.
+
+    ``ratios``: baseline seconds ÷ implementation seconds, one per round (each the median of
+    ``calls`` calls); the noise band is their range.
+    """
+
+    seconds: tuple[float, ...]
+    baseline_seconds: tuple[float, ...]
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        return tuple(b / max(a, 1e-12) for a, b in zip(self.seconds, self.baseline_seconds, strict=True))
+
+    def band(self) -> tuple[float, float, float]:
+        """(low, median, high) ratio over the rounds: with 5 rounds or more the single lowest and highest
+        are left out (one disturbed round does not widen the band), else the full range."""
+        r = sorted(self.ratios)
+        edge = r[1:-1] if len(r) >= 5 else r
+        return edge[0], statistics.median(r), edge[-1]
+
+
+def speed_verdict(figures: SpeedFigures, at_least: float) -> str:
+    """``held`` when every round's ratio is at least ``at_least``, ``violated`` when none is,
+    ``inconclusive`` when the noise band straddles it (never a verdict that flips with noise)."""
+    low, _, high = figures.band()
+    if low >= at_least:
+        return "held"
+    if high < at_least:
+        return "violated"
+    return "inconclusive"
+
+
+def speed_figures(fn: Callable[[], Any], baseline: Callable[[], Any], *, rounds: int = SPEED_ROUNDS,
+                  calls: int = SPEED_CALLS, clock: Callable[[], float] = time.perf_counter) -> SpeedFigures:
+    """Time ``fn`` and ``baseline`` alternately (after one warm-up call each): ``rounds`` rounds of the median
+    of ``calls`` calls, so both see the same machine load."""
+    jax.block_until_ready(fn())
+    jax.block_until_ready(baseline())
+
+    def once(f: Callable[[], Any]) -> float:
+        times = []
+        for _ in range(calls):
+            t = clock()
+            jax.block_until_ready(f())
+            times.append(clock() - t)
+        return statistics.median(times)
+
+    mine, theirs = [], []
+    for _ in range(rounds):
+        mine.append(once(fn))
+        theirs.append(once(baseline))
+    return SpeedFigures(tuple(mine), tuple(theirs))
+
+
 def _judge_speedup(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
                    siblings: list[Implementation]) -> _Verdict:
     spec = claims.speedup
     assert spec is not None
     base = _impl_named(siblings, spec.baseline)
-    args = base_args(pattern, claims, device)
-    mine = median_time(lambda: impl.fn(*args))
-    theirs = median_time(lambda: base.fn(*args))
-    factor = theirs / max(mine, 1e-9)
-    return "reported", {"seconds": mine, "baseline_seconds": theirs, "speedup": round(factor, 2)}, (
-        f"{factor:.1f}× faster than {base.id} (claimed ≥ {spec.at_least}×; timing claims are reported, "
-        "not enforced)")
+    args = base_args(pattern, claims, device, spec.size, spec.param)
+    figs = speed_figures(lambda: impl.fn(*args), lambda: base.fn(*args))
+    low, mid, high = figs.band()
+    verdict = speed_verdict(figs, float(spec.at_least))
+    measured = {"speedup": round(mid, 2), "band": [round(low, 2), round(high, 2)], "at_least": spec.at_least,
+                "seed_figure": spec.seed_figure, "baseline": base.id, "rounds": len(figs.ratios),
+                "seconds": statistics.median(figs.seconds),
+                "baseline_seconds": statistics.median(figs.baseline_seconds),
+                "device_kind": getattr(device, "device_kind", "")}
+    seed = f"; the seed reports {spec.seed_figure}×" if spec.seed_figure else ""
+    return verdict, measured, (
+        f"{mid:.1f}× faster than {base.id} (noise band {low:.1f}–{high:.1f}× over {len(figs.ratios)} interleaved "
+        f"rounds; claimed ≥ {spec.at_least}×{seed}): {verdict}")
 
 
 _JUDGES: dict[str, Callable[[Pattern, Implementation, Claims, Any], _Verdict]] = {

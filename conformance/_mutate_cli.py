@@ -22,7 +22,8 @@ examples:
   jaxpat mutate --format json | jq '.survivors'
 
 exit status: 0 every mutant killed or recorded as equivalent (conformance/equivalent-mutants.json),
-1 some survived unexplained, 2 usage error (a --pattern that matches nothing).
+1 some survived unexplained, 2 usage error (a --pattern that matches nothing), 4 internal error
+(rerun with --traceback).
 """
 
 

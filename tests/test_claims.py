@@ -132,17 +132,38 @@ def test_claims_command_prints_both_tables_and_discrepancies(capsys: pytest.Capt
     """`jaxpat claims` regenerates the seed's two tables and lists where the seed is wrong."""
     from jaxpat._cli import main
 
-    assert main(["claims", "--format", "json"]) == 0
+    assert main(["claims", "--format", "json", "--no-speed"]) == 0
     result = json.loads(capsys.readouterr().out)
     rows = {t: [r["row"] for r in result["tables"][t]["rows"]] for t in result["tables"]}
     assert {"if", "for", "while", "lax.cond", "lax.while_loop", "lax.fori_loop", "lax.scan"} <= set(rows["constructs"])
-    assert {"fori_loop", "while_loop", "scan", "Python loop"} <= set(rows["loops"])
+    assert {"fori_loop", "while_loop", "scan", "Python loop", "Python loop, for with break"} <= set(rows["loops"])
     found = {(d["row"], d["column"]) for d in result["discrepancies"]}
     assert ("scan", "memory_forward") in found
     assert ("fori_loop, static bounds (footnote *)", "memory_forward") in found
-    by_row = {r["row"]: r["cells"] for r in result["tables"]["loops"]["rows"]}
+    assert ("fori_loop, static bounds (footnote *)", "unrolls") in found
+    for d in result["discrepancies"]:  # "the seed is wrong" comes with the implementation and the evidence
+        assert d["implementation"]
+        assert d["evidence"]
+    loops = {r["row"]: r for r in result["tables"]["loops"]["rows"]}
+    by_row = {row: r["cells"] for row, r in loops.items()}
     assert by_row["while_loop"]["early_stop"]["measured"] == "yes"
     assert by_row["fori_loop"]["differentiable"]["measured"] == "fwd only"
+    # measured on the construct each cell names
+    assert by_row["fori_loop"]["memory_forward"]["measured"] == "inconclusive"  # same program at every n
+    assert by_row["fori_loop"]["memory_forward"]["agree"] is None
+    assert by_row["while_loop"]["memory_forward"]["measured"] == "O(1)"
+    assert by_row["Python loop"]["memory_forward"]["measured"] == "O(n) traced ops"
+    assert by_row["Python loop"]["memory_forward"]["agree"] is True
+    assert by_row["Python loop"]["memory_backward"]["agree"] is True
+    assert by_row["Python loop, for with break"]["early_stop"]["agree"] is True
+    assert "HLO instructions" in by_row["fori_loop, static bounds (footnote *)"]["unrolls"]["evidence"]
+    constructs = {r["row"]: r for r in result["tables"]["constructs"]["rows"]}
+    assert constructs["lax.cond"]["implementation"].endswith("lax_cond")
+    assert constructs["while"]["pattern"] == "loop-python-while-static"
+    assert constructs["while"]["cells"]["jit"]["agree"] is True
+    assert constructs["while"]["cells"]["grad"]["agree"] is True  # the seed's ✓ for while under grad
+    dependent = next(r for row, r in constructs.items() if row.startswith("while, condition on an argument"))
+    assert dependent["cells"]["jit"]["measured"].startswith("❌")
 
 
 def test_claim_items_run_in_the_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,7 +204,7 @@ def test_claims_text_and_markdown_render_a_table() -> None:
         "tables": {"t": {"title": "T", "seed": "s.txt", "columns": ["jit"],
                          "rows": [{"row": "while", "pattern": "p", "implementation": "i", "cells": {"jit": cell}}]}}}
     text = _claims_cli._text(result).splitlines()
-    assert text[3].split() == ["construct", "jit"]
+    assert text[3].split() == ["construct", "jit", "measured", "on"]
     assert text[4].split()[0] == "while"
-    assert text[4].rstrip().endswith("seed ✓ | measured ❌ (TypeError) ≠")
-    assert "| while (`p`) | ✓ → ❌ (TypeError) **≠** |" in _claims_cli._markdown(result)
+    assert text[4].rstrip().endswith("seed ✓ | measured ❌ (TypeError) ≠  i")
+    assert "| while (`p`) | ✓ → ❌ (TypeError) **≠** | `i` |" in _claims_cli._markdown(result)

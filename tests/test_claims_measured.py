@@ -162,3 +162,51 @@ def test_catalog_newton_memory_is_measured_where_the_loop_grows() -> None:
     ta, tb = result.measured["trips"]
     assert ta == 10
     assert tb > 40
+
+
+def test_early_exit_by_work_flips_with_a_loop_that_runs_to_its_bound(tmp_path: Path) -> None:
+    """`early_exit: {param, sizes}` holds for a for loop with break and is violated for one without."""
+    path = tmp_path / "c.yaml"
+    path.write_text(CATALOG.replace("      memory: {param: n, sizes: [100, 1000], forward: constant}\n",
+                                    "      early_exit: {param: n, sizes: [10, 100]}\n", 1))
+    cat = catalog.load_files([path])
+
+    def with_break(x, n):
+        acc = jnp.zeros_like(x)
+        for i in range(n):
+            if 0.5 ** i < 1e-3:
+                break
+            acc = acc + x
+        return acc
+
+    def without_break(x, n):
+        acc = jnp.zeros_like(x)
+        for _ in range(n):
+            acc = acc + x
+        return acc
+
+    held = _measure_with(cat, "t-power", "early_exit", with_break)
+    assert held.verdict == "held", held.message
+    w1, wa, wb = held.measured["work"]
+    assert w1 < wa == wb
+    flipped = _measure_with(cat, "t-power", "early_exit", without_break)
+    assert flipped.verdict == "violated", flipped.message
+    assert _measure_with(cat, "t-power", "early_exit", ignores_n).verdict == "inconclusive"
+
+
+def test_checkpoint_seed_example_saves_no_residuals() -> None:
+    """Seed 004's y = x + 2; z = y + 2: today JAX saves 0 bytes of residuals, with or without checkpoint."""
+    from jaxpat.patterns import load_registry
+
+    reg = load_registry()
+    p = reg.catalog.get("checkpoint-seed-add-chain")
+    claims = _measure.claims_for(p, reg.implementations(p.id)[0])
+    args = _measure.base_args(p, claims, jax.devices()[0])
+    for impl in reg.implementations(p.id):
+        assert _measure.residual_bytes(p, impl, claims, args) == 0, impl.id
+
+    def sin_chain(x):  # the counter-example: a non-linear chain does save residuals
+        return jnp.sin(jnp.sin(x + 2.0) + 2.0)
+
+    counter = Implementation(p.id, "sin_chain", sin_chain).bound("test")
+    assert _measure.residual_bytes(p, counter, claims, args) > 0

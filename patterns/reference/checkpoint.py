@@ -54,6 +54,25 @@ def _composed_checkpointed(x):
     return jax.checkpoint(_composed)(x)
 
 
+# ---------------------------------------------------------------------------
+# checkpoint-seed-add-chain: seed 004's y = x + 2; z = y + 2
+# ---------------------------------------------------------------------------
+
+
+def _add_chain(x):
+    y = x + 2.0
+    z = y + 2.0
+    return z
+
+
+def add_chain_plain(x):
+    return _add_chain(x)
+
+
+def add_chain_checkpoint(x):
+    return jax.checkpoint(_add_chain)(x)
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="checkpoint-scan-body", name="without_checkpoint", fn=_scan_without,
                    notes="plain scan body: residuals of every step are stored for the backward pass"),
@@ -67,4 +86,8 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="sin(sin(x)); the intermediate sin(x) is stored"),
     Implementation(pattern="checkpoint-composed-function", name="with_checkpoint", fn=_composed_checkpointed,
                    notes="jax.checkpoint(f): sin(x) is recomputed in the backward pass"),
+    Implementation(pattern="checkpoint-seed-add-chain", name="plain", fn=add_chain_plain,
+                   notes="y = x + 2; z = y + 2"),
+    Implementation(pattern="checkpoint-seed-add-chain", name="checkpoint", fn=add_chain_checkpoint,
+                   notes="the same under jax.checkpoint"),
 ]

@@ -83,6 +83,32 @@ def _and_lax(x):
     return lax.bitwise_and(x != 0, 1.0 / x > 0.5)
 
 
+# ---------------------------------------------------------------------------
+# control-flow-jnp-select: the first true condition picks the choice (seed 004)
+# ---------------------------------------------------------------------------
+
+
+def select_jnp(x):
+    return jnp.select([x < 0, x < 1], [-x, x * x], 1.0)
+
+
+def select_nested_where(x):
+    return jnp.where(x < 0, -x, jnp.where(x < 1, x * x, 1.0))
+
+
+# ---------------------------------------------------------------------------
+# control-flow-logical-or: jnp.logical_or evaluates both sides (seed 004)
+# ---------------------------------------------------------------------------
+
+
+def or_logical(x):
+    return jnp.logical_or(x == 0, 1.0 / x > 2.0)
+
+
+def or_operator(x):
+    return (x == 0) | (1.0 / x > 2.0)
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="control-flow-cond", name="lax_cond", fn=_cond_lax,
                    notes="lax.cond(pred, true_fn, false_fn, x); under vmap it becomes a select"),
@@ -108,4 +134,12 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="the & operator on bool arrays"),
     Implementation(pattern="control-flow-logical-and", name="lax_bitwise_and", fn=_and_lax,
                    notes="lax.bitwise_and on bool arrays"),
+    Implementation(pattern="control-flow-jnp-select", name="jnp_select", fn=select_jnp,
+                   notes="jnp.select(condlist, choicelist, default)"),
+    Implementation(pattern="control-flow-jnp-select", name="nested_where", fn=select_nested_where,
+                   notes="the same choice as nested jnp.where"),
+    Implementation(pattern="control-flow-logical-or", name="logical_or", fn=or_logical,
+                   notes="jnp.logical_or: 1/0 = inf is computed, then or-ed"),
+    Implementation(pattern="control-flow-logical-or", name="operator", fn=or_operator,
+                   notes="the | operator on bool arrays"),
 ]

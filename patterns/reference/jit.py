@@ -267,6 +267,93 @@ def stateless_class(n_calls):
     return outs
 
 
+# ---------------------------------------------------------------------------
+# jit-make-jaxpr: the jaxpr jit traces (seed 003)
+# ---------------------------------------------------------------------------
+
+
+def _sin_affine(x):
+    return jnp.sin(x) * 2.0 + 1.0
+
+
+def jaxpr_primitives(x):
+    return tuple(eqn.primitive.name for eqn in jax.make_jaxpr(_sin_affine)(x).jaxpr.eqns)
+
+
+def jaxpr_text_primitives(x):
+    # the printed jaxpr, read back: one `name:type = primitive ...` line per equation
+    text = str(jax.make_jaxpr(_sin_affine)(x))
+    return tuple(line.split(" = ", 1)[1].split()[0].split("[")[0] for line in text.splitlines() if " = " in line)
+
+
+# ---------------------------------------------------------------------------
+# jit-block-until-ready: dispatch is asynchronous; block before timing (seed 003)
+# ---------------------------------------------------------------------------
+
+
+def _matmul_sum(x):
+    return jnp.sum(x @ x)
+
+
+_matmul_sum_jit = jax.jit(_matmul_sum)
+
+
+def block_method(x):
+    return _matmul_sum_jit(x).block_until_ready()
+
+
+def block_function(x):
+    return jax.block_until_ready(_matmul_sum_jit(x))
+
+
+# ---------------------------------------------------------------------------
+# jit-expensive-part: jit the loop body, keep the value-dependent loop in Python (seed 004)
+# ---------------------------------------------------------------------------
+
+
+@jax.jit
+def _newton_step(x, a):
+    return 0.5 * (x + a / x)
+
+
+def expensive_part_jitted(a):
+    x = jnp.maximum(a, 1.0)
+    while jnp.abs(x * x - a) > 1e-5 * a:  # a Python condition on a value: fine outside jit
+        x = _newton_step(x, a)
+    return x
+
+
+# ---------------------------------------------------------------------------
+# jit-returns-string: jit cannot return a string (seed 003)
+# ---------------------------------------------------------------------------
+
+
+def value_and_unit(x):
+    # an array result with a label beside it: fine eagerly, not a valid JAX type under jit
+    return x * 2.0, "metres"
+
+
+# ---------------------------------------------------------------------------
+# jit-donate-update: .at[].set under jit, with the input buffer donated (seed 002, seed 003)
+# ---------------------------------------------------------------------------
+
+
+def _set_first(x):
+    return x.at[0].set(100.0)
+
+
+_set_first_donating = jax.jit(_set_first, donate_argnums=0)
+
+
+def update_donated(x):
+    # donate a private copy: the caller's array must survive (the buffer handed over is deleted)
+    return _set_first_donating(jnp.array(x, copy=True))
+
+
+def update_functional(x):
+    return _set_first(x)
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="jit-static-argnums", name="python_if_static", fn=python_if_static,
                    notes="plain Python if on x; the harness's jit must mark x static"),
@@ -304,4 +391,20 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="jitted count(n) -> (n + 1, n + 1); the caller threads the state"),
     Implementation(pattern="jit-explicit-state", name="stateless_class", fn=stateless_class,
                    notes="the seed's CounterV2 shape: a class whose method takes and returns the state"),
+    Implementation(pattern="jit-make-jaxpr", name="eqns", fn=jaxpr_primitives,
+                   notes="jax.make_jaxpr(f)(x).jaxpr.eqns: the primitive of each equation"),
+    Implementation(pattern="jit-make-jaxpr", name="printed", fn=jaxpr_text_primitives,
+                   notes="print(jax.make_jaxpr(f)(x)) as the seed does, read back line by line"),
+    Implementation(pattern="jit-block-until-ready", name="method", fn=block_method,
+                   notes="jax.Array.block_until_ready()"),
+    Implementation(pattern="jit-block-until-ready", name="function", fn=block_function,
+                   notes="jax.block_until_ready(tree)"),
+    Implementation(pattern="jit-expensive-part", name="jit_step", fn=expensive_part_jitted,
+                   notes="Python while on a value, the Newton step jitted"),
+    Implementation(pattern="jit-returns-string", name="value_and_unit", fn=value_and_unit,
+                   notes="returns (x * 2, 'metres'): a Python str in the result"),
+    Implementation(pattern="jit-donate-update", name="donated", fn=update_donated,
+                   notes="jax.jit(f, donate_argnums=0) on a private copy: XLA may update the buffer in place"),
+    Implementation(pattern="jit-donate-update", name="functional", fn=update_functional,
+                   notes="x.at[0].set(100.0), no donation"),
 ]

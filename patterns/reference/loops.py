@@ -121,6 +121,30 @@ def _collatz_python_while(n):
     return jnp.asarray(steps, jnp.int32)
 
 
+# --- Python loops that jit: a value-independent while, a for with break --------------
+
+
+def _affine_python_while(x, n):
+    # seed 004's `while ✓*`: the condition reads a Python counter, never an argument's value
+    carry = jnp.zeros_like(x)
+    i = 0
+    while i < n:
+        carry = carry * x + 1
+        i += 1
+    return carry
+
+
+def _geometric_for_break(x, n):
+    # a for loop that breaks as soon as the next term (a Python float, known at trace time) is small
+    acc = jnp.zeros_like(x)
+    for i in range(n):
+        term = 0.5 ** i
+        if term < 1e-3:
+            break
+        acc = acc + term * x
+    return acc
+
+
 # --- Newton's iteration for sqrt(a) ------------------------------------------------------
 
 
@@ -180,6 +204,10 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="same loop with lax.cond choosing the Collatz branch"),
     Implementation(pattern="loop-python-while-traced", name="python_while", fn=_collatz_python_while,
                    notes="Python while on a JAX value: fine eagerly, TracerBoolConversionError under jit"),
+    Implementation(pattern="loop-python-while-static", name="python_while", fn=_affine_python_while,
+                   notes="while i < n with a static n: unrolled at trace time"),
+    Implementation(pattern="loop-python-for-break", name="python_for_break", fn=_geometric_for_break,
+                   notes="breaks when 0.5**i < 1e-3: ten iterations whatever n >= 10"),
     Implementation(pattern="loop-while-converge", name="while_loop", fn=_newton_sqrt_while,
                    notes="stops when the Newton update is below 1e-6 relative"),
     Implementation(pattern="loop-while-converge", name="fori_loop", fn=_newton_sqrt_fori,

@@ -155,6 +155,40 @@ def _markov_fori(trans, init_state, uniforms):
     return states
 
 
+# ---------------------------------------------------------------------------
+# scan-carry-mismatch: the carry must keep its type and shape (seed 000's loop carry)
+# ---------------------------------------------------------------------------
+
+
+def carry_shape_changes(xs):
+    # a scalar carry plus a row of xs becomes a vector: the carry changes shape
+    return lax.scan(lambda c, x: (c + x, c), jnp.float32(0.0), xs)
+
+
+def carry_dtype_changes(xs):
+    # the body returns an integer carry for a float one
+    return lax.scan(lambda c, x: ((c + x.sum()).astype(jnp.int32), c), jnp.float32(0.0), xs)
+
+
+# ---------------------------------------------------------------------------
+# scan-over-tuple: xs may be any pytree of arrays with a common leading axis (seed 001)
+# ---------------------------------------------------------------------------
+
+
+def _dot_step(carry, pair):
+    x, y = pair
+    carry = carry + x * y
+    return carry, carry
+
+
+def scan_over_tuple(a, b):
+    return lax.scan(_dot_step, jnp.zeros((), a.dtype), (a, b))
+
+
+def scan_over_list(a, b):
+    return lax.scan(lambda c, xy: _dot_step(c, tuple(xy)), jnp.zeros((), a.dtype), [a, b])
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="scan-cumsum", name="lax_scan", fn=_cumsum_scan,
                    notes="carry = carry + x, emitted every step"),
@@ -184,4 +218,12 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="Python loop over the uniforms"),
     Implementation(pattern="scan-markov-chain-sampler", name="fori_loop", fn=_markov_fori,
                    notes="fori_loop writing states with .at[i].set"),
+    Implementation(pattern="scan-carry-mismatch", name="shape_changes", fn=carry_shape_changes,
+                   notes="scalar carry + a row: the carry becomes a vector"),
+    Implementation(pattern="scan-carry-mismatch", name="dtype_changes", fn=carry_dtype_changes,
+                   notes="float32 carry in, int32 carry out"),
+    Implementation(pattern="scan-over-tuple", name="tuple", fn=scan_over_tuple,
+                   notes="xs = (a, b): each step gets the pair (a[i], b[i])"),
+    Implementation(pattern="scan-over-tuple", name="list", fn=scan_over_list,
+                   notes="xs = [a, b]: a list is a pytree too"),
 ]

@@ -233,6 +233,19 @@ def _impls(pattern: str, entries: list[tuple[str, Callable[..., Any], str]]) -> 
     return [Implementation(pattern=pattern, name=name, fn=fn, notes=notes) for name, fn, notes in entries]
 
 
+# ---------------------------------------------------------------------------
+# vmap-default-in-axes: without in_axes, vmap maps over axis 0 (seed 001)
+# ---------------------------------------------------------------------------
+
+
+def default_in_axes(x):
+    return jax.vmap(_sum_array)(x)
+
+
+def explicit_in_axes_zero(x):
+    return jax.vmap(_sum_array, in_axes=0)(x)
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     *_impls("vmap-square", [
         ("vmap", square_vmap, "jax.vmap(square)(x): maps over the leading axis"),
@@ -283,4 +296,8 @@ IMPLEMENTATIONS: list[Implementation] = [
         ("manual_batch", chunked_manual_batch, "vmap over Python-sliced chunks, then concatenate"),
         ("python_loop", chunked_python_loop, "Python loop over rows; ignores batch_size"),
     ]),
+    Implementation(pattern="vmap-default-in-axes", name="default", fn=default_in_axes,
+                   notes="jax.vmap(sum_array)(x)"),
+    Implementation(pattern="vmap-default-in-axes", name="in_axes_0", fn=explicit_in_axes_zero,
+                   notes="jax.vmap(sum_array, in_axes=0)(x), as the seed writes it"),
 ]
