@@ -78,7 +78,7 @@ def pytest_command(
     Cases only: the claims (which ``jaxpat check`` also measures unless ``--no-claims``) are
     measurements of their own, not conformance items, and are left out of every figure.
     """
-    from jaxpat.conformance._cli import add_check_parser, pytest_args
+    from jaxpat.conformance._cli import _INI, add_check_parser, pytest_args
 
     parser = argparse.ArgumentParser(prog="jaxpat")
     add_check_parser(parser.add_subparsers(dest="command"))
@@ -91,11 +91,10 @@ def pytest_command(
     ns = parser.parse_args(argv)
     ns.claims = False
     ns.pytest_args = ["-q", *extra]
-    args = pytest_args(ns)
-    args[args.index("--rootdir") + 1] = str(cwd)  # pytest_args uses the current directory
+    # jaxpat check passes its ini file and rootdir in $PYTEST_ADDOPTS; here they are plain arguments
+    args = ["-c", str(_INI), "--rootdir", str(cwd), *pytest_args(ns)]
     if report is None:  # no report wanted: drop the option pytest_args always adds
-        i = args.index("--jaxpat-report")
-        del args[i:i + 2]
+        args = [a for a in args if not a.startswith("--jaxpat-report=")]
     return [sys.executable, "-m", "pytest", *args]
 
 

@@ -77,6 +77,7 @@ def _case(
         tolerance=merge_tolerance([*layers, ("case", raw.get("tolerance"))]),
         note=raw.get("note"),
         location=_location(checked, at),
+        processes=raw.get("processes"),
         devices=int(raw.get("devices", pattern.get("devices", 1))),
         shards=MappingProxyType({path: _shards(spec) for path, spec in (raw.get("shards") or {}).items()}),
         nondeterministic=tuple(raw.get("nondeterministic", ())),

@@ -162,6 +162,8 @@ CASE = Ref("case", Struct((
     Field("shards", SHARDS, doc="expected placement of result leaves, read by the harness from the arrays"),
     Field("nondeterministic", NONDETERMINISTIC,
           doc="platforms where two runs may differ within tolerance (e.g. GPU atomics)"),
+    Field("processes", Number(minimum=2, integer=True),
+          doc="run the case across N processes joined by jax.distributed (docs/distributed.md)"),
 )))
 
 _BOOL_OR_RAISES = OneOf((Bool(), Struct((Field("raises", ERROR_NAME, required=True),))))

@@ -27,7 +27,7 @@ __all__ = [
 
 FAMILIES = (
     "arange", "scan", "loops", "vmap", "prng", "pytree", "checkpoint",
-    "arrays", "jit", "control-flow", "autodiff", "gotchas", "devices", "sharding",
+    "arrays", "jit", "control-flow", "autodiff", "gotchas", "devices", "sharding", "distributed",
 )
 TRANSFORMS = ("eager", "jit", "vmap", "grad")
 #: Specific platform names that fall back to a catalog platform (``cuda`` and ``rocm`` are ``gpu``).
@@ -158,6 +158,8 @@ class Case:
     def is_nondeterministic(self, platform: str | None) -> bool:
         """True when the case declares ``platform`` (or its catalog name) nondeterministic."""
         return any(name in self.nondeterministic for name in platform_names(platform))
+    #: run across this many processes joined by ``jax.distributed`` (family ``distributed``; None: one process)
+    processes: int | None = None
 
     def __repr__(self) -> str:
         args = ", ".join(self.args)
@@ -201,6 +203,8 @@ class Case:
             }
         if self.nondeterministic:
             out["nondeterministic"] = list(self.nondeterministic)
+        if self.processes:
+            out["processes"] = self.processes
         return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ examples:
   jaxpat check --platforms gpu --strict-platforms
   jaxpat check --no-claims              cases only, without measuring claims
   jaxpat check -- -k lax_scan -x        anything after -- goes to pytest
+  jaxpat check --tx ssh=me@gpu-box//python=/opt/venv/bin/python --label gpu-box
+                                        workers on other hosts (docs/distributed.md)
 
 The run is isolated from the working directory: its conftest.py, pytest.ini,
 setup.cfg, tox.ini and pyproject.toml are not read, and PYTEST_ADDOPTS and
@@ -58,8 +61,13 @@ def add_check_parser(subparsers: Any) -> argparse.ArgumentParser:
         "JAX can see, under each transform the catalog declares, in parallel (pytest + pytest-xdist).",
         epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("-n", "--numprocesses", default="auto", metavar="N",
-                   help="worker processes: a number, 'auto' (one per core, the default) or 0 for no workers")
+    p.add_argument("-n", "--numprocesses", default=None, metavar="N",
+                   help="worker processes: a number, 'auto' (one per core, the default without --tx) "
+                   "or 0 for no workers")
+    p.add_argument("--tx", action="append", default=[], metavar="SPEC",
+                   help="an execnet gateway for workers (pytest-xdist): popen//python=PATH, "
+                   "ssh=HOST//python=PATH, socket=HOST:PORT, N*SPEC; repeatable; replaces -n "
+                   "(docs/distributed.md)")
     add_check_arguments(p)
     p.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="passed to pytest unchanged")
     p.set_defaults(func=check)
@@ -75,12 +83,28 @@ def pytest_args(ns: argparse.Namespace) -> list[str]:
     """
     # hypothesis's pytest plugin (installed with the test extras) imports
     # hypothesis at the end of every run, 0.5-0.9 s; jaxpat items never use it.
-    args = ["-c", str(_INI), "--rootdir", os.getcwd(), "--noconftest", "-p", "no:cacheprovider",
-            "-p", "no:hypothesispytest", "--jaxpat", "--jaxpat-only"]
-    if str(ns.numprocesses) not in ("0", "no"):
-        args += ["-n", str(ns.numprocesses), "--dist", "loadscope"]
+    # The ini file and rootdir are the controller's own business: they go through
+    # PYTEST_ADDOPTS (check_addopts), which workers on other hosts never see; xdist
+    # would otherwise rewrite them, as every argument naming an existing path, relative
+    # to an rsync root for remote (ssh, socket) workers, and stop on them.
+    args = ["--noconftest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--jaxpat", "--jaxpat-only"]
+    numprocesses = getattr(ns, "numprocesses", None)
+    tx = list(getattr(ns, "tx", None) or [])
+    if tx and numprocesses is None:
+        args += [x for spec in tx for x in ("--tx", spec)] + ["--dist", "loadscope"]
+    elif str(numprocesses or "auto") not in ("0", "no"):
+        args += ["-n", str(numprocesses or "auto"), "--dist", "loadscope"]
     args += to_pytest_args(ns)
     return args + list(ns.pytest_args)
+
+
+def check_addopts() -> str:
+    """What ``jaxpat check`` sets ``$PYTEST_ADDOPTS`` to (the user's own is ignored): its ini file and rootdir.
+
+    Only the controller (and local popen workers, which inherit the environment)
+    read it; a worker on another host needs neither.
+    """
+    return f"-c {shlex.quote(str(_INI))} --rootdir {shlex.quote(os.getcwd())}"
 
 
 def check(ns: argparse.Namespace) -> int:
@@ -94,9 +118,12 @@ def check(ns: argparse.Namespace) -> int:
     saved = {name: os.environ.pop(name) for name in IGNORED_ENV if name in os.environ}
     if saved:
         print(f"jaxpat check: ignoring {', '.join(saved)} (pass pytest options after --)", file=sys.stderr)
+    # the controller's own ini file and rootdir (check_addopts); workers on other hosts never see them
+    os.environ["PYTEST_ADDOPTS"] = check_addopts()
     try:
         code = int(pytest.main(pytest_args(ns)))
     finally:
+        os.environ.pop("PYTEST_ADDOPTS", None)
         os.environ.update(saved)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         _explain_nothing_selected(ns)

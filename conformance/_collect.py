@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import platform as _platform
 import socket
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 from jaxpat.catalog import Pattern
 from jaxpat.patterns import Implementation, hookimpl
 
-from jaxpat._util import cache_root, first_line
+from jaxpat._util import cache_root, dist_version, first_line
 
 #: JAX config flags the report's environment records (every flag is guarded: see ``check_harness``).
 GUARDED_CONFIG = (
@@ -145,9 +147,17 @@ def environment(config: pytest.Config) -> dict[str, Any]:
 
         setup_jax(config)
         devices, _ = select_devices(config)
+        from ._hosts import host_label
+
         env: dict[str, Any] = {
-            "host": socket.gethostname(),
+            "host": host_label(config),
+            "hostname": socket.gethostname(),
+            "python": _platform.python_version(),
+            "executable": sys.executable,
+            "os": f"{_platform.system()} {_platform.release()} ({_platform.machine()})",
             "jax": jax.__version__,
+            "jaxlib": dist_version("jaxlib"),
+            "jaxpat": dist_version("jaxpat"),
             "devices": [
                 {"id": f"{d.platform}:{d.id}", "platform": d.platform, "kind": d.device_kind} for d in devices
             ],
@@ -251,6 +261,8 @@ def _pattern_items(
         # markers on the collector apply to all its items, at a fraction of per-item add_marker's cost
         col.add_marker(f"jaxpat_{pattern.family.replace('-', '_')}")
         for case in pattern.cases:
+            if case.processes:  # runs across processes: _multiprocess.distributed_items
+                continue
             for impl in impls:
                 if case.devices > 1:
                     out.extend(_device_set_items(config, col, pattern, case, impl, devices, transforms))

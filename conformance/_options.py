@@ -102,9 +102,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("--jaxpat-report", "--report", "write the JSON conformance report to PATH (see docs/report.md)",
            metavar="PATH", check_default=DEFAULT_REPORT,
            check_help=f"where to write the JSON report (default: {DEFAULT_REPORT})"),
-    Option("--jaxpat-label", "--label",
-           "label this host in the report (default: the machine's name); merge and diff tell hosts apart by it",
-           metavar="NAME"),
     Option("--jaxpat-timeout", "--timeout", f"per-item timeout; 0 disables it (default {DEFAULT_TIMEOUT:g})",
            type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", check_default=None),
     Option("--jaxpat-cache-dir", "--cache-dir",
@@ -115,6 +112,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("--jaxpat-full-output", "--full-output",
            "show an item's captured output in full (default: its first 2,000 and last 6,000 characters)",
            action="store_true", default=False),
+    Option("--jaxpat-label", "--label",
+           "label this host in the report (default: $JAXPAT_LABEL, else the machine's name); merge and diff "
+           "tell hosts apart by it; with several --tx, one label per --tx, in order (docs/distributed.md)",
+           action="append", default=[], metavar="NAME"),
     Option("--jaxpat-claims", "--no-claims",
            "also measure the catalog's claims (jit, grad modes, memory and program growth)",
            action="store_true", default=False, inverted=True,
@@ -147,14 +148,20 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def to_pytest_args(ns: argparse.Namespace) -> list[str]:
-    """The pytest flags for the values of a ``jaxpat check`` namespace (options left at None are left out)."""
+    """The pytest flags for the values of a ``jaxpat check`` namespace (options left at None are left out).
+
+    Values are attached (``--jaxpat-report=PATH``): pytest-xdist rewrites every
+    argument that names an existing path relative to an rsync root for remote
+    (ssh, socket) workers and stops on one outside them; an attached value is
+    passed on as it is.
+    """
     args: list[str] = []
     for opt in check_options():
         value = getattr(ns, opt.check_dest)
         if opt.action == "store_true":
             args += [opt.pytest] if value else []
         elif opt.action == "append":
-            args += [x for v in value for x in (opt.pytest, str(v))]
+            args += [f"{opt.pytest}={v}" for v in value]
         elif value is not None:
-            args += [opt.pytest, str(value)]
+            args += [f"{opt.pytest}={value}"]
     return args

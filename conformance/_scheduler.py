@@ -24,11 +24,27 @@ __all__ = ["CrashSafeScopeScheduling"]
 
 
 class CrashSafeScopeScheduling(LoadScopeScheduling):
-    """LoadScopeScheduling whose crash handling does not re-run the crashing item and quarantines repeat crashers."""
+    """LoadScopeScheduling whose crash handling does not re-run the crashing item and quarantines repeat crashers.
+
+    It also explains a run whose workers collected different items (hosts that
+    see different devices): the session is told why (``JaxpatSession.refuse``),
+    so the report is not ``complete`` and the exit status is not 0.
+    """
 
     def __init__(self, config: Any, log: Any = None, isolation: Isolation | None = None) -> None:
         super().__init__(config, log)
         self.isolation = isolation if isolation is not None else Isolation()
+
+    def schedule(self) -> None:
+        if self.collection is None:
+            collections = dict(self.registered_collections)
+            if len({tuple(ids) for ids in collections.values()}) > 1:
+                from ._hosts import refusal_message
+
+                session = self.config.pluginmanager.get_plugin("jaxpat-session")
+                if session is not None:
+                    session.refuse(refusal_message(collections))
+        super().schedule()
 
     def remove_node(self, node: Any) -> str | None:
         workload = self.assigned_work.pop(node)

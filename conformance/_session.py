@@ -71,6 +71,14 @@ class JaxpatSession:
         self.report_path = config.getoption("jaxpat_report")
         self.results: dict[str, dict[str, Any]] = {}
         self.environment: dict[str, Any] = {}
+        #: host label -> that host's environment (the first its workers sent)
+        self.environments: dict[str, dict[str, Any]] = {}
+        #: node id -> host label of the worker that ran it (distributed runs)
+        self.hosts: dict[str, str] = {}
+        #: xdist worker id (gw0, ...) -> its host label, learned from its reports
+        self.node_labels: dict[str, str] = {}
+        #: why the run could not go on (workers collected different items), if so
+        self.refused: str | None = None
         self.compiles: dict[str, int] = {}
         self.claims: list[dict[str, Any]] = []
         self.last_write = 0.0  # time.monotonic() of the last rewrite
@@ -110,13 +118,22 @@ class JaxpatSession:
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
         from ._collect import collect_items
+        from ._multiprocess import distributed_items
 
-        extra = []
+        extra = [distributed_items]
         if config.getoption("jaxpat_claims"):
             from ._claims import claim_items
 
             extra.append(claim_items)
-        items.extend(collect_items(session, extra))
+        new = collect_items(session, extra)
+        if _is_worker(config):
+            # every report names the host that ran it (the controller cannot know a remote host's name)
+            from ._hosts import host_label
+
+            label = host_label(config)
+            for item in new:
+                item.user_properties.append(("jaxpat_host", label))
+        items.extend(new)
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         lines = [
@@ -124,7 +141,7 @@ class JaxpatSession:
         ]
         lines += [f"jaxpat: WARNING: {w}" for w in jax_warnings(_version("jax"), _version("jaxlib"))]
         if config.getoption("jaxpat_label"):
-            lines.append(f"jaxpat: host label {config.getoption('jaxpat_label')}")
+            lines.append(f"jaxpat: host label {', '.join(config.getoption('jaxpat_label'))}")
         opts = []
         if config.getoption("jaxpat_platforms"):
             opts.append(f"platforms={config.getoption('jaxpat_platforms')}")
@@ -154,9 +171,12 @@ class JaxpatSession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        """Tell each worker where to leave timeout records and fault logs."""
+        """Tell each worker where to leave timeout records and fault logs, and whether to keep its own sys.path."""
+        from ._hosts import uses_other_interpreter
+
         if self.isolation is not None:
             node.workerinput["jaxpat_crash_dir"] = self.isolation.crash_dir
+        node.workerinput["jaxpat_own_sys_path"] = uses_other_interpreter(node)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -259,6 +279,22 @@ class JaxpatSession:
         if self.report_path:
             self._write("incomplete", exitstatus=int(pytest.ExitCode.TESTS_FAILED))
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_setupnodes(self, config: pytest.Config, specs: Any) -> None:
+        from ._hosts import assign_labels
+
+        assign_labels(config, specs)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_getremotemodule(self) -> Any:
+        from ._hosts import remote_module_source
+
+        return remote_module_source()
+
+    def refuse(self, message: str) -> None:
+        """The run cannot go on (called by the scheduler): the report is incomplete and the exit non-zero."""
+        self.refused = message
+
     # -- reporting (controller, or the single process) ------------------------
 
     @pytest.hookimpl(tryfirst=True)  # before junitxml, which writes each property as str(value)
@@ -269,8 +305,12 @@ class JaxpatSession:
             report.user_properties = [(k, _JsonDict(v) if isinstance(v, dict) else v)
                                       for k, v in report.user_properties]
         props: dict[str, Any] = dict(report.user_properties) if report.user_properties else {}
-        if "jaxpat_env" in props and not self.environment:
-            self.environment = dict(props["jaxpat_env"])
+        host = self._host_of(report, props)
+        if "jaxpat_env" in props:
+            env = dict(props["jaxpat_env"])
+            if not self.environment:
+                self.environment = env
+            self.environments.setdefault(host or env.get("host") or "unknown", env)
         # user_properties ride on every phase's report; the facts belong to the call phase only
         facts = (props.get("jaxpat_facts") or {}) if report.when == "call" else {}
         if "compiles" in facts:
@@ -278,15 +318,32 @@ class JaxpatSession:
             name = getattr(worker, "id", "main")
             self.compiles[name] = self.compiles.get(name, 0) + int(facts["compiles"])
         for claim in facts.get("claims", []):
-            self.claims.append(claim)
+            self.claims.append({**claim, "host": host} if host else claim)
         record = props.get("jaxpat")
         if record is None:
             if not report.nodeid.startswith("jaxpat::"):
                 return
             record = _record_from_nodeid(report.nodeid)
         self._merge_result(report, dict(record), facts)
+        if host is not None:
+            self.hosts[record.get("nodeid", report.nodeid)] = host
         if self.report_path and time.monotonic() - self.last_write > self.write_gap:
             self._write("running")
+
+    def _host_of(self, report: pytest.TestReport, props: dict[str, Any]) -> str | None:
+        """The label of the host that ran ``report``'s item (``None`` without xdist workers)."""
+        node = getattr(report, "node", None)
+        if node is None:
+            return None
+        from ._hosts import node_label
+
+        gw = getattr(getattr(node, "gateway", None), "id", None) or "?"
+        label = props.get("jaxpat_host")
+        if label:
+            self.node_labels[gw] = str(label)
+            return str(label)
+        # a crashed item's report is made by the controller, without the worker's properties
+        return self.node_labels.get(gw) or node_label(node) or gw
 
     def _merge_result(self, report: pytest.TestReport, record: dict[str, Any], facts: dict[str, Any]) -> None:
         nodeid = record.get("nodeid", report.nodeid)
@@ -342,15 +399,26 @@ class JaxpatSession:
         interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
         missing = self._account_for_every_item(interrupted)
         status = "complete"
+        reason = None
         if interrupted:
             status = "interrupted"
+        elif self.refused:
+            # the workers collected different items (docs/distributed.md): nothing was spread over them
+            status, reason = "incomplete", self.refused
+            if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+                session.exitstatus = exitstatus = pytest.ExitCode.USAGE_ERROR
         elif exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or missing:
             status = "incomplete"
+        elif not self.results:
+            # nothing ran: whatever pytest thinks, that is not a complete conformance run
+            status, reason = "incomplete", "no item ran"
+            if exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
         if missing and exitstatus == pytest.ExitCode.OK:
             # "all passed" would hide the items that never ran
             session.exitstatus = exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.report_path:
-            self._write(status, exitstatus=int(exitstatus))
+            self._write(status, exitstatus=int(exitstatus), reason=reason)
         if self.isolation is not None:
             self.isolation.cleanup()
 
@@ -380,28 +448,45 @@ class JaxpatSession:
                 count += rec["nodeid"] not in self.collected
         return count
 
-    def _write(self, status: str, exitstatus: int | None = None) -> None:
-        env = {
-            "python": _platform.python_version(),
-            "os": f"{_platform.system()} {_platform.release()} ({_platform.machine()})",
-            "host": socket.gethostname(),
-            "jax": _version("jax"),
-            "jaxlib": _version("jaxlib"),
-            "jaxpat": _version("jaxpat"),
-            **self.environment,
-        }
-        env["hostname"] = env.get("host") or socket.gethostname()
-        env["host"] = self.config.getoption("jaxpat_label") or env["hostname"]
-        warnings = jax_warnings(env.get("jax"), env.get("jaxlib"))
-        if warnings:
-            env["warnings"] = warnings
+    def _write(self, status: str, exitstatus: int | None = None, reason: str | None = None) -> None:
+        from ._hosts import host_label
+
+        multi = len(self.environments) > 1 or len(set(self.hosts.values())) > 1
+        if multi:
+            # one environment per host; each result names its host (as in a merged report)
+            hosts = []
+            for label, e in sorted(self.environments.items()):
+                warnings = jax_warnings(e.get("jax"), e.get("jaxlib"))
+                hosts.append({"host": label, **e, **({"warnings": warnings} if warnings else {})})
+            env: dict[str, Any] = {"hosts": hosts}
+        else:
+            # the worker's own facts (python, jax, jaxlib, host label, ...) override the controller's
+            env = {
+                "python": _platform.python_version(),
+                "os": f"{_platform.system()} {_platform.release()} ({_platform.machine()})",
+                "host": host_label(self.config),
+                "hostname": socket.gethostname(),
+                "jax": _version("jax"),
+                "jaxlib": _version("jaxlib"),
+                "jaxpat": _version("jaxpat"),
+                **self.environment,
+            }
+            warnings = jax_warnings(env.get("jax"), env.get("jaxlib"))
+            if warnings:
+                env["warnings"] = warnings
         rep = _report.new_report(env, _command())
         rep["status"] = status
+        if reason:
+            rep["reason"] = reason
         rep["duration_wall"] = round(time.time() - self.started, 3)
         if exitstatus is not None:
             rep["exitstatus"] = exitstatus
-        rep["results"] = sorted(self.results.values(), key=lambda r: r["nodeid"])
-        rep["claims"] = sorted(self.claims, key=lambda c: (c.get("pattern", ""), c.get("nodeid", "")))
+        results = sorted(self.results.values(), key=lambda r: r["nodeid"])
+        if multi:
+            results = [{**r, "host": self.hosts.get(r["nodeid"], "unknown")} for r in results]
+        rep["results"] = results
+        claims = self.claims if multi else [{k: v for k, v in c.items() if k != "host"} for c in self.claims]
+        rep["claims"] = sorted(claims, key=lambda c: (c.get("pattern", ""), c.get("nodeid", "")))
         rep["compiles"] = {"count": sum(self.compiles.values()), "by_process": dict(self.compiles)}
         t0 = time.monotonic()
         # an interim report is a checkpoint: compact JSON (the C encoder, ~3x faster); the final one is indented
@@ -410,16 +495,24 @@ class JaxpatSession:
         self.write_gap = max(WRITE_INTERVAL, WRITE_COST_FACTOR * (self.last_write - t0))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if _is_worker(self.config) or not self.results:
+        if _is_worker(self.config):
             return
         tr = terminalreporter
         from ._terminal import COMPILATIONS_NOTE, Style, failure_lines, matrix_lines, style_for
 
+        if self.refused:
+            tr.section("jaxpat: run refused")
+            for line in self.refused.splitlines():
+                tr.write_line(line)
+        if not self.results:
+            return
         tr.section("jaxpat conformance matrix")
         # pytest's own colour decision (it honours NO_COLOR, FORCE_COLOR, --color) and the stream's encoding
         style = Style(unicode=style_for(sys.stdout).unicode, colour=bool(getattr(tr, "hasmarkup", False)))
         width = min(int(getattr(getattr(tr, "_tw", None), "fullwidth", 100) or 100), 100)
-        results = sorted((_report.Result.from_dict(r) for r in self.results.values()), key=lambda r: r.nodeid)
+        multi = len(set(self.hosts.values())) > 1  # each result names its host: a column block per host
+        results = sorted((_report.Result.from_dict({**r, "host": self.hosts.get(r["nodeid"], "unknown")} if multi
+                                                   else r) for r in self.results.values()), key=lambda r: r.nodeid)
         for line in matrix_lines(results, width=width, style=style):
             tr.write_line(line)
         failed = [r for r in results if r.outcome in _report.BAD]

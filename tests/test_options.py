@@ -24,7 +24,7 @@ def _pytest_options(config: pytest.Config) -> dict[str, object]:
 
 def _check_actions() -> list[argparse.Action]:
     return [a for a in _check_parser()._actions
-            if a.option_strings and a.option_strings[-1] not in ("--help", "--numprocesses")]
+            if a.option_strings and a.option_strings[-1] not in ("--help", "--numprocesses", "--tx")]
 
 
 def _as_pytest(config: pytest.Config, argv: list[str]) -> dict[str, object]:
@@ -87,8 +87,9 @@ def test_defaults_are_kept(pytestconfig: pytest.Config) -> None:
     _cli.add_check_parser(parser.add_subparsers(dest="command"))
     args = _cli.pytest_args(parser.parse_args(["check"]))
     assert "--jaxpat-claims" in args
-    assert "--jaxpat-timeout" not in args
-    assert args[args.index("--jaxpat-report") + 1] == "jaxpat-report.json"
+    assert not [a for a in args if a.startswith("--jaxpat-timeout")]
+    # values attached: xdist would rewrite a separate path argument for remote workers (docs/distributed.md)
+    assert "--jaxpat-report=jaxpat-report.json" in args
     assert args[args.index("-n") + 1] == "auto"
 
 
