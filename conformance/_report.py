@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -398,9 +399,31 @@ def write_report(report: dict[str, Any] | Report, path: str | os.PathLike[str], 
             raise ValueError("jaxpat wrote a report that does not match its schema:\n" + "\n".join(problems))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=None if compact else 1, sort_keys=False, default=str) + "\n"
+    text = (json.dumps(data, default=str) if compact else _indented(data)) + "\n"
     atomic_write(target, text)
     return target
+
+
+def _indented(data: dict[str, Any]) -> str:
+    """Indented JSON (one member per line), except each result's ``observed``, written on its own single line.
+
+    Observations hold lists of values; one line per value would make a full
+    catalog's report half as large again (docs/report.md gives the size).
+    """
+    results = data.get("results")
+    if not isinstance(results, list) or not any(isinstance(r, dict) and "observed" in r for r in results):
+        return json.dumps(data, indent=1, default=str)
+    nonce = os.urandom(8).hex()
+    inline: dict[str, str] = {}
+    shallow = []
+    for i, r in enumerate(results):
+        if isinstance(r, dict) and "observed" in r:
+            token = f"\x00observed-{nonce}-{i}"
+            inline[json.dumps(token)] = json.dumps(r["observed"], default=str)
+            r = {**r, "observed": token}
+        shallow.append(r)
+    text = json.dumps({**data, "results": shallow}, indent=1, default=str)
+    return re.sub(r'"\\u0000observed-' + nonce + r'-\d+"', lambda m: inline[m.group(0)], text)
 
 
 def load_report(path: str | os.PathLike[str]) -> Report:

@@ -349,3 +349,15 @@ def test_run_specific_parts_of_messages_are_not_drift() -> None:
     assert _drift.drift(a, b).status == "none"
     reworded = with_message(base.format(1, "/x").replace("was created", "was made"))
     assert _drift.drift(a, reworded).status == "drift"
+
+
+def test_final_reports_write_each_observation_on_one_line(tmp_path: Path) -> None:
+    """The indented report keeps an observation on one line (compact), and reads back unchanged."""
+    path = _report.write_report(json.loads(json.dumps(OLD)), tmp_path / "r.json")
+    lines = path.read_text().splitlines()
+    observed = [line for line in lines if line.lstrip().startswith('"observed"')]
+    assert len(observed) == 3
+    assert all(line.rstrip(",").endswith("}") for line in observed)
+    assert len(lines) > 50  # the rest is still indented
+    back = json.loads(path.read_text())
+    assert [r.get("observed") for r in back["results"]] == [r.get("observed") for r in OLD["results"]]
