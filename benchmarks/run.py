@@ -10,8 +10,8 @@
    and no JAX import;
 6. scale: synthetic catalogs 10x and 100x the shipped one — (a) 10,000+ items collected in <= 5 s;
    (b) time per item at 10x (and a 100x sample) within +-10% of 1x;
-7. observation overhead: the serial suite recording observations vs with ``JAXPAT_DISABLE_OBSERVATIONS=1``
-   (CPU time) — target <= 1.05; and the report's size with and without them.
+7. observation overhead: the CPU time of one cold pass of every item with its observations vs the same
+   pass less their own CPU time (:mod:`benchmarks.observe_cost`) — target <= 1.05.
 
 Every measurement is a fresh subprocess; ``benchmarks/README.md`` explains the definitions.
 """
@@ -231,29 +231,27 @@ class Bench:
     # -- figure 7 ------------------------------------------------------------------
 
     def observation(self) -> None:
-        """Observations (docs/report.md) on vs off (``JAXPAT_DISABLE_OBSERVATIONS=1``), same runs, ABBA order."""
-        sides: dict[str, dict[str, list[float]]] = {s: {"wall": [], "cpu": [], "size": []} for s in ("on", "off")}
-        reps: dict[str, dict[str, Any]] = {}
-        for r in range(max(2, self.ns.repeat)):
-            for side in (("on", "off") if r % 2 == 0 else ("off", "on")):
-                env = self.env({"JAXPAT_DISABLE_OBSERVATIONS": "1"} if side == "off" else None)
-                proc, reps[side] = self.pytest(f"observe-{side}-{r}", env=env)
-                size = (self.root / f"observe-{side}-{r}" / "report.json").stat().st_size
-                for key, value in (("wall", proc.wall), ("cpu", proc.cpu), ("size", float(size))):
-                    sides[side][key].append(value)
-        on, off = (h.median(sides[s]["cpu"]) for s in ("on", "off"))
-        ratio = on / off
-        observed = sum(1 for r in reps["on"]["results"] if r.get("observed"))
+        """Observations' CPU time inside one cold pass of every item (:mod:`benchmarks.observe_cost`)."""
+        cwd = self.workdir("observe")
+        out = cwd / "observe.json"
+        cmd = [sys.executable, "-m", "benchmarks.observe_cost", "--out", str(out)]
+        for p in self.patterns:
+            cmd += ["--pattern", p]
+        proc = h.run(cmd, cwd=cwd, environ=self.env())
+        if proc.returncode != 0:
+            raise RuntimeError(f"observe_cost exited {proc.returncode}:\n{proc.tail()}")
+        data = h.load_json(out)
+        with_obs, without = data["cpu_total"], data["cpu_total"] - data["cpu_observing"]
+        ratio = data["ratio"]
         self.add(h.Figure(
-            7, "observation overhead: jaxpat check -n 0 with observations vs JAXPAT_DISABLE_OBSERVATIONS=1 "
-            "(CPU time, medians, ABBA)",
-            f"observations on ({reps['on']['summary']['total']} items, {observed} observed)", on,
-            "observations off", off, "s", ratio, "<= 1.05", h.check(ratio, "<= 1.05"),
-            notes=[f"CPU on {_list(sides['on']['cpu'])} s, off {_list(sides['off']['cpu'])} s; "
-                   f"wall on {_list(sides['on']['wall'])} s, off {_list(sides['off']['wall'])} s",
-                   f"report size: {h.median(sides['on']['size']) / 1e6:.2f} MB with observations, "
-                   f"{h.median(sides['off']['size']) / 1e6:.2f} MB without (indented JSON, cases only)"],
-            extra={k: v for k, v in sides.items()},
+            7, "observation overhead: one cold pass of every item (run_item), CPU time with the observations "
+            "vs the same pass less their own CPU time",
+            f"with observations ({data['items']} items, {data['observations']} observations)", with_obs,
+            "without (the same pass, less observe_value/observe_error)", without, "s", ratio, "<= 1.05",
+            h.check(ratio, "<= 1.05"),
+            notes=[f"observing: {data['cpu_observing']:.2f} s CPU in {data['observations']} calls; pass wall "
+                   f"{data['wall']:.1f} s; report size: see benchmarks/README.md"],
+            extra=data,
         ))
 
     # -- figure 5 ------------------------------------------------------------------
