@@ -74,6 +74,10 @@ def test_reference_passes_on_the_whole_device_set(eight: dict[str, dict[str, Any
 def test_wrong_placement_or_values_fail(eight: dict[str, dict[str, Any]], impl: str, fragment: str) -> None:
     """Each kind of multi-device mistake fails every item it affects, with a message naming it."""
     results = pick(eight, impl)
+    if impl == "wrongdev.bf16":
+        # small integers are exact in bfloat16: that case passes on every platform, by design
+        assert {r["outcome"] for r in results if r["case"] == "small-integers"} == {"passed"}
+        results = [r for r in results if r["case"] != "small-integers"]
     assert {r["outcome"] for r in results} == {"failed"}, [r["message"] for r in results]
     assert all(fragment in (r["message"] or "") for r in results), [r["message"] for r in results]
 
