@@ -12,7 +12,7 @@ import platform as _platform
 import socket
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +243,23 @@ def _matches(value: str, globs: list[str]) -> bool:
     return not globs or any(fnmatch.fnmatchcase(value, g) for g in globs)
 
 
+def pattern_collectors(
+    config: pytest.Config, root: pytest.Collector, registry: Any, *, keep: Callable[[Any], bool] = lambda p: True,
+) -> Iterator[tuple[PatternCollector, Any, list[Any]]]:
+    """``(collector, pattern, implementations)`` for each pattern that ``keep`` accepts and
+    ``--jaxpat-pattern`` selects, with the implementations ``--jaxpat-impl`` selects (none: skipped)."""
+    for pattern in registry.catalog:
+        if not keep(pattern) or not _matches(pattern.id, config.getoption("jaxpat_pattern")):
+            continue
+        impls = [i for i in registry.implementations(pattern.id) if _matches(i.id, config.getoption("jaxpat_impl"))]
+        if not impls:
+            continue
+        col = PatternCollector.from_parent(root, name=pattern.id, pattern=pattern)
+        # markers on the collector apply to all its items, at a fraction of per-item add_marker's cost
+        col.add_marker(f"jaxpat_{pattern.family.replace('-', '_')}")
+        yield col, pattern, impls
+
+
 def _pattern_items(
     config: pytest.Config, root: pytest.Collector, registry: Any, devices: list[Any],
 ) -> list[pytest.Item]:
@@ -251,15 +268,7 @@ def _pattern_items(
 
     transforms = config.getoption("jaxpat_transform")
     out: list[pytest.Item] = []
-    for pattern in registry.catalog:
-        if not _matches(pattern.id, config.getoption("jaxpat_pattern")):
-            continue
-        impls = [i for i in registry.implementations(pattern.id) if _matches(i.id, config.getoption("jaxpat_impl"))]
-        if not impls:
-            continue
-        col = PatternCollector.from_parent(root, name=pattern.id, pattern=pattern)
-        # markers on the collector apply to all its items, at a fraction of per-item add_marker's cost
-        col.add_marker(f"jaxpat_{pattern.family.replace('-', '_')}")
+    for col, pattern, impls in pattern_collectors(config, root, registry):
         for case in pattern.cases:
             if case.processes:  # runs across processes: _multiprocess.distributed_items
                 continue

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from ._collect import _ENV_SENT, PatternCollector, _matches, environment
+from ._collect import _ENV_SENT, environment, pattern_collectors
 
 __all__ = ["DEVICES_PER_PROCESS", "DistributedItem", "distributed_items", "main"]
 
@@ -54,16 +54,11 @@ def distributed_items(config: pytest.Config, root: pytest.Collector, registry: A
         return []  # the harness runs its processes on CPU devices
     transforms = config.getoption("jaxpat_transform")
     out: list[pytest.Item] = []
-    for pattern in registry.catalog:
-        cases = [c for c in pattern.cases if c.processes]
-        if not cases or not _matches(pattern.id, config.getoption("jaxpat_pattern")):
-            continue
-        impls = [i for i in registry.implementations(pattern.id) if _matches(i.id, config.getoption("jaxpat_impl"))]
-        if not impls:
-            continue
-        col = PatternCollector.from_parent(root, name=pattern.id, pattern=pattern)
-        col.add_marker(f"jaxpat_{pattern.family.replace('-', '_')}")
-        for case in cases:
+    def multi_process(pattern: Any) -> bool:
+        return any(c.processes for c in pattern.cases)
+
+    for col, pattern, impls in pattern_collectors(config, root, registry, keep=multi_process):
+        for case in (c for c in pattern.cases if c.processes):
             for impl in impls:
                 for transform in case.transforms:
                     if transforms and transform not in transforms:

@@ -182,13 +182,18 @@ def test_each_result_names_the_worker_host_that_ran_it(tmp_path: Path) -> None:
     assert set(by_host) == {"left", "right"}
     assert sorted(p for ps in by_host.values() for p in ps) == sorted(PATTERNS)
     assert report["summary"]["passed"] == report["summary"]["total"] > 0
-    show = subprocess.run([PYTHON, "-m", "jaxpat", "report", "show", "r.json"], cwd=tmp_path,
+    assert_side_by_side(tmp_path / "r.json", ["left", "right"])
+
+
+def assert_side_by_side(report: Path, hosts: list[str]) -> None:
+    """`jaxpat report show` prints one block of columns per host, side by side."""
+    show = subprocess.run([PYTHON, "-m", "jaxpat", "report", "show", str(report)], cwd=report.parent,
                           capture_output=True, text=True, timeout=60)
     assert show.returncode == 0, show.stderr
     lines = show.stdout.splitlines()
     blocks = lines[next(i for i, line in enumerate(lines) if line.startswith("pattern")) - 1]
-    assert "left:cpu" in blocks  # one block of columns per host, side by side
-    assert "right:cpu" in blocks
+    for host in hosts:
+        assert f"{host}:cpu" in blocks
 
 
 # ---------------------------------------------------------------------------
@@ -351,13 +356,7 @@ def test_check_over_two_ssh_hosts(tmp_path: Path, two_hosts: list[tuple[str, str
     ran = {r["host"] for r in report["results"]}
     assert ran == {"ns-host-0", "ns-host-1"}
     assert report["summary"]["passed"] == report["summary"]["total"] > 0
-    show = subprocess.run([PYTHON, "-m", "jaxpat", "report", "show", "r.json"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
-    assert show.returncode == 0, show.stderr
-    lines = show.stdout.splitlines()
-    blocks = lines[next(i for i, line in enumerate(lines) if line.startswith("pattern")) - 1]
-    assert "ns-host-0:cpu" in blocks  # one block of columns per host, side by side
-    assert "ns-host-1:cpu" in blocks
+    assert_side_by_side(tmp_path / "r.json", ["ns-host-0", "ns-host-1"])
     print(f"two ssh hosts: {report['summary']['total']} items in {took:.1f} s")
 
 
