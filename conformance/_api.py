@@ -13,7 +13,6 @@ import importlib
 import os
 from collections.abc import Sequence
 from functools import cache
-from types import SimpleNamespace
 from typing import Any
 
 from jaxpat._util import NoMatchError, did_you_mean
@@ -82,8 +81,7 @@ def run_case(pattern: str, case: str, implementation: str, *, transform: str = "
     implementation, transform or device. The script of a failure's
     reproduction (``repro`` in the report) is one call of this function.
     """
-    from ._collect import check_harness, snapshot_config
-    from ._execute import ItemSpec, run_item
+    from ._execute import ConformanceFailure, ItemSpec, run_item, snapshot_config, undo_config_changes
 
     if transform not in _TRANSFORMS:
         raise NoMatchError(f"unknown transform {transform!r}{did_you_mean(transform, _TRANSFORMS)}; "
@@ -108,6 +106,10 @@ def run_case(pattern: str, case: str, implementation: str, *, transform: str = "
         spec = ItemSpec(pat, the_case, impl, _device(device), transform)
     before = snapshot_config()  # as the item does: an implementation must leave JAX's global config alone
     facts: dict[str, Any] = {}
-    run_item(spec, facts)
-    check_harness(SimpleNamespace(config=SimpleNamespace(stash={})), before)  # type: ignore[arg-type]
+    try:
+        run_item(spec, facts)
+    finally:
+        damage = undo_config_changes(before)
+    if damage:
+        raise ConformanceFailure(damage)
     return facts

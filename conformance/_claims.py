@@ -1,8 +1,9 @@
 """The claims' pytest items: one per pattern × implementation × device × claim.
 
-The measurement itself lives in :mod:`._measure` (no pytest there); this
-module only turns a :class:`~._measure.ClaimResult` into a pass, a skip or a
-failure with the figures, and records it for the report.
+The measurement itself lives in :mod:`._measure` (no pytest there) and runs
+in the implementation's executor (:mod:`._executor`); this module, on the
+judge's side, turns the shipped result into a pass, a skip or a failure with
+the figures, and records it for the report.
 """
 
 from __future__ import annotations
@@ -12,21 +13,15 @@ from typing import Any
 
 import pytest
 from jaxpat.catalog import Pattern
-from jaxpat.patterns import Implementation
 
-from jaxpat._util import first_line
-
-from ._collect import PatternCollector
-from ._execute import ConformanceFailure
-from ._measure import claims_for, measure
+from ._collect import Device, ImplRef, PatternCollector, ask, jax_version
+from ._judge import ConformanceFailure
 
 __all__ = ["ClaimItem", "claim_items"]
 
 
 def claim_items(config: pytest.Config, root: pytest.Collector, registry: Any, devices: list[Any]) -> list[pytest.Item]:
     """One item per pattern × implementation × device × claim, under ``jaxpat::PATTERN::claim-NAME[...]``."""
-    import jax
-
     pats, impls_glob = config.getoption("jaxpat_pattern"), config.getoption("jaxpat_impl")
     out: list[pytest.Item] = []
     for pattern in registry.catalog:
@@ -38,7 +33,7 @@ def claim_items(config: pytest.Config, root: pytest.Collector, registry: Any, de
             continue
         col = PatternCollector.from_parent(root, name=pattern.id, pattern=pattern)
         for impl in chosen:
-            for name in claims_for(pattern, impl).kinds():
+            for name in pattern.claims.for_implementation(impl.id, impl.name).kinds():
                 for device in devices:
                     item = ClaimItem.from_parent(
                         col, name=f"claim-{name}[{impl.id}-{device.platform}:{device.id}]",
@@ -47,7 +42,7 @@ def claim_items(config: pytest.Config, root: pytest.Collector, registry: Any, de
                     # only deviations that name a claim apply to claim items (catalog-format.md)
                     for dev in pattern.deviations:
                         if dev.when.claim is not None and dev.matches(
-                                claim=name, platform=device.platform, jax=jax.__version__, implementation=impl.id,
+                                claim=name, platform=device.platform, jax=jax_version(config), implementation=impl.id,
                                 device=f"{device.platform}:{device.id}"):
                             item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation: {dev.reason}"))
                     out.append(item)
@@ -57,8 +52,8 @@ def claim_items(config: pytest.Config, root: pytest.Collector, registry: Any, de
 class ClaimItem(pytest.Item):
     """Measures one claim; fails when the measurement contradicts it or proves nothing."""
 
-    def __init__(self, *, pattern: Pattern, impl: Implementation, device: Any, claim: str,
-                 siblings: list[Implementation], **kwargs: Any) -> None:
+    def __init__(self, *, pattern: Pattern, impl: ImplRef, device: Device, claim: str,
+                 siblings: list[ImplRef], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pattern, self.impl, self.device, self.claim, self.siblings = pattern, impl, device, claim, siblings
         self.user_properties.append(("jaxpat", {
@@ -68,23 +63,29 @@ class ClaimItem(pytest.Item):
         }))
 
     def runtest(self) -> None:
+        request = {"op": "claim", "pattern": self.pattern.id, "impl": self.impl.id, "claim": self.claim,
+                   "device": f"{self.device.platform}:{self.device.id}"}
         try:
-            result = measure(self.claim, self.pattern, self.impl, self.device, self.siblings)
-        except Exception as exc:
-            message = f"could not measure claim `{self.claim}` of {self.pattern.id} for {self.impl.id}: " \
-                      f"{first_line(exc)}"
+            answer = ask(self, self.impl.plugin, self.impl.id, request)
+        except ConformanceFailure as exc:
+            self.user_properties.append(("jaxpat_facts", {"message": str(exc)}))
+            raise
+        result = answer.get("claim") or {}
+        if result.get("error") or not result.get("verdict"):
+            message = str(result.get("error") or "the executor sent no measurement")
             self.user_properties.append(("jaxpat_facts", {"message": message}))
-            raise ConformanceFailure(message) from exc
-        record = {**result.to_dict(), "nodeid": self.nodeid}
-        self.user_properties.append(("jaxpat_facts", {"claims": [record], "message": result.message}))
-        if result.verdict == "skipped" or (self.claim == "speedup" and result.verdict == "inconclusive"):
+            raise ConformanceFailure(message)
+        verdict, message = result["verdict"], str(result.get("message", ""))
+        record = {**result, "nodeid": self.nodeid}
+        self.user_properties.append(("jaxpat_facts", {"claims": [record], "message": message}))
+        if verdict == "skipped" or (self.claim == "speedup" and verdict == "inconclusive"):
             # a timing inside its noise band proves nothing: skipped, never passed, never a flaky failure
-            pytest.skip(result.message)
-        if result.verdict in ("violated", "inconclusive"):
-            seed = f"\nseed's wording: {result.seed_claim}" if result.seed_claim else ""
+            pytest.skip(message)
+        if verdict in ("violated", "inconclusive"):
+            seed = f"\nseed's wording: {result['seed_claim']}" if result.get("seed_claim") else ""
             raise ConformanceFailure(
-                f"claim `{self.claim}` of {self.pattern.id} is {result.verdict} for {self.impl.id} "
-                f"on {result.device}: {result.message}{seed}"
+                f"claim `{self.claim}` of {self.pattern.id} is {verdict} for {self.impl.id} "
+                f"on {result.get('device', '')}: {message}{seed}"
             )
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:

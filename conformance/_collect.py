@@ -1,179 +1,277 @@
-"""Collection: one item per pattern × case × implementation × device × transform.
+"""Collection, on the judge's side: one item per pattern × case × implementation × device × transform.
 
 Node ids are ``jaxpat::PATTERN::CASE[PLUGIN.IMPL-PLATFORM:ID-TRANSFORM]``; the
 order is the catalog's, so every xdist worker collects the same list.
+
+This process (an xdist worker or the single pytest process) is the *judge*:
+it never imports a plugin module and never imports JAX. What it knows of
+the plugins comes from their executors (:mod:`._pool`, :mod:`._executor`):
+each plugin's implementations and catalog files, from a process that holds
+that plugin alone; the devices come from a plugin-free probe. The catalog
+it judges with is its own, read from the YAML files (:func:`load_listing`).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import os
 import platform as _platform
 import socket
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from jaxpat.catalog import Pattern
-from jaxpat.patterns import Implementation, hookimpl
+from jaxpat.catalog import Catalog, Pattern
 
-from jaxpat._util import cache_root, dist_version, first_line
+from jaxpat._util import dist_version
 
-#: JAX config flags the report's environment records (every flag is guarded: see ``check_harness``).
-GUARDED_CONFIG = (
-    "jax_enable_x64", "jax_default_prng_impl", "jax_threefry_partitionable", "jax_numpy_rank_promotion",
-    "jax_numpy_dtype_promotion", "jax_default_matmul_precision", "jax_disable_jit", "jax_debug_nans",
-)
+from ._setup import GUARDED_CONFIG, default_cache_dir
 
-#: Process-wide: JAX's monitoring listeners cannot be removed, so the counter lives once per process.
-_STATE: dict[str, Any] = {"compiles": 0, "listener": False}
-_REGISTRY = pytest.StashKey[Any]()
+__all__ = ["GUARDED_CONFIG", "AgreementItem", "Device", "ErrorItem", "ImplRef", "JaxpatItem", "Listing",
+           "PatternCollector", "SkipItem", "collect_items", "default_cache_dir", "environment", "load_listing",
+           "pattern_collectors", "pool_of", "probe_of", "skip_reason_for_devices"]
+
+_LISTING = pytest.StashKey[Any]()
+_POOL = pytest.StashKey[Any]()
+_PROBE = pytest.StashKey[dict]()
 _ENV = pytest.StashKey[dict]()
 _ENV_SENT = pytest.StashKey[bool]()
-_SETUP = pytest.StashKey[bool]()
-_LOAD_ERRORS = pytest.StashKey[list]()
-_HARNESS = pytest.StashKey[Any]()
 
 
 # ---------------------------------------------------------------------------
-# process set-up
+# what the judge knows: devices (the probe), plugins and implementations (executors), the catalog (YAML)
 # ---------------------------------------------------------------------------
 
-def default_cache_dir() -> Path:
-    """The per-user persistent compilation cache: ``xla`` in :func:`jaxpat._util.cache_root`.
+@dataclass(frozen=True)
+class Device:
+    """A device as the judge knows it (from the probe): ``platform``, ``id``, ``device_kind``, ``backend``."""
 
-    ``$JAXPAT_CACHE_DIR/xla`` when that is set, else ``$XDG_CACHE_HOME/jaxpat/xla``,
-    else ``~/.cache/jaxpat/xla`` (beside the catalog parse cache's ``catalog`` folder).
-    """
-    return cache_root() / "xla"
+    platform: str
+    id: int
+    device_kind: str
+    backend: str  # the catalog platform: cpu, tpu, cuda, rocm (gpu if unknown)
+
+    @classmethod
+    def from_probe(cls, d: dict[str, Any]) -> Device:
+        return cls(str(d["platform"]), int(d["id"]), str(d.get("kind", "")), str(d.get("backend", d["platform"])))
 
 
-def setup_jax(config: pytest.Config) -> None:
-    """Configure JAX once per process: compilation cache and the compile counter."""
-    if config.stash.get(_SETUP, False):
-        return
-    import jax
-    import jax.monitoring
+@dataclass(frozen=True)
+class ImplRef:
+    """An implementation as the judge knows it: names only; its code lives in its plugin's executor."""
 
+    id: str
+    name: str
+    pattern: str
+    plugin: str
+    distribution: str | None = None
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """What one item checks (the judge's twin of :class:`._execute.ItemSpec`, with no JAX objects)."""
+
+    pattern: Pattern
+    case: Any
+    impl: ImplRef
+    device: Device
+    transform: str
+    devices: tuple[Device, ...] = ()
+
+    @property
+    def device_set(self) -> tuple[Device, ...]:
+        return self.devices or (self.device,)
+
+    @property
+    def device_id(self) -> str:
+        if self.case.devices > 1:
+            return f"{self.device.platform}:0..{self.case.devices - 1}"
+        return f"{self.device.platform}:{self.device.id}"
+
+    @property
+    def platform(self) -> str:
+        return self.device.backend
+
+    def request(self) -> dict[str, Any]:
+        """The executor request that runs this item."""
+        return {"op": "case", "pattern": self.pattern.id, "case": self.case.id, "impl": self.impl.id,
+                "transform": self.transform, "device": f"{self.device.platform}:{self.device.id}",
+                "platform": self.device.platform, "count": len(self.devices) if self.devices else 0}
+
+
+@dataclass
+class Listing:
+    """The run's plugins as the judge knows them; quacks like :class:`jaxpat.patterns.Registry` where items
+    need it (``catalog``, ``implementations(pattern)``, ``plugins()``, ``errors``)."""
+
+    catalog: Catalog
+    impls: list[ImplRef] = field(default_factory=list)
+    plugin_infos: list[dict[str, Any]] = field(default_factory=list)
+    #: (item label, message): plugins that could not be loaded, validated or started
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def implementations(self, pattern: str | None = None) -> list[ImplRef]:
+        return [i for i in self.impls if pattern is None or i.pattern == pattern]
+
+    def plugins(self) -> list[dict[str, Any]]:
+        return list(self.plugin_infos)
+
+
+def executor_args(config: pytest.Config) -> list[str]:
+    """The options every executor of this run gets (extra modules and catalog files, devices, cache)."""
+    args: list[str] = []
+    for name in config.getoption("jaxpat_load"):
+        args += ["--load", name]
+    for path in config.getoption("jaxpat_catalog"):
+        args += ["--catalog", str(Path(path).resolve())]
+    platforms = config.getoption("jaxpat_platforms")
+    if platforms:
+        args += ["--platforms", platforms]
+    if config.getoption("jaxpat_all_devices"):
+        args.append("--all-devices")
     if not config.getoption("jaxpat_no_cache"):
         cache = Path(config.getoption("jaxpat_cache_dir") or default_cache_dir())
-        cache.mkdir(parents=True, exist_ok=True)
-        jax.config.update("jax_compilation_cache_dir", str(cache))
-        # Conformance programs are small and quick to compile; cache them all.
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
-
-    def on_event(event: str, duration_secs: float, **_: str | int) -> None:
-        if event == "/jax/core/compile/backend_compile_duration":
-            _STATE["compiles"] += 1
-
-    if not _STATE["listener"]:
-        jax.monitoring.register_event_duration_secs_listener(on_event)
-        _STATE["listener"] = True
-    config.stash[_SETUP] = True
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # the executors run without a persistent cache
+        else:
+            args += ["--cache-dir", str(cache)]
+    return args
 
 
-def compile_count() -> int:
-    """XLA compilations (cache hits included) seen in this process so far."""
-    return int(_STATE["compiles"])
+def item_limit(config: pytest.Config) -> float | None:
+    """The per-item budget in seconds (``--jaxpat-timeout``; None: no limit)."""
+    limit = float(config.getoption("jaxpat_timeout") or 0)
+    return limit if limit > 0 else None
 
 
-class _ExtraCatalog:
-    """An in-process plugin contributing the ``--jaxpat-catalog`` files."""
+def pool_of(config: pytest.Config) -> Any:
+    """This judge process's executors (started on first use; closed at the end of the session)."""
+    if _POOL not in config.stash:
+        from ._pool import Pool
 
-    def __init__(self, files: list[str]) -> None:
-        self.files = files
-
-    @hookimpl
-    def jaxpat_catalog_files(self) -> list[str]:
-        return list(self.files)
+        config.stash[_POOL] = Pool(base_args=executor_args(config))
+    return config.stash[_POOL]
 
 
-def load_registry(config: pytest.Config) -> Any:
-    """The plugin registry for this run (cached per process)."""
-    if _REGISTRY not in config.stash:
-        import importlib
+def probe_of(config: pytest.Config) -> dict[str, Any]:
+    """The plugin-free probe's answer: devices, JAX versions and config of this host (once per process)."""
+    if _PROBE not in config.stash:
+        from ._pool import probe
 
-        from jaxpat.patterns import load_registry as _load
-
-        # The checking code is imported before any plugin runs, so the registry's guard (patterns/_guard.py)
-        # sees it as jaxpat bound it and a plugin hook that rebinds it is caught and refused.
-        from . import _compare, _execute  # noqa: F401
-
-        extra: list[tuple[str, object]] = []
-        failed: list[tuple[str, str]] = []
-        for name in config.getoption("jaxpat_load"):
-            try:
-                extra.append((name, importlib.import_module(name)))
-            except Exception:  # reported as a failing item; the other plugins still run
-                failed.append((name, traceback.format_exc()))
-        config.stash[_LOAD_ERRORS] = failed
-        # One plugin per file, so that a malformed file fails alone and the others still load.
-        for path in config.getoption("jaxpat_catalog"):
-            extra.append((f"catalog:{Path(path).name}", _ExtraCatalog([os.path.abspath(path)])))
-        config.stash[_REGISTRY] = _load(extra_plugins=extra)
-    return config.stash[_REGISTRY]
+        config.stash[_PROBE] = probe(executor_args(config), 300.0)
+    return config.stash[_PROBE]
 
 
-def select_devices(config: pytest.Config) -> tuple[list[Any], dict[str, list[str]]]:
-    """The devices to test, and the requested platforms that are absent (with what exists)."""
-    import jax
-    from jax.extend.backend import backends
+def plugin_names(config: pytest.Config) -> tuple[list[str], list[tuple[str, str]]]:
+    """The plugins of this run, from distribution metadata (nothing imported), and name problems."""
+    from jaxpat.patterns._discovery import candidates
+    from jaxpat.patterns._session import Session
 
-    available = {name: jax.devices(name) for name in backends()}
-    wanted = config.getoption("jaxpat_platforms")
-    names = [p.strip() for p in wanted.split(",") if p.strip()] if wanted else sorted(available)
-    existing = [f"{d.platform}:{d.id}" for devs in available.values() for d in devs]
-    devices, absent = [], {}
+    session = Session(strict=False)
+    names = [c.name for c in candidates(None, (), (), session)]
+    names += [m for m in config.getoption("jaxpat_load") if m not in names]
+    problems = [(str(getattr(e, "plugin", None) or "unknown"), str(getattr(e, "message", e)))
+                for e in session.errors]
+    return names, problems
+
+
+def load_listing(config: pytest.Config) -> Listing:
+    """The catalog (shipped + plugin files, read here) and each plugin's implementations (from its executor)."""
+    if _LISTING in config.stash:
+        return config.stash[_LISTING]
+    from jaxpat.catalog import CatalogError, load
+
+    base_extra = [(f"catalog:{Path(p).name}", Path(p).resolve()) for p in config.getoption("jaxpat_catalog")]
+    catalog = load(extra=base_extra) if base_extra else load()  # CatalogError: the caller's error item
+    listing = Listing(catalog)
+    names, listing.problems = plugin_names(config)
+    pool = pool_of(config)
+    files: list[tuple[str, Path]] = list(base_extra)
     for name in names:
-        devs = available.get(name)
-        if devs is None:
+        from ._pool import ExecutorFailure
+
+        try:
+            hello = pool.start(name)
+        except ExecutorFailure as exc:
+            listing.problems.append((name, f"plugin {name!r} could not be loaded: {exc.message}"))
+            continue
+        for err in hello.get("errors", []):
+            label = str(err.get("plugin") or name)
+            dist = err.get("distribution")
+            listing.problems.append((f"{label}:{dist}" if dist and label != name else label, str(err.get("message"))))
+        infos = [p for p in hello.get("plugins", []) if p.get("name") == name]
+        if not infos:
+            continue
+        info = infos[0]
+        mine = [(name, Path(f)) for f in info.get("catalog_files", [])]
+        if mine:
             try:
-                devs = jax.devices(name)  # aliases such as "cuda" for the "gpu" backend
-            except RuntimeError:
-                absent[name] = existing
+                catalog = load(extra=[*files, *mine])
+            except CatalogError as exc:
+                listing.problems.append((name, f"plugin {name!r}: its catalog files are invalid:\n{exc}"))
                 continue
-        devices.extend(devs if config.getoption("jaxpat_all_devices") else devs[:1])
-    return devices, absent
+            files += mine
+        listing.plugin_infos.append({"name": name, "distribution": info.get("distribution"),
+                                     "version": info.get("version")})
+        for i in hello.get("implementations", []):
+            if i.get("plugin") != name:
+                continue  # an executor speaks for its own plugin only
+            listing.impls.append(ImplRef(str(i["id"]), str(i["name"]), str(i["pattern"]), name,
+                                         i.get("distribution")))
+    listing.catalog = catalog
+    known = {p.id for p in catalog}
+    listing.impls = [i for i in listing.impls if i.pattern in known]
+    config.stash[_LISTING] = listing
+    return listing
+
+
+def select_devices(config: pytest.Config) -> tuple[list[Device], dict[str, list[str]]]:
+    """The devices to test, and the requested platforms that are absent (with what exists), from the probe."""
+    pr = probe_of(config)
+    return [Device.from_probe(d) for d in pr["devices"]], dict(pr.get("absent", {}))
+
+
+def platform_devices(config: pytest.Config, platform: str) -> list[Device]:
+    """Every device of ``platform`` (for device-set items)."""
+    return [Device.from_probe(d) for d in probe_of(config).get("platform_devices", {}).get(platform, [])]
 
 
 def environment(config: pytest.Config) -> dict[str, Any]:
     """What this process runs on: devices, JAX config, plugins, catalog digest."""
     if _ENV not in config.stash:
-        import jax
-
-        setup_jax(config)
-        devices, _ = select_devices(config)
         from ._hosts import host_label
 
+        pr = probe_of(config)
+        devices, _ = select_devices(config)
         env: dict[str, Any] = {
             "host": host_label(config),
             "hostname": socket.gethostname(),
             "python": _platform.python_version(),
             "executable": sys.executable,
             "os": f"{_platform.system()} {_platform.release()} ({_platform.machine()})",
-            "jax": jax.__version__,
-            "jaxlib": dist_version("jaxlib"),
+            "jax": pr.get("jax"),
+            "jaxlib": pr.get("jaxlib"),
             "jaxpat": dist_version("jaxpat"),
-            "devices": [
-                {"id": f"{d.platform}:{d.id}", "platform": d.platform, "kind": d.device_kind} for d in devices
-            ],
+            "devices": [{"id": f"{d.platform}:{d.id}", "platform": d.platform, "kind": d.device_kind}
+                        for d in devices],
             "platforms": sorted({d.platform for d in devices}),
-            "default_backend": jax.default_backend(),
-            "jax_config": {name: _jsonable(getattr(jax.config, name)) for name in GUARDED_CONFIG},
+            "default_backend": pr.get("default_backend"),
+            "jax_config": dict(pr.get("jax_config", {})),
             "compilation_cache": None if config.getoption("jaxpat_no_cache")
             else str(config.getoption("jaxpat_cache_dir") or default_cache_dir()),
         }
         try:
-            registry = load_registry(config)
-            env["catalog_digest"] = registry.catalog.digest
-            env["plugins"] = [
-                {"name": p.name, "distribution": p.distribution, "version": p.version} for p in registry.plugins()
-            ]
+            listing = load_listing(config)
+            env["catalog_digest"] = listing.catalog.digest
+            env["plugins"] = [{"name": p["name"], "distribution": p["distribution"], "version": p["version"]}
+                              for p in listing.plugins()]
         except Exception as exc:  # the catalog error item reports it in full
+            from jaxpat._util import first_line
+
             env["catalog_digest"] = None
             env["plugins"] = []
             env["registry_error"] = first_line(exc)
@@ -181,18 +279,18 @@ def environment(config: pytest.Config) -> dict[str, Any]:
     return config.stash[_ENV]
 
 
-def _jsonable(x: Any) -> Any:
-    """Plain JSON/execnet-safe values: config enums subclass str but cannot cross to the controller."""
-    if x is None or type(x) in (str, int, float, bool):
-        return x
-    return str(getattr(x, "value", x))
+def close(config: pytest.Config) -> None:
+    """End this process's executors (session end)."""
+    pool = config.stash.get(_POOL, None)
+    if pool is not None:
+        pool.close()
 
 
 # ---------------------------------------------------------------------------
 # collection
 # ---------------------------------------------------------------------------
 
-#: Makes more items under the root: ``(config, root, registry, devices) -> items`` (the claims' items).
+#: Makes more items under the root: ``(config, root, listing, devices) -> items`` (the claims' items).
 ItemMaker = Callable[[pytest.Config, pytest.Collector, Any, list[Any]], list[pytest.Item]]
 
 
@@ -204,35 +302,34 @@ def collect_items(session: pytest.Session, extra: Sequence[ItemMaker] = ()) -> l
     importing them: ``_claims`` builds on ``PatternCollector`` from here.
     """
     config = session.config
-    setup_jax(config)
     root = JaxpatRoot.from_parent(session, name="jaxpat", nodeid="jaxpat")
     from jaxpat.catalog import CatalogError
 
+    from ._pool import ExecutorFailure
+
     try:
-        registry = load_registry(config)
+        devices, absent = select_devices(config)
+    except ExecutorFailure as exc:
+        return [ErrorItem.from_parent(root, name="jax", message=f"JAX could not start: {exc.message}")]
+    try:
+        listing = load_listing(config)
     except CatalogError as exc:
         return [ErrorItem.from_parent(root, name="catalog", message=f"the catalog is invalid:\n{exc}")]
     items: list[pytest.Item] = []
-    for name, tb in config.stash.get(_LOAD_ERRORS, []):
-        items.append(ErrorItem.from_parent(
-            root, name=f"plugin[{name}]", message=f"plugin module {name!r} (--jaxpat-load) failed to import:\n{tb}"))
-    names = [getattr(err, "plugin", None) or "unknown" for err in registry.errors]
-    for err, name in zip(registry.errors, names, strict=True):
-        # two distributions refused for one name get an item each (node ids are unique)
-        dist = str(getattr(err, "distribution", "") or "")
-        label = f"{name}:{dist}" if names.count(name) > 1 and dist else name
-        items.append(ErrorItem.from_parent(root, name=f"plugin[{label}]", message=str(getattr(err, "message", err))))
-    _take_harness_baseline(config)
-    devices, absent = select_devices(config)
+    labels = [label for label, _ in listing.problems]
+    for n, (label, message) in enumerate(listing.problems):
+        # two problems for one name get an item each (node ids are unique)
+        name = label if labels.count(label) == 1 else f"{label}:{n}"
+        items.append(ErrorItem.from_parent(root, name=f"plugin[{name}]", message=message))
     for platform, existing in absent.items():
         reason = f"platform {platform!r} was requested but is absent; devices here: {', '.join(existing)}"
         if config.getoption("jaxpat_strict_platforms"):
             items.append(ErrorItem.from_parent(root, name=f"platform[{platform}]", message=reason))
         else:
             items.append(SkipItem.from_parent(root, name=f"platform[{platform}]", reason=reason))
-    items.extend(_pattern_items(config, root, registry, devices))
+    items.extend(_pattern_items(config, root, listing, devices))
     for make in extra:
-        items.extend(make(config, root, registry, devices))
+        items.extend(make(config, root, listing, devices))
     # Items made here bypass pytest's collection reports; announce them so that the
     # terminal's count ("collected N items", --collect-only) includes them.
     session.ihook.pytest_collectreport(report=pytest.CollectReport(root.nodeid, "passed", None, list(items)))
@@ -261,14 +358,11 @@ def pattern_collectors(
 
 
 def _pattern_items(
-    config: pytest.Config, root: pytest.Collector, registry: Any, devices: list[Any],
+    config: pytest.Config, root: pytest.Collector, listing: Listing, devices: list[Device],
 ) -> list[pytest.Item]:
-
-    from ._execute import ItemSpec
-
     transforms = config.getoption("jaxpat_transform")
     out: list[pytest.Item] = []
-    for col, pattern, impls in pattern_collectors(config, root, registry):
+    for col, pattern, impls in pattern_collectors(config, root, listing):
         for case in pattern.cases:
             if case.processes:  # runs across processes: _multiprocess.distributed_items
                 continue
@@ -280,59 +374,58 @@ def _pattern_items(
                     for transform in case.transforms:
                         if transforms and transform not in transforms:
                             continue
-                        spec = ItemSpec(pattern, case, impl, device, transform)
+                        spec = JudgeSpec(pattern, case, impl, device, transform)
                         item = JaxpatItem.from_parent(
                             col, name=f"{case.id}[{impl.id}-{spec.device_id}-{transform}]", spec=spec,
                         )
-                        _mark_deviations(item, spec)
+                        _mark_deviations(config, item, spec)
                         out.append(item)
                 if len(devices) > 1:
                     out.extend(_agreement_items(col, pattern, case, impl, devices, transforms))
     return out
 
 
-def _mark_deviations(item: pytest.Item, spec: Any) -> None:
-    import jax
+def jax_version(config: pytest.Config) -> str:
+    """The JAX version the executors run (deviations keyed on it)."""
+    return str(probe_of(config).get("jax") or "")
 
+
+def _mark_deviations(config: pytest.Config, item: pytest.Item, spec: JudgeSpec) -> None:
     for dev in spec.pattern.deviations:
         # `platform: cuda` / `rocm` match that kind of GPU only; `gpu` matches both
         platform = spec.platform if dev.when.platform in ("cuda", "rocm") else spec.device.platform
-        if dev.matches(platform=platform, jax=jax.__version__, implementation=spec.impl.id,
+        if dev.matches(platform=platform, jax=jax_version(config), implementation=spec.impl.id,
                        transform=spec.transform, case=spec.case.id, device=spec.device_id):
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"known deviation: {dev.reason}"))
 
 
 def _device_set_items(config: pytest.Config, col: pytest.Collector, pattern: Pattern, case: Any,
-                      impl: Implementation, devices: list[Any], transforms: list[str]) -> list[pytest.Item]:
+                      impl: ImplRef, devices: list[Device], transforms: list[str]) -> list[pytest.Item]:
     """Items of a case that needs N > 1 devices: one per platform and transform, on the platform's first N devices.
 
     They run whether or not ``--all-devices`` is given (that option fans single-device
     items out); with fewer than N devices the items are skipped, saying what is needed.
     """
-    import jax
-
-    from ._execute import ItemSpec
-
     need = case.devices
     out: list[pytest.Item] = []
     for platform in dict.fromkeys(d.platform for d in devices):
-        have = jax.devices(platform)
+        have = platform_devices(config, platform)
         chosen = tuple(have[:need])
         reason = None if len(have) >= need else skip_reason_for_devices(case.id, platform, need, have)
         for transform in case.transforms:
             if transforms and transform not in transforms:
                 continue
-            spec = ItemSpec(pattern, case, impl, chosen[0], transform, devices=chosen)
+            spec = JudgeSpec(pattern, case, impl, chosen[0], transform, devices=chosen)
             item = JaxpatItem.from_parent(col, name=f"{case.id}[{impl.id}-{spec.device_id}-{transform}]", spec=spec)
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
             else:
-                _mark_deviations(item, spec)
+                _mark_deviations(config, item, spec)
             out.append(item)
     return out
 
 
-def skip_reason_for_devices(case_id: str, platform: str, need: int, have: list[Any]) -> str:
+def skip_reason_for_devices(case_id: str, platform: str, need: int, have: Sequence[Any]) -> str:
     """Why a case needing ``need`` devices cannot run here, and how to get them."""
     listed = ", ".join(f"{d.platform}:{d.id}" for d in have) or "none"
     how = (f"simulate them with `jaxpat check --cpu-devices {need}` (pytest: --jaxpat-cpu-devices {need})"
@@ -342,22 +435,71 @@ def skip_reason_for_devices(case_id: str, platform: str, need: int, have: list[A
     return f"case {case_id!r} needs {need} {platform} devices; this process sees {len(have)} ({listed}): {how}"
 
 
-def _agreement_items(col: pytest.Collector, pattern: Pattern, case: Any, impl: Implementation,
-                     devices: list[Any], transforms: list[str]) -> list[pytest.Item]:
+def _agreement_items(col: pytest.Collector, pattern: Pattern, case: Any, impl: ImplRef,
+                     devices: list[Device], transforms: list[str]) -> list[pytest.Item]:
     """One item per transform comparing every device's result with the first's (not for expected errors)."""
     from jaxpat.catalog import ExpectedError
 
-    from ._execute import ItemSpec, expectation
+    from ._judge import expectation
 
     out: list[pytest.Item] = []
     for transform in case.transforms:
         if transforms and transform not in transforms:
             continue
-        specs = [ItemSpec(pattern, case, impl, d, transform) for d in devices]
-        if isinstance(expectation(specs[0]), ExpectedError):
+        specs = [JudgeSpec(pattern, case, impl, d, transform) for d in devices]
+        try:
+            if isinstance(expectation(case, transform), ExpectedError):
+                continue
+        except Exception:
             continue
         out.append(AgreementItem.from_parent(col, name=f"{case.id}[{impl.id}-devices-{transform}]", specs=specs))
     return out
+
+
+def ask(item: pytest.Item, plugin: str, impl: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Send ``request`` to ``plugin``'s executor for ``item``; the answer, or ConformanceFailure saying what ended it.
+
+    The plugin's captured output is printed here (pytest captures it into the item's report). The first item
+    of this process also carries the environment, and every item the compile count of its request.
+    """
+    from ._judge import ConformanceFailure
+    from ._pool import ExecutorFailure
+
+    config = item.config
+    if not config.stash.get(_ENV_SENT, False):
+        item.user_properties.append(("jaxpat_env", environment(config)))
+        config.stash[_ENV_SENT] = True
+    pool = pool_of(config)
+    limit = item_limit(config)
+    try:
+        answer, output = pool.request(plugin, impl, request, limit)
+    except ExecutorFailure as exc:
+        raise ConformanceFailure(_failure_text(exc, impl)) from None
+    if output:
+        sys.stdout.write(output)
+    if answer.get("ended"):
+        raise ConformanceFailure(
+            f"the implementation raised {answer['ended']}: an implementation returns "
+            "a result or raises an Exception; this one tried to end the process or the run")
+    if answer.get("broken"):
+        raise ConformanceFailure(f"the executor could not serve this item: {answer['broken']}\n"
+                                 f"{answer.get('traceback', '')}")
+    if answer.get("unavailable") is not None:
+        pytest.skip(f"{impl} is unavailable in this JAX: {answer['unavailable']}")
+    return answer
+
+
+def _failure_text(exc: Any, impl: str) -> str:
+    if exc.kind == "timeout":
+        return (f"timeout: the item ran longer than {exc.limit:g} s (--jaxpat-timeout); its executor was "
+                f"ended after {exc.elapsed:.1f} s and a fresh one serves the other items.\n"
+                f"where it was (every thread, most recent call first):\n{exc.stack[-2500:]}")
+    if exc.kind == "crashed":
+        how = f"a fatal error:\n{exc.stack[-2500:]}" if exc.stack else \
+            "the process ended without a Python error (os._exit, a signal, or the kernel's OOM killer)"
+        return (f"crashed: {impl}'s executor died running this item ({exc.message}) -- {how}\n"
+                "a fresh executor serves the other items.")
+    return exc.message
 
 
 class JaxpatRoot(pytest.Collector):
@@ -382,10 +524,10 @@ class PatternCollector(pytest.Collector):
 class JaxpatItem(pytest.Item):
     """One conformance check; its metadata travels in ``user_properties`` to the report."""
 
-    def __init__(self, *, spec: Any, **kwargs: Any) -> None:
+    def __init__(self, *, spec: JudgeSpec, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spec = spec
-        impl: Implementation = spec.impl
+        impl = spec.impl
         self.user_properties.append(("jaxpat", {
             "nodeid": self.nodeid,
             "kind": "case",
@@ -402,31 +544,33 @@ class JaxpatItem(pytest.Item):
             "backend": spec.platform,
             "transform": spec.transform,
         }))
+        self._traceback = ""
 
     def runtest(self) -> None:
-        from jaxpat.patterns import Unavailable
+        from ._judge import ConformanceFailure, judge_case
 
-        from ._execute import ConformanceFailure, repro, run_item
-
+        spec = self.spec
         facts: dict[str, Any] = {}
-        if not self.config.stash.get(_ENV_SENT, False):
-            self.user_properties.append(("jaxpat_env", environment(self.config)))
-            self.config.stash[_ENV_SENT] = True
-        before = compile_count()
         try:
-            run_item(self.spec, facts)  # global damage is checked around this call (check_harness)
-        except Unavailable as exc:
-            pytest.skip(f"{self.spec.impl.id} is unavailable in this JAX: {exc}")
+            answer = ask(self, spec.impl.plugin, spec.impl.id, spec.request())
+            facts["compiles"] = int(answer.get("compiles", 0))
+            obs = answer.get("obs")
+            if not isinstance(obs, dict):
+                raise ConformanceFailure("the executor sent no observation for this item")
+            if answer.get("damage"):
+                obs = {**obs, "damage": answer["damage"]}
+            judge_case(spec.pattern, spec.case, spec.transform, spec.platform,
+                       [f"{d.platform}:{d.id}" for d in spec.device_set], obs, facts)
         except ConformanceFailure as exc:
+            self._traceback = str(getattr(exc, "traceback", "") or "")
             facts["message"] = str(exc)
-            facts["repro"] = _repro(self.config, self.spec, repro, self.nodeid)
+            facts["repro"] = _repro(self.config, spec, self.nodeid)
             raise
         finally:
-            facts["compiles"] = compile_count() - before
             self.user_properties.append(("jaxpat_facts", facts))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        from ._execute import ConformanceFailure, repro
+        from ._judge import ConformanceFailure
 
         exc = excinfo.value
         if not isinstance(exc, ConformanceFailure):
@@ -437,14 +581,11 @@ class JaxpatItem(pytest.Item):
             f"under {spec.transform} on {spec.device_id}:",
             str(exc),
         ]
-        cause = exc.__cause__
-        if cause is not None and "unexpected exception" in str(exc):
-            tb = traceback.format_exception(type(cause), cause, cause.__traceback__)
-            lines += ["", "traceback (most recent call last, last frames):", *"".join(tb).splitlines()[-12:]]
+        if self._traceback and "unexpected exception" in str(exc):
+            lines += ["", "traceback (most recent call last, last frames):", *self._traceback.splitlines()[-12:]]
         if spec.case.location:
             lines.append(f"case declared at {spec.case.location}")
-        lines += ["", "reproduce (save as repro.py, run `python repro.py`):", _repro(self.config, spec, repro,
-                                                                                     self.nodeid)]
+        lines += ["", "reproduce (save as repro.py, run `python repro.py`):", _repro(self.config, spec, self.nodeid)]
         return "\n".join(lines)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
@@ -455,7 +596,7 @@ class JaxpatItem(pytest.Item):
 class AgreementItem(pytest.Item):
     """The same case on every selected device: results agree (bitwise for integers and keys)."""
 
-    def __init__(self, *, specs: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *, specs: list[JudgeSpec], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.specs = specs
         first = specs[0]
@@ -467,10 +608,15 @@ class AgreementItem(pytest.Item):
         }))
 
     def runtest(self) -> None:
-        from ._execute import ConformanceFailure, run_agreement
+        from ._judge import ConformanceFailure, judge_agreement
 
+        first = self.specs[0]
         try:
-            run_agreement(self.specs)
+            request = {**first.request(), "op": "agree",
+                       "devices": [f"{s.device.platform}:{s.device.id}" for s in self.specs]}
+            answer = ask(self, first.impl.plugin, first.impl.id, request)
+            judge_agreement(first.case, [s.platform for s in self.specs], [s.device_id for s in self.specs],
+                            answer.get("obs") or {})
         except ConformanceFailure as exc:
             self.user_properties.append(("jaxpat_facts", {"message": str(exc)}))
             raise
@@ -491,7 +637,7 @@ class ErrorItem(pytest.Item):
         self.user_properties.append(("jaxpat", {"nodeid": self.nodeid, "kind": "setup", "pattern": None}))
 
     def runtest(self) -> None:
-        from ._execute import ConformanceFailure
+        from ._judge import ConformanceFailure
 
         self.user_properties.append(("jaxpat_facts", {"message": self.message}))
         raise ConformanceFailure(self.message)
@@ -518,71 +664,12 @@ class SkipItem(pytest.Item):
         return (self.path, None, self.nodeid)
 
 
-def _repro(config: pytest.Config, spec: Any, make: Any, nodeid: str) -> str:
+def _repro(config: pytest.Config, spec: JudgeSpec, nodeid: str) -> str:
     """The item's reproduction, with this run's extra plugin modules and catalog files."""
-    return str(make(spec, load=config.getoption("jaxpat_load"), catalog=config.getoption("jaxpat_catalog"),
-                    nodeid=nodeid))
+    from ._judge import repro_script
 
-
-def _take_harness_baseline(config: pytest.Config) -> None:
-    """Record the harness's own code (jaxpat, and what it checks with) once the plugins are loaded."""
-    if _HARNESS in config.stash:
-        return
-    from jaxpat.patterns._guard import Harness
-
-    from . import _compare, _execute  # noqa: F401 - the checking code must be in the baseline
-
-    config.stash[_HARNESS] = Harness()
-
-
-def snapshot_config() -> dict[str, Any]:
-    """Every JAX config flag's value (``jax.config.values``), for :func:`check_harness`."""
-    from jaxpat.patterns._guard import jax_config
-
-    return jax_config() or {}
-
-
-def check_harness(item: pytest.Item, before: dict[str, Any]) -> None:
-    """After plugin code ran for ``item``: undo and report any global damage it did.
-
-    Every JAX config flag is compared with ``before`` (not a hand-picked
-    list), and jaxpat's own checking code -- and the NumPy, JAX and builtin
-    callables it uses -- with the baseline taken after the plugins loaded.
-    Anything changed is restored at once, so the items that follow run in
-    the state they expect, and the item fails naming what its
-    implementation changed.
-    """
-    from jaxpat.patterns._guard import config_changes, describe_config_changes, describe_replaced, restore_config
-
-    from ._execute import ConformanceFailure
-
-    problems = []
-    changes = config_changes(before, snapshot_config())
-    if changes:
-        failed = restore_config(changes)
-        problems.append(
-            f"the implementation changed global JAX config: {_changes_from_to(changes)} (restored for the items "
-            f"that follow{'' if not failed else '; not restorable: ' + describe_config_changes(changes, failed)}); "
-            "use a case `config:` or `jax.config` context managers instead"
-        )
-    harness = item.config.stash.get(_HARNESS, None)
-    if harness is not None:
-        replaced, failed = harness.check()
-        if replaced:
-            problems.append(
-                "the implementation replaced code jaxpat checks with (restored; this item's verdict cannot "
-                f"be trusted):\n{describe_replaced(replaced, failed)}"
-            )
-    if problems:
-        text = "\n".join(problems)
-        # The damage is the headline of the item's record too, ahead of its own failure (if any).
-        for name, value in reversed(item.user_properties):
-            if name == "jaxpat_facts" and isinstance(value, dict):
-                own = value.get("message")
-                value["message"] = f"{text}\nbesides, the item's own check failed: {own}" if own else text
-                break
-        raise ConformanceFailure(text)
-
-
-def _changes_from_to(changes: dict[str, tuple[Any, Any]]) -> str:
-    return ", ".join(f"{n} from {a!r} to {b!r}" for n, (a, b) in sorted(changes.items()))
+    cpu = len(platform_devices(config, "cpu")) if spec.device.platform == "cpu" else 0
+    return repro_script(spec.pattern.id, spec.case.id, spec.impl.id, spec.transform, spec.device_id,
+                        simulated_cpus=cpu if (spec.device.id > 0 or spec.devices) else 0,
+                        load=config.getoption("jaxpat_load"), catalog=config.getoption("jaxpat_catalog"),
+                        nodeid=nodeid)

@@ -3,15 +3,20 @@
 Order of checks for each leaf: tree structure, shape, dtype, then values —
 exact for integers, bools and PRNG key data; within the tolerance for floats.
 Messages name the path of the leaf, the tolerance used and where it came from.
+
+This is the judge's code: it needs no JAX. Results arrive decoded
+(:func:`._wire.decode`): NumPy arrays, Python values, and
+:class:`._wire.KeyData` for typed PRNG keys.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import jax
 import numpy as np
 from jaxpat.catalog import ArrayValue, DictValue, KeyDataValue, ListValue, Tolerance, TupleValue, Value
+
+from ._wire import KeyData, flatten
 
 __all__ = ["agree", "compare", "describe", "same_bits"]
 
@@ -52,7 +57,7 @@ def _walk(exp: Value, act: Any, path: str, tol: Tolerance, platform: str, batch:
             out.append(f"{path}: expected a typed PRNG key array, got {_kind(act)}")
             return
         data = ArrayValue("uint32", exp.data.shape, exp.data.data)
-        _compare_array(data, jax.random.key_data(act), f"key_data({path})", tol, platform, batch, out)
+        _compare_array(data, act.data, f"key_data({path})", tol, platform, batch, out)
     else:
         _compare_plain(exp, act, path, tol, platform, batch, out)
 
@@ -152,18 +157,18 @@ def _scalar(x: Any) -> str:
 
 
 def _is_key_array(x: Any) -> bool:
-    return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+    return isinstance(x, KeyData)
 
 
 def _is_numeric(x: Any) -> bool:
-    if isinstance(x, bool | int | float | complex | np.generic | np.ndarray):
-        return True
-    return isinstance(x, jax.Array)
+    return isinstance(x, bool | int | float | complex | np.generic | np.ndarray)
 
 
 def _kind(x: Any) -> str:
-    if isinstance(x, jax.Array | np.ndarray):
-        return f"{'typed key ' if _is_key_array(x) else ''}array {x.dtype}{list(x.shape)}"
+    if isinstance(x, KeyData):
+        return f"typed key array {x.dtype}{list(x.shape)}"
+    if isinstance(x, np.ndarray):
+        return f"array {x.dtype}{list(x.shape)}"
     if isinstance(x, list | tuple):
         return f"a {type(x).__name__} of {len(x)}"
     if isinstance(x, dict):
@@ -183,15 +188,15 @@ def describe(x: Any) -> str:
 
 def _paired_leaves(a: Any, b: Any) -> tuple[list[tuple[str, Any, Any]], str | None]:
     """The leaves of two results side by side (key arrays as their key data), or why they cannot pair."""
-    la, ta = jax.tree_util.tree_flatten_with_path(a)
-    lb, tb = jax.tree_util.tree_flatten_with_path(b)
-    if ta != tb:  # type: ignore[operator]  # jaxlib's stubs leave PyTreeDef unresolved
+    la, ta = flatten(a)
+    lb, tb = flatten(b)
+    if ta != tb or [p for p, _ in la] != [p for p, _ in lb]:
         return [], f"tree structure differs: {ta} vs {tb}"
     pairs = []
-    for (path, x), (_, y) in zip(la, lb, strict=True):
-        if _is_key_array(x):
-            x, y = jax.random.key_data(x), jax.random.key_data(y)
-        pairs.append((f"result{jax.tree_util.keystr(path)}", x, y))
+    for (where, x), (_, y) in zip(la, lb, strict=True):
+        if isinstance(x, KeyData) and isinstance(y, KeyData):
+            x, y = x.data, y.data
+        pairs.append((where, x, y))
     return pairs, None
 
 

@@ -1,11 +1,17 @@
-"""Run one conformance item: build inputs on a device, apply a transform, check the result."""
+"""Run one conformance item's calls: build inputs on a device, apply a transform, observe what happened.
+
+This is the executor's side (:mod:`._executor`): it imports JAX and calls
+plugin code. Verdicts are the judge's (:mod:`._judge`); :func:`run_item`
+composes both in one process for trusted callers (``run_case``, tests,
+``jaxpat mutate``).
+"""
 
 from __future__ import annotations
 
 import builtins
 import contextlib
 import importlib
-import os
+import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,21 +35,15 @@ from jaxpat.catalog import (
 )
 from jaxpat.patterns import Implementation, Unavailable
 
-from ._compare import agree, compare, describe, same_bits
+from ._compare import same_bits
+from ._judge import VMAP_BATCH, ConformanceFailure, judge_agreement, judge_case, repro_script
+from ._judge import expectation as _expectation
 from ._observe import observe_error, observe_value, observing
-from ._placement import check_placement, platform_name
+from ._placement import placement_facts, platform_name
+from ._wire import WireError, decode, encode
 
-__all__ = ["ConformanceFailure", "ItemSpec", "build_args", "config_scope", "jitted", "run_agreement", "run_item"]
-
-#: How many copies of a case the ``vmap`` transform batches together.
-VMAP_BATCH = 2
-
-
-class ConformanceFailure(AssertionError):
-    """An implementation does not conform; the message says how, precisely."""
-
-
-ConformanceFailure.__module__ = "jaxpat.conformance"  # public there; tracebacks name it so
+__all__ = ["VMAP_BATCH", "ConformanceFailure", "ItemSpec", "build_args", "config_scope", "jitted",
+           "observe_agreement", "observe_case", "run_agreement", "run_item"]
 
 
 @dataclass(frozen=True)
@@ -224,128 +224,119 @@ def _stack(x: Any) -> Any:
 # ---------------------------------------------------------------------------
 
 def expectation(spec: ItemSpec) -> Value:
-    if spec.transform == "grad":
-        if spec.case.grad is None:
-            raise ConformanceFailure(f"case {spec.case.id!r} has no `grad` block")
-        return spec.case.expect_under.get("grad", spec.case.grad.expect)
-    return spec.case.expected(spec.transform)
+    """What the item's case expects under its transform (see :func:`._judge.expectation`)."""
+    return _expectation(spec.case, spec.transform)
 
 
 def run_item(spec: ItemSpec, facts: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run the item; raise ConformanceFailure with a full explanation if it does not conform.
+    """Observe and judge the item in this process; raise ConformanceFailure with a full explanation if it does
+    not conform.
 
-    Returns facts worth recording (e.g. the check_grads modes verified), in
-    ``facts`` when given -- filled in even when the item fails: ``observed`` is
-    what the first call returned or raised (:mod:`._observe`).
+    The conformance run never does this -- there an executor process observes
+    (:func:`observe_case`) and the judge decides (:func:`._judge.judge_case`);
+    this composition serves ``run_case``, ``jaxpat mutate`` and tests, whose
+    code is trusted. Returns facts worth recording (the check_grads modes
+    verified, ``observed``: what the first call returned or raised), in
+    ``facts`` when given -- filled in even when the item fails.
     """
-    expected = expectation(spec)
     facts = {} if facts is None else facts
+    obs = observe_case(spec)
+    return judge_case(spec.pattern, spec.case, spec.transform, spec.platform,
+                      [f"{d.platform}:{d.id}" for d in spec.device_set], obs, facts)
+
+
+def observe_case(spec: ItemSpec) -> dict[str, Any]:
+    """Run the item's calls and say what happened, as JSON-able data -- the executor's side; no verdict.
+
+    Keys: ``result`` (:func:`._wire.encode` of the first call's result) or
+    ``error`` (the exception's type, message, traceback, and ``is_expected``:
+    whether it is an instance of the exception the case expects, if any);
+    ``observed`` (the report's observation); for an expected value also
+    ``mutated`` (inputs changed by the call), ``placement`` (each leaf's
+    devices and shards), ``second`` (``"same"`` or the second call's result)
+    or ``second_error``, and for grad ``check_grads``. ``unshippable`` says why
+    a result could not be encoded. Raises :class:`Unavailable` as is.
+    """
+    obs: dict[str, Any] = {}
+    expected = expectation(spec)
+    want = resolve_exception(expected.type_name) if isinstance(expected, ExpectedError) else None
     with config_scope(spec.case.config), jax.default_device(spec.device):
-        if isinstance(expected, ExpectedError):
-            _expect_error(spec, expected, facts)
-            return facts
+        args = build_args(spec.pattern, spec.case, spec.device, spec.devices)
         try:
-            first = _run_once(spec, check_inputs=True, facts=facts)
-        except ConformanceFailure as exc:
-            if "observed" not in facts and isinstance(exc.__cause__, Exception) and observing():
-                facts["observed"] = observe_error(exc.__cause__)
+            out = jax.block_until_ready(_call(spec, args))
+        except Unavailable:
             raise
-        problems = compare(expected, first, tolerance=spec.case.tolerance, platform=spec.platform,
-                           batch=VMAP_BATCH if spec.transform == "vmap" else 0)
-        if problems:
-            raise ConformanceFailure("wrong result:\n" + "\n".join(problems))
-        problems = check_placement(first, spec.device_set, spec.case.shards)
-        if problems:
-            raise ConformanceFailure("wrong placement (read from the result's addressable shards):\n"
-                                     + "\n".join(problems))
-        second = _run_once(spec)
-        if spec.case.is_nondeterministic(spec.platform):
-            # declared: repeated runs may differ in the last bits here (e.g. GPU atomics); within tolerance
-            diffs = agree(first, second, tolerance=spec.case.tolerance, platform=spec.platform)
-            facts["determinism"] = "within tolerance (declared nondeterministic on this platform)"
-        else:
-            diffs = same_bits(first, second)
-        if diffs:
-            raise ConformanceFailure(
-                "non-deterministic: the same item run twice gave different bits:\n" + "\n".join(diffs[:5])
-            )
-        if spec.transform == "grad":
-            facts["check_grads"] = _check_grads(spec)
-    return facts
-
-
-def run_agreement(specs: list[ItemSpec]) -> None:
-    """Run the same case on several devices; raise ConformanceFailure where results disagree."""
-    first = specs[0]
-    results = []
-    for spec in specs:
-        with config_scope(spec.case.config), jax.default_device(spec.device):
-            results.append(_run_once(spec))
-    problems = []
-    for spec, result in zip(specs[1:], results[1:], strict=True):
-        for p in agree(results[0], result, tolerance=first.case.tolerance, platform=spec.platform):
-            problems.append(f"{first.device_id} vs {spec.device_id}: {p}")
-    if problems:
-        raise ConformanceFailure("devices disagree:\n" + "\n".join(problems))
-
-
-def _run_once(spec: ItemSpec, *, check_inputs: bool = False, facts: dict[str, Any] | None = None) -> Any:
-    args = build_args(spec.pattern, spec.case, spec.device, spec.devices)
-    try:
-        out = jax.block_until_ready(_call(spec, args))
-    except (ConformanceFailure, Unavailable):
-        raise
-    except Exception as exc:
-        raise ConformanceFailure(
-            f"unexpected exception {_qualname(type(exc))}: {_first_line(exc)}"
-        ) from exc
-    if facts is not None and observing():
-        facts["observed"] = observe_value(out)
-    if check_inputs:
+        except Exception as exc:
+            obs["error"] = error_facts(exc, want)
+            if observing():
+                obs["observed"] = observe_error(exc)
+            return obs
+        if observing():
+            obs["observed"] = observe_value(out)
+        try:
+            obs["result"] = encode(out)
+        except WireError as exc:
+            obs["unshippable"] = str(exc)
+            return obs
+        if want is not None:
+            return obs
         # static arguments are hashable Python values (meshes, device tuples): only dynamic ones can change
         static = set(spec.pattern.signature.static)
         dynamic = [i for i, a in enumerate(spec.pattern.signature.args) if a not in static]
         fresh = build_args(spec.pattern, spec.case, spec.device, spec.devices)
-        changed = same_bits([fresh[i] for i in dynamic], [args[i] for i in dynamic])
+        changed = same_bits(decode(encode(tuple(fresh[i] for i in dynamic))),
+                            decode(encode(tuple(args[i] for i in dynamic))))
         if changed:
-            raise ConformanceFailure(
-                "the implementation mutated its inputs (compared with freshly built arguments):\n"
-                + "\n".join(c.replace("result", "args", 1) for c in changed[:5])
-            )
-    return out
+            obs["mutated"] = [c.replace("result", "args", 1) for c in changed[:5]]
+        obs["placement"] = placement_facts(out, spec.device_set)
+        try:
+            second = jax.block_until_ready(_call(spec, build_args(spec.pattern, spec.case, spec.device,
+                                                                  spec.devices)))
+        except Exception as exc:
+            obs["second_error"] = error_facts(exc, None)
+        else:
+            try:
+                again = encode(second)
+            except WireError as exc:
+                obs["unshippable"] = f"second call: {exc}"
+                return obs
+            obs["second"] = "same" if again == obs["result"] else again
+        if spec.transform == "grad":
+            obs["check_grads"] = _grad_facts(spec)
+    return obs
 
 
-def _expect_error(spec: ItemSpec, expected: ExpectedError, facts: dict[str, Any]) -> None:
-    want = resolve_exception(expected.type_name)
-    args = build_args(spec.pattern, spec.case, spec.device, spec.devices)
-    try:
-        out = jax.block_until_ready(_call(spec, args))
-    except Unavailable:
-        raise
-    except Exception as exc:
-        if observing():
-            facts["observed"] = observe_error(exc)
-        _judge_error(expected, want, exc)
-        return
-    if observing():
-        facts["observed"] = observe_value(out)
-    raise ConformanceFailure(
-        f"expected {expected.type_name}{f' matching {expected.match!r}' if expected.match else ''} "
-        f"to be raised, but the call returned {describe(out)}"
-    )
+def error_facts(exc: BaseException, want: type[BaseException] | None) -> dict[str, Any]:
+    """An exception as data: qualified type, message (bounded), the traceback's last lines, ``is_expected``."""
+    message = str(exc)
+    if len(message) > 20_000:
+        message = message[:20_000] + f"… [{len(message) - 20_000} more characters]"
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return {"type": _qualname(type(exc)), "message": message,
+            "traceback": "\n".join("".join(tb).splitlines()[-12:]),
+            "is_expected": bool(want is not None and isinstance(exc, want))}
 
 
-def _judge_error(expected: ExpectedError, want: type[BaseException], exc: Exception) -> None:
-    """Raise ConformanceFailure unless ``exc`` is the expected exception (type and message fragment)."""
-    if not isinstance(exc, want):
-        raise ConformanceFailure(
-            f"expected {expected.type_name} (or a subclass), got {_qualname(type(exc))}: {_first_line(exc)}"
-        ) from exc
-    if expected.match and expected.match not in str(exc):
-        raise ConformanceFailure(
-            f"raised {_qualname(type(exc))} as expected, but its message does not contain "
-            f"{expected.match!r}:\n  {_first_line(exc)}"
-        ) from exc
+def run_agreement(specs: list[ItemSpec]) -> None:
+    """Run the same case on several devices; raise ConformanceFailure where results disagree (in-process)."""
+    judge_agreement(specs[0].case, [s.platform for s in specs], [s.device_id for s in specs],
+                    observe_agreement(specs))
+
+
+def observe_agreement(specs: list[ItemSpec]) -> dict[str, Any]:
+    """Each device's result of the same case, as data (``results``), or the first ``error``."""
+    results = []
+    for spec in specs:
+        with config_scope(spec.case.config), jax.default_device(spec.device):
+            try:
+                out = jax.block_until_ready(_call(spec, build_args(spec.pattern, spec.case, spec.device,
+                                                                   spec.devices)))
+                results.append(encode(out))
+            except Unavailable:
+                raise
+            except Exception as exc:
+                return {"error": error_facts(exc, None)}
+    return {"results": results}
 
 
 def resolve_exception(name: str) -> type[BaseException]:
@@ -362,6 +353,14 @@ def resolve_exception(name: str) -> type[BaseException]:
         if isinstance(c, type) and issubclass(c, BaseException):
             return c
     raise ConformanceFailure(f"the catalog names an unknown exception type {name!r}")
+
+
+def _grad_facts(spec: ItemSpec) -> dict[str, Any]:
+    """``check_grads`` in the modes the pattern claims (``claims.grad``): ``{"modes": [...], "failure": ...}``."""
+    try:
+        return {"modes": _check_grads(spec)}
+    except ConformanceFailure as exc:
+        return {"modes": [], "failure": str(exc)}
 
 
 def _check_grads(spec: ItemSpec) -> list[str]:
@@ -391,6 +390,53 @@ def _check_grads(spec: ItemSpec) -> list[str]:
     return modes
 
 
+def snapshot_config() -> dict[str, Any]:
+    """Every JAX config flag's value (``jax.config.values``), for :func:`undo_config_changes`."""
+    from jaxpat.patterns._guard import jax_config
+
+    return jax_config() or {}
+
+
+def undo_config_changes(before: dict[str, Any]) -> str | None:
+    """Restore the JAX config flags changed since ``before``; say which (None: nothing changed).
+
+    Run after each item's plugin code: the item fails naming the change, and the items that follow run in the
+    state they expect.
+    """
+    from jaxpat.patterns._guard import config_changes, describe_config_changes, restore_config
+
+    changes = config_changes(before, snapshot_config())
+    if not changes:
+        return None
+    failed = restore_config(changes)
+    changed = ", ".join(f"{n} from {a!r} to {b!r}" for n, (a, b) in sorted(changes.items()))
+    return (f"the implementation changed global JAX config: {changed} (restored for the items that follow"
+            f"{'' if not failed else '; not restorable: ' + describe_config_changes(changes, failed)}); "
+            "use a case `config:` or `jax.config` context managers instead")
+
+
+def select_devices(platforms: str | None, all_devices: bool) -> tuple[list[Any], dict[str, list[str]]]:
+    """The devices to test (``--jaxpat-platforms``, ``--all-devices``), and the requested platforms that are
+    absent (with the devices that exist)."""
+    from jax.extend.backend import backends
+
+    available = {name: jax.devices(name) for name in backends()}
+    names = [p.strip() for p in platforms.split(",") if p.strip()] if platforms else sorted(available)
+    existing = [f"{d.platform}:{d.id}" for devs in available.values() for d in devs]
+    devices: list[Any] = []
+    absent: dict[str, list[str]] = {}
+    for name in names:
+        devs = available.get(name)
+        if devs is None:
+            try:
+                devs = jax.devices(name)  # aliases such as "cuda" for the "gpu" backend
+            except RuntimeError:
+                absent[name] = existing
+                continue
+        devices.extend(devs if all_devices else devs[:1])
+    return devices, absent
+
+
 def _qualname(t: type) -> str:
     mod = t.__module__
     return t.__name__ if mod == "builtins" else f"{mod.replace('jax._src.errors', 'jax.errors')}.{t.__name__}"
@@ -403,30 +449,7 @@ def _first_line(exc: BaseException) -> str:
 
 def repro(spec: ItemSpec, *, load: Sequence[str] = (), catalog: Sequence[str] = (),
           nodeid: str | None = None) -> str:
-    """A Python file that reproduces the item with public APIs only (``python repro.py``).
-
-    It calls :func:`jaxpat.conformance.run_case`, which raises
-    :class:`ConformanceFailure` with the item's message while the item fails,
-    and prints ``conforms`` once it passes. ``load`` and ``catalog`` are the
-    run's ``--jaxpat-load`` modules and ``--jaxpat-catalog`` files. A device
-    ``cpu:N`` with N > 0 needs simulated CPU devices, which the script asks
-    for before JAX starts.
-    """
-    device = spec.device_id
-    what = nodeid or f"{spec.pattern.id} / {spec.case.id} / {spec.impl.id} / {spec.transform} on {device}"
-    lines = [f"# Reproduce {what}",
-             "# Save as repro.py and run `python repro.py`: it raises jaxpat.conformance.ConformanceFailure",
-             "# while the implementation does not conform, and prints 'conforms' once it does."]
-    if spec.device.platform == "cpu" and (spec.device.id > 0 or spec.devices):
-        n = len(jax.devices("cpu"))
-        lines += ["import os", "",
-                  'os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") '
-                  f'+ " --xla_force_host_platform_device_count={n}").strip()  # before JAX starts']
-    lines += ["from jaxpat.conformance import run_case", ""]
-    extra = f", load={list(load)!r}" if load else ""
-    if catalog:
-        extra += f", catalog={[os.path.abspath(p) for p in catalog]!r}"
-    lines += [f"run_case({spec.pattern.id!r}, {spec.case.id!r}, {spec.impl.id!r}, transform={spec.transform!r}, "
-              f"device={device!r}{extra})",
-              'print("conforms")']
-    return "\n".join(lines) + "\n"
+    """:func:`._judge.repro_script` for an in-process item (``spec`` holds JAX devices)."""
+    cpus = len(jax.devices("cpu")) if spec.device.platform == "cpu" and (spec.device.id > 0 or spec.devices) else 0
+    return repro_script(spec.pattern.id, spec.case.id, spec.impl.id, spec.transform, spec.device_id,
+                        simulated_cpus=cpus, load=load, catalog=catalog, nodeid=nodeid)

@@ -96,7 +96,8 @@ class DistributedItem(pytest.Item):
         timeout = float(self.config.getoption("jaxpat_timeout") or 0) or 120.0
         # leave the item's own (thread) timeout room to report what happened here
         outputs = run_processes(self.pattern.id, self.case.id, self.impl.id, self.case.processes,
-                                loads=list(self.config.getoption("jaxpat_load")), deadline=0.75 * timeout)
+                                loads=list(self.config.getoption("jaxpat_load")), deadline=0.75 * timeout,
+                                plugin=self.impl.plugin)
         facts = {"processes": self.case.processes}
         self.user_properties.append(("jaxpat_facts", facts))
         skips = [o["skip"] for o in outputs if o.get("skip")]
@@ -145,7 +146,7 @@ def _tail(path: Path) -> str:
 
 
 def run_processes(pattern: str, case: str, impl: str, processes: int, *, loads: list[str],
-                  deadline: float) -> list[dict[str, Any]]:
+                  deadline: float, plugin: str | None = None) -> list[dict[str, Any]]:
     """Start the processes of one case and return each one's output (raises MultiProcessFailure if one failed)."""
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="jaxpat-mp-") as tmp:
@@ -158,6 +159,8 @@ def run_processes(pattern: str, case: str, impl: str, processes: int, *, loads: 
                        "--coordinator", f"127.0.0.1:{port}", "--timeout", str(max(10, int(deadline))),
                        "--out", str(work / f"out{i}.json")]
                 cmd += [x for m in loads for x in ("--load", m)]
+                if plugin:  # each process holds this plugin's code alone, like an executor
+                    cmd += ["--plugin", plugin]
                 with open(work / f"err{i}.txt", "wb") as err:
                     procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=_child_env()))
             problems = _wait(procs, work, deadline)
@@ -260,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--processes", type=int, required=True)
     p.add_argument("--timeout", type=int, default=60)
     p.add_argument("--load", action="append", default=[])
+    p.add_argument("--plugin")
     ns = p.parse_args(argv)
     out_path = Path(ns.out)
 
@@ -279,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from ._execute import to_input
 
-    registry = load_registry(extra_plugins=[(m, importlib.import_module(m)) for m in ns.load])
+    loads = [m for m in ns.load if ns.plugin is None or m == ns.plugin]
+    registry = load_registry(extra_plugins=[(m, importlib.import_module(m)) for m in loads], only=ns.plugin)
     pattern = registry.catalog.get(ns.pattern)
     case = next(c for c in pattern.cases if c.id == ns.case)
     impl = next(i for i in registry.implementations(ns.pattern) if i.id == ns.impl)

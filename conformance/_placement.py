@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jax
 import numpy as np
 
-__all__ = ["actual_placement", "check_placement", "platform_name"]
+__all__ = ["actual_placement", "check_placement", "judge_placement", "placement_facts", "platform_name"]
 
 Range = tuple[int, int]
 
@@ -69,65 +68,102 @@ def _show(placement: set) -> str:
     return "; ".join(one(p) for p in sorted(placement, key=lambda p: (str(p[0]).zfill(8), p[1])))
 
 
-def check_placement(result: Any, devices: Sequence[Any], shards: Mapping[str, Any]) -> list[str]:
-    """One message per placement problem of ``result`` on the item's ``devices`` (empty: all is where it should be).
+def placement_facts(result: Any, devices: Sequence[Any]) -> list[dict[str, Any]]:
+    """What the executor reads from each leaf of ``result`` (JSON-able): kind, devices, shards, and bad shard data.
+
+    The judge decides with :func:`judge_placement`; nothing here compares with the catalog.
+    """
+    import jax
+
+    device_set = set(devices)
+    out: list[dict[str, Any]] = []
+    for path, leaf in jax.tree_util.tree_flatten_with_path(result)[0]:
+        fact: dict[str, Any] = {"path": f"result{jax.tree_util.keystr(path)}", "type": type(leaf).__name__}
+        out.append(fact)
+        if not isinstance(leaf, jax.Array):
+            fact["kind"] = "numpy" if isinstance(leaf, np.ndarray | np.generic) else "other"
+            continue
+        fact["kind"] = "jax"
+        if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            leaf = jax.random.key_data(leaf)
+        fact["devices"] = _devices(leaf)
+        if leaf.devices() - device_set:
+            fact["outside"] = True
+            continue
+        fact["shape"] = [int(n) for n in leaf.shape]
+        fact["shards"] = sorted(([i if isinstance(i, int) else str(i), [list(r) for r in ranges]]
+                                 for i, ranges in actual_placement(leaf, devices)), key=lambda p: (str(p[0]), p[1]))
+        fact["sharding"] = str(leaf.sharding)[:500]
+        whole = np.asarray(leaf)
+        bad = []
+        for s in leaf.addressable_shards:
+            ranges = _ranges(s.index, leaf.shape)
+            part = whole[tuple(slice(a, b) for a, b in ranges)]
+            data = np.asarray(s.data).reshape(part.shape)
+            if data.tobytes() != part.tobytes():
+                bad.append(f"the shard on {s.device.platform}:{s.device.id} does not hold "
+                           f"the array's values at {list(ranges)}")
+        if bad:
+            fact["bad_shards"] = bad
+    return out
+
+
+def judge_placement(facts: Sequence[Mapping[str, Any]], device_names: Sequence[str],
+                    shards: Mapping[str, Any]) -> list[str]:
+    """One message per placement problem (empty: all is where it should be); the judge's side, no JAX.
 
     Every array leaf must live on the item's devices only; leaves named in
     ``shards`` must have exactly the declared placement, and every shard's
     data must be the matching slice of the whole array.
     """
     problems: list[str] = []
-    device_set = set(devices)
-    names = ", ".join(f"{d.platform}:{d.id}" for d in devices)
+    names = ", ".join(device_names)
     seen = set()
-    for path, leaf in jax.tree_util.tree_flatten_with_path(result)[0]:
-        where = f"result{jax.tree_util.keystr(path)}"
+    for fact in facts:
+        where = str(fact.get("path"))
         seen.add(where)
         want = shards.get(where)
+        kind = fact.get("kind")
         if want == "host":
-            if isinstance(leaf, jax.Array) or not isinstance(leaf, np.ndarray | np.generic):
-                problems.append(f"{where}: expected a NumPy array on the host, got {type(leaf).__name__}"
-                                + (f" on {_devices(leaf)}" if isinstance(leaf, jax.Array) else ""))
+            if kind != "numpy":
+                problems.append(f"{where}: expected a NumPy array on the host, got {fact.get('type')}"
+                                + (f" on {fact.get('devices')}" if kind == "jax" else ""))
             continue
-        if not isinstance(leaf, jax.Array):
+        if kind != "jax":
             if want is not None:
-                problems.append(f"{where}: expected a jax.Array on the item's devices, got {type(leaf).__name__}")
+                problems.append(f"{where}: expected a jax.Array on the item's devices, got {fact.get('type')}")
             continue
-        if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
-            leaf = jax.random.key_data(leaf)
-        outside = leaf.devices() - device_set
-        if outside:
-            problems.append(f"output on the wrong device: {where} lives on {_devices(leaf)}, the item runs on {names}")
+        if fact.get("outside"):
+            problems.append(f"output on the wrong device: {where} lives on {fact.get('devices')}, "
+                            f"the item runs on {names}")
             continue
         if want is None:
             continue
-        full = tuple((0, n) for n in leaf.shape)
-        expected = {(i, full) for i in range(len(devices))} if want == "replicated" else {
-            (d, tuple(ranges) if ranges is not None else full) for d, ranges in want
+        full = tuple((0, int(n)) for n in fact.get("shape", ()))
+        expected = {(i, full) for i in range(len(device_names))} if want == "replicated" else {
+            (d, tuple(tuple(r) for r in ranges) if ranges is not None else full) for d, ranges in want
         }
-        actual = actual_placement(leaf, devices)
+        actual = {(d, tuple(tuple(r) for r in ranges)) for d, ranges in fact.get("shards", ())}
         if actual != expected:
             lines = [f"{where}: placement differs from the case's `shards`"]
             if actual - expected:
                 lines.append(f"  unexpected: {_show(actual - expected)}")
             if expected - actual:
                 lines.append(f"  missing:    {_show(expected - actual)}")
-            lines.append(f"  sharding:   {leaf.sharding}")
+            lines.append(f"  sharding:   {fact.get('sharding')}")
             problems.append("\n".join(lines))
             continue
-        whole = np.asarray(leaf)
-        for s in leaf.addressable_shards:
-            ranges = _ranges(s.index, leaf.shape)
-            part = whole[tuple(slice(a, b) for a, b in ranges)]
-            data = np.asarray(s.data).reshape(part.shape)
-            if data.tobytes() != part.tobytes():
-                problems.append(f"{where}: the shard on {s.device.platform}:{s.device.id} does not hold "
-                                f"the array's values at {list(ranges)}")
+        problems += [f"{where}: {b}" for b in fact.get("bad_shards", ())]
     for where in shards:
         if where not in seen:
             problems.append(f"{where}: the case's `shards` names it, but the result has no such leaf "
                             f"(leaves: {', '.join(sorted(seen)) or 'none'})")
     return problems
+
+
+def check_placement(result: Any, devices: Sequence[Any], shards: Mapping[str, Any]) -> list[str]:
+    """:func:`placement_facts` judged by :func:`judge_placement` in one process (tests, ``run_case``)."""
+    return judge_placement(placement_facts(result, devices), [f"{d.platform}:{d.id}" for d in devices], shards)
 
 
 def _devices(leaf: Any) -> str:

@@ -68,8 +68,10 @@ class Candidate:
 
 
 def candidates(
-    autoload: bool | None, block: Iterable[str], extra: Iterable[tuple[str, object]], session: _Session
+    autoload: bool | None, block: Iterable[str], extra: Iterable[tuple[str, object]], session: _Session,
+    only: str | None = None,
 ) -> list[Candidate]:
+    """The plugins to load, in order; with ``only``, the candidates of that one name (an executor's plugin)."""
     blocked = _blocked_names(block)
     for name in sorted(blocked):
         session.pm.set_blocked(name)
@@ -77,6 +79,8 @@ def candidates(
     if _autoload_enabled(autoload):
         everything += _entry_point_candidates()
     everything += [_in_process_candidate(name, obj) for name, obj in extra]
+    if only is not None:
+        everything = [c for c in everything if c.name == only]
     groups: dict[str, list[Candidate]] = {}
     for cand in everything:
         if cand.name not in blocked:

@@ -47,6 +47,7 @@ def load_registry(
     strict: bool = False,
     catalog: Catalog | None = None,
     extra_plugins: Iterable[tuple[str, object]] = (),
+    only: str | None = None,
 ) -> Registry:
     """Discover, validate and register plugins; return the resulting registry.
 
@@ -55,14 +56,15 @@ def load_registry(
     added to those in ``JAXPAT_BLOCK_PLUGINS``. ``catalog`` replaces the
     shipped catalog as the base that plugin catalog files extend (tests use
     small ones). ``extra_plugins`` are ``(name, plugin)`` pairs registered
-    last. A plugin that fails is left out and recorded in
+    last. ``only`` loads the plugin of that name alone (an executor holds
+    one plugin's code; see docs/security.md). A plugin that fails is left out and recorded in
     ``Registry.errors``; with ``strict=True`` the first failure raises
     :class:`PluginValidationError` instead.
 
     :raises catalog.CatalogError: the base (shipped) catalog is invalid.
     """
     session = Session(strict=strict)
-    loaded = session.register_all(candidates(autoload, block, extra_plugins, session))
+    loaded = session.register_all(candidates(autoload, block, extra_plugins, session, only))
     base = catalog if catalog is not None else load()
     loaded = session.add_catalog_files(loaded, base)
     loaded = session.add_implementations(loaded, base)

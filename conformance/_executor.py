@@ -1,0 +1,297 @@
+"""The executor: the only process of a conformance run where plugin code runs -- one plugin per process.
+
+``python -m jaxpat.conformance._executor --plugin NAME`` imports JAX, loads
+the registry with the plugin ``NAME`` alone (the reference implementations
+are the plugin ``reference``), says hello (the plugin, its implementations,
+its catalog files, its load errors) and then serves requests, one JSON
+object per line on its standard input, answering one JSON object per line
+on the file descriptor that was its standard output. Anything the plugin
+prints goes to standard error, which the judge captures per item. It never
+decides a verdict: it ships what it observed (:func:`._execute.observe_case`,
+claim figures) and the judge (:mod:`._judge`, another process, which never
+imports a plugin) decides.
+
+``--probe`` is the plugin-free variant: it reports the devices, the JAX
+versions and config this host offers, then exits.
+
+Budgets are the judge's: it kills this process's group when an item runs
+past its limit, so C code holding the GIL cannot outlast them. On
+``SIGUSR1`` the process writes every thread's stack to standard error
+first (faulthandler), which the judge quotes in the timeout's message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import faulthandler
+import json
+import os
+import signal
+import sys
+import traceback
+from typing import Any, BinaryIO
+
+__all__ = ["PROTOCOL", "main"]
+
+#: The request/answer protocol's version (hello carries it; the judge refuses another).
+PROTOCOL = 1
+
+
+def _channel() -> tuple[BinaryIO, BinaryIO]:
+    """Requests come on fd 0; answers go to a private duplicate of fd 1; fd 1 itself becomes stderr."""
+    out_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(0, "rb", buffering=0), os.fdopen(out_fd, "wb", buffering=0)
+
+
+def _send(out: BinaryIO, msg: dict[str, Any]) -> None:
+    data = json.dumps(msg, allow_nan=False, separators=(",", ":")).encode() + b"\n"
+    view = memoryview(data)
+    while view:
+        n = out.write(view)
+        view = view[n or 0:]
+
+
+def _recv(inp: BinaryIO) -> dict[str, Any] | None:
+    line = bytearray()
+    while True:
+        chunk = inp.readline()
+        if not chunk:
+            return None
+        line += chunk
+        if line.endswith(b"\n"):
+            return json.loads(line)
+
+
+def _setup_jax(cache_dir: str | None) -> Any:
+    import jax
+    import jax.monitoring
+
+    if cache_dir:
+        jax.config.update("jax_compilation_cache_dir", cache_dir)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    counter = {"compiles": 0}
+
+    def on_event(event: str, duration_secs: float, **_: str | int) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            counter["compiles"] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(on_event)
+    return counter
+
+
+def probe(platforms: str | None, all_devices: bool) -> dict[str, Any]:
+    """The devices and JAX of this host, as the judge needs them to collect items (no plugin is loaded)."""
+    import platform as _platform
+
+    import jax
+
+    from jaxpat._util import dist_version
+
+    from ._execute import select_devices
+    from ._placement import platform_name
+
+    chosen, absent = select_devices(platforms, all_devices)
+
+    def info(d: Any) -> dict[str, Any]:
+        return {"id": int(d.id), "platform": str(d.platform), "kind": str(d.device_kind),
+                "backend": platform_name(d)}
+
+    from ._setup import GUARDED_CONFIG, jsonable
+
+    return {
+        "protocol": PROTOCOL,
+        "devices": [info(d) for d in chosen],
+        "platform_devices": {p: [info(d) for d in jax.devices(p)] for p in dict.fromkeys(d.platform for d in chosen)},
+        "absent": absent,
+        "jax": jax.__version__,
+        "jaxlib": dist_version("jaxlib"),
+        "python": _platform.python_version(),
+        "default_backend": jax.default_backend(),
+        "jax_config": {name: jsonable(getattr(jax.config, name)) for name in GUARDED_CONFIG},
+    }
+
+
+class _Server:
+    """Serves one plugin's requests."""
+
+    def __init__(self, ns: argparse.Namespace, counter: dict[str, int]) -> None:
+        import importlib
+
+        from jaxpat.patterns import load_registry
+
+        from ._setup import ExtraCatalog
+
+        self.counter = counter
+        self.load_errors: list[dict[str, Any]] = []
+        extra: list[tuple[str, object]] = []
+        for name in ns.load:
+            if name != ns.plugin:
+                continue
+            try:
+                extra.append((name, importlib.import_module(name)))
+            except BaseException:  # reported as a failing item; the other plugins are other processes
+                self.load_errors.append({"plugin": name, "distribution": None, "message":
+                                         f"plugin module {name!r} (--jaxpat-load) failed to import:\n"
+                                         f"{traceback.format_exc()}"})
+        for path in ns.catalog:
+            extra.append((f"catalog:{os.path.basename(path)}", ExtraCatalog([os.path.abspath(path)])))
+        only = ns.plugin
+        self.registry = load_registry(extra_plugins=extra, only=only, block=())
+        self.devices: dict[str, Any] = {}
+        import jax
+        from jax.extend.backend import backends
+
+        for b in backends():
+            for d in jax.devices(b):
+                self.devices[f"{d.platform}:{d.id}"] = d
+        self.last_pattern: str | None = None
+
+    def hello(self) -> dict[str, Any]:
+        reg = self.registry
+        plugins = [p for p in reg.plugins() if not p.name.startswith("catalog:")]
+        return {
+            "protocol": PROTOCOL,
+            "pid": os.getpid(),
+            "plugins": [{"name": p.name, "distribution": p.distribution, "version": p.version,
+                         "catalog_files": [str(f) for f in p.catalog_files]} for p in plugins],
+            "implementations": [{"id": i.id, "name": i.name, "pattern": i.pattern, "plugin": i.plugin,
+                                 "distribution": i.distribution or None} for i in reg.implementations()],
+            "errors": self.load_errors + [
+                {"plugin": getattr(e, "plugin", None), "distribution": getattr(e, "distribution", None) or None,
+                 "message": str(getattr(e, "message", e))} for e in reg.errors],
+        }
+
+    def _impl(self, pattern: str, impl_id: str) -> Any:
+        for impl in self.registry.implementations(pattern):
+            if impl.id == impl_id:
+                return impl
+        raise LookupError(f"no implementation {impl_id!r} of {pattern!r} in this executor")
+
+    def _spec(self, req: dict[str, Any]) -> Any:
+        from ._execute import ItemSpec
+
+        pattern = self.registry.catalog.get(req["pattern"])
+        case = next(c for c in pattern.cases if c.id == req["case"])
+        impl = self._impl(pattern.id, req["impl"])
+        count = int(req.get("count") or 0)
+        if count > 1:
+            import jax
+
+            devices = tuple(jax.devices(req["platform"])[:count])
+            return ItemSpec(pattern, case, impl, devices[0], req["transform"], devices=devices)
+        return ItemSpec(pattern, case, impl, self.devices[req["device"]], req["transform"])
+
+    def handle(self, req: dict[str, Any]) -> dict[str, Any]:
+        from jaxpat.patterns import Unavailable
+
+        from ._execute import observe_agreement, observe_case, snapshot_config, undo_config_changes
+
+        op = req.get("op")
+        if req.get("pattern") != self.last_pattern:
+            self._release()
+            self.last_pattern = req.get("pattern")
+        before_compiles = self.counter["compiles"]
+        config_before = snapshot_config()
+        try:
+            if op == "case":
+                answer: dict[str, Any] = {"obs": observe_case(self._spec(req))}
+            elif op == "agree":
+                specs = [self._spec({**req, "device": d, "count": 0}) for d in req["devices"]]
+                answer = {"obs": observe_agreement(specs)}
+            elif op == "claim":
+                answer = {"claim": self._claim(req)}
+            else:
+                return {"error": f"unknown request {op!r}"}
+        except Unavailable as exc:
+            answer = {"unavailable": str(exc)}
+        damage = undo_config_changes(config_before)
+        if damage:
+            answer["damage"] = damage
+        answer["compiles"] = self.counter["compiles"] - before_compiles
+        return answer
+
+    def _claim(self, req: dict[str, Any]) -> dict[str, Any]:
+        from ._measure import measure
+
+        pattern = self.registry.catalog.get(req["pattern"])
+        impl = self._impl(pattern.id, req["impl"])
+        siblings = list(self.registry.implementations(pattern.id))
+        device = self.devices[req["device"]]
+        try:
+            result = measure(req["claim"], pattern, impl, device, siblings)
+        except Exception as exc:
+            from jaxpat._util import first_line
+
+            return {"error": f"could not measure claim `{req['claim']}` of {pattern.id} for {impl.id}: "
+                             f"{first_line(exc)}"}
+        return result.to_dict()
+
+    def _release(self) -> None:
+        """Between patterns: forget what the previous pattern compiled (memory stays flat over a run)."""
+        from . import _execute
+
+        release = getattr(_execute, "release_pattern", None)
+        if release is not None:
+            release()
+
+
+def _args(exc: BaseException) -> str:
+    return f"({', '.join(repr(a) for a in exc.args)[:200]})" if exc.args else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run an executor (or a probe) until its input closes."""
+    p = argparse.ArgumentParser(prog="python -m jaxpat.conformance._executor")
+    p.add_argument("--plugin")
+    p.add_argument("--probe", action="store_true")
+    p.add_argument("--load", action="append", default=[])
+    p.add_argument("--catalog", action="append", default=[])
+    p.add_argument("--platforms")
+    p.add_argument("--all-devices", action="store_true")
+    p.add_argument("--cache-dir")
+    ns = p.parse_args(argv)
+    inp, out = _channel()
+    faulthandler.enable()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    if ns.probe:
+        try:
+            answer = probe(ns.platforms, ns.all_devices)
+        except BaseException:
+            answer = {"protocol": PROTOCOL, "fatal": traceback.format_exc()[-4000:]}
+        _send(out, answer)
+        return 0
+    try:
+        counter = _setup_jax(ns.cache_dir)
+        from jaxpat.patterns._guard import hook_budget, import_budget
+
+        imp, hook = import_budget(), hook_budget()
+        # from here on plugin code runs: the judge enforces its budgets by ending this process
+        _send(out, {"phase": "plugin", "budget": None if imp is None or hook is None else imp + hook})
+        server = _Server(ns, counter)
+        hello = server.hello()
+    except BaseException:
+        _send(out, {"protocol": PROTOCOL, "fatal": traceback.format_exc()[-4000:]})
+        return 0
+    _send(out, hello)
+    while True:
+        req = _recv(inp)
+        if req is None or req.get("op") == "bye":
+            return 0
+        try:
+            answer = server.handle(req)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit) as exc:  # plugin code tried to end the process
+            answer = {"ended": f"{type(exc).__name__}{_args(exc)}"}
+        except BaseException as exc:  # a request this executor could not serve
+            answer = {"broken": f"{type(exc).__name__}: {exc}"[:2000], "traceback": traceback.format_exc()[-3000:]}
+        answer["seq"] = req.get("seq")
+        try:
+            _send(out, answer)
+        except ValueError as exc:  # NaN in figures: strict JSON only
+            _send(out, {"seq": req.get("seq"), "broken": f"the answer is not strict JSON: {exc}"})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

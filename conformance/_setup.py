@@ -1,0 +1,45 @@
+"""Set-up shared by the judge and the executors: what needs neither pytest nor JAX nor a plugin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jaxpat.patterns import hookimpl
+
+from jaxpat._util import cache_root
+
+__all__ = ["GUARDED_CONFIG", "ExtraCatalog", "default_cache_dir", "jsonable"]
+
+#: JAX config flags the report's environment records (every flag is compared around each item by the executor).
+GUARDED_CONFIG = (
+    "jax_enable_x64", "jax_default_prng_impl", "jax_threefry_partitionable", "jax_numpy_rank_promotion",
+    "jax_numpy_dtype_promotion", "jax_default_matmul_precision", "jax_disable_jit", "jax_debug_nans",
+)
+
+
+def default_cache_dir() -> Path:
+    """The per-user persistent compilation cache: ``xla`` in :func:`jaxpat._util.cache_root`.
+
+    ``$JAXPAT_CACHE_DIR/xla`` when that is set, else ``$XDG_CACHE_HOME/jaxpat/xla``,
+    else ``~/.cache/jaxpat/xla`` (beside the catalog parse cache's ``catalog`` folder).
+    """
+    return cache_root() / "xla"
+
+
+def jsonable(x: Any) -> Any:
+    """Plain JSON values: config enums subclass str but cannot cross a process boundary as themselves."""
+    if x is None or type(x) in (str, int, float, bool):
+        return x
+    return str(getattr(x, "value", x))
+
+
+class ExtraCatalog:
+    """An in-process plugin contributing ``--jaxpat-catalog`` files (YAML only: no code of anyone's)."""
+
+    def __init__(self, files: list[str]) -> None:
+        self.files = files
+
+    @hookimpl
+    def jaxpat_catalog_files(self) -> list[str]:
+        return list(self.files)
