@@ -185,10 +185,15 @@ def load_listing(config: pytest.Config) -> Listing:
         return config.stash[_LISTING]
     from jaxpat.catalog import CatalogError, load
 
-    base_extra = [(f"catalog:{Path(p).name}", Path(p).resolve()) for p in config.getoption("jaxpat_catalog")]
-    catalog = load(extra=base_extra) if base_extra else load()  # CatalogError: the caller's error item
+    from ._setup import catalog_with_files
+
+    catalog, file_problems = catalog_with_files(config.getoption("jaxpat_catalog"))  # CatalogError: shipped
+    bad = {label for label, _ in file_problems}
+    base_extra = [(f"catalog:{Path(p).name}", Path(p).resolve()) for p in config.getoption("jaxpat_catalog")
+                  if f"catalog:{Path(p).name}" not in bad]
     listing = Listing(catalog)
     names, listing.problems = plugin_names(config)
+    listing.problems = file_problems + listing.problems
     pool = pool_of(config)
     files: list[tuple[str, Path]] = list(base_extra)
     for name in names:

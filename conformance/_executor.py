@@ -122,8 +122,6 @@ class _Server:
 
         from jaxpat.patterns import load_registry
 
-        from ._setup import ExtraCatalog
-
         self.counter = counter
         self.load_errors: list[dict[str, Any]] = []
         extra: list[tuple[str, object]] = []
@@ -136,10 +134,12 @@ class _Server:
                 self.load_errors.append({"plugin": name, "distribution": None, "message":
                                          f"plugin module {name!r} (--jaxpat-load) failed to import:\n"
                                          f"{traceback.format_exc()}"})
-        for path in ns.catalog:
-            extra.append((f"catalog:{os.path.basename(path)}", ExtraCatalog([os.path.abspath(path)])))
-        only = ns.plugin
-        self.registry = load_registry(extra_plugins=extra, only=only, block=())
+        base = None
+        if ns.catalog:  # --jaxpat-catalog files: part of the catalog every plugin's implementations see
+            from ._setup import catalog_with_files
+
+            base, _ = catalog_with_files(ns.catalog)  # the judge reports the invalid ones
+        self.registry = load_registry(extra_plugins=extra, only=ns.plugin, catalog=base)
         self.devices: dict[str, Any] = {}
         import jax
         from jax.extend.backend import backends

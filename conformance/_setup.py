@@ -9,7 +9,7 @@ from jaxpat.patterns import hookimpl
 
 from jaxpat._util import cache_root
 
-__all__ = ["GUARDED_CONFIG", "ExtraCatalog", "default_cache_dir", "jsonable"]
+__all__ = ["GUARDED_CONFIG", "ExtraCatalog", "catalog_with_files", "default_cache_dir", "jsonable"]
 
 #: JAX config flags the report's environment records (every flag is compared around each item by the executor).
 GUARDED_CONFIG = (
@@ -43,3 +43,22 @@ class ExtraCatalog:
     @hookimpl
     def jaxpat_catalog_files(self) -> list[str]:
         return list(self.files)
+
+
+def catalog_with_files(paths: list[str]) -> tuple[Any, list[tuple[str, str]]]:
+    """The shipped catalog plus the ``--jaxpat-catalog`` files that are valid, and ``(label, message)`` for
+    each file left out (its problems, naming file, line and field)."""
+    from jaxpat.catalog import CatalogError, load
+
+    ok: list[tuple[str, Path]] = []
+    problems: list[tuple[str, str]] = []
+    catalog = load()
+    for p in paths:
+        origin = f"catalog:{Path(p).name}"
+        try:
+            catalog = load(extra=[*ok, (origin, Path(p).resolve())])
+        except CatalogError as exc:
+            problems.append((origin, f"catalog file {p} (--jaxpat-catalog) is invalid:\n{exc}"))
+            continue
+        ok.append((origin, Path(p).resolve()))
+    return catalog, problems

@@ -134,9 +134,12 @@ def test_output_on_wrong_device_is_caught(broken_run: dict[str, Any], record_pro
 def test_nondeterministic_output_is_caught(broken_run: dict[str, Any], record_property: Any) -> None:
     """Two runs of the same item with different bits fail as non-deterministic."""
     record_property("reliability", "broken or hostile plugins")
-    eager = [r for r in broken_run["impls"]["broken.nondeterministic"] if r["transform"] == "eager"]
-    assert {r["outcome"] for r in eager} == {"failed"}
-    assert all("non-deterministic" in r["message"] for r in eager)
+    # the implementation adds a global call counter's parity: the first item's two runs differ; later items'
+    # results depend on how many calls came before them (a trace under jit calls it once), so only it is checked
+    [eager] = [r for r in broken_run["impls"]["broken.nondeterministic"]
+               if r["transform"] == "eager" and r["device"] == "cpu:0"]
+    assert eager["outcome"] == "failed"
+    assert "non-deterministic" in eager["message"]
 
 
 def test_devices_that_disagree_are_caught(broken_run: dict[str, Any]) -> None:
