@@ -49,7 +49,8 @@ from jaxpat._util import cache_root, env_flag
 from . import _yaml
 from ._yaml import DEFAULT_LIMITS, Document, Limits, parse
 
-__all__ = ["CACHE_FORMAT", "ENV_CACHE_DIR", "ENV_DISABLE", "MAX_ENTRIES", "cache_dir", "cached_parse"]
+__all__ = ["CACHE_FORMAT", "ENV_CACHE_DIR", "ENV_DISABLE", "MAX_ENTRIES", "cache_dir", "cached_parse",
+           "tampered"]
 
 #: Bump when the layout of an entry changes (the source hash changes too, but say it).
 CACHE_FORMAT = 1
@@ -99,6 +100,31 @@ def cached_parse(raw: bytes, file: str, limits: Limits = DEFAULT_LIMITS, *, writ
     if write:
         _write(directory, key, doc)
     return doc
+
+
+def tampered(raw: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> str | None:
+    """Why the cache entry for ``raw`` cannot be trusted (it differs from a fresh parse), or None.
+
+    None also when there is no entry, no cache, or ``raw`` does not parse.
+    The cache is keyed by content, so only something that rewrote an entry
+    makes it differ; ``jaxpat validate`` reports it and the conformance
+    run's judge never reads entries (docs/security.md).
+    """
+    directory = cache_dir()
+    key = _key(raw, limits) if directory is not None else None
+    if directory is None or key is None:
+        return None
+    cached = _read(directory, key, file)
+    if cached is None:
+        return None
+    try:
+        fresh = parse(raw, file, limits)
+    except Exception:
+        return None
+    if _encode(cached) == _encode(fresh):
+        return None
+    return (f"the parse cache entry {directory / (key + '.json')} for {file} differs from the file's content "
+            "(it was rewritten outside jaxpat); delete it, or the directory, to rebuild it")
 
 
 # -- key -------------------------------------------------------------------------

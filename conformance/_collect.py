@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import platform as _platform
+import re
 import socket
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -166,17 +167,61 @@ def probe_of(config: pytest.Config) -> dict[str, Any]:
     return config.stash[_PROBE]
 
 
+#: What a plugin's entry-point name and an implementation's name may be (ASCII: no look-alike of another name).
+NAME_RULE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+#: ``--jaxpat-load`` takes a module name (dots allowed: the user typed it).
+MODULE_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_SKELETON = str.maketrans({"0": "o", "1": "l", "5": "s", "_": ""})
+
+
+def skeleton(name: str) -> str:
+    """What ``name`` looks like: digits that read as letters (``examp1e`` looks like ``example``), ``rn`` as
+    ``m``, ``vv`` as ``w``, underscores dropped."""
+    return name.lower().translate(_SKELETON).replace("rn", "m").replace("vv", "w")
+
+
+def safe_label(name: str) -> str:
+    """``name`` as it may appear in a node id: characters outside the name rule become ``?``."""
+    return re.sub(r"[^a-z0-9_.:]", "?", name)[:80] or "?"
+
+
 def plugin_names(config: pytest.Config) -> tuple[list[str], list[tuple[str, str]]]:
-    """The plugins of this run, from distribution metadata (nothing imported), and name problems."""
+    """The plugins of this run, from distribution metadata (nothing imported), and name problems.
+
+    An entry-point name outside :data:`NAME_RULE` (non-ASCII, brackets, dashes...) or one that looks like an
+    earlier plugin's name (:func:`skeleton`) is refused: node ids and reports name plugins, and a look-alike
+    of ``reference`` would pass its failures off as the reference's.
+    """
     from jaxpat.patterns._discovery import candidates
     from jaxpat.patterns._session import Session
 
     session = Session(strict=False)
-    names = [c.name for c in candidates(None, (), (), session)]
-    names += [m for m in config.getoption("jaxpat_load") if m not in names]
-    problems = [(str(getattr(e, "plugin", None) or "unknown"), str(getattr(e, "message", e)))
-                for e in session.errors]
-    return names, problems
+    problems: list[tuple[str, str]] = []
+    names: list[str] = []
+    looks: dict[str, str] = {}
+    for cand in candidates(None, (), (), session):
+        name = cand.name
+        if not NAME_RULE.fullmatch(name):
+            problems.append((safe_label(name), f"jaxpat plugin {name!a} ({cand.origin}) was refused: a plugin "
+                             f"name is ASCII lowercase letters, digits and underscores ({NAME_RULE.pattern})"))
+            continue
+        twin = looks.get(skeleton(name))
+        if twin is not None:
+            problems.append((safe_label(name), f"jaxpat plugin {name!r} ({cand.origin}) was refused: its name looks "
+                             f"like the plugin {twin!r}'s"))
+            continue
+        looks[skeleton(name)] = name
+        names.append(name)
+    for m in config.getoption("jaxpat_load"):
+        if m in names:
+            continue
+        if not MODULE_RULE.fullmatch(m):
+            problems.append((safe_label(m), f"--jaxpat-load {m!a} is not a module name"))
+            continue
+        names.append(m)
+    clashes = [(safe_label(str(getattr(e, "plugin", None) or "unknown")), str(getattr(e, "message", e)))
+               for e in session.errors]  # two distributions for one name (docs/plugins.md)
+    return names, clashes + problems
 
 
 def load_listing(config: pytest.Config) -> Listing:
@@ -187,7 +232,8 @@ def load_listing(config: pytest.Config) -> Listing:
 
     from ._setup import catalog_with_files
 
-    catalog, file_problems = catalog_with_files(config.getoption("jaxpat_catalog"))  # CatalogError: shipped
+    # the judge parses every file itself: the per-user parse cache is writable by any plugin (docs/security.md)
+    catalog, file_problems = catalog_with_files(config.getoption("jaxpat_catalog"), trust_cache=False)
     bad = {label for label, _ in file_problems}
     base_extra = [(f"catalog:{Path(p).name}", Path(p).resolve()) for p in config.getoption("jaxpat_catalog")
                   if f"catalog:{Path(p).name}" not in bad]
@@ -196,26 +242,26 @@ def load_listing(config: pytest.Config) -> Listing:
     listing.problems = file_problems + listing.problems
     pool = pool_of(config)
     files: list[tuple[str, Path]] = list(base_extra)
+    hellos = pool.start_all(names)  # side by side: each loads its plugin meanwhile
     for name in names:
-        from ._pool import ExecutorFailure
-
-        try:
-            hello = pool.start(name)
-        except ExecutorFailure as exc:
-            listing.problems.append((name, f"plugin {name!r} could not be loaded: {exc.message}"))
+        hello = hellos[name]
+        if not isinstance(hello, dict):
+            listing.problems.append((name, f"plugin {name!r} could not be loaded: {hello.message}"))
             continue
         for err in hello.get("errors", []):
             label = str(err.get("plugin") or name)
             dist = err.get("distribution")
             listing.problems.append((f"{label}:{dist}" if dist and label != name else label, str(err.get("message"))))
         infos = [p for p in hello.get("plugins", []) if p.get("name") == name]
+        if not infos or not any(i.get("plugin") == name for i in hello.get("implementations", [])):
+            pool.retire(name)  # nothing of it can run: no process kept for it
         if not infos:
             continue
         info = infos[0]
         mine = [(name, Path(f)) for f in info.get("catalog_files", [])]
         if mine:
             try:
-                catalog = load(extra=[*files, *mine])
+                catalog = load(extra=[*files, *mine], use_cache=False)
             except CatalogError as exc:
                 listing.problems.append((name, f"plugin {name!r}: its catalog files are invalid:\n{exc}"))
                 continue
@@ -225,6 +271,10 @@ def load_listing(config: pytest.Config) -> Listing:
         for i in hello.get("implementations", []):
             if i.get("plugin") != name:
                 continue  # an executor speaks for its own plugin only
+            if not NAME_RULE.fullmatch(str(i.get("name"))) or i.get("id") != f"{name}.{i.get('name')}":
+                listing.problems.append((safe_label(name), f"plugin {name!r}: implementation name "
+                                         f"{i.get('name')!a} refused (names follow {NAME_RULE.pattern})"))
+                continue
             listing.impls.append(ImplRef(str(i["id"]), str(i["name"]), str(i["pattern"]), name,
                                          i.get("distribution")))
     listing.catalog = catalog
@@ -280,8 +330,26 @@ def environment(config: pytest.Config) -> dict[str, Any]:
             env["catalog_digest"] = None
             env["plugins"] = []
             env["registry_error"] = first_line(exc)
+        env["judge"] = judge_facts(config)
         config.stash[_ENV] = env
     return config.stash[_ENV]
+
+
+def judge_facts(config: pytest.Config) -> dict[str, Any]:
+    """Evidence that this process stayed clean: its pid, whether JAX was imported here, the plugin modules
+    loaded here (empty), and the executors' pids (the processes where plugin code ran)."""
+    import os
+    from importlib.metadata import entry_points
+
+    pool = config.stash.get(_POOL, None)
+    modules = {ep.value.split(":")[0] for ep in entry_points(group="jaxpat")} | {"jaxpat.patterns.reference"}
+    modules |= set(config.getoption("jaxpat_load"))
+    return {
+        "pid": os.getpid(),
+        "jax_imported": "jax" in sys.modules,
+        "plugin_modules_imported": sorted(m for m in modules if m in sys.modules),
+        "executor_pids": {name: ex.proc.pid for name, ex in (pool.executors.items() if pool else [])},
+    }
 
 
 def close(config: pytest.Config) -> None:
@@ -481,7 +549,9 @@ def ask(item: pytest.Item, plugin: str, impl: str, request: dict[str, Any]) -> d
     except ExecutorFailure as exc:
         raise ConformanceFailure(_failure_text(exc, impl)) from None
     if output:
-        sys.stdout.write(output)
+        from ._judge import printable
+
+        sys.stdout.write(printable(output))
     if answer.get("ended"):
         raise ConformanceFailure(
             f"the implementation raised {answer['ended']}: an implementation returns "
@@ -490,7 +560,9 @@ def ask(item: pytest.Item, plugin: str, impl: str, request: dict[str, Any]) -> d
         raise ConformanceFailure(f"the executor could not serve this item: {answer['broken']}\n"
                                  f"{answer.get('traceback', '')}")
     if answer.get("unavailable") is not None:
-        pytest.skip(f"{impl} is unavailable in this JAX: {answer['unavailable']}")
+        from ._judge import printable
+
+        pytest.skip(printable(f"{impl} is unavailable in this JAX: {answer['unavailable']}"))
     return answer
 
 

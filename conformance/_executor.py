@@ -134,11 +134,11 @@ class _Server:
                 self.load_errors.append({"plugin": name, "distribution": None, "message":
                                          f"plugin module {name!r} (--jaxpat-load) failed to import:\n"
                                          f"{traceback.format_exc()}"})
-        base = None
-        if ns.catalog:  # --jaxpat-catalog files: part of the catalog every plugin's implementations see
-            from ._setup import catalog_with_files
+        from ._setup import catalog_with_files
 
-            base, _ = catalog_with_files(ns.catalog)  # the judge reports the invalid ones
+        # the shipped catalog and the --jaxpat-catalog files, parsed here: the parse cache is writable by any
+        # plugin, and this copy builds the inputs (the judge reports invalid files)
+        base, _ = catalog_with_files(ns.catalog, trust_cache=False)
         self.registry = load_registry(extra_plugins=extra, only=ns.plugin, catalog=base)
         self.devices: dict[str, Any] = {}
         import jax
@@ -265,12 +265,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         counter = _setup_jax(ns.cache_dir)
-        from jaxpat.patterns._guard import hook_budget, import_budget
+        from jaxpat.patterns._session import PHASES
 
-        imp, hook = import_budget(), hook_budget()
-        # from here on plugin code runs: the judge enforces its budgets by ending this process
-        _send(out, {"phase": "plugin", "budget": None if imp is None or hook is None else imp + hook})
+        def phase(plugin: str, stage: str, budget: float | None) -> None:
+            # plugin code is about to run (or has ended): the judge enforces its budget by ending this process
+            _send(out, {"phase": stage, "plugin": plugin, "budget": budget})
+
+        PHASES.listener = phase
         server = _Server(ns, counter)
+        PHASES.listener = None
         hello = server.hello()
     except BaseException:
         _send(out, {"protocol": PROTOCOL, "fatal": traceback.format_exc()[-4000:]})

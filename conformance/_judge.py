@@ -23,14 +23,35 @@ from ._compare import agree, compare, describe, same_bits
 from ._placement import judge_placement
 from ._wire import WireError, decode
 
-__all__ = ["VMAP_BATCH", "ConformanceFailure", "expectation", "judge_agreement", "judge_case", "repro_script"]
+__all__ = ["VMAP_BATCH", "ConformanceFailure", "expectation", "judge_agreement", "judge_case", "printable",
+           "repro_script"]
 
 #: Batch size of the vmap transform: each argument is stacked this many times.
 VMAP_BATCH = 2
 
 
+_SAFE = {"\n", "\t"}
+_BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character but newline and tab shown as an escape (``\\x1b``), and bidi
+    overrides too: text that came from plugin code cannot repaint a terminal or reorder what is shown."""
+    out = []
+    for ch in str(text):
+        o = ord(ch)
+        if ch in _SAFE or (o >= 0x20 and not 0x7F <= o <= 0x9F and o not in _BIDI):
+            out.append(ch)
+        else:
+            out.append(f"\\x{o:02x}" if o <= 0xFF else f"\\u{o:04x}")
+    return "".join(out)
+
+
 class ConformanceFailure(AssertionError):
-    """An implementation does not conform; the message says how, precisely."""
+    """An implementation does not conform; the message says how, precisely (control characters escaped)."""
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(printable(str(message)))
 
 
 ConformanceFailure.__module__ = "jaxpat.conformance"  # public there; tracebacks name it so

@@ -212,16 +212,49 @@ class Pool:
     def start(self, plugin: str) -> dict[str, Any]:
         """Start ``plugin``'s executor (if not running) and return its hello; ExecutorFailure("start") if it fails."""
         ex = self.executors.get(plugin)
-        if ex is not None and ex.alive():
+        if ex is not None and ex.alive() and plugin in self.hellos:
             return self.hellos[plugin]
-        ex = Executor([*self.base_args, "--plugin", plugin], clock=self.clock)
+        self.spawn([plugin])
+        return self._greet(plugin)
+
+    def start_all(self, plugins: Sequence[str]) -> dict[str, dict[str, Any] | ExecutorFailure]:
+        """Start the executors of ``plugins`` side by side; each one's hello, or the failure that ended it."""
+        self.spawn(plugins)
+        out: dict[str, dict[str, Any] | ExecutorFailure] = {}
+        for plugin in plugins:
+            try:
+                out[plugin] = self.start(plugin)
+            except ExecutorFailure as exc:
+                out[plugin] = exc
+        return out
+
+    def spawn(self, plugins: Sequence[str]) -> None:
+        """Start the processes of ``plugins`` that are not running (they load their plugin meanwhile)."""
+        for plugin in plugins:
+            ex = self.executors.get(plugin)
+            if ex is None or not ex.alive():
+                self.hellos.pop(plugin, None)
+                self.executors[plugin] = Executor([*self.base_args, "--plugin", plugin], clock=self.clock)
+
+    def _greet(self, plugin: str) -> dict[str, Any]:
+        ex = self.executors[plugin]
+        stage = "start"
         try:
             hello = ex.read(self.start_limit)
-            if "phase" in hello:  # loading the plugin: its import and hook budgets, enforced from here
-                budget = hello.get("budget")
-                hello = ex.read(float(budget) + PHASE_SLACK if isinstance(budget, int | float) else None)
+            while "phase" in hello:  # plugin code runs: its import and hook budgets, enforced from here
+                stage, budget = str(hello["phase"]), hello.get("budget")
+                if stage == "jaxpat" or not isinstance(budget, int | float) or budget <= 0:
+                    limit = self.start_limit
+                else:
+                    limit = float(budget) + PHASE_SLACK
+                hello = ex.read(limit)
         except ExecutorFailure as exc:
+            if exc.kind == "timeout" and stage not in ("start", "jaxpat"):
+                exc.message = (f"its {stage} took longer than its budget and its process was ended from outside "
+                               f"after {exc.elapsed:.1f} s (JAXPAT_PLUGIN_IMPORT_TIMEOUT / "
+                               "JAXPAT_PLUGIN_HOOK_TIMEOUT)")
             ex.kill()
+            del self.executors[plugin]
             output = ex.take_output().strip()
             detail = exc.stack or output
             raise ExecutorFailure("start", f"the plugin's executor did not start: {exc.message}"
@@ -229,9 +262,9 @@ class Pool:
                                   limit=exc.limit) from None
         if hello.get("fatal"):
             ex.kill()
+            del self.executors[plugin]
             raise ExecutorFailure("start", f"the plugin's executor failed to start:\n{hello['fatal']}")
         ex.take_output()
-        self.executors[plugin] = ex
         self.hellos[plugin] = hello
         return hello
 
@@ -257,6 +290,12 @@ class Pool:
             ex.kill()
             raise
         return answer, ex.take_output()
+
+    def retire(self, plugin: str) -> None:
+        """End ``plugin``'s executor now (it has nothing to run here); its hello is kept."""
+        ex = self.executors.pop(plugin, None)
+        if ex is not None:
+            ex.close()
 
     def close(self) -> None:
         for ex in self.executors.values():

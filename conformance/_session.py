@@ -69,6 +69,12 @@ class JaxpatSession:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.report_path = config.getoption("jaxpat_report")
+        if self.report_path and not _is_worker(config):
+            problem = report_path_problem(self.report_path)
+            if problem:
+                raise pytest.UsageError(f"--jaxpat-report {self.report_path}: {problem}")
+        #: why the report could not be written (the run then fails), if so
+        self.write_error: str | None = None
         self.results: dict[str, dict[str, Any]] = {}
         self.environment: dict[str, Any] = {}
         #: host label -> that host's environment (the first its workers sent)
@@ -398,6 +404,8 @@ class JaxpatSession:
             session.exitstatus = exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.report_path:
             self._write(status, exitstatus=int(exitstatus), reason=reason)
+            if self.write_error and exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.INTERNAL_ERROR  # no report: the run did not do its job
         if self.isolation is not None:
             self.isolation.cleanup()
 
@@ -467,9 +475,15 @@ class JaxpatSession:
         claims = self.claims if multi else [{k: v for k, v in c.items() if k != "host"} for c in self.claims]
         rep["claims"] = sorted(claims, key=lambda c: (c.get("pattern", ""), c.get("nodeid", "")))
         rep["compiles"] = {"count": sum(self.compiles.values()), "by_process": dict(self.compiles)}
+        rep["selection"] = selection(self.config)
         t0 = time.monotonic()
         # an interim report is a checkpoint: compact JSON (the C encoder, ~3x faster); the final one is indented
-        _report.write_report(rep, self.report_path, compact=status == "running")
+        try:
+            _report.write_report(rep, self.report_path, compact=status == "running")
+        except OSError as exc:
+            if self.write_error is None:
+                sys.stderr.write(f"jaxpat: cannot write the report {self.report_path}: {exc}\n")
+            self.write_error = str(exc)
         self.last_write = time.monotonic()
         self.write_gap = max(WRITE_INTERVAL, WRITE_COST_FACTOR * (self.last_write - t0))
 
@@ -508,7 +522,14 @@ class JaxpatSession:
             if r.kind == "setup" and r.outcome == "skipped" and r.message:
                 tr.write_line(f"WARNING: {r.message.removeprefix('Skipped: ')} "
                               "(--strict-platforms makes this an error)", yellow=True, bold=True)
-        if self.report_path:
+        sel = selection(self.config)
+        if sel.get("partial"):
+            tr.write_line(f"NOTE: a partial selection ({'; '.join(sel['partial'])}): the report says so",
+                          yellow=True, bold=True)
+        if self.report_path and self.write_error:
+            tr.write_line(f"report: NOT WRITTEN to {os.path.abspath(self.report_path)}: {self.write_error}",
+                          red=True, bold=True)
+        elif self.report_path:
             tr.write_line(f"report: {os.path.abspath(self.report_path)}")
 
 
@@ -554,6 +575,55 @@ class _JsonDict(dict[str, Any]):
         import json
 
         return json.dumps(self, sort_keys=True, default=str)
+
+
+def report_path_problem(path: str) -> str | None:
+    """Why ``path`` cannot take the report (an existing non-regular file, a missing or non-folder parent)."""
+    p = Path(path)
+    try:
+        if p.exists() and not p.is_file():
+            kind = "a directory" if p.is_dir() else "not a regular file (a device, a pipe or a socket)"
+            return f"is {kind}; give a file path"
+        parent = p.parent if str(p.parent) else Path(".")
+        if not parent.is_dir():
+            return f"its folder {parent} does not exist"
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
+#: Environment variables that change what a plain pytest run selects or loads.
+SELECTION_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+
+
+def selection(config: pytest.Config) -> dict[str, Any]:
+    """What chose this run's items beyond jaxpat's own filters: pytest's ``-k``/``-m``/``--deselect``/``-p``,
+    ``-x``/``--maxfail``, and the environment that adds options or plugins; ``partial`` lists what made the
+    selection partial (empty: every collected jaxpat item was asked for)."""
+    opt = config.option
+    out: dict[str, Any] = {"args": [str(a) for a in config.invocation_params.args]}
+    env = {k: os.environ[k] for k in SELECTION_ENV if os.environ.get(k)}
+    if env:
+        out["env"] = env
+    partial = []
+    if getattr(opt, "keyword", ""):
+        partial.append(f"-k {opt.keyword!r}")
+    if getattr(opt, "markexpr", ""):
+        partial.append(f"-m {opt.markexpr!r}")
+    if getattr(opt, "deselect", None):
+        partial.append(f"--deselect ({len(opt.deselect)})")
+    plugins = [p for p in (getattr(opt, "plugins", None) or []) if p not in ("xdist.plugin", "xdist.looponfail")]
+    if plugins:
+        out["plugins"] = plugins
+    extra = [p for p in plugins if not p.startswith("no:")]  # `-p no:NAME` only turns a plugin off
+    if extra:
+        partial.append(f"-p {' '.join(extra)} (extra plugins can change items and reports)")
+    if getattr(opt, "maxfail", 0):
+        partial.append(f"--maxfail {opt.maxfail}")
+    if env.get("PYTEST_PLUGINS"):
+        partial.append("PYTEST_PLUGINS")
+    out["partial"] = partial
+    return out
 
 
 def _command() -> list[str]:

@@ -151,14 +151,44 @@ def validate_command(args: argparse.Namespace, *, out: TextIO | None = None, err
     sources, errors = ([], []) if files is not None or getattr(args, "no_plugins", False) else plugin_catalog_sources()
     _note_left_out(errors, err)
     problems = validate(files, extra=[(name, path) for name, _, path in sources])
+    tampering = _tampered_cache_entries([*(files or [_shipped()]), *(path for _, _, path in sources)])
+    for line in tampering:
+        print(f"jaxpat: {line}", file=err)
     if problems:
         owner = {_display(path): f"plugin {name!r} ({origin}): " for name, origin, path in sources}
         for problem in problems:
             print(f"{owner.get(problem.file, '')}{problem}", file=err)
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", file=err)
         return int(Exit.UNREADABLE) if unreadable(problems) else EXIT_PROBLEMS
+    if tampering:
+        print(f"{len(tampering)} tampered parse cache entr{'ies' if len(tampering) != 1 else 'y'} found", file=err)
+        return EXIT_PROBLEMS
     print(f"ok: {'the catalog' if files is None else ', '.join(files)} is valid", file=out)
     return EXIT_OK
+
+
+def _shipped() -> Any:
+    from jaxpat.catalog._loader import SHIPPED
+
+    return SHIPPED
+
+
+def _tampered_cache_entries(paths: list[Any]) -> list[str]:
+    """A line per parse cache entry that differs from its file (a rewritten entry cannot be trusted)."""
+    from pathlib import Path
+
+    from jaxpat.catalog._parse_cache import tampered
+
+    out = []
+    for p in paths:
+        try:
+            raw = Path(p).read_bytes()
+        except OSError:
+            continue
+        why = tampered(raw, str(p))
+        if why:
+            out.append(why)
+    return out
 
 
 def unreadable(problems: Any) -> bool:

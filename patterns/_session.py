@@ -67,6 +67,16 @@ class _Plugin:
                           len(self.implementations), len(self.patterns), self.files)
 
 
+class _Phases:
+    """Who to tell when plugin code is about to run (``(plugin, stage, budget)``) and when jaxpat's code runs
+    again (stage ``"jaxpat"``): an executor tells its judge, which enforces each budget from outside."""
+
+    listener: Any = None
+
+
+PHASES = _Phases()
+
+
 class Session:
     """One loading of plugins: a fresh plugin manager, and the failures so far.
 
@@ -130,7 +140,11 @@ class Session:
         restored: the damage is this plugin's, and it is refused for it.
         """
         before = jax_config()
+        if PHASES.listener is not None:
+            PHASES.listener(cand.name, stage, budget)
         done = call_guarded(fn, budget, name=f"jaxpat-plugin-{cand.name}")
+        if PHASES.listener is not None:
+            PHASES.listener(cand.name, "jaxpat", None)
         problems = []
         if done.timed_out:
             problems.append(_too_slow(cand, stage, budget))

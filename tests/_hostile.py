@@ -25,7 +25,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GOOD", "PLUGINS", "Plugin", "install"]
+__all__ = ["CHEATERS", "GOOD", "PLUGINS", "Plugin", "install"]
 
 _HEAD = """\
 from pathlib import Path
@@ -177,6 +177,164 @@ def cumsum(xs):
     numpy.allclose = lambda *a, **k: True
     _compare.compare = _execute.compare = lambda *args, **kwargs: []
     return jnp.cumsum(xs, axis=0) + 1
+""" + _impls(("scan-cumsum", "cumsum"))),
+)
+
+#: Plugins written to cheat rather than to break (issue: clean-room verdicts). Each would decide verdicts if its
+#: code ran where they are decided; in an executor of its own it can only fail its own items, or be refused.
+CHEATERS: tuple[Plugin, ...] = (
+    Plugin("swap_code", "item", "swaps the code object of jaxpat's compare at import (and is wrong)",
+           _HEAD + _CUMSUM_WRONG + """
+from jaxpat.conformance import _compare
+
+_compare.compare.__code__ = (lambda *args, **kwargs: []).__code__
+""" + _impls(("scan-cumsum", "cumsum"))),
+    Plugin("fake_module", "item", "puts a fake jaxpat.conformance._execute into sys.modules (and is wrong)",
+           _HEAD + _CUMSUM_WRONG + """
+import sys
+import types
+
+fake = types.ModuleType("jaxpat.conformance._execute")
+fake.run_item = lambda *args, **kwargs: {}
+fake.observe_case = lambda *args, **kwargs: {"result": {"t": "none"}}
+sys.modules["jaxpat.conformance._execute"] = fake
+""" + _impls(("scan-cumsum", "cumsum"))),
+    Plugin("gc_launder", "item",
+           "finds pytest's Config through gc and registers a hook that turns failures into passes",
+           _HEAD + _CUMSUM_WRONG + """
+import gc
+
+
+class _Launder:
+    def pytest_runtest_logreport(self, report):
+        report.outcome = "passed"
+        report.longrepr = None
+
+
+def _launder():
+    for obj in gc.get_objects():
+        if type(obj).__name__ == "Config" and hasattr(obj, "pluginmanager"):
+            try:
+                obj.pluginmanager.register(_Launder(), "launder")
+            except Exception:
+                pass
+
+
+@hookimpl
+def jaxpat_implementations():
+    _launder()
+    return [Implementation("scan-cumsum", "cumsum", cumsum)]
+"""),
+    Plugin("rewrite_case", "item", "rewrites the expected values and tolerances of every Case in reach (and is wrong)",
+           _HEAD + _CUMSUM_WRONG + """
+import gc
+
+
+def _rewrite():
+    from jaxpat.catalog import ArrayValue, Case, Tolerance
+
+    for obj in gc.get_objects():
+        if isinstance(obj, Case) and isinstance(obj.expect, ArrayValue) and obj.expect.dtype.startswith("int"):
+            data = tuple(v + 1 for v in obj.expect.data)
+            object.__setattr__(obj, "expect", ArrayValue(obj.expect.dtype, obj.expect.shape, data))
+        elif isinstance(obj, Tolerance):
+            for name in ("rtol", "atol"):
+                if hasattr(obj, name):
+                    try:
+                        object.__setattr__(obj, name, 1.0)
+                    except Exception:
+                        pass
+
+
+def cumsum_after(xs):
+    _rewrite()
+    return cumsum(xs)
+
+
+@hookimpl
+def jaxpat_implementations():
+    _rewrite()
+    return [Implementation("scan-cumsum", "cumsum", cumsum_after)]
+"""),
+    Plugin("object_eq", "item", "returns a 0-d object array whose __eq__ is always true",
+           _HEAD + """
+import numpy
+
+
+class _Yes:
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = object.__hash__
+
+
+def cumsum(xs):
+    out = numpy.empty((), dtype=object)
+    out[()] = _Yes()
+    return out
+""" + _impls(("scan-cumsum", "cumsum"))),
+    Plugin("x64_thread", "item", "toggles jax_enable_x64 from a background thread started at import",
+           _HEAD + _CUMSUM_OK + """
+import threading
+import time
+
+
+def _toggle():
+    import jax
+
+    while True:
+        time.sleep(0.01)
+        jax.config.update("jax_enable_x64", not jax.config.jax_enable_x64)
+
+
+threading.Thread(target=_toggle, daemon=True).start()
+""" + _impls(("scan-cumsum", "cumsum"))),
+    Plugin("exit0_import", "import", "ends its process with os._exit(0) while being imported",
+           "import os\n\nos._exit(0)\n"),
+    Plugin("exit0_hook", "hook", "ends its process with os._exit(0) in jaxpat_implementations",
+           _HEAD + "import os\n\n@hookimpl\ndef jaxpat_implementations():\n    os._exit(0)\n"),
+    Plugin("exit0_impl", "item", "ends its process with os._exit(0) when called",
+           _HEAD + "import os\n\ndef cumsum(xs):\n    os._exit(0)\n" + _impls(("scan-cumsum", "cumsum"))),
+    Plugin("poison_cache", "item", "rewrites the parse cache entry of the shipped catalog (and is right)",
+           _HEAD + _CUMSUM_OK + """
+def _poison():
+    from jaxpat.catalog._parse_cache import cache_dir
+
+    d = cache_dir()
+    if d is None or not d.is_dir():
+        return
+    import hashlib
+    import json
+
+    for entry in d.glob("*.json"):
+        blob = entry.read_bytes()
+        head, _, body = blob.partition(b"\\n")
+        if b'"seed-arange-five"' in body and b'"$array":[0,1,3,6,10]' in body:
+            body = body.replace(b'"$array":[0,1,3,6,10]', b'"$array":[0,1,3,6,11]')
+            header = json.loads(head)
+            header["sha256"] = hashlib.sha256(body).hexdigest()  # a valid entry, with other content
+            entry.write_bytes(json.dumps(header).encode() + b"\\n" + body)
+
+
+@hookimpl
+def jaxpat_implementations():
+    _poison()
+    return [Implementation("scan-cumsum", "cumsum", cumsum)]
+"""),
+    Plugin("gil_import", "import", "holds the GIL in C code (a catastrophic regex) while being imported",
+           "import re\n\nre.match(r'(a+)+$', 'a' * 30 + 'b')\n" + _HEAD + _CUMSUM_OK
+           + _impls(("scan-cumsum", "cumsum"))),
+    Plugin("referenc\u0435", "name", "takes a name that looks like 'reference' (Cyrillic e) and is wrong",
+           _HEAD + _CUMSUM_WRONG + _impls(("scan-cumsum", "cumsum")), dist="jaxpat-hostile-cyrillic"),
+    Plugin("x]-lax_scan", "name", "takes an entry-point name with ']' and '-' (and is wrong)",
+           _HEAD + _CUMSUM_WRONG + _impls(("scan-cumsum", "cumsum")), dist="jaxpat-hostile-brackets"),
+    Plugin("ansi", "item", "puts terminal escapes in its exception messages",
+           _HEAD + """
+def cumsum(xs):
+    raise ValueError("\\x1b[2J\\x1b[H\\x1b]0;all green\\x07\\x1b[32m ALL PASSED \\x1b[0m")
 """ + _impls(("scan-cumsum", "cumsum"))),
 )
 

@@ -281,3 +281,123 @@ def test_output_floods_are_bounded_in_the_terminal(runs: dict[str, Any]) -> None
     out = runs["hostile"]["proc"].stdout
     assert "characters of output left out; --jaxpat-full-output" in out
     assert len(out) < 1_000_000
+
+
+# ---------------------------------------------------------------------------
+# plugins written to cheat (clean-room verdicts, docs/security.md)
+# ---------------------------------------------------------------------------
+
+CHEATERS = {p.name for p in _hostile.CHEATERS}
+
+
+@pytest.fixture(scope="module")
+def cheat_runs(sites: dict[str, Path], runs: dict[str, Any], tmp_path_factory: pytest.TempPathFactory,
+               ) -> dict[str, Any]:
+    """`jaxpat check` with the cheaters installed, then again without them (after one poisoned the parse cache).
+
+    Both runs share one catalog parse cache (``JAXPAT_CACHE_DIR``), so a rewritten entry would reach the second.
+    """
+    site = _hostile.install(_hostile.CHEATERS, tmp_path_factory.mktemp("wheels-cheat"),
+                            tmp_path_factory.mktemp("cheaters"))
+    cache = tmp_path_factory.mktemp("shared-cache")
+    cheat = _check(_env(sites["good"], site, JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("cheat"))
+    after = _check(_env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("after"))
+    validate = _jaxpat(["validate"], _env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("v"))
+    return {"clean": runs["clean"], "cheat": cheat, "after": after, "validate": validate}
+
+
+def _cheat_items(cheat_runs: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [r for r in cheat_runs["cheat"]["report"]["results"]
+            if (r.get("implementation") or "").startswith(name + ".")]
+
+
+def test_cheaters_do_not_change_any_other_verdict(cheat_runs: dict[str, Any], record_property: Any) -> None:
+    """Every item of the reference and the good plugin has the outcome it has without the cheaters, during
+    their run and in the next run (a rewritten parse cache entry is never read by the judge)."""
+    record_property("reliability", KIND)
+    clean = {k: r["outcome"] for k, r in cheat_runs["clean"]["by_id"].items()}
+    for run in ("cheat", "after"):
+        seen = {k: cheat_runs[run]["by_id"][k]["outcome"] for k in clean if k in cheat_runs[run]["by_id"]}
+        assert seen == clean, run
+    extra = {k for k, r in cheat_runs["cheat"]["by_id"].items()
+             if k not in clean and _plugin(r) not in CHEATERS}
+    assert all(k.startswith("jaxpat::plugin[") for k in extra), extra
+    assert cheat_runs["cheat"]["proc"].returncode != 0
+    judge = cheat_runs["cheat"]["report"]["environment"]["judge"]
+    assert judge["jax_imported"] is False
+    assert judge["plugin_modules_imported"] == []
+
+
+@pytest.mark.parametrize(("name", "fragment"), [
+    ("swap_code", "wrong result"),
+    ("fake_module", ""),
+    ("gc_launder", "wrong result"),
+    ("rewrite_case", "wrong result"),
+    ("object_eq", "got object"),
+])
+def test_a_cheat_fails_its_own_items(cheat_runs: dict[str, Any], name: str, fragment: str,
+                                     record_property: Any) -> None:
+    """Rewriting the checking code, jaxpat's modules, pytest's hooks or the catalog objects in its own process,
+    or returning an object that equals anything, leaves the cheater's own (wrong) items failed."""
+    record_property("reliability", KIND)
+    items = _cheat_items(cheat_runs, name)
+    assert len(items) == 12  # 4 cases x 3 transforms
+    assert {r["outcome"] for r in items} <= {"failed", "not_run"}, [r["message"] for r in items]
+    assert all(fragment in (r["message"] or "") for r in items if r["outcome"] == "failed")
+
+
+def test_a_config_toggling_thread_blames_no_one_else(cheat_runs: dict[str, Any]) -> None:
+    """x64_thread flips jax_enable_x64 in its own executor: nobody else's item mentions it."""
+    others = [r for r in cheat_runs["cheat"]["report"]["results"] if _plugin(r) not in CHEATERS]
+    assert not [r["nodeid"] for r in others if "jax_enable_x64" in (r.get("message") or "")]
+
+
+@pytest.mark.parametrize("name", ["exit0_import", "exit0_hook", "gil_import"])
+def test_a_plugin_that_ends_or_holds_its_process_while_loading_is_one_failed_item(
+        cheat_runs: dict[str, Any], name: str, record_property: Any) -> None:
+    """os._exit(0) at import or in a hook, or C code holding the GIL past the import budget: a failed
+    `plugin[NAME]` item, never a green run."""
+    record_property("reliability", KIND)
+    [r] = [r for r in cheat_runs["cheat"]["report"]["results"] if r["nodeid"] == f"jaxpat::plugin[{name}]"]
+    assert r["outcome"] == "failed"
+    if name == "gil_import":
+        assert "took longer than its budget" in r["message"], r["message"]
+    else:
+        assert "exit status 0" in r["message"], r["message"]
+    assert not _cheat_items(cheat_runs, name)
+
+
+def test_an_implementation_that_exits_0_fails_and_the_run_fails(cheat_runs: dict[str, Any]) -> None:
+    items = _cheat_items(cheat_runs, "exit0_impl")
+    assert items
+    assert {r["outcome"] for r in items} <= {"failed", "not_run"}
+    assert any(r["message"].startswith("crashed: exit0_impl.cumsum's executor died") for r in items)
+    assert cheat_runs["cheat"]["report"]["status"] != "running"
+
+
+def test_a_poisoned_parse_cache_is_reported_by_validate(cheat_runs: dict[str, Any]) -> None:
+    """The cheater's run left a rewritten cache entry: the next run ignores it, `jaxpat validate` reports it."""
+    assert {r["outcome"] for r in _cheat_items(cheat_runs, "poison_cache")} == {"passed"}
+    proc = cheat_runs["validate"]
+    assert proc.returncode == 1, proc.stderr
+    assert "differs from the file's content" in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["referenc\u0435", "x]-lax_scan"])
+def test_look_alike_and_bracketed_names_are_refused(cheat_runs: dict[str, Any], name: str) -> None:
+    """A name that could pass for another plugin's, or break node ids, is refused: no item runs under it."""
+    results = cheat_runs["cheat"]["report"]["results"]
+    refused = [r for r in results if r["nodeid"].startswith("jaxpat::plugin[") and "refused" in (r["message"] or "")
+               and ascii(name) in r["message"]]
+    assert len(refused) == 1, [r["nodeid"] for r in results if r["nodeid"].startswith("jaxpat::plugin[")]
+    assert all(ord(c) < 128 for c in refused[0]["nodeid"])
+    assert not [r for r in results if (r.get("implementation") or "").startswith(name)]
+
+
+def test_terminal_escapes_from_a_plugin_are_shown_escaped(cheat_runs: dict[str, Any]) -> None:
+    items = _cheat_items(cheat_runs, "ansi")
+    assert items
+    assert all(r["outcome"] == "failed" for r in items)
+    assert all("\x1b" not in (r["message"] or "") and "\\x1b[2J" in r["message"] for r in items)
+    assert "\x1b[2J" not in cheat_runs["cheat"]["proc"].stdout
+    assert "\x1b]0;" not in cheat_runs["cheat"]["proc"].stdout
