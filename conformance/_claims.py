@@ -68,7 +68,9 @@ class ClaimItem(pytest.Item):
         try:
             answer = ask(self, self.impl.plugin, self.impl.id, request)
         except ConformanceFailure as exc:
-            self.user_properties.append(("jaxpat_facts", {"message": str(exc)}))
+            self.user_properties.append(("jaxpat_facts", {"message": str(exc),
+                                                          **({"not_run": True} if type(exc).__name__ == "NotRun"
+                                                             else {})}))
             raise
         result = answer.get("claim") or {}
         if result.get("error") or not result.get("verdict"):

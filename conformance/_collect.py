@@ -547,6 +547,10 @@ def ask(item: pytest.Item, plugin: str, impl: str, request: dict[str, Any]) -> d
     try:
         answer, output = pool.request(plugin, impl, request, limit)
     except ExecutorFailure as exc:
+        if exc.kind == "quarantined":
+            from ._judge import NotRun
+
+            raise NotRun(exc.message) from None
         raise ConformanceFailure(_failure_text(exc, impl)) from None
     if output:
         from ._judge import printable
@@ -641,7 +645,10 @@ class JaxpatItem(pytest.Item):
         except ConformanceFailure as exc:
             self._traceback = str(getattr(exc, "traceback", "") or "")
             facts["message"] = str(exc)
-            facts["repro"] = _repro(self.config, spec, self.nodeid)
+            if type(exc).__name__ == "NotRun":
+                facts["not_run"] = True
+            else:
+                facts["repro"] = _repro(self.config, spec, self.nodeid)
             raise
         finally:
             self.user_properties.append(("jaxpat_facts", facts))
@@ -659,7 +666,10 @@ class JaxpatItem(pytest.Item):
             str(exc),
         ]
         if self._traceback and "unexpected exception" in str(exc):
-            lines += ["", "traceback (most recent call last, last frames):", *self._traceback.splitlines()[-12:]]
+            from ._judge import printable
+
+            lines += ["", "traceback (most recent call last, last frames):",
+                      *printable(self._traceback).splitlines()[-12:]]
         if spec.case.location:
             lines.append(f"case declared at {spec.case.location}")
         lines += ["", "reproduce (save as repro.py, run `python repro.py`):", _repro(self.config, spec, self.nodeid)]
@@ -695,7 +705,9 @@ class AgreementItem(pytest.Item):
             judge_agreement(first.case, [s.platform for s in self.specs], [s.device_id for s in self.specs],
                             answer.get("obs") or {})
         except ConformanceFailure as exc:
-            self.user_properties.append(("jaxpat_facts", {"message": str(exc)}))
+            self.user_properties.append(("jaxpat_facts", {"message": str(exc),
+                                                          **({"not_run": True} if type(exc).__name__ == "NotRun"
+                                                             else {})}))
             raise
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from jaxpat.catalog import ArrayValue, DictValue, KeyDataValue, ListValue, Tolerance, TupleValue, Value
 
-from ._wire import KeyData, flatten
+from ._wire import KeyData, Other, flatten
 
 __all__ = ["agree", "compare", "describe", "same_bits"]
 
@@ -165,6 +165,8 @@ def _is_numeric(x: Any) -> bool:
 
 
 def _kind(x: Any) -> str:
+    if isinstance(x, Other):
+        return f"an object of type {x.type}: {_short(x)}"
     if isinstance(x, KeyData):
         return f"typed key array {x.dtype}{list(x.shape)}"
     if isinstance(x, np.ndarray):

@@ -122,6 +122,10 @@ class _Server:
 
         from jaxpat.patterns import load_registry
 
+        # jaxpat's checking and observing code is imported before any plugin runs, so the registry's guard
+        # (patterns/_guard.py) has it in its baseline and refuses a plugin whose import or hooks rebind it
+        from . import _compare, _execute, _judge, _measure, _observe, _placement, _wire  # noqa: F401
+
         self.counter = counter
         self.load_errors: list[dict[str, Any]] = []
         extra: list[tuple[str, object]] = []
@@ -238,6 +242,19 @@ class _Server:
             release()
 
 
+#: Written to stderr after each request's output, before its answer: the judge reads the output up to it.
+END_OF_OUTPUT = "\x00jaxpat-end-of-output"
+
+
+def _end_of_output(seq: Any) -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os.write(2, f"{END_OF_OUTPUT} {seq}\n".encode())
+
+
 def _args(exc: BaseException) -> str:
     return f"({', '.join(repr(a) for a in exc.args)[:200]})" if exc.args else ""
 
@@ -290,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         except BaseException as exc:  # a request this executor could not serve
             answer = {"broken": f"{type(exc).__name__}: {exc}"[:2000], "traceback": traceback.format_exc()[-3000:]}
         answer["seq"] = req.get("seq")
+        _end_of_output(req.get("seq"))
         try:
             _send(out, answer)
         except ValueError as exc:  # NaN in figures: strict JSON only

@@ -66,6 +66,10 @@ def expectation(case: Case, transform: str) -> Value:
     return case.expected(transform)
 
 
+class NotRun(ConformanceFailure):
+    """The item was not run (its implementation is quarantined): recorded ``not_run``, and the run fails."""
+
+
 def _decoded(data: Any, what: str) -> Any:
     try:
         return decode(data)

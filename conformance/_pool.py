@@ -30,6 +30,9 @@ from typing import Any
 
 __all__ = ["QUARANTINE_AFTER", "Executor", "ExecutorFailure", "Pool"]
 
+#: Must equal ``_executor.END_OF_OUTPUT`` (the executor is not imported here: it is the other side).
+END_OF_OUTPUT = "\x00jaxpat-end-of-output"
+
 #: Crashes or timeouts of one implementation after which its remaining items fail without running.
 QUARANTINE_AFTER = 2
 #: The largest answer an executor may send (bytes); a larger one is a failure of that request.
@@ -89,6 +92,23 @@ class Executor:
         with self._err_lock:
             text, self._err, self._err_chars = "".join(self._err), [], 0
         return text
+
+    def output_of(self, seq: int, wait: float = 5.0) -> str:
+        """The output of request ``seq``: up to the executor's end-of-output marker (waiting for the reader
+        thread to get there, at most ``wait`` seconds), without the marker."""
+        marker = f"{END_OF_OUTPUT} {seq}\n"
+        deadline = time.monotonic() + wait
+        while True:
+            with self._err_lock:
+                text = "".join(self._err)
+                i = text.find(marker)
+                if i >= 0:
+                    rest = text[i + len(marker):]
+                    self._err, self._err_chars = ([rest] if rest else []), len(rest)
+                    return text[:i]
+            if time.monotonic() > deadline or not self._reader.is_alive():
+                return self.take_output()
+            time.sleep(0.005)
 
     def read(self, limit: float | None) -> dict[str, Any]:
         """The next answer line, within ``limit`` seconds (None: no limit); ExecutorFailure otherwise."""
@@ -276,20 +296,21 @@ class Pool:
         """
         past = self.incidents.get(impl, [])
         if len(past) >= QUARANTINE_AFTER:
-            raise ExecutorFailure("quarantined", f"not run: {impl} is quarantined after {len(past)} crashes or "
-                                  "timeouts of its executor (" + "; ".join(past) + ")")
+            raise ExecutorFailure("quarantined", f"not run: implementation {impl} was quarantined after {len(past)} "
+                                  "crashes or timeouts of its executor (" + "; ".join(past) + ")")
         self.start(plugin)
         ex = self.executors[plugin]
         ex.take_output()
         try:
             answer = ex.request(msg, limit)
+            output = ex.output_of(ex.seq)
         except ExecutorFailure as exc:
             if exc.kind in ("timeout", "crashed"):
                 self.incidents.setdefault(impl, []).append(f"{msg.get('pattern')}/{msg.get('case') or ''}: "
                                                            f"{exc.kind}")
             ex.kill()
             raise
-        return answer, ex.take_output()
+        return answer, output
 
     def retire(self, plugin: str) -> None:
         """End ``plugin``'s executor now (it has nothing to run here); its hello is kept."""

@@ -340,6 +340,10 @@ class JaxpatSession:
         prev["duration"] = round(prev["duration"] + float(report.duration or 0.0), 6)
         if outcome is None:
             return
+        if report.when == "call" and facts.get("not_run"):
+            # the item was never run (quarantine): it has no verdict, and the run is incomplete
+            prev["outcome"], prev["message"] = "not_run", facts.get("message")
+            return
         if report.when == "call" or outcome != "passed":
             if _rank(outcome) >= _rank(prev["outcome"]) or report.when == "call":
                 prev["outcome"] = outcome if _rank(outcome) >= _rank(prev["outcome"]) else prev["outcome"]

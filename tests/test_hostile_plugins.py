@@ -232,7 +232,7 @@ def test_a_repeat_crasher_is_quarantined(runs: dict[str, Any], name: str, record
     assert len(failed) + len(not_run) == len(items)
     assert all(f"implementation {name}.cumsum was quarantined" in r["message"] for r in not_run)
     if name == "crasher":
-        assert all(r["message"].startswith("crashed: worker gw") for r in failed)
+        assert all(r["message"].startswith(f"crashed: {name}.cumsum's executor died") for r in failed)
     else:
         for r in failed:
             assert r["message"].startswith(f"timeout: the item ran longer than {TIMEOUT} s"), r["message"][:300]
@@ -245,7 +245,7 @@ def test_a_repeat_crasher_is_quarantined(runs: dict[str, Any], name: str, record
     ("exit_impl", "the implementation raised SystemExit(1)"),
     ("seed_offset", "changed global JAX config: jax_random_seed_offset from 0 to 7"),
     ("flood", "wrong result"),
-    ("patch_at_call", "replaced code jaxpat checks with"),
+    ("patch_at_call", "wrong result"),  # it rebinds the comparison in its own executor: the judge is untouched
 ])
 def test_an_item_level_hostile_fails_only_its_own_items(runs: dict[str, Any], name: str, fragment: str,
                                                         record_property: Any) -> None:
@@ -259,9 +259,6 @@ def test_an_item_level_hostile_fails_only_its_own_items(runs: dict[str, Any], na
     # gives a wrong result, without running the Python that changes the config again
     with_fragment = [r for r in items if fragment in r["message"]]
     assert with_fragment == items if name != "seed_offset" else with_fragment, [r["message"][:300] for r in items]
-    if name == "patch_at_call":
-        assert "numpy.allclose" in items[0]["message"]
-        assert "jaxpat.conformance._compare.compare" in items[0]["message"]
 
 
 @pytest.mark.parametrize("name", ["exit_import", "ctrlc_import", "slow_import", "bad_yaml", "taken_id",
@@ -333,7 +330,7 @@ def test_cheaters_do_not_change_any_other_verdict(cheat_runs: dict[str, Any], re
     ("fake_module", ""),
     ("gc_launder", "wrong result"),
     ("rewrite_case", "wrong result"),
-    ("object_eq", "got object"),
+    ("object_eq", "got an object of type numpy.ndarray"),
 ])
 def test_a_cheat_fails_its_own_items(cheat_runs: dict[str, Any], name: str, fragment: str,
                                      record_property: Any) -> None:
