@@ -131,31 +131,38 @@ def check(ns: argparse.Namespace) -> int:
 
 
 def _explain_nothing_selected(ns: argparse.Namespace) -> None:
-    """Say which filter selected nothing, with the closest id (imports the plugins, so JAX: an error path)."""
+    """Say which filter selected nothing, with the closest id.
+
+    No plugin code runs here (this process decides the exit status): pattern ids come from the catalog files
+    (the shipped one, ``--catalog`` files and plugins' files found through their metadata are not read), so an
+    implementation filter is explained by pointing at ``jaxpat plugins``.
+    """
     import fnmatch
 
     from jaxpat._util import did_you_mean
 
-    from ._api import registry_for
+    from ._setup import catalog_with_files
 
     def unmatched(globs: list[str], ids: list[str]) -> list[str]:
         return [g for g in globs if not any(fnmatch.fnmatchcase(i, g) for i in ids)]
 
     try:
-        registry = registry_for(tuple(ns.load), tuple(ns.catalog))
+        catalog, _ = catalog_with_files(list(ns.catalog), trust_cache=False)
     except Exception as exc:  # the run itself has reported what is wrong
         print(f"jaxpat check: nothing was selected ({type(exc).__name__}: {exc})", file=sys.stderr)
         return
-    pattern_ids = registry.catalog.ids()
-    impl_ids = sorted({i.id for i in registry.implementations()})
+    pattern_ids = catalog.ids()
     said = False
-    for flag, globs, ids, what in (("--pattern", ns.pattern, pattern_ids, "pattern"),
-                                   ("--impl", ns.impl, impl_ids, "implementation")):
+    for flag, globs, ids, what in (("--pattern", ns.pattern, pattern_ids, "pattern"),):
         for glob in unmatched(list(globs), ids):
             hint = did_you_mean(glob.replace("*", "").replace("?", ""), ids)
             print(f"jaxpat check: {flag} {glob!r} matches no {what}{hint}; `jaxpat "
                   f"{'list' if what == 'pattern' else 'plugins'}` shows them", file=sys.stderr)
             said = True
+    if not said and ns.impl:
+        print(f"jaxpat check: no item matches --impl {' '.join(ns.impl)}; `jaxpat plugins` lists the "
+              "implementations", file=sys.stderr)
+        said = True
     if not said:
         asked = " ".join(f"{f} {v}" for f, vs in (("--pattern", ns.pattern), ("--impl", ns.impl),
                                                    ("--transform", ns.transform)) for v in vs)

@@ -144,11 +144,12 @@ def validate_command(args: argparse.Namespace, *, out: TextIO | None = None, err
     """``jaxpat validate [FILE...]``: exit 0 when valid, else 1 with every problem on stderr."""
     from jaxpat.catalog import validate
 
-    from ._registry import plugin_catalog_sources
+    from ._sandbox import catalog_sources
 
     out, err = out or sys.stdout, err or sys.stderr
     files = args.files or None
-    sources, errors = ([], []) if files is not None or getattr(args, "no_plugins", False) else plugin_catalog_sources()
+    # each plugin is asked for its files in a process of its own (patterns/_sandbox.py)
+    sources, errors = ([], []) if files is not None or getattr(args, "no_plugins", False) else catalog_sources()
     _note_left_out(errors, err)
     problems = validate(files, extra=[(name, path) for name, _, path in sources])
     tampering = _tampered_cache_entries([*(files or [_shipped()]), *(path for _, _, path in sources)])
@@ -205,9 +206,10 @@ def _para(text: str) -> str:
 
 def _load(args: argparse.Namespace) -> Catalog:
     """The catalog the command shows; plugins left out of it (and why, in one line each) go to stderr."""
-    from ._registry import load_catalog_and_errors
+    from ._sandbox import load_catalog_isolated
 
-    catalog, errors = load_catalog_and_errors(args.catalog, plugins=not args.no_plugins)
+    # each plugin is asked for its files in a process of its own (patterns/_sandbox.py)
+    catalog, errors = load_catalog_isolated(args.catalog, plugins=not args.no_plugins)
     _note_left_out(errors, sys.stderr)
     return catalog
 

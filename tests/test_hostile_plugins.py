@@ -398,3 +398,18 @@ def test_terminal_escapes_from_a_plugin_are_shown_escaped(cheat_runs: dict[str, 
     assert all("\x1b" not in (r["message"] or "") and "\\x1b[2J" in r["message"] for r in items)
     assert "\x1b[2J" not in cheat_runs["cheat"]["proc"].stdout
     assert "\x1b]0;" not in cheat_runs["cheat"]["proc"].stdout
+
+
+def test_list_asks_each_plugin_in_a_process_of_its_own(sites: dict[str, Path], tmp_path: Path,
+                                                      tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`jaxpat list` survives a plugin that ends its process at import and one that holds the GIL past its
+    budget (C code): each is left out, named, and the listing is complete."""
+    site = _hostile.install([p for p in _hostile.CHEATERS if p.name in ("exit0_import", "gil_import")],
+                            tmp_path_factory.mktemp("wheels-list"), tmp_path_factory.mktemp("list-cheaters"))
+    proc = _jaxpat(["list"], _env(sites["good"], site), tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "scan-cumsum" in proc.stdout
+    assert "plugin 'exit0_import' (jaxpat-hostile-exit0-import 0.1.0) left out" in proc.stderr, proc.stderr
+    assert "its process ended (exit status 0)" in proc.stderr
+    assert "plugin 'gil_import' (jaxpat-hostile-gil-import 0.1.0) left out" in proc.stderr
+    assert f"ended from outside after {2 * float(IMPORT_BUDGET) + 5:g} s" in proc.stderr
