@@ -103,7 +103,9 @@ def uses_other_interpreter(node: Any) -> bool:
     gateway = node.gateway
     if not gateway.spec.popen:
         return False
-    executable = gateway._rinfo().executable  # cached by xdist before pytest_configure_node
+    from ._xdist import remote_executable
+
+    executable = remote_executable(gateway)  # cached by xdist before pytest_configure_node
     return os.path.normcase(os.path.abspath(executable)) != os.path.normcase(os.path.abspath(sys.executable))
 
 

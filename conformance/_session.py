@@ -222,10 +222,9 @@ class JaxpatSession:
         report.when = "call"
         # An item crash does not count against xdist's --max-worker-restart: crashes are bounded by the items
         # and the quarantine, and only crashes outside an item (start-up, collection) should end the run.
-        dsession = self.config.pluginmanager.getplugin("dsession")
-        if dsession is not None and self.config.option.maxworkerrestart is None and hasattr(
-                dsession, "_failed_nodes_count"):
-            dsession._failed_nodes_count -= 1
+        from ._xdist import forgive_item_crash
+
+        forgive_item_crash(self.config)
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         if not _is_worker(self.config) and nodeid.startswith("jaxpat::"):
