@@ -112,6 +112,24 @@ class Listing:
     plugin_infos: list[dict[str, Any]] = field(default_factory=list)
     #: (item label, message): plugins that could not be loaded, validated or started
     problems: list[tuple[str, str]] = field(default_factory=list)
+    #: (origin, path): the catalog files beyond the shipped one (``--catalog`` files, then plugins' files)
+    files: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data (what the xdist controller sends its local workers: one listing for all of them)."""
+        return {"files": [list(f) for f in self.files], "plugins": self.plugin_infos,
+                "problems": [list(p) for p in self.problems],
+                "impls": [[i.id, i.name, i.pattern, i.plugin, i.distribution] for i in self.impls]}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Listing:
+        """The listing :meth:`to_data` described; the catalog is parsed here, from the same files."""
+        from jaxpat.catalog import load
+
+        files = [(str(o), str(p)) for o, p in data["files"]]
+        catalog = load(extra=[(o, Path(p)) for o, p in files], use_cache=False)
+        return cls(catalog, [ImplRef(*i) for i in data["impls"]], list(data["plugins"]),
+                   [(str(a), str(b)) for a, b in data["problems"]], files)
 
     def implementations(self, pattern: str | None = None) -> list[ImplRef]:
         return [i for i in self.impls if pattern is None or i.pattern == pattern]
@@ -228,6 +246,12 @@ def load_listing(config: pytest.Config) -> Listing:
     """The catalog (shipped + plugin files, read here) and each plugin's implementations (from its executor)."""
     if _LISTING in config.stash:
         return config.stash[_LISTING]
+    shared = getattr(config, "workerinput", {}).get("jaxpat_listing")
+    if shared:
+        # the controller listed the plugins once for its local workers: every worker collects the same items,
+        # whatever a plugin that behaves differently from one process to the next does
+        config.stash[_LISTING] = Listing.from_data(shared)
+        return config.stash[_LISTING]
     from jaxpat.catalog import CatalogError, load
 
     from ._setup import catalog_with_files
@@ -278,6 +302,7 @@ def load_listing(config: pytest.Config) -> Listing:
             listing.impls.append(ImplRef(str(i["id"]), str(i["name"]), str(i["pattern"]), name,
                                          i.get("distribution")))
     listing.catalog = catalog
+    listing.files = [(o, str(p)) for o, p in files]
     known = {p.id for p in catalog}
     listing.impls = [i for i in listing.impls if i.pattern in known]
     config.stash[_LISTING] = listing
@@ -350,6 +375,19 @@ def judge_facts(config: pytest.Config) -> dict[str, Any]:
         "plugin_modules_imported": sorted(m for m in modules if m in sys.modules),
         "executor_pids": {name: ex.proc.pid for name, ex in (pool.executors.items() if pool else [])},
     }
+
+
+def shared_listing(config: pytest.Config) -> dict[str, Any] | None:
+    """The listing as data, made once in this process (the xdist controller) for its local workers; None when
+    it cannot be made here (the workers then list the plugins themselves and report why)."""
+    if _LISTING not in config.stash:
+        try:
+            load_listing(config)
+        except Exception:
+            return None
+        finally:
+            close(config)  # the controller runs no item: its executors only listed
+    return config.stash[_LISTING].to_data()
 
 
 def close(config: pytest.Config) -> None:

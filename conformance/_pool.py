@@ -62,12 +62,13 @@ class Executor:
     """One executor process and its pipes (the judge's handle on it)."""
 
     def __init__(self, args: Sequence[str], *, env: dict[str, str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, command: Sequence[str] | None = None) -> None:
+        """Start ``python -m jaxpat.conformance._executor ARGS`` (``command`` replaces that, for tests)."""
         self.args = list(args)
         self.clock = clock
         self.proc = subprocess.Popen(
-            [*_python_cmd(), *self.args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True, env=env,
+            [*(command if command is not None else _python_cmd()), *self.args], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env,
         )
         self._out = bytearray()
         self._err: list[str] = []
@@ -79,7 +80,7 @@ class Executor:
 
     def _drain(self) -> None:
         assert self.proc.stderr is not None
-        for raw in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[union-attr]
+        for raw in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[union-attr,attr-defined]
             text = raw.decode("utf-8", "replace")
             with self._err_lock:
                 self._err.append(text)
@@ -179,6 +180,7 @@ class Executor:
             code = self.proc.returncode
         self._reader.join(timeout=2)
         tail = self.take_output().strip()
+        self.kill()
         how = (f"killed by signal {signal.Signals(-code).name}" if code is not None and code < 0
                and -code in signal.Signals._value2member_map_ else f"exit status {code}")
         return ExecutorFailure("crashed", f"the executor process ended ({how})", elapsed=elapsed,
@@ -196,6 +198,9 @@ class Executor:
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(Exception):
                 stream.close()  # type: ignore[union-attr]
+        self._reader.join(timeout=2)
+        with contextlib.suppress(Exception):
+            self.proc.stderr.close()  # type: ignore[union-attr]
 
     def close(self) -> None:
         """Ask the executor to exit, then make sure it did."""

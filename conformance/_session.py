@@ -184,7 +184,15 @@ class JaxpatSession:
 
         if self.isolation is not None:
             node.workerinput["jaxpat_crash_dir"] = self.isolation.crash_dir
-        node.workerinput["jaxpat_own_sys_path"] = uses_other_interpreter(node)
+        other = uses_other_interpreter(node)
+        node.workerinput["jaxpat_own_sys_path"] = other
+        if getattr(node.gateway.spec, "popen", False) and not other:
+            # local workers share this interpreter and its plugins: one listing for all of them
+            from ._collect import shared_listing
+
+            listing = shared_listing(self.config)
+            if listing is not None:
+                node.workerinput["jaxpat_listing"] = listing
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:

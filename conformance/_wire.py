@@ -224,7 +224,7 @@ def _py(d: dict[str, Any]) -> Any:
     raise WireError("malformed Python scalar")
 
 
-def dtype_named(name: str) -> Any:
+def dtype_named(name: Any) -> Any:
     """The NumPy dtype called ``name`` (``ml_dtypes`` for bfloat16/float8...); WireError for anything else."""
     import numpy as np
 
@@ -237,10 +237,10 @@ def dtype_named(name: str) -> Any:
             import ml_dtypes
         except ImportError as exc:  # pragma: no cover - installed with jaxlib
             raise WireError(f"dtype {name!r} needs ml_dtypes") from exc
-        dt = getattr(ml_dtypes, name, None)
-        if dt is None:
+        found = getattr(ml_dtypes, name, None)
+        if found is None:
             raise WireError(f"unknown dtype {name!r}") from None
-        dt = np.dtype(dt)
+        dt = np.dtype(found)
     if dt.kind not in _NUMERIC_KINDS and not _is_ml_dtype(dt):
         raise WireError(f"dtype {name!r} is not numeric")
     return dt

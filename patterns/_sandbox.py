@@ -155,7 +155,7 @@ class _Watched:
 
     def _read_err(self) -> None:
         assert self.proc.stderr is not None
-        for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[union-attr]
+        for chunk in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[union-attr,attr-defined]
             self.err = (self.err + chunk)[-4000:]
 
     def _read(self) -> None:
