@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import __version__
+from . import __version__, _env
 from ._util import Exit, NoMatchError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -164,13 +164,18 @@ def _run(runner: Any, args: argparse.Namespace) -> int:
     from .catalog import CatalogError
 
     command = " ".join(x for x in (args.command, getattr(args, "report_command", None)) if x)
+    bad_env = _env.problems()
+    if bad_env:  # every JAXPAT_* variable is checked first, whether this command reads it or not
+        for problem in bad_env:
+            print(f"jaxpat {command}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return int(runner(args) or 0)
     except CatalogError as e:
         _print_problems(e, sys.stderr)
         unreadable = all(p.line <= 0 and p.message.startswith("cannot read") for p in e.problems)
         return int(Exit.UNREADABLE) if unreadable else EXIT_PROBLEMS
-    except NoMatchError as e:
+    except (NoMatchError, _env.EnvError) as e:
         print(f"jaxpat {command}: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

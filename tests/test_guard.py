@@ -9,6 +9,8 @@ import jaxpat.catalog._loader as loader
 import pytest
 from jaxpat.patterns import _guard
 
+from jaxpat._env import EnvError
+
 
 @pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt(), GeneratorExit(), ValueError("v")],
                          ids=lambda e: type(e).__name__)
@@ -36,8 +38,11 @@ def test_budgets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv(_guard.ENV_HOOK_TIMEOUT, "0")
     assert _guard.import_budget() == 2.5
     assert _guard.hook_budget() is None  # 0: no limit
-    monkeypatch.setenv(_guard.ENV_IMPORT_TIMEOUT, "soon")
+    monkeypatch.delenv(_guard.ENV_IMPORT_TIMEOUT)
     assert _guard.import_budget() == _guard.DEFAULT_IMPORT_TIMEOUT
+    monkeypatch.setenv(_guard.ENV_IMPORT_TIMEOUT, "soon")  # no longer silently the default
+    with pytest.raises(EnvError, match=r"JAXPAT_PLUGIN_IMPORT_TIMEOUT='soon': not a number"):
+        _guard.import_budget()
 
 
 def test_harness_finds_and_restores_a_replaced_function_and_method() -> None:
