@@ -70,6 +70,8 @@ MAX_SECONDS = 1_000_000.0
 DEVICE_PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
 #: Longest host label.
 MAX_LABEL = 200
+#: Longest ``JAXPAT_CACHE_DIR`` (Linux's PATH_MAX).
+MAX_PATH = 4096
 
 _ON = ("1", "true", "yes", "on")
 _OFF = ("0", "false", "no", "off")
@@ -157,18 +159,30 @@ def _seconds(text: str) -> float | None:
 def _cache_dir(text: str) -> Path:
     """An absolute directory that exists (or is created now) and that this process can write."""
     _printable(text, "the path")
+    if len(text) > MAX_PATH:
+        raise ValueError(f"longer than {MAX_PATH} characters")
     path = Path(os.path.expanduser(text))
     if not path.is_absolute():
         raise ValueError("not an absolute path")
-    if path.exists() and not path.is_dir():
-        raise ValueError("not a directory")
-    try:
-        os.makedirs(path, exist_ok=True)  # what the first cache write would do: fail here, with the name
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot create it ({type(exc).__name__}: {exc.strerror or exc})"
-                         if isinstance(exc, OSError) else f"cannot create it ({exc})") from None
-    if not path.is_dir():
-        raise ValueError("not a directory")
+    # what the first cache write would do, done now so that it fails here, with the variable's name;
+    # one folder at a time (os.makedirs recurses once per missing level)
+    missing = []
+    here = path
+    while not os.path.isdir(here):
+        if os.path.lexists(here):
+            raise ValueError("not a directory" if here == path else f"{str(here)!r} is not a directory")
+        missing.append(here)
+        if here.parent == here:
+            break
+        here = here.parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            if not os.path.isdir(folder):
+                raise ValueError(f"{str(folder)!r} is not a directory") from None
+        except OSError as exc:
+            raise ValueError(f"cannot create it ({type(exc).__name__}: {exc.strerror or exc})") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise ValueError("not writable")
     return path

@@ -140,8 +140,10 @@ def test_cache_dir_is_created_or_refused(tmp_path: Path) -> None:
     assert made.is_dir()
     (tmp_path / "file").write_text("x")
     for value, why in ((str(tmp_path / "file"), "not a directory"), ("/dev/null", "not a directory"),
-                       (str(tmp_path / "file" / "sub"), "cannot create it"), ("relative/dir", "not an absolute path"),
-                       ("/proc/jaxpat-missing/cache", "cannot create it"), ("/tmp/a\x01b", "control character")):
+                       (str(tmp_path / "file" / "sub"), f"{str(tmp_path / 'file')!r} is not a directory"),
+                       ("relative/dir", "not an absolute path"), ("/proc/jaxpat-missing/cache", "cannot create it"),
+                       ("/tmp/a\x01b", "control character"), ("/" + "x" * 5000, "longer than 4096"),
+                       (str(tmp_path / ("n" * 300)), "cannot create it (OSError: File name too long)")):
         with pytest.raises(EnvError, match=re.escape(why)):
             _env.cache_root({"JAXPAT_CACHE_DIR": value})
     assert not (Path("relative") / "dir").exists()
