@@ -25,6 +25,7 @@ from ._kinds import (
     Struct,
     Tagged,
     Value,
+    VersionText,
 )
 from ._model import FAMILIES, TRANSFORMS
 from ._names import PRNG_IMPLS
@@ -36,7 +37,9 @@ __all__ = [
 
 KEBAB = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
-_OP = r"\s*(?:<=|>=|==|!=|<|>)?\s*[0-9]+(?:\.[0-9]+)*\s*"
+#: A PEP 440 version's rough shape (packaging decides the rest: catalog._kinds.VersionText).
+VERSION = r"[0-9][0-9A-Za-z.!+_*-]*"
+_OP = rf"\s*(?:===|~=|<=|>=|==|!=|<|>)?\s*{VERSION}\s*"
 VERSION_SPEC = rf"{_OP}(?:,{_OP})*"
 
 #: Catalog platforms; ``cuda`` and ``rocm`` are the two kinds of ``gpu`` (more specific entries win).
@@ -125,7 +128,7 @@ PROVENANCE = Ref("provenance", Tagged("kind", {
     )),
     "observed": Struct((
         Field("kind", Enum(("observed",), "provenance kind"), required=True),
-        Field("jax", Str(pattern=r"[0-9]+(?:\.[0-9]+)*(?:[a-z0-9.+-]*)", hint="a JAX version such as \"0.10.2\""),
+        Field("jax", VersionText(pattern=VERSION, hint="a JAX version such as \"0.10.2\""),
               required=True, doc="the JAX version the value was observed with"),
         _NOTE,
     )),
@@ -231,8 +234,9 @@ CLAIMS = Struct((
 DEVIATION = Struct((
     Field("when", Struct((
         Field("platform", TEXT),
-        Field("jax", Str(pattern=VERSION_SPEC, hint="a version spec such as \"<0.5\" or \">=0.4.30,<0.6\""),
-              doc="a version spec, e.g. \"<0.5\""),
+        Field("jax", VersionText(pattern=VERSION_SPEC, spec=True,
+                                 hint="a version spec such as \"<0.5\" or \">=0.4.30,<0.6\""),
+              doc="a PEP 440 version spec, e.g. \"<0.5\" (a nightly 0.13.0.dev... counts as <0.13)"),
         Field("implementation", TEXT, doc="PLUGIN.NAME"),
         Field("transform", TRANSFORM),
         Field("case", ID),

@@ -113,6 +113,28 @@ class Str(Kind):
 
 
 @dataclass(frozen=True)
+class VersionText(Str):
+    """A PEP 440 version (``spec=False``) or version spec (``spec=True``, what ``deviations[].when.jax`` holds).
+
+    ``pattern`` is the rough shape (it is all the JSON schema can say);
+    ``packaging`` then decides, exactly as :func:`~catalog._model.version_matches`
+    will read the value, so a spec that validates never fails at match time.
+    """
+
+    spec: bool = False
+
+    def check(self, value: Any, at: Path, report: Report) -> None:
+        if not (isinstance(value, str) and value.strip() and self.pattern and re.fullmatch(self.pattern, value)):
+            super().check(value, at, report)
+            return
+        from ._model import version_problem
+
+        problem = version_problem(value, spec=self.spec)
+        if problem:
+            report.error(at, f"{problem} ({self.hint})" if self.hint else problem)
+
+
+@dataclass(frozen=True)
 class ExceptionName(Str):
     """A string naming an exception class the conformance suite can resolve (``TypeError``, ``jax.errors.X``)."""
 

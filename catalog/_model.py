@@ -121,8 +121,11 @@ class Deviation:
         """True when every declared key equals the item's (``jax`` is a version spec)."""
         for key, want in self.when.to_dict().items():
             have = item.get(key)
-            if key == "jax":
-                if have is None or not version_matches(have, want):
+            if key == "jax":  # ``want`` is validated at load; a ``have`` that is not PEP 440 matches nothing
+                try:
+                    if have is None or not version_matches(have, want):
+                        return False
+                except ValueError:
                     return False
             elif have != want:
                 return False
@@ -354,27 +357,85 @@ class Catalog:
         }
 
 
-def version_matches(version: str, spec: str) -> bool:
-    """True when ``version`` satisfies ``spec`` (comma-separated ``<``, ``<=``, ``>``, ``>=``, ``==``, ``!=``)."""
-    def parse(v: str) -> tuple[int, ...]:
-        out = []
-        for part in v.strip().split("."):
-            digits = "".join(ch for ch in part if ch.isdigit())
-            out.append(int(digits or 0))
-        return tuple(out)
+def _clauses(spec: str) -> list[Any]:
+    """The ``packaging`` Specifier of each comma-separated clause (a bare version is ``==``).
 
-    have = parse(version)
+    Raises ``ValueError`` when one is bad.
+    """
+    from packaging.specifiers import InvalidSpecifier, Specifier
+
+    out = []
     for clause in spec.split(","):
-        clause = clause.strip()
-        for op in ("<=", ">=", "==", "!=", "<", ">"):
-            if clause.startswith(op):
-                want = parse(clause[len(op):])
-                break
+        text = clause.strip()
+        if not text:
+            raise InvalidSpecifier(f"empty clause in version spec {spec!r}")
+        out.append(Specifier("==" + text if text[:1].isdigit() else text))
+    return out
+
+
+def version_problem(text: str, *, spec: bool) -> str | None:
+    """Why ``text`` is not a PEP 440 version (``spec=False``) or version spec (``spec=True``), or None when it is.
+
+    What :func:`version_matches` accepts: the catalog validator reports these as problems.
+    """
+    from packaging.version import Version
+
+    try:
+        if spec:
+            _clauses(text)
         else:
-            op, want = "==", parse(clause)
-        n = max(len(have), len(want))
-        a, b = have + (0,) * (n - len(have)), want + (0,) * (n - len(want))
-        ok = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b}[op]
+            Version(text.strip())
+    except ValueError as exc:
+        return str(exc).replace("Invalid specifier: ", "not a PEP 440 version spec: ").replace(
+            "Invalid version: ", "not a PEP 440 version: ")
+    return None
+
+
+def is_prerelease(version: str) -> bool:
+    """True for a PEP 440 dev, alpha, beta or rc version (``0.13.0.dev20260101``, ``0.12.1rc1``).
+
+    Raises ``ValueError`` when ``version`` is not PEP 440.
+    """
+    from packaging.version import Version
+
+    return Version(version.strip()).is_prerelease
+
+
+def version_matches(version: str, spec: str) -> bool:
+    """True when ``version`` satisfies every comma-separated clause of ``spec`` (PEP 440, via ``packaging``).
+
+    A clause is ``OP VERSION`` with OP one of ``<``, ``<=``, ``>``, ``>=``, ``==``,
+    ``!=``, ``~=``, ``===``; a bare version means ``==`` (``"0.7"``). Decided here:
+
+    * Ordered clauses (``<``, ``<=``, ``>``, ``>=``) compare PEP 440 order, and
+      pre-releases are never left out: a nightly ``0.13.0.dev20260101`` or
+      ``0.13.0rc1`` counts as *before* 0.13 (``<0.13`` is True, ``>=0.13`` False),
+      ``0.12.0.dev20250101`` does not satisfy ``>=0.12``, ``0.12.1rc1`` satisfies
+      ``>=0.12`` (it comes after 0.12) and ``<0.12.1``, and ``0.12.post1``
+      satisfies ``>0.12``. (pip reads ``<0.13`` more narrowly: it never lets a
+      pre-release of 0.13 itself match; here every version falls in exactly one of
+      ``<V`` and ``>=V``.)
+    * A local label is ignored unless the clause has one: ``0.12.1+cuda12``
+      satisfies ``==0.12.1`` and ``<=0.12.1``, not ``>0.12.1``.
+    * ``==``, ``!=`` (wildcards such as ``==0.12.*``), ``~=`` and ``===`` are
+      ``packaging``'s, with pre-releases allowed.
+
+    Raises ``ValueError`` (``packaging``'s ``InvalidVersion``/``InvalidSpecifier``)
+    for a version or a clause that is not PEP 440. ``packaging`` is imported on
+    the first call, so ``import jaxpat.catalog`` does not pay for it.
+    """
+    from packaging.version import Version
+
+    have = Version(version.strip())
+    public = Version(have.public)
+    for want in _clauses(spec):
+        op = want.operator
+        if op in ("<", "<=", ">", ">="):
+            bound = Version(want.version)
+            mine = have if bound.local is not None else public
+            ok = {"<": mine < bound, "<=": mine <= bound, ">": mine > bound, ">=": mine >= bound}[op]
+        else:
+            ok = want.contains(have, prereleases=True)
         if not ok:
             return False
     return True

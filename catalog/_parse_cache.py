@@ -29,7 +29,7 @@ Location: ``$JAXPAT_CACHE_DIR/catalog`` when ``JAXPAT_CACHE_DIR`` is set, else
 ``$XDG_CACHE_HOME/jaxpat/catalog``, else ``~/.cache/jaxpat/catalog`` (on every
 platform; the XLA compilation cache of ``jaxpat check`` lives beside it, in
 ``.../jaxpat/xla``). ``JAXPAT_DISABLE_CATALOG_CACHE=1`` turns the cache off
-(no read, no write).
+(no read, no write). Both variables are parsed by :mod:`jaxpat._env`.
 
 Importing this module imports neither :mod:`json` nor :mod:`tempfile`; they
 are imported on first use.
@@ -44,7 +44,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jaxpat._util import cache_root, env_flag
+from jaxpat import _env
 
 from . import _yaml
 from ._yaml import DEFAULT_LIMITS, Document, Limits, parse
@@ -75,11 +75,17 @@ def cache_dir() -> Path | None:
     """The directory entries are read from and written to, or None when the cache is disabled.
 
     Read from the environment at every call (nothing is remembered), so tests
-    and callers can redirect or disable it at any time.
+    and callers can redirect or disable it at any time. A variable set to a
+    value jaxpat does not accept (jaxpat/_env.py) disables the cache here: the
+    ``jaxpat`` command has already refused it as a usage error, and a library
+    caller's ``load()`` must not fail for a cache.
     """
-    if env_flag(ENV_DISABLE):  # any value but empty, 0, false, no, off
+    try:
+        if _env.flag(_env.DISABLE_CATALOG_CACHE):
+            return None
+        return _env.cache_root() / "catalog"
+    except _env.EnvError:
         return None
-    return cache_root() / "catalog"
 
 
 def cached_parse(raw: bytes, file: str, limits: Limits = DEFAULT_LIMITS, *, write: bool = True) -> Document:

@@ -32,7 +32,9 @@ examples:
 
 The run is isolated from the working directory: its conftest.py, pytest.ini,
 setup.cfg, tox.ini and pyproject.toml are not read, and PYTEST_ADDOPTS and
-PYTEST_PLUGINS are ignored; pass pytest options after -- instead.
+PYTEST_PLUGINS are ignored; pass pytest options after -- instead. jaxpat's and
+xdist's pytest plugins are loaded by name (-p), so the run also works under
+PYTEST_DISABLE_PLUGIN_AUTOLOAD=1.
 
 exit status: 0 every item passed (or xfailed); 1 some item failed; 2 usage
 error: a bad option, or --pattern/--impl/--transform that select nothing
@@ -44,6 +46,11 @@ The report (JSON, docs/report.md) is written even when the run fails or is inter
 
 #: pytest's exit codes (pytest.ExitCode) in jaxpat's scheme (jaxpat._util.Exit).
 FROM_PYTEST = {0: Exit.OK, 1: Exit.FINDINGS, 2: Exit.INTERRUPTED, 3: Exit.INTERNAL, 4: Exit.USAGE, 5: Exit.USAGE}
+#: The pytest plugins ``jaxpat check`` needs, by pytest11 entry-point name (``-p NAME``), and the
+#: filter for the one warning that ``-p jaxpat`` gives in this process (jaxpat is imported already,
+#: so pytest cannot assertion-rewrite it; jaxpat has no test code to rewrite).
+PLUGIN_ARGS = ("-W", "ignore:Module already imported so cannot be rewritten; jaxpat:pytest.PytestAssertRewriteWarning",
+               "-p", "jaxpat", "-p", "xdist")
 #: Environment variables that would change what a run checks; ``jaxpat check`` leaves them out.
 IGNORED_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
 
@@ -87,7 +94,11 @@ def pytest_args(ns: argparse.Namespace) -> list[str]:
     # PYTEST_ADDOPTS (check_addopts), which workers on other hosts never see; xdist
     # would otherwise rewrite them, as every argument naming an existing path, relative
     # to an rsync root for remote (ssh, socket) workers, and stop on them.
-    args = ["--noconftest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--jaxpat", "--jaxpat-only"]
+    # jaxpat's and xdist's pytest plugins by their entry-point names: loaded even under
+    # PYTEST_DISABLE_PLUGIN_AUTOLOAD, and not twice when autoloading is on (pytest skips
+    # an entry point whose name is already registered).
+    args = [*PLUGIN_ARGS, "--noconftest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--jaxpat",
+            "--jaxpat-only"]
     numprocesses = getattr(ns, "numprocesses", None)
     tx = list(getattr(ns, "tx", None) or [])
     if tx and numprocesses is None:

@@ -32,6 +32,8 @@ from typing import Any
 
 import pytest
 
+from jaxpat import _env
+
 __all__ = [
     "LABEL_ENV",
     "assign_labels",
@@ -48,7 +50,7 @@ LABEL_ENV = "JAXPAT_LABEL"
 
 def host_label(config: pytest.Config) -> str:
     """This process's host label: ``$JAXPAT_LABEL``, else a single ``--jaxpat-label``, else the host name."""
-    label = os.environ.get(LABEL_ENV)
+    label = _env.label()
     if label:
         return label
     labels = config.getoption("jaxpat_label") or []

@@ -24,7 +24,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxpat._util import env_flag
+from jaxpat import _env
 
 __all__ = ["MAX_MESSAGE", "MAX_VALUES", "observe_error", "observe_value", "observing"]
 
@@ -37,7 +37,7 @@ MAX_MESSAGE = 8000
 @functools.cache
 def observing() -> bool:
     """False when ``JAXPAT_DISABLE_OBSERVATIONS`` is set (for measuring their cost; read once per process)."""
-    return not env_flag("JAXPAT_DISABLE_OBSERVATIONS")
+    return not _env.flag(_env.DISABLE_OBSERVATIONS)
 
 
 def observe_value(out: Any) -> dict[str, Any]:

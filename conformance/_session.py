@@ -44,15 +44,28 @@ SUPPORTED_JAX = ">=0.6,<0.13"
 
 
 def jax_warnings(jax: str | None, jaxlib: str | None) -> list[str]:
-    """A warning for each of JAX and jaxlib installed outside :data:`SUPPORTED_JAX` (empty when both fit)."""
-    from jaxpat.catalog._model import version_matches
+    """A warning for each of JAX and jaxlib installed outside :data:`SUPPORTED_JAX` (empty when both fit).
 
-    return [
-        f"{name} {version} is outside the range jaxpat supports ({name}{SUPPORTED_JAX}): "
-        "results may differ from the catalog's for reasons it does not record"
-        for name, version in (("jax", jax), ("jaxlib", jaxlib))
-        if version is not None and not version_matches(version, SUPPORTED_JAX)
-    ]
+    PEP 440 (catalog._model.version_matches): a nightly or release candidate of
+    0.13 counts as before 0.13, so it is inside ``<0.13``; being a pre-release,
+    it gets its own warning. A version that is not PEP 440 is a warning too.
+    """
+    from jaxpat.catalog._model import is_prerelease, version_matches
+
+    out = []
+    for name, version in (("jax", jax), ("jaxlib", jaxlib)):
+        try:
+            outside = version is not None and not version_matches(version, SUPPORTED_JAX)
+            early = version is not None and is_prerelease(version)
+        except ValueError:
+            outside, early = True, False
+        if outside:
+            out.append(f"{name} {version} is outside the range jaxpat supports ({name}{SUPPORTED_JAX}): "
+                       "results may differ from the catalog's for reasons it does not record")
+        elif early:
+            out.append(f"{name} {version} is a pre-release (dev, alpha, beta or rc): jaxpat is checked against "
+                       f"releases ({name}{SUPPORTED_JAX}); results may differ from the catalog's")
+    return out
 
 
 def _is_worker(config: pytest.Config) -> bool:

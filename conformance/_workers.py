@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 
+from jaxpat import _env
+
 __all__ = ["Accelerators", "auto_workers", "discover", "parse_worker_devices", "worker_environment"]
 
 #: JAX's default share of GPU memory (XLA_PYTHON_CLIENT_MEM_FRACTION's default).
@@ -91,10 +93,9 @@ def discover(env: Mapping[str, str] | None = None, *, installed: Callable[[str],
     (``TPU_VISIBLE_CHIPS``, else ``/dev/accel*`` or ``/dev/vfio/N``).
     """
     env = os.environ if env is None else env
-    override = env.get(OVERRIDE, "").strip()
-    if override:
-        platform, _, listed = override.partition(":")
-        return Accelerators(platform.strip(), _id_list(listed), OVERRIDE)
+    override = _env.devices(env)  # a bad value raises _env.EnvError (a usage error)
+    if override is not None:
+        return Accelerators(*override, OVERRIDE)
     wanted = {p.strip() for p in env.get("JAX_PLATFORMS", "").lower().split(",") if p.strip()}
     if wanted and not wanted & {"cuda", "gpu", "rocm", "tpu"}:
         return Accelerators("cpu", (), "JAX_PLATFORMS")

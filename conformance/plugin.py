@@ -25,6 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("jaxpat"):
         return
+    _check_environment()
     from ._workers import parse_worker_devices
 
     try:
@@ -51,9 +52,20 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """
     if not config.getoption("jaxpat", False):
         return None
+    _check_environment()  # runs before pytest_configure
     from ._workers import auto_workers, discover, parse_worker_devices
 
     return auto_workers(discover(), parse_worker_devices(config.getoption("jaxpat_worker_devices")))
+
+
+def _check_environment() -> None:
+    """Every ``JAXPAT_*`` variable set to a value it accepts, or a ``pytest.UsageError`` naming the bad ones."""
+    from jaxpat._env import EnvError, check_environment
+
+    try:
+        check_environment()
+    except EnvError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _prepare_environment(config: pytest.Config) -> None:

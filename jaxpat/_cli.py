@@ -19,8 +19,8 @@ import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import __version__
-from ._util import Exit, NoMatchError
+from . import __version__, _env
+from ._util import Exit, NoMatchError, closest
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import CatalogError
@@ -74,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``jaxpat`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     parser, runners = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            _unknown_arguments(parser, args, extra)
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 after --help/--version
         return int(e.code or 0)
     if args.command is None:
@@ -102,6 +104,34 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Any]]:
     for sub in subparsers.choices.values():
         _finish(sub)
     return parser, runners
+
+
+def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost (sub)parser that ``args`` went through: ``jaxpat report show`` -> the ``show`` parser."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = getattr(args, action.dest, None)
+            if chosen in action.choices:
+                return _subparser(action.choices[chosen], args)
+    return parser
+
+
+def _unknown_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> None:
+    """Exit 2 for arguments no parser took, under the subcommand's own usage line, with a did-you-mean.
+
+    For a command that passes arguments on (``check``: ``-- PYTEST_ARGS``), the
+    message also says that such options go after ``--``.
+    """
+    sub = _subparser(parser, args)
+    options = [s for s in sub._option_string_actions if s.startswith("--")]
+    words = []
+    for word in extra:
+        best = closest(word.split("=", 1)[0], options) if word.startswith("--") else None
+        words.append(f"{word} (did you mean {best}?)" if best else word)
+    message = f"unrecognized arguments: {' '.join(words)}"
+    if any(a.dest == "pytest_args" for a in sub._actions) and any(w.startswith("-") for w in extra):
+        message += f"; pytest options go after -- ({sub.prog} [OPTIONS] -- PYTEST_ARGS)"
+    sub.error(message)
 
 
 def _finish(parser: argparse.ArgumentParser) -> None:
@@ -164,13 +194,18 @@ def _run(runner: Any, args: argparse.Namespace) -> int:
     from .catalog import CatalogError
 
     command = " ".join(x for x in (args.command, getattr(args, "report_command", None)) if x)
+    bad_env = _env.problems()
+    if bad_env:  # every JAXPAT_* variable is checked first, whether this command reads it or not
+        for problem in bad_env:
+            print(f"jaxpat {command}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         return int(runner(args) or 0)
     except CatalogError as e:
         _print_problems(e, sys.stderr)
         unreadable = all(p.line <= 0 and p.message.startswith("cannot read") for p in e.problems)
         return int(Exit.UNREADABLE) if unreadable else EXIT_PROBLEMS
-    except NoMatchError as e:
+    except (NoMatchError, _env.EnvError) as e:
         print(f"jaxpat {command}: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -23,7 +23,6 @@ __all__ = [
     "closest",
     "did_you_mean",
     "dist_version",
-    "env_flag",
     "first_line",
     "table",
 ]
@@ -88,25 +87,16 @@ def first_line(exc: BaseException, limit: int | None = None) -> str:
     return f"{type(exc).__name__}: {line}" if line else type(exc).__name__
 
 
-def env_flag(name: str, *, default: bool = False) -> bool:
-    """Whether environment variable ``name`` is on: anything but unset, empty, ``0``, ``false``, ``no``, ``off``."""
-    value = os.environ.get(name)
-    if value is None or not value.strip():
-        return default
-    return value.strip().lower() not in ("0", "false", "no", "off")
-
-
 def cache_root() -> Path:
     """jaxpat's per-user cache folder: ``$JAXPAT_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxpat``, else ``~/.cache/jaxpat``.
 
     Each cache is a sub-folder (``catalog`` for parsed catalog files, ``xla``
-    for compiled programs). Nothing is created here.
+    for compiled programs). Only a missing ``$JAXPAT_CACHE_DIR`` is created;
+    one that cannot be used raises :class:`jaxpat._env.EnvError` (see there).
     """
-    root = os.environ.get("JAXPAT_CACHE_DIR", "").strip()
-    if root:
-        return Path(os.path.expanduser(root))
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "jaxpat"
+    from ._env import cache_root as root
+
+    return root()
 
 
 def atomic_write(target: Path | str, data: bytes | str, *, private: bool = False) -> None:

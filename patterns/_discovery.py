@@ -9,7 +9,6 @@ Names in ``block=`` or ``JAXPAT_BLOCK_PLUGINS`` are skipped.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,8 @@ from typing import Protocol
 
 import pluggy
 
-from jaxpat._util import dist_version, env_flag
+from jaxpat import _env
+from jaxpat._util import dist_version
 
 __all__ = [
     "ENV_BLOCK",
@@ -99,14 +99,14 @@ def candidates(
 
 def choice_variable(name: str) -> str:
     """The environment variable that picks the distribution of plugin ``name``: ``JAXPAT_PLUGIN_<NAME>``."""
-    return "JAXPAT_PLUGIN_" + re.sub(r"\W", "_", name).upper()
+    return _env.choice_variable(name)
 
 
 def _choose(cands: list[Candidate]) -> Candidate | None:
     """The one candidate of a name several register: jaxpat's reference plugin, or the user's pick, or None."""
     if cands[0].module == REFERENCE_MODULE:
         return cands[0]
-    pick = _normal(os.environ.get(choice_variable(cands[0].name), ""))
+    pick = _env.plugin_choice(cands[0].name) or ""
     return next((c for c in cands if pick and _normal(c.distribution) == pick), None)
 
 
@@ -117,16 +117,16 @@ def _normal(dist: str) -> str:
 def _blocked_names(block: Iterable[str]) -> set[str]:
     if isinstance(block, str):
         raise TypeError("`block` takes a list of plugin names, not a string")
-    from_env = os.environ.get(ENV_BLOCK, "")
-    return {n.strip() for n in (*block, *from_env.split(",")) if n.strip()}
+    return {n.strip() for n in block if n.strip()} | _env.blocked_plugins()
 
 
 def _autoload_enabled(autoload: bool | None) -> bool:
     if autoload is not None:
         return autoload
     # Unset, empty, "0", "false", "no" and "off" leave autoloading on (a CI
-    # matrix writes these when the flag is unset); any other value disables it.
-    return not env_flag(ENV_DISABLE_AUTOLOAD)
+    # matrix writes these when the flag is unset); 1/true/yes/on disable it;
+    # anything else is a usage error (jaxpat/_env.py).
+    return not _env.flag(_env.AUTOLOAD)
 
 
 def _reference_candidate() -> Candidate:

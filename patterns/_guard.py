@@ -25,7 +25,6 @@ Nothing here imports JAX or NumPy.
 from __future__ import annotations
 
 import functools
-import os
 import sys
 import threading
 import time
@@ -58,14 +57,9 @@ DEFAULT_HOOK_TIMEOUT = 120.0
 
 
 def _budget(name: str, default: float) -> float | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        return default
-    return None if value <= 0 else value
+    from jaxpat import _env  # parsed and range-checked there; a bad value raises _env.EnvError
+
+    return _env.seconds(_env.IMPORT_TIMEOUT if name == ENV_IMPORT_TIMEOUT else _env.HOOK_TIMEOUT, default)
 
 
 def import_budget() -> float | None:

@@ -235,6 +235,49 @@ def test_usage_errors_exit_2(capsys, argv):
     assert "usage: jaxpat" in err
 
 
+@pytest.mark.parametrize(("argv", "usage", "said"), [
+    (["check", "--patern", "x"], "usage: jaxpat check ",
+     "jaxpat check: error: unrecognized arguments: --patern (did you mean --pattern?); pytest options go after -- "
+     "(jaxpat check [OPTIONS] -- PYTEST_ARGS)"),
+    (["check", "-k", "lax_scan"], "usage: jaxpat check ",
+     "jaxpat check: error: unrecognized arguments: -k; pytest options go after --"),
+    (["list", "--famly", "scan"], "usage: jaxpat list ",
+     "jaxpat list: error: unrecognized arguments: --famly (did you mean --family?) scan\n"),
+    (["list", "--famly=scan"], "usage: jaxpat list ",
+     "jaxpat list: error: unrecognized arguments: --famly=scan (did you mean --family?)\n"),
+    (["report", "show", "r.json", "--failres"], "usage: jaxpat report show ",
+     "jaxpat report show: error: unrecognized arguments: --failres (did you mean --failures?)\n"),
+    (["list", "--zzzzzz"], "usage: jaxpat list ", "jaxpat list: error: unrecognized arguments: --zzzzzz\n"),
+], ids=["check-typo", "check-pytest-option", "list-typo", "list-typo-with-value", "report-show-typo", "no-close-match"])
+def test_unknown_options_get_the_subcommands_usage_and_a_did_you_mean(capsys, argv, usage, said):
+    """An unknown option: exit 2 under the subcommand's own usage line (not `jaxpat COMMAND ...`), with the
+    closest option; for check, where pytest options go."""
+    status, out, err = _run(capsys, *argv)
+    assert status == 2
+    assert out == ""
+    assert err.startswith(usage), err
+    assert "usage: jaxpat [-h]" not in err
+    assert said in err
+    if argv[0] != "check":
+        assert "pytest options" not in err
+
+
+def test_pytest_options_after_double_dash_are_not_unknown(capsys, monkeypatch):
+    """`jaxpat check -- -k x` passes -k on (the did-you-mean path must not catch it)."""
+    seen = {}
+
+    def fake_check(ns):
+        seen["pytest_args"] = list(ns.pytest_args)
+        return 0
+
+    import jaxpat.conformance._cli as conformance_cli
+
+    monkeypatch.setattr(conformance_cli, "check", fake_check)
+    status, _, err = _run(capsys, "check", "-n", "0", "--", "-k", "lax_scan", "--patern")
+    assert status == 0, err
+    assert seen["pytest_args"] == ["-k", "lax_scan", "--patern"]
+
+
 def test_version(capsys):
     """`--version` prints the distribution's version."""
     status, out, _ = _run(capsys, "--version")

@@ -191,11 +191,33 @@ def test_missing_file_is_a_problem(write_yaml):
 
 
 @pytest.mark.skipif(not catalog._loader.SHIPPED.exists(), reason="no catalog.yaml in this checkout")
-def test_shipped_catalog_loads_quickly():
-    """load() reads the shipped catalog, which is valid (its speed is benchmark figure 5, not asserted here)."""
-    cat = catalog.load()
-    assert len(cat) > 0
-    assert cat.files
+def test_shipped_catalog_is_parsed_once_then_read_from_the_parse_cache(tmp_path, monkeypatch):
+    """load() reads the shipped catalog, which is valid; what makes a second load cheap is counted, not timed:
+    the first load parses the YAML once, the second parses nothing (a parse-cache hit) and gives an equal
+    catalog. (Its speed is benchmark figure 5.)"""
+    from jaxpat.catalog import _parse_cache
+
+    monkeypatch.setenv("JAXPAT_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("JAXPAT_DISABLE_CATALOG_CACHE", raising=False)
+    parses = []
+    real_parse = _parse_cache.parse
+
+    def counting_parse(raw, file, *args, **kwargs):
+        parses.append(file)
+        return real_parse(raw, file, *args, **kwargs)
+
+    monkeypatch.setattr(_parse_cache, "parse", counting_parse)
+    first = catalog.load()
+    assert len(first) > 0
+    assert first.files
+    assert len(parses) == 1  # one file, parsed once
+    assert list((tmp_path / "catalog").glob("*.json"))  # and stored
+    second = catalog.load()
+    assert len(parses) == 1  # nothing parsed again
+    assert second.to_dict() == first.to_dict()
+    monkeypatch.setenv("JAXPAT_DISABLE_CATALOG_CACHE", "1")  # the counter does see a parse when one happens
+    catalog.load()
+    assert len(parses) == 2
 
 
 @pytest.mark.skipif(not catalog._loader.SHIPPED.exists(), reason="no catalog.yaml in this checkout")
@@ -407,6 +429,14 @@ RULES = [
      "scan-cumsum", "deviations[0].when.case", "no case 'nope' in this pattern"),
     ("deviation-spec", "    cases:", "    deviations: [{when: {jax: \"~0.5\"}, reason: r}]\n    cases:",
      (9, '"~0.5"'), "scan-cumsum", "deviations[0].when.jax", "is not a version spec"),
+    ("deviation-spec-pep440", "    cases:", "    deviations: [{when: {jax: \">=0.4.x\"}, reason: r}]\n    cases:",
+     (9, '">=0.4.x"'), "scan-cumsum", "deviations[0].when.jax", "not a PEP 440 version spec: '>=0.4.x'"),
+    ("deviation-spec-wildcard", "    cases:", "    deviations: [{when: {jax: \"<0.5.*\"}, reason: r}]\n    cases:",
+     (9, '"<0.5.*"'), "scan-cumsum", "deviations[0].when.jax", "not a PEP 440 version spec: '<0.5.*'"),
+    ("deviation-spec-empty-clause", "    cases:", "    deviations: [{when: {jax: \">=0.4,,<1\"}, reason: r}]\n"
+     "    cases:", (9, '">=0.4'), "scan-cumsum", "deviations[0].when.jax", "is not a version spec"),
+    ("observed-not-pep440", "{kind: math}", "{kind: observed, jax: \"0.10.2abc\"}", (13, '"0.10'), "scan-cumsum",
+     "cases[0].provenance.jax", "not a PEP 440 version: '0.10.2abc'"),
     ("vmap-arg", "    cases:", "    vmap: {in_axes: {ys: 0}}\n    cases:", (9, "ys"), "scan-cumsum",
      "vmap.in_axes.ys", "`ys` is not one of the args (xs, n) (did you mean `xs`?)"),
     ("version", "version: 1", "version: 2", (1, "2"), None, "version",

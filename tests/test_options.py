@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from jaxpat.conformance import _cli, _options
@@ -110,3 +115,47 @@ def test_check_help_lists_every_option(capsys: pytest.CaptureFixture[str]) -> No
         if opt.check is not None:
             assert opt.check in out
             assert " ".join((opt.check_help or opt.help).split())[:30] in out
+
+
+# -- pytest's plugin autoloading off ----------------------------------------------------------
+
+EXAMPLES = Path(__file__).parent / "examples" / "conformance"
+
+
+def _check(cwd: Path, *argv: str, autoload: bool) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "JAXPAT_DISABLE_PLUGIN_AUTOLOAD": "1", "JAXPAT_BLOCK_PLUGINS": "reference",
+           "PYTHONPATH": str(EXAMPLES) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    if not autoload:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return subprocess.run([sys.executable, "-m", "jaxpat", "check", "--catalog", str(EXAMPLES / "tcat.yaml"),
+                           "--load", "good", "--pattern", "t-cumsum", "--no-claims", "--no-cache", "--transform",
+                           "eager", "--report", "r.json", *argv],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_check_names_its_own_pytest_plugins() -> None:
+    """jaxpat's and xdist's plugins are named by entry point (-p), so they load without autoloading."""
+    args = _cli.pytest_args(_check_parser().parse_args(["-n", "0"]))
+    assert args[:len(_cli.PLUGIN_ARGS)] == list(_cli.PLUGIN_ARGS)
+    plugins = [args[i + 1] for i, a in enumerate(args) if a == "-p"]
+    assert {"jaxpat", "xdist"} <= set(plugins)
+    from importlib.metadata import entry_points
+
+    names = {ep.name for ep in entry_points(group="pytest11")}
+    assert {"jaxpat", "xdist"} <= names  # the names are the installed entry points'
+
+
+@pytest.mark.parametrize("autoload", [True, False], ids=["autoload-on", "autoload-off"])
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_check_runs_with_and_without_pytest_plugin_autoload(tmp_path: Path, autoload: bool, workers: str) -> None:
+    """PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 jaxpat check works (controller and xdist workers); with autoloading on,
+    the plugins named by -p are not registered twice (pluggy would refuse that) and nothing warns."""
+    proc = _check(tmp_path, "-n", workers, autoload=autoload)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "unrecognized arguments" not in out
+    assert "warning" not in out.lower()
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["summary"]["passed"] > 0
+    assert report["summary"]["passed"] == report["summary"]["total"]

@@ -100,6 +100,12 @@ def test_second_eager_call_compiles_nothing(registry: Any, compiles: dict[str, A
     device = jax.devices("cpu")[0]
     counts = []
     with config_scope(case.config), jax.default_device(device):
+        # Positive control: a function never seen before must count a compile, so a renamed JAX
+        # monitoring event (a counter stuck at 0) fails here instead of passing every check below.
+        before = compiles["count"]
+        fresh = jax.jit(lambda x: x * 3 + 1)  # a new function object: nothing cached for it
+        jax.block_until_ready(fresh(jax.numpy.arange(3)))
+        assert compiles["count"] - before >= 1, "the compile counter saw no compilation of a new function"
         for _ in range(2):
             before = compiles["count"]
             jax.block_until_ready(impl.fn(*build_args(pattern, case, device)))

@@ -511,7 +511,7 @@ def test_autoload_disabled_by_env(modules, entry_points, clean_env) -> None:
     assert [p.name for p in load(autoload=True).plugins()] == ["fine"]
     clean_env.setenv("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", "0")
     assert [p.name for p in load(autoload=None).plugins()] == ["fine"]
-    for off in ("", "false", "no", "Off"):  # jaxpat._util.env_flag: these leave the flag off
+    for off in ("", "false", "no", "Off"):  # jaxpat._env: these leave the flag off
         clean_env.setenv("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", off)
         assert [p.name for p in load(autoload=None).plugins()] == ["fine"], off
     clean_env.setenv("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", "yes")

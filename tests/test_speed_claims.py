@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -56,18 +57,40 @@ def test_speed_figures_interleave_and_take_the_median_of_calls() -> None:
 
 
 def test_speed_claim_is_measured_on_the_catalog_pattern() -> None:
-    """The measurement runs on a catalog speed claim and reports the seed's figure beside the band
-    (the verdict itself is not asserted: it depends on the machine)."""
+    """The measurement times the implementations and the input size the catalog's claim declares
+    (jit against its `eager` baseline on 10^6 values of `x`), interleaved, and reports the seed's
+    figure beside the band. Which implementations ran, on what, is recorded by wrapping them; the
+    verdict itself is not asserted (it depends on the machine)."""
+    import dataclasses
+
     import jax
     from jaxpat.patterns import load_registry
 
     reg = load_registry()
     p = reg.catalog.get("jit-speedup-elementwise")
-    impls = reg.implementations(p.id)
+    spec = p.claims.implementations["jit"].speedup
+    assert (spec.baseline, spec.param, spec.size) == ("eager", "x", 1_000_000)  # catalog.yaml's declaration
+    calls: dict[str, list[tuple[tuple[int, ...], ...]]] = {}
+
+    def recorded(impl: Any) -> Any:
+        def fn(*args: Any) -> Any:
+            calls.setdefault(impl.id, []).append(tuple(tuple(getattr(a, "shape", ())) for a in args))
+            return impl.fn(*args)
+
+        return dataclasses.replace(impl, fn=fn)
+
+    impls = [recorded(i) for i in reg.implementations(p.id)]
     jit = next(i for i in impls if i.name == "jit")
     result = _measure.measure("speedup", p, jit, jax.devices()[0], impls)
     assert result.verdict in ("held", "violated", "inconclusive")
+    assert set(calls) == {"reference.jit", "reference.eager"}  # the claimed one and its baseline, nothing else
+    for shapes in calls.values():
+        assert set(shapes) == {((spec.size,),)}  # always on the declared size of `x`
+    assert len(calls["reference.jit"]) == len(calls["reference.eager"])  # interleaved: as many calls each
     m = result.measured
-    assert m["seed_figure"] == 18
+    assert m["baseline"] == "reference.eager"
+    assert m["at_least"] == spec.at_least
+    assert m["seed_figure"] == spec.seed_figure == 18
+    assert m["rounds"] >= 1
     assert m["band"][0] <= m["speedup"] <= m["band"][1]
     assert "noise band" in result.message

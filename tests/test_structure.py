@@ -23,7 +23,7 @@ PACKAGES = {
 
 #: Layers, bottom first; a module may import its own layer and the ones below it.
 LAYERS = [
-    ("helpers", ("jaxpat", "jaxpat._util", "jaxpat._jsonschema")),
+    ("helpers", ("jaxpat", "jaxpat._util", "jaxpat._env", "jaxpat._jsonschema")),
     ("catalog", ("jaxpat.catalog",)),
     ("patterns", ("jaxpat.patterns",)),
     ("conformance", ("jaxpat.conformance",)),

@@ -25,17 +25,6 @@ def test_first_line_keeps_type_and_first_line_only() -> None:
     assert _util.first_line(ValueError("x" * 50), limit=10) == "ValueError: " + "x" * 9 + "…"
 
 
-@pytest.mark.parametrize(("value", "on"), [(None, False), ("", False), ("0", False), ("no", False), ("Off", False),
-                                           ("1", True), ("yes", True), ("anything", True)])
-def test_env_flag(monkeypatch: pytest.MonkeyPatch, value: str | None, on: bool) -> None:
-    """Unset, empty, 0/false/no/off are off; anything else is on."""
-    if value is None:
-        monkeypatch.delenv("JAXPAT_TEST_FLAG", raising=False)
-    else:
-        monkeypatch.setenv("JAXPAT_TEST_FLAG", value)
-    assert _util.env_flag("JAXPAT_TEST_FLAG") is on
-
-
 def test_cache_root_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """JAXPAT_CACHE_DIR wins over XDG_CACHE_HOME, which wins over ~/.cache."""
     monkeypatch.setenv("JAXPAT_CACHE_DIR", str(tmp_path / "a"))
