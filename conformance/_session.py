@@ -636,7 +636,9 @@ def selection(config: pytest.Config) -> dict[str, Any]:
         partial.append(f"-m {opt.markexpr!r}")
     if getattr(opt, "deselect", None):
         partial.append(f"--deselect ({len(opt.deselect)})")
-    plugins = [p for p in (getattr(opt, "plugins", None) or []) if p not in ("xdist.plugin", "xdist.looponfail")]
+    # jaxpat's and xdist's own plugins (`jaxpat check` names them: they load even without autoload)
+    own = ("jaxpat", "xdist", "xdist.plugin", "xdist.looponfail", "jaxpat.conformance.plugin")
+    plugins = [p for p in (getattr(opt, "plugins", None) or []) if p not in own]
     if plugins:
         out["plugins"] = plugins
     extra = [p for p in plugins if not p.startswith("no:")]  # `-p no:NAME` only turns a plugin off
