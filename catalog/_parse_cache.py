@@ -127,7 +127,12 @@ def tampered(raw: bytes, file: str, limits: Limits = DEFAULT_LIMITS) -> str | No
         fresh = parse(raw, file, limits)
     except Exception:
         return None
-    if _encode(cached) == _encode(fresh):
+    import json
+
+    def canonical(doc: Document) -> str:
+        return json.dumps(_encode(doc), sort_keys=True, separators=(",", ":"), default=str)
+
+    if canonical(cached) == canonical(fresh):
         return None
     return (f"the parse cache entry {directory / (key + '.json')} for {file} differs from the file's content "
             "(it was rewritten outside jaxpat); delete it, or the directory, to rebuild it")

@@ -85,6 +85,11 @@ def catalog_sources(
         time.sleep(0.05)
     for w in watched:
         w.reader.join(timeout=5)
+        w.err_reader.join(timeout=5)
+        w.proc.wait()
+        for stream in (w.proc.stdout, w.proc.stderr):
+            with contextlib.suppress(Exception):
+                stream.close()  # type: ignore[union-attr]
         cand, proc = w.cand, w.proc
         if w.killed is not None:
             what = ("its import or jaxpat_catalog_files took longer than its budget" if w.phase_at is not None
@@ -94,7 +99,6 @@ def catalog_sources(
             continue
         answer = _answer(bytes(w.out))
         if answer is None:
-            w.err_reader.join(timeout=5)
             tail = bytes(w.err).decode("utf-8", "replace").strip()[-1500:]
             errors.append(_error(cand, "import", f"its process ended (exit status {proc.returncode}) while it was "
                                  f"loaded{': ' + tail if tail else ''}"))

@@ -165,19 +165,21 @@ def test_validate_without_files_checks_the_shipped_catalog(capsys):
 
 
 def _plugin_file(monkeypatch, write_yaml, text: str) -> Path:
-    """A plugin file returned by the `jaxpat_catalog_files` hook of an installed plugin 'fake' (the only one)."""
-    from jaxpat.patterns import _discovery, hookimpl
+    """A plugin file returned by the `jaxpat_catalog_files` hook of an installed plugin 'fake' (the only one).
 
+    Installed for real (a module and its .dist-info on sys.path): `list`, `show` and `validate` ask each
+    plugin in a process of its own (patterns/_sandbox.py), which sees what is installed, not a monkeypatch.
+    """
     path = write_yaml(text, "plugin.yaml")
-
-    class Fake:
-        @hookimpl
-        def jaxpat_catalog_files(self):
-            return [path]
-
-    cand = _discovery.Candidate("fake", "fake_plugin", "fake-dist", "1.0", lambda: Fake())
-    monkeypatch.setattr(_discovery, "_entry_point_candidates", lambda: [cand])
-    monkeypatch.setenv("JAXPAT_BLOCK_PLUGINS", "reference")
+    site = path.parent / "site"
+    (site / "fake_dist-1.0.dist-info").mkdir(parents=True)
+    (site / "fake_dist-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-dist\nVersion: 1.0\n")
+    (site / "fake_dist-1.0.dist-info" / "entry_points.txt").write_text("[jaxpat]\nfake = fake_plugin\n")
+    (site / "fake_plugin.py").write_text(
+        "from jaxpat.patterns import hookimpl\n\n\n"
+        f"@hookimpl\ndef jaxpat_catalog_files():\n    return [{str(path)!r}]\n")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("JAXPAT_BLOCK_PLUGINS", "reference,example")
     monkeypatch.delenv("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     return path
 
@@ -214,7 +216,7 @@ def test_validate_checks_plugin_files_unless_no_plugins(capsys, monkeypatch, wri
     _plugin_file(monkeypatch, write_yaml, BAD)
     status, _, err = _run(capsys, "validate")
     assert status == 1
-    assert "plugin 'fake' (fake-dist 1.0; module fake_plugin): " in err
+    assert "plugin 'fake' (fake-dist 1.0; module fake_plugin" in err
     assert "plugin.yaml:" in err
     assert "unknown family 'scna'" in err
     status, out, _ = _run(capsys, "validate", "--no-plugins")

@@ -297,6 +297,8 @@ def cheat_runs(sites: dict[str, Path], runs: dict[str, Any], tmp_path_factory: p
     site = _hostile.install(_hostile.CHEATERS, tmp_path_factory.mktemp("wheels-cheat"),
                             tmp_path_factory.mktemp("cheaters"))
     cache = tmp_path_factory.mktemp("shared-cache")
+    # fill the parse cache (as `jaxpat list` does for its user) so that poison_cache finds an entry to rewrite
+    assert _jaxpat(["list"], _env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), cache).returncode == 0
     cheat = _check(_env(sites["good"], site, JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("cheat"))
     after = _check(_env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("after"))
     validate = _jaxpat(["validate"], _env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("v"))
@@ -340,12 +342,16 @@ def test_a_cheat_fails_its_own_items(cheat_runs: dict[str, Any], name: str, frag
     items = _cheat_items(cheat_runs, name)
     assert len(items) == 12  # 4 cases x 3 transforms
     assert {r["outcome"] for r in items} <= {"failed", "not_run"}, [r["message"] for r in items]
-    assert all(fragment in (r["message"] or "") for r in items if r["outcome"] == "failed")
+    # eagerly the wrong value reaches the judge; under jit JAX itself may refuse the object first
+    eager = [r for r in items if r["transform"] == "eager" and r["outcome"] == "failed"]
+    assert eager
+    assert all(fragment in (r["message"] or "") for r in eager), [r["message"][:300] for r in eager]
 
 
 def test_a_config_toggling_thread_blames_no_one_else(cheat_runs: dict[str, Any]) -> None:
     """x64_thread flips jax_enable_x64 in its own executor: nobody else's item mentions it."""
-    others = [r for r in cheat_runs["cheat"]["report"]["results"] if _plugin(r) not in CHEATERS]
+    others = [r for r in cheat_runs["cheat"]["report"]["results"] if _plugin(r) not in CHEATERS
+              and r["nodeid"] not in {f"jaxpat::plugin[{name}]" for name in CHEATERS}]
     assert not [r["nodeid"] for r in others if "jax_enable_x64" in (r.get("message") or "")]
 
 
