@@ -406,8 +406,9 @@ class JaxpatItem(pytest.Item):
     def runtest(self) -> None:
         from jaxpat.patterns import Unavailable
 
-        from ._execute import ConformanceFailure, repro, run_item
+        from ._execute import ConformanceFailure, release_pattern, repro, run_item
 
+        release_pattern(self.spec.pattern.id)  # a new pattern: drop the last one's compiled programs (memory)
         facts: dict[str, Any] = {}
         if not self.config.stash.get(_ENV_SENT, False):
             self.user_properties.append(("jaxpat_env", environment(self.config)))
