@@ -32,12 +32,14 @@ from typing import Any
 
 
 def measure(patterns: list[str], *, release: bool = True, budget: int = 0,
-            warmup: list[str] | None = None) -> dict[str, Any]:
+            warmup: list[str] | None = None, passes: int = 1) -> dict[str, Any]:
     """Run every item of ``patterns`` (globs; all when empty) in this process; the figures as a dict.
 
     ``budget`` is :func:`release_pattern`'s (0: release at every pattern boundary). The items of
     the ``warmup`` patterns run first and are not measured (growth is counted from the first other
     pattern's start): JAX's one-off costs (its first ``grad``, its first ``vmap``) are not per item.
+    With ``passes`` > 1 the items (less the warm-up's) run again, in the same order; each pass's growth
+    is measured over its own patterns, and ``growth_per_item`` is the last pass's.
     """
     import jax
     import jax.monitoring
@@ -59,22 +61,20 @@ def measure(patterns: list[str], *, release: bool = True, budget: int = 0,
     registry = load_registry()
     devices, _ = select_devices(_Options())  # type: ignore[arg-type]
     specs = item_specs(registry, devices[:1], patterns)
-    if warmup:
-        first = item_specs(registry, devices[:1], warmup)
-        ids = {s.pattern.id for s in first}
-        specs = first + [s for s in specs if s.pattern.id not in ids]
-    else:
-        ids = set()
+    first = item_specs(registry, devices[:1], warmup) if warmup else []
+    ids = {s.pattern.id for s in first}
+    again = [s for s in specs if s.pattern.id not in ids]
+    runs = [(0, spec) for spec in first + again] + [(p, spec) for p in range(1, passes) for spec in again]
     rss_start = current_rss() or 0
     boundaries: list[dict[str, Any]] = []  # one per pattern: where it starts, resident memory there
     released = failed = 0
     previous = None
     t0 = time.perf_counter()
-    for i, spec in enumerate(specs):
+    for i, (p, spec) in enumerate(runs):
         if release:
             released += _execute.release_pattern(spec.pattern.id, budget)
-        if spec.pattern.id != previous:
-            boundaries.append({"index": i, "pattern": spec.pattern.id, "rss": current_rss() or 0,
+        if spec.pattern.id != previous or (boundaries and boundaries[-1]["pass"] != p):
+            boundaries.append({"index": i, "pass": p, "pattern": spec.pattern.id, "rss": current_rss() or 0,
                                "compiles": compiles[0]})
             previous = spec.pattern.id
         try:
@@ -82,17 +82,23 @@ def measure(patterns: list[str], *, release: bool = True, budget: int = 0,
         except Exception:
             failed += 1
     seconds = time.perf_counter() - t0
-    growth = None
-    measured = [b for b in boundaries if b["pattern"] not in ids][1 if not ids else 0:]
-    if len(measured) >= 2:
-        second, last = measured[0], measured[-1]
-        growth = (last["rss"] - second["rss"]) / max(1, last["index"] - second["index"])
+    per_pass = []
+    for p in range(passes):
+        mine = [b for b in boundaries if b["pass"] == p and b["pattern"] not in ids]
+        measured = mine[1:] if p == 0 and not ids else mine
+        growth, items = None, 0
+        if len(measured) >= 2:
+            items = measured[-1]["index"] - measured[0]["index"]
+            growth = (measured[-1]["rss"] - measured[0]["rss"]) / max(1, items)
+        ends = [b["compiles"] for b in boundaries if b["pass"] == p + 1] or [compiles[0]]
+        starts = [b["compiles"] for b in boundaries if b["pass"] == p]
+        per_pass.append({"growth_per_item": growth, "measured_items": items, "compiles": ends[0] - starts[0]})
     return {
-        "items": len(specs), "patterns": len(boundaries), "failed": failed, "release": release, "budget": budget,
-        "warmup": sorted(ids), "measured_items": (last["index"] - second["index"]) if growth is not None else 0,
+        "items": len(runs), "patterns": len({s.pattern.id for _, s in runs}), "passes": passes, "failed": failed,
+        "release": release, "budget": budget, "warmup": sorted(ids),
+        "measured_items": per_pass[-1]["measured_items"], "growth_per_item": per_pass[-1]["growth_per_item"],
         "releases": released, "rss_start": rss_start, "rss_end": current_rss() or 0, "peak_rss": peak_rss() or 0,
-        "growth_per_item": growth, "compiles": compiles[0], "seconds": round(seconds, 2),
-        "boundaries": boundaries,
+        "compiles": compiles[0], "seconds": round(seconds, 2), "per_pass": per_pass, "boundaries": boundaries,
     }
 
 
@@ -105,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="release_pattern's budget (default 0: release at every pattern boundary)")
     ap.add_argument("--warmup", action="append", default=[], metavar="GLOB",
                     help="run these patterns' items first, unmeasured (default: the first pattern is the warm-up)")
+    ap.add_argument("--passes", type=int, default=1, metavar="N",
+                    help="run the items (less the warm-up's) N times; growth is the last pass's (default 1)")
     ap.add_argument("--out", metavar="FILE", help="write the figures as JSON")
     ns = ap.parse_args(argv)
-    result = measure(ns.pattern, release=not ns.no_release, budget=ns.budget, warmup=ns.warmup)
+    result = measure(ns.pattern, release=not ns.no_release, budget=ns.budget, warmup=ns.warmup, passes=ns.passes)
     summary = {k: v for k, v in result.items() if k != "boundaries"}
     print(json.dumps(summary))
     if ns.out:

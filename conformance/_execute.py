@@ -180,10 +180,10 @@ _LAST_PATTERN: list[str | None] = [None]
 RELEASE_BUDGET = 512 * 2**20
 
 
-def release_pattern(pattern_id: str, budget: int | None = RELEASE_BUDGET) -> bool:
+def release_pattern(pattern_id: str, budget: int | None = None) -> bool:
     """Call before running an item of ``pattern_id``. When the previous item was of another pattern and
-    this process holds more than ``budget`` bytes of resident memory (``None`` or 0: whatever it holds),
-    drop every traced and compiled program it keeps; return whether it did.
+    this process holds more than ``budget`` bytes of resident memory (``None``: :data:`RELEASE_BUDGET`;
+    0: whatever it holds), drop every traced and compiled program it keeps; return whether it did.
 
     JAX keeps compiled programs in caches keyed on the implementation functions, which live as long
     as their modules: without this, a process running items one after another grows by what each
@@ -200,6 +200,8 @@ def release_pattern(pattern_id: str, budget: int | None = RELEASE_BUDGET) -> boo
     _LAST_PATTERN[0] = pattern_id
     if previous is None or previous == pattern_id:
         return False
+    if budget is None:
+        budget = RELEASE_BUDGET
     if budget:
         rss = current_rss()
         if rss is not None and rss <= budget:
