@@ -44,7 +44,7 @@ def full_run_fragments(data: dict[str, Any]) -> list[str]:
     r100 = per["100x sample"]["relative"] / per["1x"]["relative"]
     jit = f4["extra"]["passes"][0]["first_call_compiles_by_transform"]["jit"]
     return [
-        f"(JAX {data['machine']['jax']}, {data['machine']['date'][:10]}",
+        f"JAX {data['machine']['jax']}, {data['machine']['date'][:10]}",
         f"`-n 2` is {f2['ratio']:.2f}× faster than serial",
         f"start-up is {f5['ratio']:.2f}× of `import jax`",
         f"{_thousands(collect[str(k)]['items'])} items collect in {collect[str(k)]['wall']:.1f} s",
@@ -62,8 +62,8 @@ def memory_fragments(data: dict[str, Any]) -> list[str]:
     first = b["extra"]["release"]["per_pass"][0]
     kept = b["extra"]["no_release"]
     return [
-        f"(JAX {data['machine']['jax']}, {data['machine']['date'][:10]}",
-        f"{b['a'] * 1024:.0f} KiB per item",
+        f"JAX {data['machine']['jax']}, {data['machine']['date'][:10]}",
+        f"keeps {b['a'] * 1024:.0f} KiB per item",
         f"{(kept['growth_per_item'] or 0) / 1024:.0f} KiB per item without the release",
         f"{first['compiles'] / max(1, kept['compiles']):.2f}× the compilations",
         f"the largest `-n 2` worker peaked at {a['a']:.0f} MiB",
@@ -106,5 +106,9 @@ def test_a_figure_that_differs_from_the_results_is_caught() -> None:
     changed = readme.replace(f"costs {m.group(1)}×", f"costs {float(m.group(1)) - 0.01:.2f}×")
     assert changed != readme
     assert any("the suite costs" in p for p in mismatches(changed))
+    m = re.search(r"keeps (\d+) KiB per item", text)
+    assert m is not None
+    grown = readme.replace(f"keeps {m.group(1)} KiB per item", f"keeps {int(m.group(1)) + 1} KiB per item")
+    assert any("KiB per item" in p for p in mismatches(grown))
     unnamed = re.sub(r"benchmarks/results/[\w.-]+\.json", "benchmarks/results/", readme)
     assert mismatches(unnamed)
