@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: seven figures, each a ratio of two measurements taken side by side in one invocation.
+"""``python -m benchmarks``: eight figures, each a ratio of two measurements taken side by side in one invocation.
 
 1. harness overhead: the conformance suite (pytest, serial, no persistent cache) vs a bare loop doing
    the same JAX work (:mod:`benchmarks.bare_loop`) — target <= 1.10;
@@ -11,7 +11,10 @@
 6. scale: synthetic catalogs 10x and 100x the shipped one — (a) 10,000+ items collected in <= 5 s;
    (b) time per item at 10x (and a 100x sample) within +-10% of 1x;
 7. observation overhead: the CPU time of one cold pass of every item with its observations vs the same
-   pass less their own CPU time (:mod:`benchmarks.observe_cost`) — target <= 1.05.
+   pass less their own CPU time (:mod:`benchmarks.observe_cost`) — target <= 1.05;
+8. worker memory: (a) the peak resident memory of each ``-n 2`` worker (the report's ``peak_rss``) —
+   bound <= 1 GiB; (b) resident memory left behind per item by a process running every item, releasing
+   at each pattern boundary (:mod:`benchmarks.memory`) — bound <= 0.1 MiB per item.
 
 Every measurement is a fresh subprocess; ``benchmarks/README.md`` explains the definitions.
 """
@@ -140,8 +143,9 @@ class Bench:
                     proc, bare_data = self.bare(f"bare-{r}", passes=2 if 4 in figures else 1)
                     bare_walls.append(proc.wall - bare_data["seconds_after_first_pass"])
                     bare_cpus.append(bare_data["cpu_at_first_pass_end"])
-                elif side == "parallel" and 2 in figures:
+                elif side == "parallel" and figures & {2, 8}:
                     proc, par_rep = self.pytest(f"parallel-{r}", workers=2)
+                    self.raw["parallel_report"] = par_rep
                     par_walls.append(proc.wall)
                     par_cpus.append(proc.cpu)
         assert serial_rep is not None
@@ -252,6 +256,67 @@ class Bench:
             notes=[f"observing: {data['cpu_observing']:.2f} s CPU in {data['observations']} calls; pass wall "
                    f"{data['wall']:.1f} s; report size: see benchmarks/README.md"],
             extra=data,
+        ))
+
+    # -- figure 8 ------------------------------------------------------------------
+
+    def memory(self) -> None:
+        """Peak resident memory per ``-n 2`` worker; resident memory left behind per item (one process)."""
+        rep = self.raw.get("parallel_report")
+        if rep is None:
+            _, rep = self.pytest("memory-parallel", workers=2)
+        peak = rep.get("peak_rss") or {}
+        by_process = dict(peak.get("by_process") or {})
+        items = rep["summary"].get("total", 0)
+        mib = 2.0**20
+        top = max(by_process.values(), default=0) / mib
+        self.add(h.Figure(
+            8, "worker memory (a): peak resident memory of each worker, pytest -n 2 (the report's peak_rss)",
+            f"largest worker peak ({items} items over {len(by_process)} workers)", top,
+            "bound", 1024.0, "MiB", top / 1024.0, "<= 1", bool(by_process) and h.check(top / 1024.0, "<= 1"),
+            notes=[f"peak per worker: {', '.join(f'{k} {v / mib:.0f} MiB' for k, v in sorted(by_process.items()))}"
+                   f"; release budget {_release_budget() / mib:.0f} MiB (conformance/_execute.RELEASE_BUDGET)",
+                   "the -n 2 run of figure 2 when it ran, else one of its own"],
+            extra={"peak_rss": peak, "items": items},
+        ))
+        sides = {}
+        for release in (True, False):
+            cwd = self.workdir(f"memory-{'release' if release else 'kept'}")
+            out = cwd / "memory.json"
+            # with the release: a second pass over the same items, measured, after the first pass's one-off
+            # costs (JAX's first jit, grad, vmap, sharding, ... in this process); without: the first pass
+            cmd = [sys.executable, "-m", "benchmarks.memory", "--out", str(out)]
+            cmd += ["--passes", "2"] if release else ["--no-release"]
+            for p in self.patterns:
+                cmd += ["--pattern", p]
+            proc = h.run(cmd, cwd=cwd, environ=self.env())
+            if proc.returncode != 0:
+                raise RuntimeError(f"benchmarks.memory exited {proc.returncode}:\n{proc.tail()}")
+            sides[release] = h.load_json(out)
+            d = sides[release]
+            self.log(f"memory ({'release' if release else 'no release'}): {d['items']} items, "
+                     f"{(d['growth_per_item'] or 0) / 1024:.0f} KiB/item, peak {d['peak_rss'] / mib:.0f} MiB, "
+                     f"{d['compiles']} compilations, {d['seconds']:.1f} s")
+        rel, kept = sides[True], sides[False]
+        first, second = rel["per_pass"][0], rel["per_pass"][-1]
+        growth = (second["growth_per_item"] or 0.0) / mib
+        self.add(h.Figure(
+            8, "worker memory (b): resident memory left behind per item, one process running every item "
+            "(run_item) twice, released at each pattern boundary; the second pass",
+            f"growth per item, second pass ({second['measured_items']} items)", growth,
+            "bound", 0.1, "MiB", growth / 0.1, "<= 1",
+            second["growth_per_item"] is not None and h.check(growth, "<= 0.1"),
+            notes=[f"first pass (JAX's one-off costs included): {(first['growth_per_item'] or 0) / mib:.3f} MiB per "
+                   f"item with the release, {(kept['growth_per_item'] or 0) / mib:.3f} MiB without it; peak "
+                   f"{rel['peak_rss'] / mib:.0f} MiB with it (two passes), {kept['peak_rss'] / mib:.0f} MiB without "
+                   "(one pass)",
+                   f"what the release costs, first pass: {first['compiles']} compilations vs {kept['compiles']} "
+                   f"without ({first['compiles'] / max(1, kept['compiles']):.2f}x: programs that patterns share are "
+                   "compiled again after each release)",
+                   "ratio: growth / bound; the suite releases only once a worker holds more than its budget, this "
+                   "process at every pattern boundary"],
+            extra={"release": {k: v for k, v in rel.items() if k != "boundaries"},
+                   "no_release": {k: v for k, v in kept.items() if k != "boundaries"}},
         ))
 
     # -- figure 5 ------------------------------------------------------------------
@@ -423,6 +488,15 @@ class Bench:
         ))
 
 
+def _release_budget() -> int:
+    """``_execute.RELEASE_BUDGET``, read from the source (importing ``_execute`` would import JAX here)."""
+    import re
+
+    text = (h.REPO / "conformance" / "_execute.py").read_text(encoding="utf-8")
+    m = re.search(r"^RELEASE_BUDGET = (\d+) \* 2\*\*20$", text, re.M)
+    return int(m.group(1)) * 2**20 if m else 0
+
+
 def _with_bytecode(bench: Bench, env: dict[str, str]) -> dict[str, str]:
     """``env`` with the bench's bytecode prefix and jaxpat cache directory (as :meth:`Bench.env`)."""
     env["JAXPAT_CACHE_DIR"] = str(bench.root / "cache")
@@ -468,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help=f"reduced run for a smoke check (< 2 minutes): {QUICK_PATTERNS} sampled patterns for figures "
                          "1-4, no 100x catalog, fewer repeats")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7", metavar="LIST",
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8", metavar="LIST",
                     help="figures to measure, e.g. 1,4 (default all)")
     ap.add_argument("--repeat", type=int, default=1, metavar="N",
                     help="repeat the long runs (figures 1-3) N times, alternating the order, and take medians")
@@ -495,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
         bench.warm_up()
         if figures & {1, 2, 4}:
             bench.overhead_parallel_compiles(figures)
+        if 8 in figures:
+            bench.memory()
         if 3 in figures:
             bench.cache()
         if 7 in figures:

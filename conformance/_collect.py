@@ -390,6 +390,12 @@ def shared_listing(config: pytest.Config) -> dict[str, Any] | None:
     return config.stash[_LISTING].to_data()
 
 
+def executor_peaks(config: pytest.Config) -> dict[str, int]:
+    """The peak resident memory (bytes) each plugin's executor reported, by plugin (running or ended)."""
+    pool = config.stash.get(_POOL, None)
+    return dict(pool.peaks) if pool is not None else {}
+
+
 def close(config: pytest.Config) -> None:
     """End this process's executors (session end)."""
     pool = config.stash.get(_POOL, None)

@@ -233,6 +233,8 @@ class Pool:
     hellos: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: implementation id -> what ended its executor, in order (crashes and timeouts)
     incidents: dict[str, list[str]] = field(default_factory=dict)
+    #: plugin -> the largest peak resident memory (bytes) its executors reported
+    peaks: dict[str, int] = field(default_factory=dict)
 
     def start(self, plugin: str) -> dict[str, Any]:
         """Start ``plugin``'s executor (if not running) and return its hello; ExecutorFailure("start") if it fails."""
@@ -309,6 +311,9 @@ class Pool:
         try:
             answer = ex.request(msg, limit)
             output = ex.output_of(ex.seq)
+            peak = answer.get("peak_rss")
+            if isinstance(peak, int) and peak > self.peaks.get(plugin, 0):
+                self.peaks[plugin] = peak
         except ExecutorFailure as exc:
             if exc.kind in ("timeout", "crashed"):
                 self.incidents.setdefault(impl, []).append(f"{msg.get('pattern')}/{msg.get('case') or ''}: "

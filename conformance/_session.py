@@ -99,6 +99,7 @@ class JaxpatSession:
         #: why the run could not go on (workers collected different items), if so
         self.refused: str | None = None
         self.compiles: dict[str, int] = {}
+        self.peak_rss: dict[str, int] = {}  # process (gw0, ..., or main) -> its peak resident memory, bytes
         self.claims: list[dict[str, Any]] = []
         self.last_write = 0.0  # time.monotonic() of the last rewrite
         self.write_gap = WRITE_INTERVAL
@@ -213,7 +214,8 @@ class JaxpatSession:
             self.collected = [i for i in ids if i.startswith("jaxpat::")]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        if not _is_worker(self.config) and not _is_controller(self.config):
+        # (xdist stands aside under --collect-only: the controller collects, as a single process would)
+        if not _is_worker(self.config) and (not _is_controller(self.config) or self.config.option.collectonly):
             self.collected = [i.nodeid for i in session.items if i.nodeid.startswith("jaxpat::")]
 
     @pytest.hookimpl(optionalhook=True)
@@ -390,20 +392,45 @@ class JaxpatSession:
             gc.freeze()
             self.froze = True
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """A worker finished: keep the peak resident memory it sent (none if it crashed)."""
+        out = getattr(node, "workeroutput", {})
+        gw = str(getattr(getattr(node, "gateway", None), "id", "?"))
+        rss = out.get("jaxpat_peak_rss")
+        if isinstance(rss, int):
+            self.peak_rss[gw] = rss
+        for plugin, peak in dict(out.get("jaxpat_executor_peaks") or {}).items():
+            if isinstance(peak, int):
+                self.peak_rss[f"{gw}/{plugin}"] = peak  # the executors, where the implementations ran
+
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
         self.interrupted = True
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from ._collect import close
+        from ._collect import close, executor_peaks
 
+        peaks = executor_peaks(self.config)
         close(self.config)  # this process's executors
         if self.froze:
             gc.unfreeze()
             self.froze = False
         if self.watchdog is not None:
             self.watchdog.cancel()
+        from ._memory import peak_rss
+
+        rss = peak_rss()  # a worker sends it to the controller (pytest_testnodedown); the report records it
         if _is_worker(self.config):
+            self.config.workeroutput["jaxpat_peak_rss"] = rss  # type: ignore[attr-defined]
+            self.config.workeroutput["jaxpat_executor_peaks"] = peaks  # type: ignore[attr-defined]
+            return
+        if rss is not None and not _is_controller(self.config):
+            self.peak_rss["main"] = rss
+            self.peak_rss.update({f"main/{plugin}": peak for plugin, peak in peaks.items()})
+        if session.config.option.collectonly:  # collecting is not a run: pytest's exit status, and no report
+            if self.isolation is not None:
+                self.isolation.cleanup()
             return
         interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
         missing = self._account_for_every_item(interrupted)
@@ -500,6 +527,8 @@ class JaxpatSession:
         rep["claims"] = sorted(claims, key=lambda c: (c.get("pattern", ""), c.get("nodeid", "")))
         rep["compiles"] = {"count": sum(self.compiles.values()), "by_process": dict(self.compiles)}
         rep["selection"] = selection(self.config)
+        if self.peak_rss:
+            rep["peak_rss"] = {"max": max(self.peak_rss.values()), "by_process": dict(self.peak_rss)}
         t0 = time.monotonic()
         # an interim report is a checkpoint: compact JSON (the C encoder, ~3x faster); the final one is indented
         try:
@@ -521,6 +550,11 @@ class JaxpatSession:
             tr.section("jaxpat: run refused")
             for line in self.refused.splitlines():
                 tr.write_line(line)
+        if self.config.option.collectonly:
+            tr.section("jaxpat: collected (nothing run, no report written)")
+            for line in collected_lines(self.collected):
+                tr.write_line(line)
+            return
         if not self.results:
             return
         tr.section("jaxpat conformance matrix")
@@ -558,6 +592,26 @@ class JaxpatSession:
 
 
 # ---------------------------------------------------------------------------
+
+def collected_lines(nodeids: list[str]) -> list[str]:
+    """What ``--collect-only`` collected: jaxpat items and patterns in all, then items and patterns per plugin."""
+    patterns: set[str] = set()
+    plugins: dict[str, tuple[int, set[str]]] = {}
+    for nodeid in nodeids:
+        parts = nodeid.split("::")
+        pattern = parts[1] if len(parts) >= 3 else None
+        if pattern is not None:
+            patterns.add(pattern)
+        param = nodeid.partition("[")[2]
+        plugin = param.partition(".")[0] if pattern is not None and "." in param else "(setup)"
+        count, pats = plugins.get(plugin, (0, set()))
+        plugins[plugin] = (count + 1, pats | ({pattern} if pattern else set()))
+    lines = [f"{len(nodeids)} jaxpat item{'s' if len(nodeids) != 1 else ''} in {len(patterns)} "
+             f"pattern{'s' if len(patterns) != 1 else ''}"]
+    lines += [f"  {name}: {count} item{'s' if count != 1 else ''}, {len(pats)} pattern{'s' if len(pats) != 1 else ''}"
+              for name, (count, pats) in sorted(plugins.items())]
+    return lines
+
 
 def _watch_sigint() -> None:
     """Remember when a real SIGINT arrives, so a KeyboardInterrupt raised by plugin code is told apart."""

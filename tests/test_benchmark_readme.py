@@ -1,0 +1,114 @@
+"""The README's benchmark figures are the committed results' (benchmarks/results/*.json), digit for digit.
+
+The README's performance paragraph names the results files it quotes; for each, the
+figures are recomputed from the JSON, formatted as the README writes them, and must
+appear in the paragraph. It must also quote the newest committed results file, so that
+fresh results cannot be committed without the README following.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+MIB = 2.0**20
+
+
+def paragraph(readme: str) -> str:
+    """The README's performance paragraph (the one that runs ``python -m benchmarks``), whitespace collapsed."""
+    for block in readme.split("\n\n"):
+        if "python -m\nbenchmarks" in block or "python -m benchmarks" in block:
+            return " ".join(block.split())
+    raise AssertionError("README.md has no paragraph quoting `python -m benchmarks`")
+
+
+def _figure(data: dict[str, Any], number: int, index: int = 0) -> dict[str, Any]:
+    return [f for f in data["figures"] if f["number"] == number][index]
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", " ")
+
+
+def full_run_fragments(data: dict[str, Any]) -> list[str]:
+    """What the README says of a full run (figures 1-6), formatted as it writes them."""
+    f1, f2, f3, f4, f5 = (_figure(data, n) for n in (1, 2, 3, 4, 5))
+    f6a, f6b = _figure(data, 6, 0), _figure(data, 6, 1)
+    collect = f6a["extra"]["collect"]
+    k = min((int(k) for k, c in collect.items() if c["items"] >= 10_000))
+    per = f6b["extra"]["per_item"]
+    r100 = per["100x sample"]["relative"] / per["1x"]["relative"]
+    jit = f4["extra"]["passes"][0]["first_call_compiles_by_transform"]["jit"]
+    return [
+        f"JAX {data['machine']['jax']}, {data['machine']['date'][:10]}",
+        f"`-n 2` is {f2['ratio']:.2f}× faster than serial",
+        f"start-up is {f5['ratio']:.2f}× of `import jax`",
+        f"{_thousands(collect[str(k)]['items'])} items collect in {collect[str(k)]['wall']:.1f} s",
+        f"({f6b['ratio']:.2f}, {r100:.2f})",
+        f"makes a run {f3['ratio']:.2f}× faster",
+        f"the suite costs {f1['ratio']:.2f}× a bare loop",
+        f"({jit} compilations for {f4['extra']['jit_signatures']} signatures)",
+        f"leaves {f4['ratio']:.2f} compilations per signature",
+    ]
+
+
+def memory_fragments(data: dict[str, Any]) -> list[str]:
+    """What the README says of figure 8 (worker memory)."""
+    a, b = _figure(data, 8, 0), _figure(data, 8, 1)
+    first = b["extra"]["release"]["per_pass"][0]
+    kept = b["extra"]["no_release"]
+    return [
+        f"JAX {data['machine']['jax']}, {data['machine']['date'][:10]}",
+        f"keeps {b['a'] * 1024:.0f} KiB per item",
+        f"{(kept['growth_per_item'] or 0) / 1024:.0f} KiB per item without the release",
+        f"{first['compiles'] / max(1, kept['compiles']):.2f}× the compilations",
+        f"the largest `-n 2` worker peaked at {a['a']:.0f} MiB",
+    ]
+
+
+def mismatches(readme: str) -> list[str]:
+    """Each figure of the named results files that the README's paragraph does not quote exactly."""
+    text = paragraph(readme)
+    named = sorted(set(re.findall(r"benchmarks/results/([\w.-]+\.json)", text)))
+    problems = [] if named else ["the paragraph names no benchmarks/results/*.json file"]
+    newest = max((p.name for p in RESULTS.glob("*.json")), default=None)
+    if newest is not None and newest not in named:
+        problems.append(f"the paragraph does not quote the newest results, {newest}")
+    for name in named:
+        path = RESULTS / name
+        if not path.is_file():
+            problems.append(f"{name}: no such results file")
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        fragments = [] if data["quick"] else full_run_fragments(data)
+        if any(f["number"] == 8 for f in data["figures"]):
+            fragments += memory_fragments(data)
+        if not fragments:
+            problems.append(f"{name}: the README quotes no figure of it")
+        problems += [f"{name}: the README does not say {f!r}" for f in fragments if f not in text]
+    return problems
+
+
+def test_readme_quotes_the_committed_results() -> None:
+    assert mismatches((ROOT / "README.md").read_text(encoding="utf-8")) == []
+
+
+def test_a_figure_that_differs_from_the_results_is_caught() -> None:
+    """Counter-test: the README with one figure changed, or without a results file named, is caught."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = paragraph(readme)
+    m = re.search(r"the suite costs (\d+\.\d\d)×", text)
+    assert m is not None
+    changed = readme.replace(f"costs {m.group(1)}×", f"costs {float(m.group(1)) - 0.01:.2f}×")
+    assert changed != readme
+    assert any("the suite costs" in p for p in mismatches(changed))
+    m = re.search(r"keeps (\d+) KiB per item", text)
+    assert m is not None
+    grown = readme.replace(f"keeps {m.group(1)} KiB per item", f"keeps {int(m.group(1)) + 1} KiB per item")
+    assert any("KiB per item" in p for p in mismatches(grown))
+    unnamed = re.sub(r"benchmarks/results/[\w.-]+\.json", "benchmarks/results/", readme)
+    assert mismatches(unnamed)
