@@ -149,13 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     jax.monitoring.register_event_duration_secs_listener(_on_event)
 
     from jaxpat.catalog import ExpectedError
-    from jaxpat.conformance._collect import select_devices
-    from jaxpat.conformance._execute import expectation
+    from jaxpat.conformance._execute import expectation, select_devices
 
     from jaxpat import patterns
 
     registry = patterns.load_registry()
-    devices, _ = select_devices(_Options())
+    devices, _ = select_devices(None, False)
     specs = item_specs(registry, devices, ns.pattern)
     t_ready = time.perf_counter()
 

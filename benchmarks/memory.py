@@ -44,11 +44,11 @@ def measure(patterns: list[str], *, release: bool = True, budget: int = 0,
     import jax
     import jax.monitoring
     from jaxpat.conformance import _execute
-    from jaxpat.conformance._collect import select_devices
+    from jaxpat.conformance._execute import select_devices
     from jaxpat.conformance._memory import current_rss, peak_rss
     from jaxpat.patterns import load_registry
 
-    from .bare_loop import _Options, item_specs
+    from .bare_loop import item_specs
 
     compiles = [0]
 
@@ -59,7 +59,7 @@ def measure(patterns: list[str], *, release: bool = True, budget: int = 0,
     jax.monitoring.register_event_duration_secs_listener(on_event)
     jax.config.update("jax_enable_compilation_cache", False)
     registry = load_registry()
-    devices, _ = select_devices(_Options())  # type: ignore[arg-type]
+    devices, _ = select_devices(None, False)
     specs = item_specs(registry, devices[:1], patterns)
     first = item_specs(registry, devices[:1], warmup) if warmup else []
     ids = {s.pattern.id for s in first}

@@ -32,10 +32,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import jax
     from jaxpat.conformance import _execute
-    from jaxpat.conformance._collect import select_devices
+    from jaxpat.conformance._execute import select_devices
     from jaxpat.patterns import load_registry
 
-    from .bare_loop import _Options, item_specs
+    from .bare_loop import item_specs
 
     spent = [0.0]
     calls = [0]
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     _execute.observe_value = timed(_execute.observe_value)  # type: ignore[assignment]
     _execute.observe_error = timed(_execute.observe_error)  # type: ignore[assignment]
     registry = load_registry()
-    devices, _ = select_devices(_Options())  # type: ignore[arg-type]
+    devices, _ = select_devices(None, False)
     specs = item_specs(registry, devices, ns.pattern)
     jax.config.update("jax_enable_compilation_cache", False)
     failed = 0

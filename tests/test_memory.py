@@ -124,46 +124,26 @@ def test_release_pattern_drops_compiled_programs_at_a_new_pattern_only(monkeypat
 # ---------------------------------------------------------------------------
 # the pytest items call it, and the report records each process's peak
 
-PROBE_PLUGIN = '''
-import json, os
-from jaxpat.conformance import _execute
-
-_real = _execute.release_pattern
-
-def _spy(pattern_id, budget=None):
-    with open(os.environ["RELEASE_LOG"], "a") as f:
-        f.write(json.dumps([pattern_id, budget]) + "\\n")
-    return _real(pattern_id, budget)
-
-_execute.release_pattern = _spy
-'''
-
-
-def test_items_call_release_and_the_report_has_each_workers_peak(pytester: pytest.Pytester,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_report_has_the_peak_of_each_worker_and_of_its_executors(pytester: pytest.Pytester,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The judge (gw0) is small; the executor that ran the implementations (gw0/good) holds JAX and what it
+    compiled -- the figure the memory targets are about (release_pattern runs there, per request)."""
     from jaxpat.conformance._report import validate_report
 
     pytester.copy_example("conformance")
-    pytester.makepyfile(release_spy=PROBE_PLUGIN)
-    log = pytester.path / "release.log"
-    monkeypatch.setenv("RELEASE_LOG", str(log))
     monkeypatch.setenv("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", "1")
     monkeypatch.setenv("JAXPAT_BLOCK_PLUGINS", "reference")
     monkeypatch.setenv("PYTHONPATH", str(pytester.path) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-p", "release_spy", "--jaxpat", "--jaxpat-only", "--jaxpat-catalog", "tcat.yaml",
+        "-p", "no:cacheprovider", "--jaxpat", "--jaxpat-only", "--jaxpat-catalog", "tcat.yaml",
         "--jaxpat-pattern", "t-square", "--jaxpat-pattern", "t-cumsum", "--jaxpat-load", "good",
         "--jaxpat-no-cache", "--jaxpat-report", "report.json", "-n", "1", timeout=300)
     report = json.loads((pytester.path / "report.json").read_text())
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert validate_report(report) == []
-    calls = [json.loads(line) for line in log.read_text().splitlines()]
-    cases = [r for r in report["results"] if r["kind"] == "case"]
-    assert len(calls) == len(cases) >= 4  # one call per case item, with the default budget (RELEASE_BUDGET)
-    assert {p for p, _ in calls} == {"t-square", "t-cumsum"}
-    assert {b for _, b in calls} == {None}
     peak = report["peak_rss"]
-    assert set(peak["by_process"]) == {"gw0"}
-    # a worker that imported JAX and ran items holds tens of MB at least, and far less than the machine has
-    assert 30 * 2**20 < peak["by_process"]["gw0"] == peak["max"] < os.sysconf("SC_PHYS_PAGES") * os.sysconf(
+    assert set(peak["by_process"]) == {"gw0", "gw0/good"}
+    # the executor imported JAX and ran items: tens of MB at least, and far less than the machine has
+    assert 30 * 2**20 < peak["by_process"]["gw0/good"] == peak["max"] < os.sysconf("SC_PHYS_PAGES") * os.sysconf(
         "SC_PAGE_SIZE")
+    assert peak["by_process"]["gw0"] < peak["by_process"]["gw0/good"]  # the judge imports no JAX
