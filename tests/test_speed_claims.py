@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Callable
 
 import pytest
 
@@ -37,22 +37,55 @@ def test_inconclusive_when_the_noise_band_straddles_the_claim() -> None:
     assert _measure.speed_verdict(_figs([1.0, 1.0, 1.0], [10.0, 30.0, 15.0]), 18) == "inconclusive"
 
 
+class FakeClock:
+    """A clock that only moves when a timed call runs: each call advances it by its next duration."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def call(self, durations: list[float]) -> Callable[[], int]:
+        it = iter(durations)
+
+        def fn() -> int:
+            self.now += next(it)
+            return 0
+        return fn
+
+
 def test_speed_figures_interleave_and_take_the_median_of_calls() -> None:
     """With a fake clock the figures are exact: fn takes 1 s per call, the baseline 5 s, one outlier each."""
-    ticks = itertools.count()
-    now = [0.0]
-    durations = iter([1, 1, 1, 5, 5, 50] * 2)  # per round: fn calls, then baseline calls (one slow outlier)
-
-    def clock() -> float:
-        if next(ticks) % 2:  # the second reading of a pair: advance by the call's duration
-            now[0] += next(durations)
-        return now[0]
-
-    figs = _measure.speed_figures(lambda: 0, lambda: 0, rounds=2, calls=3, clock=clock)
+    clock = FakeClock()
+    fn = clock.call([1] + [1, 1, 9] * 2)  # warm-up, then per round three calls with one outlier
+    base = clock.call([5] + [5, 5, 50] * 2)
+    figs = _measure.speed_figures(fn, base, rounds=2, calls=3, clock=clock)
     assert figs.seconds == (1.0, 1.0)
     assert figs.baseline_seconds == (5.0, 5.0)
     assert figs.ratios == (5.0, 5.0)
+    assert not figs.exhausted
     assert _measure.speed_verdict(figs, 4) == "held"
+
+
+def test_budget_stops_timing_and_keeps_the_rounds_done() -> None:
+    """A slow machine: no call starts past the budget; the complete rounds come back, marked exhausted."""
+    clock = FakeClock()
+    fn = clock.call([10.0] * 100)
+    base = clock.call([30.0] * 100)
+    figs = _measure.speed_figures(fn, base, rounds=7, calls=5, clock=clock, budget=250.0)
+    # warm-up 40 s, one round 200 s: the second round would pass 250 s
+    assert figs.seconds == (10.0,)
+    assert figs.baseline_seconds == (30.0,)
+    assert figs.exhausted
+    assert clock.now <= 250.0
+
+
+def test_budget_spent_on_warm_up_gives_no_round() -> None:
+    clock = FakeClock()
+    figs = _measure.speed_figures(clock.call([100.0] * 10), clock.call([100.0] * 10), clock=clock, budget=150.0)
+    assert figs.seconds == ()
+    assert figs.exhausted
 
 
 def test_speed_claim_is_measured_on_the_catalog_pattern() -> None:
