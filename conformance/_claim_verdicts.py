@@ -37,6 +37,8 @@ Figures, per claim kind (every list holds one entry per size, smallest first):
 
 from __future__ import annotations
 
+import itertools
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,21 +47,26 @@ from typing import Any
 from jaxpat.catalog import Claims, EarlyExitClaim, Raises
 
 __all__ = [
-    "SLACK",
+    "GROWTHS",
     "ClaimResult",
     "Judgement",
+    "Ratio",
+    "Series",
     "claim_result",
+    "early_exit_verdict",
     "exception_types",
     "growth",
+    "growth_fit",
+    "growth_sizes",
     "judge",
+    "memory_vacuous",
     "outcome_of",
     "raises_matches",
     "speed_band",
     "speed_verdict",
+    "verdict_figures",
 ]
 
-#: Bytes of noise below which memory growth is not judged.
-SLACK = 256
 
 #: Modules whose exceptions a catalog may name without a module (``{raises: ValueError}``).
 _BARE_MODULES = ("builtins", "jax", "jaxlib")
@@ -192,21 +199,90 @@ def _combine(verdicts: list[str]) -> str:
 # growth
 # ---------------------------------------------------------------------------
 
-def growth(va: float, vb: float, a: int, b: int, slack: float = SLACK) -> str:
-    """``constant``, ``linear`` or ``sublinear`` for figures va at size a and vb at size b."""
-    if vb <= 1.25 * va + slack:
-        return "constant"
-    if vb / max(va, 1) >= (b / a) / 2:
-        return "linear"
-    return "sublinear"
+#: Growth classes: ``constant``, ``linear`` and ``superlinear`` decide a claim; ``sublinear`` (less than the
+#: smallest growth a claim is about) and ``irregular`` (figures that rise and fall) prove nothing.
+GROWTHS = ("constant", "linear", "superlinear", "sublinear", "irregular")
+
+
+def growth_sizes(sizes: Sequence[int]) -> list[int]:
+    """The sizes a growth claim is measured at: the catalog's, sorted; two become three (their geometric mean
+    between them), so that the shape of the growth can be seen, not only its presence."""
+    s = sorted({int(x) for x in sizes})
+    if len(s) == 2:
+        mid = round((s[0] * s[1]) ** 0.5)
+        if s[0] < mid < s[1]:
+            s = [s[0], mid, s[1]]
+    return s
+
+
+def growth_fit(sizes: Sequence[int], values: Sequence[float], *, unit: float = 1.0) -> dict[str, Any]:
+    """The figures behind :func:`growth`: the overall slope (units per step), the first and last segments'
+    slopes, the exponent of the increments (0 for linear, 1 for quadratic) and the class."""
+    if len(sizes) != len(values) or len(sizes) < 2:
+        raise ValueError(f"growth needs one value per size and two sizes or more, got {sizes} and {values}")
+    n, v = [float(x) for x in sizes], [float(x) for x in values]
+    span = n[-1] - n[0]
+    slope = (v[-1] - v[0]) / span
+    spread = (max(v) - min(v)) / span
+    first = (v[1] - v[0]) / (n[1] - n[0])
+    last = (v[-1] - v[-2]) / (n[-1] - n[-2])
+    fit: dict[str, Any] = {"unit": unit, "slope": round(slope, 4), "first_slope": round(first, 4),
+                           "last_slope": round(last, 4), "exponent": None}
+    dips = [b - a for a, b in itertools.pairwise(v) if b < a]
+    if spread < unit / 4:
+        fit["growth"] = "constant"
+    elif slope < unit / 2 or len(n) < 3:
+        # less than half the smallest growth per step (or two sizes: the shape cannot be seen)
+        fit["growth"] = "sublinear" if not dips else "irregular"
+    elif dips and -min(dips) > unit / 4 * span:
+        fit["growth"] = "irregular"
+    else:
+        quad = (n[-1] + n[-2]) / (n[1] + n[0])  # the last slope over the first for a quadratic
+        if first <= 0:
+            exponent = math.inf if last > 0 else 0.0
+        else:
+            exponent = math.log(max(last, 1e-12) / first) / math.log(quad)
+        fit["exponent"] = round(exponent, 3) if math.isfinite(exponent) else "inf"
+        fit["growth"] = "superlinear" if exponent > 0.5 else ("sublinear" if exponent < -0.5 else "linear")
+    return fit
+
+
+def growth(sizes: Sequence[int], values: Sequence[float], *, unit: float = 1.0) -> str:
+    """How ``values`` grow with ``sizes`` (three sizes or more, smallest first), for a claim whose smallest
+    growth is ``unit`` per step (one byte of memory, one instruction of program size):
+
+    ``constant``: the values spread by less than ``unit/4`` per step over the whole range;
+    ``linear``: they rise by at least ``unit/2`` per step overall and the last segment's slope is within a
+    factor sqrt(q) of the first's, where q is the factor a quadratic would give (exponent of the increments
+    between -1/2 and 1/2); ``superlinear``/``sublinear``: the exponent is above 1/2 / below -1/2, or the rise is
+    less than ``unit/2`` per step; ``irregular``: they fall by more than ``unit/4`` per step somewhere.
+    One element of one byte per step is linear; the catalog's two sizes are measured at three
+    (:func:`growth_sizes`)."""
+    return str(growth_fit(sizes, values, unit=unit)["growth"])
 
 
 def _growth_verdict(g: str, claimed: Any) -> str:
-    return "held" if g == claimed else ("inconclusive" if g == "sublinear" else "violated")
+    """``held`` when the measured growth is the claimed one; ``violated`` when it is another decisive class
+    (constant, linear, superlinear); ``inconclusive`` when it is sublinear or irregular."""
+    if g == claimed:
+        return "held"
+    return "violated" if g in ("constant", "linear", "superlinear") else "inconclusive"
 
 
 def _pair(p: Sequence[Any] | None) -> str:
     return "unmeasured" if not p else " → ".join(str(x) for x in p)
+
+
+def _wrong_sizes(param: str, claimed: Sequence[int], got_param: str, got: Sequence[int]) -> str | None:
+    want = growth_sizes(claimed)
+    if got_param != param or list(got) != want:
+        return (f"the figures were measured at {got_param}={_pair(got)}, the claim is about {param}={_pair(want)}: "
+                "nothing to judge")
+    return None
+
+
+def _slope(fit: Mapping[str, Any], unit: str) -> str:
+    return f"{fit['slope']:g} {unit} per step"
 
 
 def _ints(figures: Mapping[str, Any], key: str) -> list[int] | None:
@@ -234,7 +310,7 @@ def _judge_grad(claims: Claims, figures: Mapping[str, Any]) -> Judgement:
     return Judgement(_combine(verdicts), measured, "; ".join(msgs))
 
 
-def _memory_vacuous(figures: Mapping[str, Any]) -> str | None:
+def memory_vacuous(figures: Mapping[str, Any]) -> str | None:
     """Why a ``constant`` memory verdict would prove nothing, or None when the sizes reached the computation."""
     prints = figures.get("fingerprints")
     if prints and len(set(prints)) == 1:
@@ -253,8 +329,10 @@ def _judge_memory(claims: Claims, figures: Mapping[str, Any]) -> Judgement:
     spec = claims.memory
     assert spec is not None
     param, sizes = str(figures["param"]), [int(s) for s in figures["sizes"]]
-    a, b = sizes[0], sizes[-1]
     measured: dict[str, Any] = {"param": param, "sizes": sizes}
+    wrong = _wrong_sizes(spec.param, spec.sizes, param, sizes)
+    if wrong:
+        return Judgement("inconclusive", measured, wrong)
     verdicts, msgs = [], []
     if spec.forward is not None:
         fwd = figures.get("forward") or {}
@@ -264,22 +342,23 @@ def _judge_memory(claims: Claims, figures: Mapping[str, Any]) -> Judgement:
         temp = [int(x) for x in fwd["temp_bytes"]]
         out = [int(x) for x in fwd.get("output_bytes") or [0] * len(temp)]
         total = [t + o for t, o in zip(temp, out, strict=True)]
-        g = growth(total[0], total[-1], a, b)
-        tg, og = growth(temp[0], temp[-1], a, b), growth(out[0], out[-1], a, b)
+        fit = growth_fit(sizes, total)
+        g = str(fit["growth"])
+        tg, og = growth(sizes, temp), growth(sizes, out)
         measured["forward"] = {"bytes": total, "temp_bytes": temp, "output_bytes": out, "growth": g,
-                               "temp_growth": tg, "output_growth": og}
+                               "temp_growth": tg, "output_growth": og, "fit": fit}
         measured["trips"] = _ints(figures, "trips")
         measured["equations"] = _ints(figures, "equations")
         prints = figures.get("fingerprints")
         measured["same_program"] = None if not prints else len(set(prints)) == 1
         verdict = _growth_verdict(g, spec.forward)
-        why = _memory_vacuous(figures) if g == "constant" else None
+        why = memory_vacuous(figures) if g == "constant" else None
         if why and verdict == "held":
             verdict = "inconclusive"
         verdicts.append(verdict)
-        msgs.append(f"forward memory: compiled temp {temp[0]} B at {param}={a}, {temp[-1]} B at {param}={b} "
-                    f"({tg}), output {out[0]} B at {param}={a}, {out[-1]} B at {param}={b} "
-                    f"({og}), together {g} (claimed {spec.forward}); loop iterations "
+        msgs.append(f"forward memory (compiled temp + output bytes) {_pair(total)} B at {param}={_pair(sizes)}: "
+                    f"{_slope(fit, 'B')}, {g} (claimed {spec.forward}); temp {_pair(temp)} B ({tg}), output "
+                    f"{_pair(out)} B ({og}); loop iterations "
                     f"{_pair(measured['trips'])}" + (f"; inconclusive: {why}" if why and verdict == "inconclusive"
                                                     else ""))
     if spec.backward is not None:
@@ -294,10 +373,11 @@ def _judge_memory(claims: Claims, figures: Mapping[str, Any]) -> Judgement:
             msgs.append(f"reverse mode raises {detail} (claimed backward: {_describe(claimed)})")
         else:
             res = [int(x) for x in bwd["residual_bytes"]]
-            g = growth(res[0], res[-1], a, b)
-            measured["backward"] = {"residual_bytes": res, "growth": g}
+            fit = growth_fit(sizes, res)
+            g = str(fit["growth"])
+            measured["backward"] = {"residual_bytes": res, "growth": g, "fit": fit}
             verdicts.append(_growth_verdict(g, claimed))
-            msgs.append(f"saved residuals {res[0]} B at {param}={a}, {res[-1]} B at {param}={b}: {g} "
+            msgs.append(f"saved residuals {_pair(res)} B at {param}={_pair(sizes)}: {_slope(fit, 'B')}, {g} "
                         f"(claimed {_describe(claimed)})")
     return Judgement(_combine(verdicts), measured, "; ".join(msgs))
 
@@ -308,14 +388,17 @@ def _judge_program_size(claims: Claims, figures: Mapping[str, Any]) -> Judgement
     spec = claims.program_size
     assert spec is not None
     param, sizes = str(figures["param"]), [int(s) for s in figures["sizes"]]
-    a, b = sizes[0], sizes[-1]
+    wrong = _wrong_sizes(spec.param, spec.sizes, param, sizes)
+    if wrong:
+        return Judgement("inconclusive", {"param": param, "sizes": sizes}, wrong)
     hlo = [int(x) for x in figures["hlo_instructions"]]
     loops = [int(x) for x in figures["hlo_while_loops"]]
     eqs = [int(x) for x in figures["equations"]]
     trips = [None if t is None else int(t) for t in figures.get("trips") or [None] * len(sizes)]
-    g = growth(hlo[0], hlo[-1], a, b, slack=0)
-    measured = {"param": param, "sizes": sizes, "hlo_instructions": hlo, "growth": g, "hlo_while_loops": loops,
-                "equations": eqs, "equations_growth": growth(eqs[0], eqs[-1], a, b, slack=0), "trips": trips,
+    fit = growth_fit(sizes, hlo)
+    g = str(fit["growth"])
+    measured = {"param": param, "sizes": sizes, "hlo_instructions": hlo, "growth": g, "fit": fit,
+                "hlo_while_loops": loops, "equations": eqs, "equations_growth": growth(sizes, eqs), "trips": trips,
                 "loop_primitives": list(figures.get("loop_primitives") or [])}
     verdict = _growth_verdict(g, spec.growth)
     note = ""
@@ -325,26 +408,46 @@ def _judge_program_size(claims: Claims, figures: Mapping[str, Any]) -> Judgement
         note = (f"; inconclusive: the loops run {_pair(trips)} iterations, so `{param}` does not make the "
                 "computation grow and a constant program proves nothing")
     return Judgement(verdict, measured, (
-        f"compiled program {hlo[0]} HLO instructions ({loops[0]} while loops) at {param}={a}, {hlo[-1]} "
-        f"({loops[-1]}) at {param}={b}: {g} (claimed {spec.growth}); jaxpr {_pair(eqs)} equations; "
+        f"compiled program {_pair(hlo)} HLO instructions ({_pair(loops)} while loops) at {param}={_pair(sizes)}: "
+        f"{_slope(fit, 'instructions')}, {g} (claimed {spec.growth}); jaxpr {_pair(eqs)} equations; "
         f"loop iterations {_pair(trips)}; loop primitives: {', '.join(measured['loop_primitives']) or 'none'}{note}"))
 
 
 def early_exit_verdict(figures: Mapping[str, Any]) -> tuple[str, str]:
-    """``yes``/``no``/``inconclusive`` and the evidence for ``early_exit: {param, sizes}`` work figures."""
+    """``yes``/``no``/``inconclusive`` and the evidence for ``early_exit: {param, sizes[, stop, stops]}`` work
+    figures: ``yes`` when the work grows from 1 to the smaller bound and not beyond it, and moves with the stop
+    argument at the largest bound (without ``stop`` such figures are ``inconclusive``: a capped bound gives
+    them too); ``no`` when it keeps growing with the bound, or when it
+    stops at the same place whatever the stop argument (a capped bound such as ``range(min(n, 10))``)."""
     w1, wa, wb = (int(w) for w in figures["work"])
     points = [int(p) for p in figures["points"]]
+    param = figures["param"]
     if wb > wa:
         verdict = "no"
     elif wa > w1:
         verdict = "yes"
     else:
         verdict = "inconclusive"
-    evidence = (f"work (loop iterations + traced equations) {w1} → {wa} → {wb} at {figures['param']}="
+    evidence = (f"work (loop iterations + traced equations) {w1} → {wa} → {wb} at {param}="
                 f"{points[0]} → {points[1]} → {points[2]}: " + {
-                    "yes": "it grows with a small bound and stops growing: the loop stops before the bound",
+                    "yes": "it grows with a small bound and stops growing",
                     "no": "it keeps growing with the bound: the loop runs to its bound",
                     "inconclusive": "the bound changes nothing, so this proves neither"}[verdict])
+    stop = figures.get("stop")
+    if stop is not None:
+        work = [int(w) for w in figures.get("stop_work") or ()]
+        stops = [str(v) for v in figures.get("stops") or ()]
+        moved = len(set(work)) > 1
+        evidence += (f"; at {param}={points[2]} the work is {_pair(work)} at {stop}={_pair(stops)}: "
+                     + ("the stopping point moves with its argument" if moved else
+                        "it does not move with the stop argument (a fixed cap, not an early stop)"))
+        if verdict == "yes" and not moved:
+            verdict = "no"
+    elif verdict == "yes":
+        # a `for i in range(min(n, 10))` with no break does the same work: this proves neither
+        verdict = "inconclusive"
+        evidence += ("; without a stop argument (`stop`, `stops`) this cannot tell a break from a capped bound, "
+                     "so it proves neither")
     return verdict, evidence
 
 
@@ -352,9 +455,12 @@ def _judge_early_exit(claims: Claims, figures: Mapping[str, Any]) -> Judgement:
     if isinstance(claims.early_exit, EarlyExitClaim):
         stops, evidence = early_exit_verdict(figures)
         verdict = {"yes": "held", "no": "violated"}.get(stops, "inconclusive")
-        return Judgement(verdict, {"param": figures["param"], "sizes": [int(p) for p in figures["points"]],
-                                   "work": [int(w) for w in figures["work"]], "stops_early": stops},
-                         f"{evidence}; early exit claimed")
+        measured: dict[str, Any] = {"param": figures["param"], "sizes": [int(p) for p in figures["points"]],
+                                    "work": [int(w) for w in figures["work"]], "stops_early": stops}
+        if figures.get("stop") is not None:
+            measured.update(stop=figures["stop"], stops=list(figures.get("stops") or ()),
+                            stop_work=[int(w) for w in figures.get("stop_work") or ()])
+        return Judgement(verdict, measured, f"{evidence}; early exit claimed")
     stops_on_state, whiles = bool(figures["stops_on_state"]), int(figures["while_loops"])
     claimed = bool(claims.early_exit)
     if stops_on_state:
@@ -432,6 +538,63 @@ _JUDGES = {
     "residuals": _judge_residuals,
     "speedup": _judge_speedup,
 }
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a claim plot: the figure a growth verdict was computed from, against the sizes."""
+
+    title: str
+    sizes: list[float]
+    values: list[float]
+    growth: str
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """One bar of a ratio plot: the figure a speed or residuals verdict was computed from."""
+
+    title: str
+    value: float
+    at_least: float | None
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+
+
+def verdict_figures(claim: str, measured: Mapping[str, Any], claimed: Any = None) -> list[Series | Ratio]:
+    """What a plot of this claim must draw: exactly the figures its verdict was computed from, read from the
+    report's ``measured`` record (:class:`Judgement`). Memory: temp + output bytes (forward) and residual
+    bytes (backward); program size: compiled HLO instructions; early exit: the work at each bound; speed-up
+    and residuals: the ratio. jit and grad have no figure to plot. Records that lack the figures give []."""
+    out: list[Series | Ratio] = []
+    sizes = measured.get("sizes")
+    param = measured.get("param", "n")
+    if claim == "memory" and _numbers(sizes):
+        for part, key, what in (("forward", "bytes", "forward memory: compiled temp + output bytes"),
+                                ("backward", "residual_bytes", "backward memory: residual bytes jax.vjp saves")):
+            fig = measured.get(part)
+            if isinstance(fig, Mapping) and _numbers(fig.get(key)) and len(fig[key]) == len(sizes):
+                out.append(Series(f"{what} vs {param}", [float(x) for x in sizes], [float(y) for y in fig[key]],
+                                  str(fig.get("growth", ""))))
+    elif claim == "program_size" and _numbers(sizes) and _numbers(measured.get("hlo_instructions")):
+        if len(measured["hlo_instructions"]) == len(sizes):
+            out.append(Series(f"program size: compiled HLO instructions vs {param}", [float(x) for x in sizes],
+                              [float(y) for y in measured["hlo_instructions"]], str(measured.get("growth", ""))))
+    elif claim == "early_exit" and _numbers(sizes) and _numbers(measured.get("work")):
+        if len(measured["work"]) == len(sizes):
+            out.append(Series(f"work (loop iterations + traced equations) vs {param}", [float(x) for x in sizes],
+                              [float(y) for y in measured["work"]], str(measured.get("stops_early", ""))))
+    elif claim in ("speedup", "residuals"):
+        key = "speedup" if claim == "speedup" else "saving_factor"
+        value = measured.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            at_least = claimed.get("at_least") if isinstance(claimed, Mapping) else getattr(claimed, "at_least",
+                                                                                             None)
+            out.append(Ratio(key, float(value), None if at_least is None else float(at_least)))
+    return out
 
 
 def judge(claim: str, claims: Claims, figures: Mapping[str, Any]) -> Judgement:

@@ -39,7 +39,16 @@ from jaxpat.patterns import Implementation
 
 from jaxpat._util import first_line
 
-from ._claim_verdicts import ClaimResult, claim_result, growth, outcome_of, speed_band
+from ._claim_verdicts import (
+    ClaimResult,
+    claim_result,
+    early_exit_verdict,
+    growth,
+    growth_sizes,
+    memory_vacuous,
+    outcome_of,
+    speed_band,
+)
 from ._claim_verdicts import speed_verdict as _speed_verdict
 from ._execute import build_args, config_scope, jitted
 
@@ -112,57 +121,57 @@ class CompiledFacts:
 
 @dataclass(frozen=True)
 class MemoryFigures:
-    """Memory at two sizes of ``param``: compiled temp and output bytes (forward), residual bytes (backward).
+    """Memory at each size of ``param`` (smallest first): compiled temp and output bytes (forward), residual
+    bytes (backward).
 
     ``temp_bytes``/``output_bytes`` are None when the backend returns no memory analysis;
     ``residual_bytes`` is None when reverse mode raised (``backward_error``). ``trips``:
     loop iterations the computation runs at each size (:func:`loop_trips`), ``equations``:
-    jaxpr equations at each size, ``same_program``: the compiled programs are identical.
+    jaxpr equations at each size, ``fingerprints``: a hash of each compiled program.
     """
 
     param: str
-    sizes: tuple[int, int]
-    temp_bytes: tuple[int, int] | None = None
-    residual_bytes: tuple[int, int] | None = None
+    sizes: tuple[int, ...]
+    temp_bytes: tuple[int, ...] | None = None
+    residual_bytes: tuple[int, ...] | None = None
     backward_error: BaseException | None = None
-    output_bytes: tuple[int, int] | None = None
-    trips: tuple[int, int] | None = None
-    equations: tuple[int, int] | None = None
-    same_program: bool | None = None
+    output_bytes: tuple[int, ...] | None = None
+    trips: tuple[int, ...] | None = None
+    equations: tuple[int, ...] | None = None
     fingerprints: tuple[str, ...] | None = None
+
+    @property
+    def same_program(self) -> bool | None:
+        """Whether every size compiled to the same program (None when not compiled)."""
+        return None if not self.fingerprints else len(set(self.fingerprints)) == 1
+
+    @property
+    def forward_bytes(self) -> tuple[int, ...] | None:
+        """Temp + output bytes at each size: the figure the forward verdict is computed from."""
+        if self.temp_bytes is None:
+            return None
+        out = self.output_bytes or (0,) * len(self.temp_bytes)
+        return tuple(t + o for t, o in zip(self.temp_bytes, out, strict=True))
 
     def forward_growth(self) -> str | None:
         """Growth of the forward memory (temp + output bytes), or None when unmeasured."""
-        if self.temp_bytes is None:
-            return None
-        out = self.output_bytes or (0, 0)
-        return growth(self.temp_bytes[0] + out[0], self.temp_bytes[1] + out[1], *self.sizes)
+        total = self.forward_bytes
+        return None if total is None else growth(self.sizes, total)
 
     def temp_growth(self) -> str | None:
-        return None if self.temp_bytes is None else growth(*self.temp_bytes, *self.sizes)
+        return None if self.temp_bytes is None else growth(self.sizes, self.temp_bytes)
 
     def output_growth(self) -> str | None:
-        return None if self.output_bytes is None else growth(*self.output_bytes, *self.sizes)
+        return None if self.output_bytes is None else growth(self.sizes, self.output_bytes)
 
     def backward_growth(self) -> str | None:
         """Growth of the residual bytes, or None when unmeasured."""
-        return None if self.residual_bytes is None else growth(*self.residual_bytes, *self.sizes)
-
-    def work_grows(self) -> bool:
-        """Whether the computation does more at the larger size: more loop trips or more equations."""
-        return bool((self.trips and self.trips[1] > self.trips[0])
-                    or (self.equations and self.equations[1] > self.equations[0]))
+        return None if self.residual_bytes is None else growth(self.sizes, self.residual_bytes)
 
     def vacuous(self) -> str | None:
-        """Why a ``constant`` verdict would prove nothing here, or None when the sizes were reached."""
-        if self.same_program:
-            return ("the compiled program is the same at both sizes (the size is a run-time value): its compiled "
-                    "memory cannot depend on the size, so this measurement cannot show growth")
-        if not self.work_grows():
-            trips = f" ({self.trips[0]} loop iterations at both sizes)" if self.trips else ""
-            return (f"the computation does not grow with `{self.param}`{trips}: constant memory at both sizes "
-                    "says nothing about growth")
-        return None
+        """Why a ``constant`` verdict would prove nothing here, or None when the sizes reached the computation."""
+        return memory_vacuous({"param": self.param, "fingerprints": self.fingerprints, "trips": self.trips,
+                               "equations": self.equations})
 
 
 @dataclass(frozen=True)
@@ -393,34 +402,31 @@ def residual_bytes(pattern: Pattern, impl: Implementation, claims: Claims, args:
 
 def memory_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any, *,
                    forward: bool = True, backward: bool = True) -> MemoryFigures:
-    """Forward (compiled temp and output bytes) and backward (residual bytes) memory at the smallest and
-    largest ``claims.memory.sizes``, with the loop trips, equations and whether the compiled programs differ.
-
-    ``claims.memory`` must be set (its ``param`` and ``sizes`` are used, not its claimed growth).
+    """Forward (compiled temp and output bytes) and backward (residual bytes) memory at each of
+    :func:`growth_sizes` of ``claims.memory.sizes``, with the loop trips, equations and compiled programs'
+    fingerprints. ``claims.memory`` must be set (its ``param`` and ``sizes`` are used, not its claimed growth).
     """
     spec = claims.memory
     if spec is None:
         raise ValueError("memory_figures needs a `memory` claim (param and sizes)")
-    param, sizes = spec.param, sorted(spec.sizes)
-    a, b = sizes[0], sizes[-1]
-    args_a = base_args(pattern, claims, device, a, param)
-    args_b = base_args(pattern, claims, device, b, param)
-    temp = out = res = err = trips = eqs = same = prints = None
+    param, sizes = spec.param, tuple(growth_sizes(spec.sizes))
+    args = [base_args(pattern, claims, device, n, param) for n in sizes]
+    temp = out = res = trips = eqs = prints = None
+    err: BaseException | None = None
     if forward:
-        ca, cb = compiled_facts(pattern, impl, args_a), compiled_facts(pattern, impl, args_b)
-        if ca.temp_bytes is not None and cb.temp_bytes is not None:
-            temp = (ca.temp_bytes, cb.temp_bytes)
-            out = (ca.output_bytes or 0, cb.output_bytes or 0)
-        same = ca.fingerprint == cb.fingerprint
-        prints = (ca.fingerprint, cb.fingerprint)
-        trips = (loop_trips(pattern, impl, args_a), loop_trips(pattern, impl, args_b))
-        eqs = (program_facts(pattern, impl, args_a).equations, program_facts(pattern, impl, args_b).equations)
+        compiled = [compiled_facts(pattern, impl, a) for a in args]
+        if all(c.temp_bytes is not None for c in compiled):
+            temp = tuple(int(c.temp_bytes or 0) for c in compiled)
+            out = tuple(int(c.output_bytes or 0) for c in compiled)
+        prints = tuple(c.fingerprint for c in compiled)
+        trips = tuple(loop_trips(pattern, impl, a) for a in args)
+        eqs = tuple(program_facts(pattern, impl, a).equations for a in args)
     if backward:
         try:
-            res = (residual_bytes(pattern, impl, claims, args_a), residual_bytes(pattern, impl, claims, args_b))
+            res = tuple(residual_bytes(pattern, impl, claims, a) for a in args)
         except Exception as exc:
             err = exc
-    return MemoryFigures(param, (a, b), temp, res, err, out, trips, eqs, same, prints)
+    return MemoryFigures(param, sizes, temp, res, err, out, trips, eqs, prints)
 
 
 def _sub_jaxprs(params: Mapping[str, Any]) -> list[Any]:
@@ -511,15 +517,31 @@ def early_exit_facts(pattern: Pattern, impl: Implementation, claims: Claims, dev
 
 @dataclass(frozen=True)
 class EarlyExitWork:
-    """The work a computation does at three values of its bound: 1, a and b (loop iterations + traced
-    equations). ``verdict``: ``yes`` (grows from 1 to a, then stops growing: it stops before the bound),
-    ``no`` (grows from a to b), ``inconclusive`` (the bound changes nothing)."""
+    """The work a computation does (loop iterations + traced equations) at three values of its bound: 1, a
+    and b; with a ``stop`` argument, also at each of ``stops`` with the bound at b. ``verdict``/``evidence``:
+    :func:`._claim_verdicts.early_exit_verdict` of :meth:`figures`."""
 
     param: str
     sizes: tuple[int, int, int]
     work: tuple[int, int, int]
-    verdict: str
-    evidence: str
+    stop: str | None = None
+    stops: tuple[float, ...] = ()
+    stop_work: tuple[int, ...] = ()
+
+    def figures(self) -> dict[str, Any]:
+        """The plain figures the verdict is judged from."""
+        out: dict[str, Any] = {"param": self.param, "points": list(self.sizes), "work": list(self.work)}
+        if self.stop is not None:
+            out.update(stop=self.stop, stops=list(self.stops), stop_work=list(self.stop_work))
+        return out
+
+    @property
+    def verdict(self) -> str:
+        return early_exit_verdict(self.figures())[0]
+
+    @property
+    def evidence(self) -> str:
+        return early_exit_verdict(self.figures())[1]
 
 
 def _work(pattern: Pattern, impl: Implementation, args: list[Any]) -> int:
@@ -527,25 +549,25 @@ def _work(pattern: Pattern, impl: Implementation, args: list[Any]) -> int:
 
 
 def early_exit_work(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> EarlyExitWork:
-    """Measure an ``early_exit: {param, sizes}`` claim: the work done at ``param`` = 1, a and b."""
+    """Measure an ``early_exit: {param, sizes[, stop, stops]}`` claim: the work done at ``param`` = 1, a and b,
+    and at each value of ``stop`` with ``param`` = b."""
     spec = claims.early_exit
     if not isinstance(spec, EarlyExitClaim):
         raise ValueError("early_exit_work needs `early_exit: {param, sizes}`")
     sizes = sorted(spec.sizes)
     points = (1, sizes[0], sizes[-1])
     w1, wa, wb = (_work(pattern, impl, base_args(pattern, claims, device, n, spec.param)) for n in points)
-    if wb > wa:
-        verdict = "no"
-    elif wa > w1:
-        verdict = "yes"
-    else:
-        verdict = "inconclusive"
-    evidence = (f"work (loop iterations + traced equations) {w1} → {wa} → {wb} at {spec.param}="
-                f"{points[0]} → {points[1]} → {points[2]}: " + {
-                    "yes": "it grows with a small bound and stops growing: the loop stops before the bound",
-                    "no": "it keeps growing with the bound: the loop runs to its bound",
-                    "inconclusive": "the bound changes nothing, so this proves neither"}[verdict])
-    return EarlyExitWork(spec.param, points, (w1, wa, wb), verdict, evidence)
+    stop_work: list[int] = []
+    if spec.stop is not None and spec.stops:
+        i = pattern.signature.args.index(spec.stop)
+        for value in spec.stops:
+            args = base_args(pattern, claims, device, points[-1], spec.param)
+            if spec.stop in pattern.signature.static:
+                args[i] = value
+            else:
+                args[i] = jax.device_put(np.asarray(value, np.asarray(args[i]).dtype), device)
+            stop_work.append(_work(pattern, impl, args))
+    return EarlyExitWork(spec.param, points, (w1, wa, wb), spec.stop, tuple(spec.stops or ()), tuple(stop_work))
 
 
 def reverse_program_size(pattern: Pattern, impl: Implementation, claims: Claims, args: list[Any]) -> int:
@@ -615,8 +637,7 @@ def _memory_figures(pattern: Pattern, impl: Implementation, claims: Claims, devi
 def _program_size_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> dict[str, Any]:
     spec = claims.program_size
     assert spec is not None
-    param, sizes = spec.param, sorted(spec.sizes)
-    sizes = [sizes[0], sizes[-1]]
+    param, sizes = spec.param, growth_sizes(spec.sizes)
     facts = [program_facts(pattern, impl, base_args(pattern, claims, device, n, param), compiled=True)
              for n in sizes]
     compiled = [f.compiled for f in facts]
@@ -630,8 +651,7 @@ def _program_size_figures(pattern: Pattern, impl: Implementation, claims: Claims
 
 def _early_exit_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> dict[str, Any]:
     if isinstance(claims.early_exit, EarlyExitClaim):
-        work = early_exit_work(pattern, impl, claims, device)
-        return {"param": work.param, "points": list(work.sizes), "work": list(work.work)}
+        return early_exit_work(pattern, impl, claims, device).figures()
     facts = early_exit_facts(pattern, impl, claims, device)
     return {"stops_on_state": facts.stops_on_state, "while_loops": facts.while_loops}
 

@@ -103,7 +103,7 @@ def test_memory_constant_held_and_linear_violates_it() -> None:
     held = cv.judge("memory", c, _memory([128, 128, 128]))
     assert held.verdict == "held", held.message
     assert held.measured["forward"]["bytes"] == [132, 132, 132]  # temp + output: the verdict's figure
-    linear = cv.judge("memory", c, _memory([128, 3728, 39728]))  # 40 bytes per step
+    linear = cv.judge("memory", c, _memory([128, 488, 4088]))  # 4 bytes per step
     assert linear.verdict == "violated", linear.message
     assert linear.measured["forward"]["growth"] == "linear"
 
@@ -120,7 +120,7 @@ def test_memory_constant_is_inconclusive_when_the_size_changes_nothing() -> None
 
 def test_memory_unavailable_is_skipped_never_held() -> None:
     c = claims(memory={"param": "n", "forward": "constant"})
-    fig = {"param": "n", "sizes": [100, 1000], "platform": "tpu", "forward": {"unavailable": "no analysis"}}
+    fig = {"param": "n", "sizes": [100, 316, 1000], "platform": "tpu", "forward": {"unavailable": "no analysis"}}
     assert cv.judge("memory", c, fig).verdict == "skipped"
 
 
@@ -129,26 +129,29 @@ def test_memory_backward_growth_and_raises() -> None:
     fig = _memory([0, 0, 0], residuals=[44, 404, 4004])
     assert cv.judge("memory", c, fig).verdict == "held"
     assert cv.judge("memory", c, _memory([0, 0, 0], residuals=[8, 8, 8])).verdict == "violated"
-    raises = claims(memory={"param": "n", "backward": {"raises": "ValueError"}})
-    err = {"param": "n", "sizes": [10, 1000], "backward": {"error": VALUE_ERROR}}
+    raises = claims(memory={"param": "n", "sizes": [10, 1000], "backward": {"raises": "ValueError"}})
+    err = {"param": "n", "sizes": [10, 100, 1000], "backward": {"error": VALUE_ERROR}}
     assert cv.judge("memory", raises, err).verdict == "held"
-    ok = {"param": "n", "sizes": [10, 1000], "backward": {"residual_bytes": [8, 8]}}
+    ok = {"param": "n", "sizes": [10, 100, 1000], "backward": {"residual_bytes": [8, 8, 8]}}
     assert cv.judge("memory", raises, ok).verdict == "violated"
 
 
 def _program(hlo: list[int], trips: list[int]) -> dict[str, Any]:
-    return {"param": "n", "sizes": [10, 100], "hlo_instructions": hlo, "hlo_while_loops": [1, 1],
-            "equations": [3, 3], "trips": trips, "loop_primitives": ["scan"]}
+    return {"param": "n", "sizes": [10, 32, 100], "hlo_instructions": hlo, "hlo_while_loops": [1, 1, 1],
+            "equations": [3, 3, 3], "trips": trips, "loop_primitives": ["scan"]}
 
 
 def test_program_size_constant_and_the_unrolled_counter_example() -> None:
     c = claims(program_size={"param": "n", "growth": "constant"})
-    held = cv.judge("program_size", c, _program([20, 20], [10, 100]))
+    held = cv.judge("program_size", c, _program([20, 20, 20], [10, 32, 100]))
     assert held.verdict == "held"
-    assert held.measured["hlo_instructions"] == [20, 20]
-    assert cv.judge("program_size", c, _program([12, 102], [10, 100])).verdict == "violated"
-    # a loop that runs as often at both sizes proves nothing
-    assert cv.judge("program_size", c, _program([20, 20], [10, 10])).verdict == "inconclusive"
+    assert held.measured["hlo_instructions"] == [20, 20, 20]
+    assert cv.judge("program_size", c, _program([12, 34, 102], [10, 32, 100])).verdict == "violated"
+    # a loop that runs as often at every size proves nothing
+    assert cv.judge("program_size", c, _program([20, 20, 20], [10, 10, 10])).verdict == "inconclusive"
+    # figures measured at other sizes than the claim's are not judged
+    other = dict(_program([20, 20, 20], [10, 32, 100]), sizes=[5, 10, 20])
+    assert cv.judge("program_size", c, other).verdict == "inconclusive"
 
 
 def test_early_exit_structure_and_counter_example() -> None:
@@ -157,14 +160,25 @@ def test_early_exit_structure_and_counter_example() -> None:
     assert cv.judge("early_exit", c, {"stops_on_state": False, "while_loops": 1}).verdict == "violated"
 
 
-def test_early_exit_work_and_counter_example() -> None:
-    c = claims(early_exit={"param": "n", "sizes": [10, 100]})
-    stops = {"param": "n", "points": [1, 10, 100], "work": [2, 20, 20]}
-    assert cv.judge("early_exit", c, stops).verdict == "held"
-    runs = {"param": "n", "points": [1, 10, 100], "work": [2, 20, 200]}
+def test_early_exit_work_and_counter_examples() -> None:
+    """A break moved by `tol` holds; a capped bound (the same work at every tol) and a loop to its bound
+    violate it; without a stop argument a break and a cap look alike, so that proves nothing."""
+    c = claims(early_exit={"param": "n", "sizes": [10, 100], "stop": "tol", "stops": [0.1, 0.001]})
+    base = {"param": "n", "points": [1, 10, 100], "stop": "tol", "stops": [0.1, 0.001]}
+    stops = cv.judge("early_exit", c, base | {"work": [2, 20, 20], "stop_work": [8, 20]})
+    assert stops.verdict == "held", stops.message
+    assert stops.measured["stop_work"] == [8, 20]
+    capped = cv.judge("early_exit", c, base | {"work": [2, 20, 20], "stop_work": [20, 20]})
+    assert capped.verdict == "violated"
+    assert "fixed cap" in capped.message
+    runs = base | {"work": [2, 20, 200], "stop_work": [200, 200]}
     assert cv.judge("early_exit", c, runs).verdict == "violated"
-    flat = {"param": "n", "points": [1, 10, 100], "work": [2, 2, 2]}
+    flat = base | {"work": [2, 2, 2], "stop_work": [2, 2]}
     assert cv.judge("early_exit", c, flat).verdict == "inconclusive"
+    no_stop = claims(early_exit={"param": "n", "sizes": [10, 100]})
+    alike = cv.judge("early_exit", no_stop, {"param": "n", "points": [1, 10, 100], "work": [2, 20, 20]})
+    assert alike.verdict == "inconclusive"
+    assert "capped bound" in alike.message
 
 
 def test_residuals_factor_and_counter_example() -> None:
@@ -201,3 +215,51 @@ def test_claim_result_carries_the_seed_wording() -> None:
     r = cv.claim_result("p", "i", "jit", c, {"jit": WORKS}, device="cpu:0")
     assert (r.verdict, r.seed_claim, r.device, r.claimed) == ("held", "jit ✓", "cpu:0", True)
     assert r.to_dict()["measured"] == {"jit": "works"}
+
+
+# --- the growth rule ------------------------------------------------------------------------------
+
+SIZES = [10, 100, 1000]
+
+
+@pytest.mark.parametrize("per_step", [1, 4, 8])
+def test_one_element_per_step_is_linear(per_step: int) -> None:
+    """The smallest growth a claim is about, one element of 1, 4 or 8 bytes per step, over a fixed overhead
+    and 64-byte alignment, is linear; the old two-size rule called 4 B/step (173 → 533 B) sublinear."""
+    def aligned(n: int) -> int:
+        return 200 + -(-(n * per_step) // 64) * 64
+    assert cv.growth(SIZES, [aligned(n) for n in SIZES]) == "linear"
+    assert cv.growth([10, 32, 100], [173 + 4 * (n - 10) for n in (10, 32, 100)]) == "linear"
+
+
+def test_constant_quadratic_and_logarithmic() -> None:
+    assert cv.growth(SIZES, [196, 196, 196]) == "constant"
+    assert cv.growth(SIZES, [128, 128, 192]) == "constant"  # one alignment step over 990 steps
+    assert cv.growth(SIZES, [4 * n * n for n in SIZES]) == "superlinear"
+    assert cv.growth([10, 32, 100], [4 * n * n for n in (10, 32, 100)]) == "superlinear"
+    # log growth: it rises, but ever more slowly: proves neither constant nor linear
+    import math
+    assert cv.growth(SIZES, [1000 * math.log(n) for n in SIZES]) == "sublinear"
+
+
+def test_less_than_half_an_element_per_step_or_a_dip_proves_nothing() -> None:
+    assert cv.growth(SIZES, [100, 200, 400]) == "sublinear"  # 0.3 B per step
+    assert cv.growth(SIZES, [100, 900, 600]) == "irregular"
+    assert cv.growth([100, 1000], [100, 4100]) == "sublinear"  # two sizes cannot show the shape
+    assert cv.growth_sizes([100, 1000]) == [100, 316, 1000]
+    assert cv.growth_sizes([10, 100, 1000]) == [10, 100, 1000]
+
+
+@pytest.mark.parametrize(("claimed", "values", "verdict"), [
+    ("constant", [196, 196, 196], "held"),
+    ("constant", [324, 388, 1284], "violated"),  # a bool history of n steps (measured on CPU, JAX 0.12.1)
+    ("linear", [324, 388, 1284], "held"),
+    ("linear", [196, 196, 196], "violated"),
+    ("linear", [400, 40000, 4000000], "violated"),  # quadratic
+    ("linear", [100, 200, 400], "inconclusive"),
+    ("constant", [100, 900, 600], "inconclusive"),
+])
+def test_growth_verdicts(claimed: str, values: list[int], verdict: str) -> None:
+    c = claims(memory={"param": "n", "sizes": SIZES, "forward": claimed})
+    fig = _memory([v - 4 for v in values])
+    assert cv.judge("memory", c, fig).verdict == verdict
