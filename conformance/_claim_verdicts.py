@@ -508,25 +508,45 @@ def speed_verdict(seconds: Sequence[float], baseline_seconds: Sequence[float], a
     return "inconclusive"
 
 
+#: Fewer timed rounds than this prove nothing (one disturbed round could decide).
+MIN_SPEED_ROUNDS = 3
+
+
 def _judge_speedup(claims: Claims, figures: Mapping[str, Any]) -> Judgement:
+    """The noise band against ``at_least``; ``inconclusive`` (with the figures) when it straddles it, when the
+    time budget ran out (``exhausted``) or when fewer than :data:`MIN_SPEED_ROUNDS` rounds were timed: a slow
+    or loaded machine never turns a measurement into a verdict."""
     spec = claims.speedup
     assert spec is not None
     mine = [float(s) for s in figures.get("seconds") or ()]
     theirs = [float(s) for s in figures.get("baseline_seconds") or ()]
     base = figures.get("baseline", spec.baseline)
+    exhausted = bool(figures.get("exhausted"))
     measured: dict[str, Any] = {"at_least": spec.at_least, "seed_figure": spec.seed_figure, "baseline": base,
-                                "rounds": len(mine), "device_kind": figures.get("device_kind", "")}
+                                "rounds": len(mine), "device_kind": figures.get("device_kind", ""),
+                                "exhausted": exhausted}
+    for key in ("budget_s", "elapsed_s", "planned_rounds"):
+        if key in figures:
+            measured[key] = figures[key]
+    budget = (f"the time budget of {figures.get('budget_s')} s ran out after {len(mine)} of "
+              f"{figures.get('planned_rounds', '?')} rounds ({figures.get('elapsed_s')} s spent)")
     if not mine:
         measured.update(speedup=None, band=None)
-        return Judgement("inconclusive", measured, f"no timed round vs {base}: nothing to judge")
+        why = budget if exhausted else "no timed round"
+        return Judgement("inconclusive", measured, f"{why} vs {base}: nothing to judge, inconclusive")
     low, mid, high = speed_band(mine, theirs)
     verdict = speed_verdict(mine, theirs, float(spec.at_least))
     measured.update(speedup=round(mid, 2), band=[round(low, 2), round(high, 2)],
                     seconds=statistics.median(mine), baseline_seconds=statistics.median(theirs))
     seed = f"; the seed reports {spec.seed_figure}×" if spec.seed_figure else ""
+    note = ""
+    if exhausted:
+        verdict, note = "inconclusive", f"; {budget}, so this proves nothing"
+    elif len(mine) < MIN_SPEED_ROUNDS:
+        verdict, note = "inconclusive", f"; only {len(mine)} rounds (fewer than {MIN_SPEED_ROUNDS}) prove nothing"
     return Judgement(verdict, measured, (
         f"{mid:.1f}× faster than {base} (noise band {low:.1f}–{high:.1f}× over {len(mine)} interleaved "
-        f"rounds; claimed ≥ {spec.at_least}×{seed}): {verdict}"))
+        f"rounds; claimed ≥ {spec.at_least}×{seed}){note}: {verdict}"))
 
 
 _JUDGES = {

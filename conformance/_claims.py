@@ -18,7 +18,7 @@ from jaxpat._util import first_line
 
 from ._collect import PatternCollector
 from ._execute import ConformanceFailure
-from ._measure import claims_for, measure
+from ._measure import claims_for, measure, speed_budget_for
 
 __all__ = ["ClaimItem", "claim_items"]
 
@@ -69,7 +69,8 @@ class ClaimItem(pytest.Item):
 
     def runtest(self) -> None:
         try:
-            result = measure(self.claim, self.pattern, self.impl, self.device, self.siblings)
+            result = measure(self.claim, self.pattern, self.impl, self.device, self.siblings,
+                             speed_budget=speed_budget_for(self.config.getoption("jaxpat_timeout")))
         except Exception as exc:
             message = f"could not measure claim `{self.claim}` of {self.pattern.id} for {self.impl.id}: " \
                       f"{first_line(exc)}"

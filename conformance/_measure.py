@@ -77,6 +77,7 @@ __all__ = [
     "residual_bytes",
     "reverse_program_size",
     "run_jit",
+    "speed_budget_for",
     "speed_figures",
     "speed_verdict",
 ]
@@ -91,6 +92,14 @@ SPEED_ROUNDS = 7
 SPEED_CALLS = 5
 #: Seconds a speed claim may spend timing (warm-up included), well inside the item timeout (60 s default).
 SPEED_BUDGET_S = 20.0
+
+
+def speed_budget_for(timeout: float | None) -> float:
+    """The time budget of a speed claim under an item timeout of ``timeout`` seconds (0 or None: none): a
+    third of it, at most :data:`SPEED_BUDGET_S`, so that compiling and judging fit in what is left."""
+    if not timeout or timeout <= 0:
+        return SPEED_BUDGET_S
+    return min(SPEED_BUDGET_S, float(timeout) / 3)
 
 
 @dataclass(frozen=True)

@@ -104,3 +104,43 @@ def test_speed_claim_is_measured_on_the_catalog_pattern() -> None:
     assert m["seed_figure"] == 18
     assert m["band"][0] <= m["speedup"] <= m["band"][1]
     assert "noise band" in result.message
+
+
+def test_a_budget_that_runs_out_is_inconclusive_with_its_figures() -> None:
+    """Rounds that would hold are still inconclusive when the budget ran out: a slow machine proves nothing,
+    and the figures come back (never a timeout, never a failure)."""
+    from jaxpat.catalog import Claims
+    from jaxpat.conformance import _claim_verdicts as cv
+
+    claims = Claims.from_dict({"speedup": {"baseline": "eager", "at_least": 2}})
+    clock = FakeClock()
+    figs = _measure.speed_figures(clock.call([1.0] * 100), clock.call([10.0] * 100), clock=clock, budget=250.0)
+    assert figs.exhausted
+    assert len(figs.seconds) == 4  # warm-up 11 s, then 55 s a round: the fifth would pass 250 s
+    data = {"seconds": list(figs.seconds), "baseline_seconds": list(figs.baseline_seconds), "baseline": "r.eager",
+            "exhausted": figs.exhausted, "budget_s": 250.0, "elapsed_s": figs.elapsed, "planned_rounds": 7}
+    j = cv.judge("speedup", claims, data)
+    assert j.verdict == "inconclusive"
+    assert j.measured["speedup"] == 10.0
+    assert j.measured["exhausted"] is True
+    assert "time budget of 250.0 s ran out after 4 of 7 rounds" in j.message
+    complete = cv.judge("speedup", claims, dict(data, exhausted=False))
+    assert complete.verdict == "held"  # the same rounds, budget not exhausted: decisive
+
+
+def test_too_few_rounds_are_inconclusive() -> None:
+    from jaxpat.catalog import Claims
+    from jaxpat.conformance import _claim_verdicts as cv
+
+    claims = Claims.from_dict({"speedup": {"baseline": "eager", "at_least": 2}})
+    two = {"seconds": [1.0, 1.0], "baseline_seconds": [10.0, 10.0]}
+    assert cv.judge("speedup", claims, two).verdict == "inconclusive"
+    three = {"seconds": [1.0] * 3, "baseline_seconds": [10.0] * 3}
+    assert cv.judge("speedup", claims, three).verdict == "held"
+
+
+def test_budget_is_well_inside_the_item_timeout() -> None:
+    assert _measure.speed_budget_for(60.0) == 20.0
+    assert _measure.speed_budget_for(30.0) == 10.0
+    assert _measure.speed_budget_for(600.0) == _measure.SPEED_BUDGET_S
+    assert _measure.speed_budget_for(0) == _measure.SPEED_BUDGET_S  # no timeout: the default budget
