@@ -189,6 +189,27 @@ def scan_over_list(a, b):
     return lax.scan(lambda c, xy: _dot_step(c, tuple(xy)), jnp.zeros((), a.dtype), [a, b])
 
 
+
+# --- scan-weak-typed-carry-init: 0 or jnp.array(0) as the initial carry (seed 000) --------------
+
+
+def _running_sum(carry, x):
+    return carry + x, carry + x
+
+
+def weak_init_python_zero(xs):
+    return lax.scan(_running_sum, 0, xs)[1]
+
+
+def weak_init_jnp_array_zero(xs):
+    # jnp.array(0) of a Python int is weakly typed, like 0: the carry takes the dtype of xs
+    return lax.scan(_running_sum, jnp.array(0), xs)[1]
+
+
+def weak_init_zeros_like(xs):
+    return lax.scan(_running_sum, jnp.zeros((), xs.dtype), xs)[1]
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="scan-cumsum", name="lax_scan", fn=_cumsum_scan,
                    notes="carry = carry + x, emitted every step"),
@@ -226,4 +247,10 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="xs = (a, b): each step gets the pair (a[i], b[i])"),
     Implementation(pattern="scan-over-tuple", name="list", fn=scan_over_list,
                    notes="xs = [a, b]: a list is a pytree too"),
+    Implementation(pattern="scan-weak-typed-carry-init", name="python_zero", fn=weak_init_python_zero,
+                   notes="init_carry = 0, as in seed 000"),
+    Implementation(pattern="scan-weak-typed-carry-init", name="jnp_array_zero", fn=weak_init_jnp_array_zero,
+                   notes="init_carry = jnp.array(0): weakly typed, promoted to the dtype of xs"),
+    Implementation(pattern="scan-weak-typed-carry-init", name="zeros_of_dtype", fn=weak_init_zeros_like,
+                   notes="init_carry = jnp.zeros((), xs.dtype): strongly typed, with the right dtype"),
 ]
