@@ -51,7 +51,7 @@ def _run(registry: Any, pattern_id: str, fn: Any = None, *, impl: str | None = N
 
 
 NEW = ["grad-linear-function", "jit-decorator", "vmap-in-axes-list", "scan-weak-typed-carry-init",
-       "pytree-mlp-sgd"]
+       "pytree-mlp-sgd", "prng-split-threading"]
 
 
 @pytest.mark.parametrize("pattern_id", NEW)
@@ -138,7 +138,19 @@ COUNTER = [
     ("vmap-in-axes-list", lambda xs, w: jnp.sum(xs * w[0], axis=1)),
     ("scan-weak-typed-carry-init", lambda xs: jax.lax.scan(lambda c, x: (c + x, c + x), jnp.int32(0), xs)[1]),
     ("scan-weak-typed-carry-init", lambda xs: jax.lax.scan(lambda c, x: (c + x, c), jnp.array(0), xs)[1]),
+    # the same key for every draw: n equal draws
+    ("prng-split-threading", lambda key, n: jnp.stack([jax.random.uniform(key) for _ in range(n)])),
+    # the subkey kept as the state and the new key drawn with: the roles swapped
+    ("prng-split-threading", lambda key, n: _swapped_threading(key, n)),
 ]
+
+
+def _swapped_threading(key: Any, n: int) -> Any:
+    draws = []
+    for _ in range(n):
+        subkey, key = jax.random.split(key)
+        draws.append(jax.random.uniform(subkey))
+    return jnp.stack(draws)
 
 
 @pytest.mark.parametrize(("pattern_id", "fn"), COUNTER, ids=[f"{p}-{i}" for i, (p, _) in enumerate(COUNTER)])
