@@ -51,7 +51,7 @@ def _run(registry: Any, pattern_id: str, fn: Any = None, *, impl: str | None = N
 
 
 NEW = ["grad-linear-function", "jit-decorator", "vmap-in-axes-list", "scan-weak-typed-carry-init",
-       "pytree-mlp-sgd", "prng-split-threading"]
+       "pytree-mlp-sgd", "prng-split-threading", "scan-carry-silent-broadcast", "scan-over-python-list-of-scalars"]
 
 
 @pytest.mark.parametrize("pattern_id", NEW)
@@ -138,6 +138,11 @@ COUNTER = [
     ("vmap-in-axes-list", lambda xs, w: jnp.sum(xs * w[0], axis=1)),
     ("scan-weak-typed-carry-init", lambda xs: jax.lax.scan(lambda c, x: (c + x, c + x), jnp.int32(0), xs)[1]),
     ("scan-weak-typed-carry-init", lambda xs: jax.lax.scan(lambda c, x: (c + x, c), jnp.array(0), xs)[1]),
+    # a scalar carry where the seed's (2,) one broadcasts: the outputs lose their second column
+    ("scan-carry-silent-broadcast", lambda xs, init: jax.lax.scan(lambda c, x: (c + x, c + x), init[0], xs)),
+    # converting the list first works: the pattern's statement is that the list itself raises
+    ("scan-over-python-list-of-scalars",
+     lambda n: jax.lax.scan(lambda c, x: (c + x, c + x), 0, jnp.asarray(list(range(n))))[1]),
     # the same key for every draw: n equal draws
     ("prng-split-threading", lambda key, n: jnp.stack([jax.random.uniform(key) for _ in range(n)])),
     # the subkey kept as the state and the new key drawn with: the roles swapped
