@@ -178,3 +178,19 @@ def test_scan_carry_mismatch_cites_the_section_that_says_it(registry: Any) -> No
     pattern = registry.catalog.get("scan-carry-mismatch")
     assert pattern.source.section is not None
     assert "Incorrect Carry Initialization" in pattern.source.section
+
+
+def test_checkpoint_on_the_composed_function_halves_its_residuals(registry: Any) -> None:
+    """jax.checkpoint(sin ∘ sin) saves 4 B instead of 8 B at x = 0.5 (x instead of cos x and cos(sin x));
+    a "checkpoint" that does not checkpoint is a violated residuals claim."""
+    from jaxpat.conformance import _measure
+
+    pattern = registry.catalog.get("checkpoint-composed-function")
+    impls = registry.implementations(pattern.id)
+    mine = next(i for i in impls if i.name == "with_checkpoint")
+    held = _measure.measure("residuals", pattern, mine, jax.devices()[0], impls)
+    assert held.verdict == "held", held.message
+    assert (held.measured["residual_bytes"], held.measured["baseline_residual_bytes"]) == (4, 8)
+    fake = dataclasses.replace(mine, fn=lambda x: jnp.sin(jnp.sin(x)))
+    flipped = _measure.measure("residuals", pattern, fake, jax.devices()[0], impls)
+    assert flipped.verdict == "violated", flipped.message
