@@ -397,6 +397,7 @@ def _judge_program_size(claims: Claims, figures: Mapping[str, Any]) -> Judgement
     trips = [None if t is None else int(t) for t in figures.get("trips") or [None] * len(sizes)]
     fit = growth_fit(sizes, hlo)
     g = str(fit["growth"])
+    prims = [str(p) for p in figures.get("loop_primitives") or []]
     measured = {"param": param, "sizes": sizes, "hlo_instructions": hlo, "growth": g, "fit": fit,
                 "hlo_while_loops": loops, "equations": eqs, "equations_growth": growth(sizes, eqs), "trips": trips,
                 "loop_primitives": list(figures.get("loop_primitives") or [])}
@@ -410,7 +411,7 @@ def _judge_program_size(claims: Claims, figures: Mapping[str, Any]) -> Judgement
     return Judgement(verdict, measured, (
         f"compiled program {_pair(hlo)} HLO instructions ({_pair(loops)} while loops) at {param}={_pair(sizes)}: "
         f"{_slope(fit, 'instructions')}, {g} (claimed {spec.growth}); jaxpr {_pair(eqs)} equations; "
-        f"loop iterations {_pair(trips)}; loop primitives: {', '.join(measured['loop_primitives']) or 'none'}{note}"))
+        f"loop iterations {_pair(trips)}; loop primitives: {', '.join(map(str, prims)) or 'none'}{note}"))
 
 
 def early_exit_verdict(figures: Mapping[str, Any]) -> tuple[str, str]:
@@ -590,7 +591,8 @@ def verdict_figures(claim: str, measured: Mapping[str, Any], claimed: Any = None
     bytes (backward); program size: compiled HLO instructions; early exit: the work at each bound; speed-up
     and residuals: the ratio. jit and grad have no figure to plot. Records that lack the figures give []."""
     out: list[Series | Ratio] = []
-    sizes = measured.get("sizes")
+    raw = measured.get("sizes")
+    sizes: list[Any] = list(raw) if isinstance(raw, list) else []
     param = measured.get("param", "n")
     if claim == "memory" and _numbers(sizes):
         for part, key, what in (("forward", "bytes", "forward memory: compiled temp + output bytes"),

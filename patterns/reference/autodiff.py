@@ -301,21 +301,21 @@ def grad_scan(x, n):
 # --- grad-linear-function: f(x) = a . x, multi-input, scalar output (seed 003) -----------------
 
 
-def _linear(x, a):
+def _dot_with(x, a):
     return jnp.dot(a, x)
 
 
 def linear_grad(x, a):
-    return jax.grad(_linear)(x, a)
+    return jax.grad(_dot_with)(x, a)
 
 
 def linear_vjp(x, a):
-    out, pullback = jax.vjp(lambda v: _linear(v, a), x)
+    out, pullback = jax.vjp(lambda v: _dot_with(v, a), x)
     return pullback(jnp.ones_like(out))[0]
 
 
 def linear_jacrev(x, a):
-    return jax.jacrev(_linear)(x, a)
+    return jax.jacrev(_dot_with)(x, a)
 
 
 IMPLEMENTATIONS: list[Implementation] = [
