@@ -48,6 +48,7 @@ from jaxpat.catalog import Claims, EarlyExitClaim, Raises
 
 __all__ = [
     "GROWTHS",
+    "MIN_SPEED_ROUNDS",
     "ClaimResult",
     "Judgement",
     "Ratio",
@@ -526,7 +527,7 @@ def _judge_speedup(claims: Claims, figures: Mapping[str, Any]) -> Judgement:
     measured: dict[str, Any] = {"at_least": spec.at_least, "seed_figure": spec.seed_figure, "baseline": base,
                                 "rounds": len(mine), "device_kind": figures.get("device_kind", ""),
                                 "exhausted": exhausted}
-    for key in ("budget_s", "elapsed_s", "planned_rounds"):
+    for key in ("budget_s", "elapsed_s", "planned_rounds", "calls_per_round"):
         if key in figures:
             measured[key] = figures[key]
     budget = (f"the time budget of {figures.get('budget_s')} s ran out after {len(mine)} of "

@@ -40,6 +40,7 @@ from jaxpat.patterns import Implementation
 from jaxpat._util import first_line
 
 from ._claim_verdicts import (
+    MIN_SPEED_ROUNDS,
     ClaimResult,
     claim_result,
     early_exit_verdict,
@@ -689,7 +690,8 @@ class SpeedFigures:
     ``seconds``/``baseline_seconds``: one entry per round (each the median of its calls);
     ``ratios``: baseline ÷ implementation per round, the noise band is their range.
     ``exhausted``: the time budget ran out before every planned round was timed;
-    ``elapsed``: seconds spent, warm-up included.
+    ``elapsed``: seconds spent, warm-up included; ``planned_rounds``/``calls``: the plan after fitting it
+    to the budget.
     """
 
     seconds: tuple[float, ...]
@@ -697,6 +699,7 @@ class SpeedFigures:
     exhausted: bool = False
     elapsed: float = 0.0
     planned_rounds: int = 0
+    calls: int = 0
 
     @property
     def ratios(self) -> tuple[float, ...]:
@@ -718,30 +721,43 @@ def speed_figures(fn: Callable[[], Any], baseline: Callable[[], Any], *, rounds:
     """Time ``fn`` and ``baseline`` alternately (after one warm-up call each): ``rounds`` rounds of the median
     of ``calls`` calls, so both see the same machine load.
 
-    With ``budget`` (seconds on ``clock``, warm-up included) no new call starts once the time spent plus the
-    slowest call seen so far would pass it: the rounds timed so far come back with ``exhausted`` set, and a
-    round cut short is dropped (a partial round would compare unequal loads)."""
+    With ``budget`` (seconds on ``clock``, warm-up included) one probe call of each measures what a round
+    costs, and the plan shrinks to fit what is left: fewer calls per round first (down to one), then fewer
+    rounds (down to :data:`MIN_SPEED_ROUNDS`). No call starts once the time spent plus the slowest call seen
+    so far would pass the budget: the rounds timed so far come back with ``exhausted`` set, and a round cut
+    short is dropped (a partial round would compare unequal loads)."""
     start = clock()
     slowest = 0.0
 
-    def timed(f: Callable[[], Any]) -> float:
+    def timed(f: Callable[[], Any], *, track: bool = True) -> float:
         nonlocal slowest
         t = clock()
         jax.block_until_ready(f())
         d = clock() - t
-        slowest = max(slowest, d)
+        if track:
+            slowest = max(slowest, d)
         return d
 
     def room() -> bool:
         return budget is None or (clock() - start) + slowest <= budget
 
-    timed(fn)
-    if room():
+    timed(fn)  # warm-up (and compilation): the slowest call so far bounds what the next may cost
+    exhausted = not room()
+    if not exhausted:
         timed(baseline)
+        exhausted = not room()
+    if budget is not None and not exhausted:
+        # one probe call of each: what a round of single calls costs now, compilation done
+        per = timed(fn, track=False)
+        per += timed(baseline, track=False) if room() else per
+        left = budget - (clock() - start)
+        if rounds * calls * per > left:
+            calls = max(1, min(calls, int(left // (rounds * per))))
+            if rounds * calls * per > left:
+                rounds = max(MIN_SPEED_ROUNDS, min(rounds, int(left // per)))
     mine: list[float] = []
     theirs: list[float] = []
-    exhausted = False
-    for _ in range(rounds):
+    for _ in range(rounds if not exhausted else 0):
         pair: list[float] = []
         for f in (fn, baseline):
             times = []
@@ -757,7 +773,7 @@ def speed_figures(fn: Callable[[], Any], baseline: Callable[[], Any], *, rounds:
             break
         mine.append(pair[0])
         theirs.append(pair[1])
-    return SpeedFigures(tuple(mine), tuple(theirs), exhausted, clock() - start, rounds)
+    return SpeedFigures(tuple(mine), tuple(theirs), exhausted, clock() - start, rounds, calls)
 
 
 def _speedup_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
@@ -770,7 +786,8 @@ def _speedup_figures(pattern: Pattern, impl: Implementation, claims: Claims, dev
     figs = speed_figures(lambda: impl.fn(*args), lambda: base.fn(*args), budget=budget)
     return {"seconds": list(figs.seconds), "baseline_seconds": list(figs.baseline_seconds), "baseline": base.id,
             "device_kind": getattr(device, "device_kind", ""), "budget_s": budget,
-            "elapsed_s": round(figs.elapsed, 3), "exhausted": figs.exhausted, "planned_rounds": figs.planned_rounds}
+            "elapsed_s": round(figs.elapsed, 3), "exhausted": figs.exhausted, "planned_rounds": figs.planned_rounds,
+            "calls_per_round": figs.calls}
 
 
 _FIGURES: dict[str, Callable[[Pattern, Implementation, Claims, Any], dict[str, Any]]] = {

@@ -68,17 +68,33 @@ def test_speed_figures_interleave_and_take_the_median_of_calls() -> None:
     assert _measure.speed_verdict(figs, 4) == "held"
 
 
-def test_budget_stops_timing_and_keeps_the_rounds_done() -> None:
-    """A slow machine: no call starts past the budget; the complete rounds come back, marked exhausted."""
+def test_the_plan_shrinks_to_fit_the_budget() -> None:
+    """A slow baseline: after a probe, fewer calls per round (down to one), then fewer rounds (not below 3),
+    so that the claim is still measured inside the budget instead of running out."""
     clock = FakeClock()
     fn = clock.call([10.0] * 100)
     base = clock.call([30.0] * 100)
     figs = _measure.speed_figures(fn, base, rounds=7, calls=5, clock=clock, budget=250.0)
-    # warm-up 40 s, one round 200 s: the second round would pass 250 s
-    assert figs.seconds == (10.0,)
-    assert figs.baseline_seconds == (30.0,)
+    # warm-up 40 s and probe 40 s leave 170 s: one call a round, 4 rounds of 40 s
+    assert (figs.calls, figs.planned_rounds) == (1, 4)
+    assert figs.seconds == (10.0,) * 4
+    assert figs.baseline_seconds == (30.0,) * 4
+    assert not figs.exhausted
+    assert clock.now == 240.0
+    roomy = FakeClock()
+    plenty = _measure.speed_figures(roomy.call([1.0] * 100), roomy.call([10.0] * 100), clock=roomy, budget=250.0)
+    assert (plenty.calls, plenty.planned_rounds) == (2, 7)  # 228 s left: two calls a round fit, not five
+
+
+def test_budget_stops_timing_and_keeps_the_rounds_done() -> None:
+    """No call starts past the budget; the complete rounds come back, marked exhausted."""
+    clock = FakeClock()
+    figs = _measure.speed_figures(clock.call([1.0] * 100), clock.call([10.0] * 100), clock=clock, budget=45.0)
+    # warm-up 11 s, probe 11 s; 3 rounds of 11 s planned; the third would start at 44 s + a 10 s call > 45 s
+    assert figs.seconds == (1.0, 1.0)
+    assert figs.baseline_seconds == (10.0, 10.0)
     assert figs.exhausted
-    assert clock.now <= 250.0
+    assert clock.now <= 45.0
 
 
 def test_budget_spent_on_warm_up_gives_no_round() -> None:
@@ -113,19 +129,20 @@ def test_a_budget_that_runs_out_is_inconclusive_with_its_figures() -> None:
     from jaxpat.conformance import _claim_verdicts as cv
 
     claims = Claims.from_dict({"speedup": {"baseline": "eager", "at_least": 2}})
-    clock = FakeClock()
-    figs = _measure.speed_figures(clock.call([1.0] * 100), clock.call([10.0] * 100), clock=clock, budget=250.0)
-    assert figs.exhausted
-    assert len(figs.seconds) == 4  # warm-up 11 s, then 55 s a round: the fifth would pass 250 s
-    data = {"seconds": list(figs.seconds), "baseline_seconds": list(figs.baseline_seconds), "baseline": "r.eager",
-            "exhausted": figs.exhausted, "budget_s": 250.0, "elapsed_s": figs.elapsed, "planned_rounds": 7}
+    data = {"seconds": [1.0] * 4, "baseline_seconds": [10.0] * 4, "baseline": "r.eager", "exhausted": True,
+            "budget_s": 20.0, "elapsed_s": 19.5, "planned_rounds": 7}
     j = cv.judge("speedup", claims, data)
     assert j.verdict == "inconclusive"
     assert j.measured["speedup"] == 10.0
     assert j.measured["exhausted"] is True
-    assert "time budget of 250.0 s ran out after 4 of 7 rounds" in j.message
+    assert "time budget of 20.0 s ran out after 4 of 7 rounds" in j.message
     complete = cv.judge("speedup", claims, dict(data, exhausted=False))
     assert complete.verdict == "held"  # the same rounds, budget not exhausted: decisive
+    clock = FakeClock()
+    figs = _measure.speed_figures(clock.call([1.0] * 100), clock.call([10.0] * 100), clock=clock, budget=45.0)
+    measured = {"seconds": list(figs.seconds), "baseline_seconds": list(figs.baseline_seconds),
+                "exhausted": figs.exhausted}
+    assert cv.judge("speedup", claims, measured).verdict == "inconclusive"
 
 
 def test_too_few_rounds_are_inconclusive() -> None:
