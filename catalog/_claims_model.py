@@ -128,18 +128,27 @@ class ProgramSizeClaim:
 @dataclass(frozen=True)
 class EarlyExitClaim:
     """The computation stops before its bound: measured by the work it does (loop iterations and traced
-    equations) at 1 and at the smallest and largest of ``sizes`` of ``param``. ``early_exit: true`` (a bool)
-    is measured on the program's structure instead (a ``while`` loop that stops on its own state)."""
+    equations) at 1 and at the smallest and largest of ``sizes`` of ``param``, and, with ``stop``, at each of
+    ``stops`` with ``param`` at its largest (a stop that moves with its argument, not a capped bound).
+    ``early_exit: true`` (a bool) is measured on the program's structure instead (a ``while`` loop that stops
+    on its own state)."""
 
     param: str
     sizes: tuple[int, ...] = (10, 100)
+    #: The argument that moves the stopping point (a tolerance, a threshold), and values of it that put the
+    #: stop at different places: measured with ``param`` at its largest size, the work must move with it.
+    stop: str | None = None
+    stops: tuple[float, ...] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EarlyExitClaim:
-        return cls(str(data["param"]), tuple(data.get("sizes") or (10, 100)))
+        stops = data.get("stops")
+        return cls(str(data["param"]), tuple(data.get("sizes") or (10, 100)), data.get("stop"),
+                   None if stops is None else tuple(stops))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"param": self.param, "sizes": list(self.sizes)}
+        return _drop_none({"param": self.param, "sizes": list(self.sizes), "stop": self.stop,
+                           "stops": None if self.stops is None else list(self.stops)})
 
 
 @dataclass(frozen=True)

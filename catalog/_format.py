@@ -185,20 +185,27 @@ _CLAIM_FIELDS = (
     ), doc="which autodiff modes work"),
     Field("memory", Struct((
         Field("param", NAME, required=True, doc="the size argument"),
-        Field("sizes", _SIZES, required=True, doc="measured at the smallest and the largest"),
-        Field("forward", Enum(GROWTH, "growth"), doc="compiled temp memory of the jitted function"),
+        Field("sizes", _SIZES, required=True, doc="measured at every size; two become three (their geometric "
+              "mean is added) so that the growth's shape is seen"),
+        Field("forward", Enum(GROWTH, "growth"), doc="compiled temp + output memory of the jitted function"),
         Field("backward", _GROWTH_OR_RAISES, doc="bytes of the residuals jax.vjp saves, or {raises: NAME}"),
     ), at_least_one=("forward", "backward")), doc="how memory grows with param"),
     Field("program_size", Struct((
         Field("param", NAME, required=True, doc="the size argument"),
-        Field("sizes", _SIZES, required=True, doc="measured at the smallest and the largest"),
+        Field("sizes", _SIZES, required=True, doc="measured at every size; two become three (their geometric "
+              "mean is added) so that the growth's shape is seen"),
         Field("growth", Enum(GROWTH, "growth"), required=True),
-    )), doc="how the jaxpr (equations, sub-jaxprs included) grows with param"),
+    )), doc="how the compiled program (optimised HLO instructions) grows with param"),
     Field("early_exit", OneOf((Bool(), Struct((
         Field("param", NAME, required=True, doc="the loop's bound"),
         Field("sizes", _SIZES, required=True, doc="measured at 1, the smallest and the largest"),
+        Field("stop", NAME, doc="the argument that moves the stopping point (e.g. a tolerance) while the bound "
+              "stays at the largest size"),
+        Field("stops", List(Number(), min_items=2, unique=True, empty_message="needs at least two values"),
+              doc="values of `stop` that put the stopping point at different places"),
     )))), doc="true: the traced program has a `while` loop that stops on its own state; {param, sizes}: the work "
-        "done (loop iterations, traced equations) stops growing before the bound does"),
+        "done (loop iterations, traced equations) stops growing before the bound does, and with {stop, stops} "
+        "it also moves with `stop` at a fixed bound (a capped bound does not)"),
     Field("residuals", Struct((
         Field("baseline", TEXT, required=True, doc="the implementation compared against, e.g. reference.lax_scan"),
         Field("at_least", Number(minimum=0, exclusive=True), required=True, doc="the smallest saving factor"),

@@ -210,6 +210,14 @@ def _check_params(pattern: dict, sig: _Sig, at: Path, report: Checked) -> None:
                 (*at, "claims", claim, "param"),
                 f"`{param}` is not one of the args ({sig.listing()}){suggest(param, sig.args)}",
             )
+        if claim == "early_exit" and isinstance(body, dict):
+            stop = body.get("stop")
+            if isinstance(stop, str) and stop not in sig.args:
+                report.error((*at, "claims", claim, "stop"),
+                             f"`{stop}` is not one of the args ({sig.listing()}){suggest(stop, sig.args)}")
+            if ("stop" in body) != ("stops" in body):
+                report.error((*at, "claims", claim), "`stop` and `stops` go together: the argument that moves "
+                             "the stopping point and the values it takes")
 
 
 def _check_references(pattern: dict, case_ids: list[str], at: Path, report: Checked) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from jaxpat.catalog import Pattern
 
-from ._collect import Device, ImplRef, PatternCollector, ask, jax_version
+from ._collect import Device, ImplRef, PatternCollector, ask, item_limit, jax_version
 from ._judge import ConformanceFailure
 
 __all__ = ["ClaimItem", "claim_items"]
@@ -63,8 +63,13 @@ class ClaimItem(pytest.Item):
         }))
 
     def runtest(self) -> None:
+        from ._claim_verdicts import claim_result
+
+        limit = item_limit(self.config)
         request = {"op": "claim", "pattern": self.pattern.id, "impl": self.impl.id, "claim": self.claim,
-                   "device": f"{self.device.platform}:{self.device.id}"}
+                   "device": f"{self.device.platform}:{self.device.id}",
+                   # a speed claim's timing budget: a third of the item's, so compiling and judging fit in it
+                   "speed_budget": None if limit is None else limit / 3}
         try:
             answer = ask(self, self.impl.plugin, self.impl.id, request)
         except ConformanceFailure as exc:
@@ -72,11 +77,21 @@ class ClaimItem(pytest.Item):
                                                           **({"not_run": True} if type(exc).__name__ == "NotRun"
                                                              else {})}))
             raise
-        result = answer.get("claim") or {}
-        if result.get("error") or not result.get("verdict"):
-            message = str(result.get("error") or "the executor sent no measurement")
+        shipped = answer.get("claim") or {}
+        figures = shipped.get("figures")
+        if shipped.get("error") or not isinstance(figures, dict):
+            message = str(shipped.get("error") or "the executor sent no measurement")
             self.user_properties.append(("jaxpat_facts", {"message": message}))
             raise ConformanceFailure(message)
+        # the verdict is the judge's: the catalog's claim for this implementation, and the shipped figures
+        claims = self.pattern.claims.for_implementation(self.impl.id, self.impl.name)
+        try:
+            result = claim_result(self.pattern.id, self.impl.id, self.claim, claims, figures,
+                                  device=f"{self.device.platform}:{self.device.id}").to_dict()
+        except (KeyError, ValueError, TypeError) as exc:
+            message = f"the figures shipped for claim `{self.claim}` cannot be judged: {exc}"
+            self.user_properties.append(("jaxpat_facts", {"message": message}))
+            raise ConformanceFailure(message) from None
         verdict, message = result["verdict"], str(result.get("message", ""))
         record = {**result, "nodeid": self.nodeid}
         self.user_properties.append(("jaxpat_facts", {"claims": [record], "message": message}))

@@ -19,18 +19,34 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from jaxpat._util import first_line
-from jaxpat._util import table as aligned
 
 if TYPE_CHECKING:  # pragma: no cover
     from jaxpat.catalog import SeedTableRow
 
 __all__ = ["TABLES", "add_parser", "build_tables", "claims_command"]
 
+#: The seeds by file, with the title they are named by (seed 004 has none of its own: it is described).
+SEED_TITLES: dict[str, str] = {
+    "000_4fac8296aef13308.txt": "JAX Arange on Loop Carry",
+    "001_66c38bafc46abfbc.txt": "JAX patterns (NumPyro)",
+    "002_4221ffb14d3475f0.txt": "NumPy & JAX NumPy (Part 1), Google for Developers",
+    "003_978648b1cf5de4b3.txt": "Yet another JAX tutorial (Kevin Murphy)",
+    "004_f255994e8172e92e.txt": "notes on JAX: vmap, jit, control flow, loops, checkpointing (untitled)",
+}
+#: Output width of the text rendering.
+WIDTH = 100
+
 #: The seeds' tables: name → (title, source, columns in order).
 TABLES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "constructs": ("Which constructs work under jit and grad", "004_f255994e8172e92e.txt", ("jit", "grad")),
     "loops": ("Loop primitives: memory, differentiation, early exit", "004_f255994e8172e92e.txt",
               ("memory_forward", "memory_backward", "differentiable", "early_stop", "unrolls")),
+}
+#: What the ``*`` in a table's cells and rows stands for, in the seed's words.
+FOOTNOTES: dict[str, str] = {
+    "constructs": "argument-value-independent loop condition - unrolls the loop",
+    "loops": "With static bounds (start, stop known at compile time), fori_loop unrolls and becomes fully "
+             "differentiable but uses O(n) memory",
 }
 _NORMAL = {"✓*": "✓", "fwd only*": "fwd only", "both": "both"}
 
@@ -106,12 +122,14 @@ def _measured_cells(pattern: Any, impl: Any, device: Any, seed_cells: Any) -> di
     return cells
 
 
-def _size_spec(claims: Any) -> tuple[str, tuple[int, int]] | None:
-    """The size parameter and the two sizes the claims measure at (program_size, memory, early_exit)."""
+def _size_spec(claims: Any) -> tuple[str, list[int]] | None:
+    """The size parameter and the sizes the claims measure at (program_size, memory, early_exit), as
+    :func:`._claim_verdicts.growth_sizes` widens them."""
+    from ._claim_verdicts import growth_sizes
+
     for spec in (claims.program_size, claims.memory, getattr(claims, "early_exit", None)):
         if spec is not None and hasattr(spec, "param"):
-            sizes = sorted(spec.sizes)
-            return spec.param, (sizes[0], sizes[-1])
+            return spec.param, growth_sizes(spec.sizes)
     return None
 
 
@@ -125,15 +143,26 @@ def _jit_cell(pattern: Any, impl: Any, claims: Any, device: Any) -> dict[str, Ce
 
 
 def _grad_cells(pattern: Any, impl: Any, claims: Any, device: Any) -> dict[str, Cell]:
+    """The seed's grad column is ``jax.grad`` (reverse mode): ✓ only when both modes work; ``rev only`` when
+    the jvp raises (never a ✓ beside an exception), ``fwd`` when only forward mode works."""
     from ._measure import grad_modes
 
     modes = grad_modes(pattern, impl, claims, device)
     fwd, rev = modes["forward"], modes["reverse"]
     where = "inside jax.jit, arguments traced" if claims.settings.under_jit else "eagerly"
     evidence = f"{where}: jax.jvp {fwd.detail}; jax.vjp + pullback {rev.detail}"
+    if fwd.ok and rev.ok:
+        grad = "✓"
+    elif rev.ok:
+        grad = f"rev only (jvp: {fwd.detail.split(':')[0]})"
+    elif fwd.ok:
+        grad = "fwd"
+    else:
+        grad = f"❌ ({rev.detail.split(':')[0]})"
     return {
-        "grad": ("✓" if rev.ok else ("fwd" if fwd.ok else f"❌ ({rev.detail.split(':')[0]})"), evidence),
-        "differentiable": ("both" if fwd.ok and rev.ok else ("fwd only" if fwd.ok else "no"), evidence),
+        "grad": (grad, evidence),
+        "differentiable": ("both" if fwd.ok and rev.ok else ("fwd only" if fwd.ok else
+                                                             ("rev only" if rev.ok else "no")), evidence),
     }
 
 
@@ -153,60 +182,65 @@ def _early_cell(pattern: Any, impl: Any, claims: Any, device: Any) -> dict[str, 
 
 
 def _unroll_cell(pattern: Any, impl: Any, claims: Any, device: Any,
-                 size: tuple[str, tuple[int, int]]) -> dict[str, Cell]:
-    from ._measure import base_args, growth, program_facts
+                 size: tuple[str, list[int]]) -> dict[str, Cell]:
+    from ._claim_verdicts import growth_fit
+    from ._measure import base_args, program_facts
 
-    param, (a, b) = size
-    fa = program_facts(pattern, impl, base_args(pattern, claims, device, a, param), compiled=True)
-    fb = program_facts(pattern, impl, base_args(pattern, claims, device, b, param), compiled=True)
-    assert fa.compiled is not None
-    assert fb.compiled is not None
-    ha, hb = fa.compiled.instructions, fb.compiled.instructions
-    g = growth(ha, hb, a, b, slack=0)
-    evidence = (f"compiled program: {ha} → {hb} HLO instructions, {fa.compiled.while_loops} → "
-                f"{fb.compiled.while_loops} while loops, at {param}={a} → {b}; loop iterations {fa.trips} → {fb.trips}")
-    if g == "linear" and fb.compiled.while_loops == 0:
+    param, sizes = size
+    facts = [program_facts(pattern, impl, base_args(pattern, claims, device, n, param), compiled=True)
+             for n in sizes]
+    hlo = [f.compiled.instructions for f in facts if f.compiled is not None]
+    loops = [f.compiled.while_loops for f in facts if f.compiled is not None]
+    trips = [f.trips for f in facts]
+    fit = growth_fit(sizes, hlo)
+    evidence = (f"compiled program: {_arrow(hlo)} HLO instructions ({fit['slope']:g} per step), {_arrow(loops)} "
+                f"while loops, at {param}={_arrow(sizes)}; loop iterations {_arrow(trips)}")
+    if fit["growth"] == "linear" and loops[-1] == 0:
         return {"unrolls": ("yes", evidence)}
-    if g == "constant" and fb.trips is not None and fa.trips is not None and fb.trips > fa.trips:
+    if fit["growth"] == "constant" and trips[-1] is not None and trips[0] is not None and trips[-1] > trips[0]:
         return {"unrolls": ("no", evidence)}
     return {"unrolls": ("inconclusive", evidence)}
 
 
-def _traced_ops_cell(pattern: Any, impl: Any, claims: Any, device: Any, size: tuple[str, tuple[int, int]],
+def _arrow(values: Any) -> str:
+    return " → ".join(str(v) for v in values)
+
+
+def _traced_ops_cell(pattern: Any, impl: Any, claims: Any, device: Any, size: tuple[str, list[int]],
                      col: str) -> dict[str, Cell]:
     """"O(n) traced ops": the size of the program (forward), or of the reverse-mode program (backward)."""
-    from ._measure import base_args, growth, program_facts, reverse_program_size
+    from ._claim_verdicts import growth
+    from ._measure import base_args, program_facts, reverse_program_size
 
-    param, (a, b) = size
-    args_a = base_args(pattern, claims, device, a, param)
-    args_b = base_args(pattern, claims, device, b, param)
+    param, sizes = size
+    args = [base_args(pattern, claims, device, n, param) for n in sizes]
     if col == "memory_forward":
-        fa, fb = program_facts(pattern, impl, args_a), program_facts(pattern, impl, args_b)
-        na, nb = fa.equations, fb.equations
+        counts = [program_facts(pattern, impl, a).equations for a in args]
         what = "equations in the traced program (jax.make_jaxpr)"
     else:
-        na, nb = (reverse_program_size(pattern, impl, claims, args) for args in (args_a, args_b))
+        counts = [reverse_program_size(pattern, impl, claims, a) for a in args]
         what = "equations in the traced reverse-mode program (jax.make_jaxpr of the vjp, pullback applied)"
-    g = growth(na, nb, a, b, slack=0)
-    return {col: (f"{_BIG_O[g]} traced ops", f"{na} → {nb} {what} at {param}={a} → {b}: {g}")}
+    g = growth(sizes, counts)
+    return {col: (f"{_BIG_O[g]} traced ops", f"{_arrow(counts)} {what} at {param}={_arrow(sizes)}: {g}")}
 
 
-_BIG_O = {"constant": "O(1)", "linear": "O(n)", "sublinear": "O(<n)"}
+_BIG_O = {"constant": "O(1)", "linear": "O(n)", "superlinear": "O(>n)", "sublinear": "inconclusive (O(<n))",
+          "irregular": "inconclusive (irregular)"}
 
 
 def _memory_cells(pattern: Any, impl: Any, claims: Any, device: Any) -> dict[str, Cell]:
     from ._measure import memory_figures
 
     figs = memory_figures(pattern, impl, claims, device)
-    (a, b), param = figs.sizes, figs.param
+    sizes, param = list(figs.sizes), figs.param
     out: dict[str, Cell] = {}
     fwd, bwd = figs.forward_growth(), figs.backward_growth()
     if figs.temp_bytes is None or fwd is None:
         out["memory_forward"] = ("unmeasured", "the backend returns no memory analysis")
     else:
-        (ta, tb), (oa, ob) = figs.temp_bytes, figs.output_bytes or (0, 0)
-        trips = f"{figs.trips[0]} → {figs.trips[1]}" if figs.trips else "unmeasured"
-        evidence = f"compiled temp {ta} → {tb} B, output {oa} → {ob} B, loop iterations {trips} at {param}={a} → {b}"
+        trips = _arrow(figs.trips) if figs.trips else "unmeasured"
+        evidence = (f"compiled temp + output {_arrow(figs.forward_bytes)} B (temp {_arrow(figs.temp_bytes)}), "
+                    f"loop iterations {trips} at {param}={_arrow(sizes)}")
         why = figs.vacuous() if fwd == "constant" else None
         out["memory_forward"] = ("inconclusive", f"{evidence}; {why}") if why else (_BIG_O[fwd], evidence)
     if figs.residual_bytes is None or bwd is None:
@@ -214,13 +248,14 @@ def _memory_cells(pattern: Any, impl: Any, claims: Any, device: Any) -> dict[str
         out["memory_backward"] = (f"N/A ({type(err).__name__})",
                                   f"reverse mode raises {first_line(err, 120) if err is not None else 'nothing'}")
     else:
-        (ra, rb) = figs.residual_bytes
-        out["memory_backward"] = (_BIG_O[bwd], f"residuals jax.vjp saves: {ra} → {rb} B at {param}={a} → {b}")
+        out["memory_backward"] = (_BIG_O[bwd], f"residuals jax.vjp saves: {_arrow(figs.residual_bytes)} B at "
+                                               f"{param}={_arrow(sizes)}")
     return out
 
 
 def _same(seed: str, measured: str) -> bool | None:
-    """Whether the seed's cell and the measured one agree; None when the measurement proves nothing."""
+    """Whether the seed's cell and the measured one agree; None when the measurement proves nothing.
+    ``rev only`` agrees with a grad ✓ (the seed's grad column is jax.grad, reverse mode)."""
     def norm(s: str) -> str:
         s = s.strip().lower()
         s = _NORMAL.get(s, s)
@@ -228,6 +263,8 @@ def _same(seed: str, measured: str) -> bool | None:
     m = norm(measured)
     if m.startswith(("inconclusive", "unmeasur")):
         return None
+    if m == "rev only" and norm(seed) == "✓":
+        return True
     return norm(seed) == m
 
 
@@ -240,7 +277,8 @@ def build_tables(*, speed: bool = True) -> dict[str, Any]:
     registry = load_registry()
     device = jax.devices()[0]
     tables: dict[str, Any] = {
-        name: {"title": title, "seed": seed, "columns": list(cols), "rows": []}
+        name: {"title": title, "seed": seed, "seed_title": SEED_TITLES.get(seed, seed), "columns": list(cols),
+               "footnote": FOOTNOTES.get(name, ""), "rows": []}
         for name, (title, seed, cols) in TABLES.items()
     }
     discrepancies = []
@@ -324,48 +362,78 @@ def _row(table: dict[str, Any], pattern: Any, impl: Any, spec: SeedTableRow, dev
 # rendering
 # ---------------------------------------------------------------------------
 
-def _cell(c: dict[str, Any]) -> str:
-    mark = {True: "", False: " ≠", None: ""}[c["agree"]]
-    seed = c["seed"] if c["seed"] is not None else "—"
-    return f"seed {seed} | measured {c['measured']}{mark}"
+def _wrap(text: str, indent: int, first: str = "") -> list[str]:
+    """``first`` then ``text`` wrapped to :data:`WIDTH` columns, continuation lines indented by ``indent``."""
+    import textwrap
+
+    return textwrap.wrap(first + text, WIDTH, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2),
+                         break_on_hyphens=False) or [" " * indent + first.rstrip()]
+
+
+def _seed_line(table: dict[str, Any]) -> str:
+    title = table.get("seed_title") or table["seed"]
+    return f'seed "{title}" ({table["seed"]})'
+
+
+def _starred(text: str | None, footnote: str) -> str:
+    """``text`` with the seed's footnote spelled out when it carries a ``*``."""
+    if text is None:
+        return "—"
+    return f"{text} (* = {footnote})" if "*" in text and footnote else text
 
 
 def _text(result: dict[str, Any]) -> str:
-    lines = [f"measured on {result['device']} with jax {result['jax']}", ""]
+    """The tables one row at a time, one line per cell, evidence and notes wrapped: at most WIDTH columns."""
+    lines = [f"measured on {result['device']} with jax {result['jax']}",
+             "each cell: the seed's claim | the measured fact (≠: they disagree), then the evidence", ""]
     for table in result["tables"].values():
-        lines.append(f"{table['title']} (seed {table['seed']})")
-        header = ["construct", *table["columns"], "measured on"]
-        rows = [[r["row"], *(_cell(r["cells"][c]) for c in table["columns"]), r["implementation"]]
-                for r in table["rows"]]
-        lines.append(aligned(rows, header=header))
+        lines.append(table["title"])
+        lines += _wrap(_seed_line(table), 2)
+        if table.get("footnote"):
+            lines += _wrap(f"* in the seed: {table['footnote']}", 2)
         lines.append("")
-    lines.append("evidence, per cell:")
-    for table in result["tables"].values():
+        width = max((len(c) for c in table["columns"]), default=0)
         for r in table["rows"]:
+            lines += _wrap(f"{r['row']} — {r['pattern']}, measured on {r['implementation']}", 2)
             for c in table["columns"]:
                 cell = r["cells"][c]
+                mark = "  ≠" if cell["agree"] is False else ""
+                seed = _starred(cell["seed"], table.get("footnote", ""))
+                lines += _wrap(f"seed {seed} | measured {cell['measured']}{mark}", 4, f"{c.ljust(width)}  ")
                 if cell.get("evidence"):
-                    lines.append(f"  {r['row']} / {c} [{r['implementation']}]: {cell['measured']} — {cell['evidence']}")
-    lines.append("")
+                    lines += _wrap(cell["evidence"], 6 + width)
+            if r.get("note"):
+                lines += _wrap(r["note"], 4, "note: ")
+            lines.append("")
     if result.get("speed"):
-        lines.append(f"Speed claims on {result['speed'][0]['device']} (interleaved timing in one process; the noise "
-                     "band is the range over rounds: a claim inside it is inconclusive)")
-        lines.append(aligned(_speed_rows(result), header=_SPEED_HEADER))
+        lines += _wrap(f"Speed claims on {result['speed'][0]['device']} (interleaved timing in one process; the "
+                       "noise band is the range over rounds: a claim inside it, or one whose time budget ran "
+                       "out, is inconclusive)", 0)
+        for c in result["speed"]:
+            band = f"{c['band'][0]}–{c['band'][1]}×" if c.get("band") else "—"
+            measured = f"{c['speedup']}×" if c.get("speedup") is not None else "—"
+            seed = f"{c['seed_figure']}×" if c.get("seed_figure") else "—"
+            lines += _wrap(f"{c['implementation']} vs {c['baseline']}", 2, f"{c['pattern']}: ")
+            lines += _wrap(f"seed {seed}, claimed ≥ {c['at_least']}×, measured {measured} (band {band}): "
+                           f"{c['verdict']}", 4)
         lines.append("")
     lines.append(f"discrepancies ({len(result['discrepancies'])}): where the seed is wrong or imprecise")
     for d in result["discrepancies"]:
-        note = f"\n      note: {d['note']}" if d.get("note") else ""
         impl = f" [{d['implementation']}]" if d.get("implementation") else ""
-        evidence = f"\n      evidence: {d['evidence']}" if d.get("evidence") else ""
-        lines.append(f"  {d['row']} / {d['column']}{impl}: seed says {d['seed']!r}, measured {d['measured']!r}"
-                     f"{evidence}{note}")
+        lines += _wrap(f"{d['row']} / {d['column']}{impl}: seed says {d['seed']!r}, measured {d['measured']!r}", 2)
+        if d.get("evidence"):
+            lines += _wrap(d["evidence"], 6, "evidence: ")
+        if d.get("note"):
+            lines += _wrap(d["note"], 6, "note: ")
     return "\n".join(lines)
 
 
 def _markdown(result: dict[str, Any]) -> str:
     lines = [f"Measured on {result['device']} with jax {result['jax']}.", ""]
     for table in result["tables"].values():
-        lines += [f"### {table['title']}", "", f"Seed: `{table['seed']}`. Each cell: the seed's claim → measured.", ""]
+        lines += [f"### {table['title']}", "", f"Seed: \"{table.get('seed_title') or table['seed']}\" "
+                  f"(`{table['seed']}`). Each cell: the seed's claim → measured."
+                  + (f" `*` in the seed: {table['footnote']}." if table.get("footnote") else ""), ""]
         lines.append("| construct | " + " | ".join(table["columns"]) + " | measured on |")
         lines.append("|---" * (len(table["columns"]) + 2) + "|")
         for r in table["rows"]:
@@ -375,6 +443,10 @@ def _markdown(result: dict[str, Any]) -> str:
                 flag = " **≠**" if cell["agree"] is False else ""
                 cells.append(f"{cell['seed'] or '—'} → {cell['measured']}{flag}")
             lines.append(f"| {r['row']} (`{r['pattern']}`) | " + " | ".join(cells) + f" | `{r['implementation']}` |")
+        notes = [r for r in table["rows"] if r.get("note")]
+        if notes:
+            lines.append("")
+            lines += [f"- *{r['row']}*: {r['note']}" for r in notes]
         lines.append("")
     if result.get("speed"):
         lines += ["### Speed claims", "", f"Measured on {result['speed'][0]['device']}, interleaved in one process; "

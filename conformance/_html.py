@@ -157,27 +157,19 @@ def _plots_section(report: Report) -> str:
     growth: dict[tuple[str, str], list[tuple[str, list[float], list[float], str]]] = {}
     speed: list[tuple[str, float, float | None]] = []
     saving: list[tuple[str, float, float | None]] = []
+    from ._claim_verdicts import Series, verdict_figures
+
     for c in report.claims:
         m = c.measured or {}
         label = c.implementation + (f" @{c.host}" if c.host else "")
-        sizes = m.get("sizes")
-        if c.claim == "memory" and isinstance(sizes, list):
-            for part, key, what in (("forward", "temp_bytes", "forward temporary bytes"),
-                                    ("backward", "residual_bytes", "backward residual bytes")):
-                facts = m.get(part)
-                ys: Any = facts.get(key) if isinstance(facts, Mapping) else None
-                if isinstance(facts, Mapping) and _numbers(ys) and len(ys) == len(sizes):
-                    grown = facts.get("growth", "")
-                    growth.setdefault((c.pattern, f"{what} vs {m.get('param', 'n')}"), []).append(
-                        (label, list(map(float, sizes)), list(map(float, ys)), str(grown)))
-        elif c.claim == "program_size" and isinstance(sizes, list) and _numbers(m.get("equations")):
-            if len(m["equations"]) == len(sizes):
-                growth.setdefault((c.pattern, f"program size (equations) vs {m.get('param', 'n')}"), []).append(
-                    (label, list(map(float, sizes)), list(map(float, m["equations"])), str(m.get("growth", ""))))
-        elif c.claim == "speedup" and isinstance(m.get("speedup"), int | float):
-            speed.append((f"{c.pattern} · {label}", float(m["speedup"]), _at_least(c.claimed)))
-        elif c.claim == "residuals" and isinstance(m.get("saving_factor"), int | float):
-            saving.append((f"{c.pattern} · {label}", float(m["saving_factor"]), _at_least(c.claimed)))
+        # exactly the figures the verdict was computed from (_claim_verdicts.verdict_figures)
+        for fig in verdict_figures(c.claim, m, c.claimed):
+            if isinstance(fig, Series):
+                growth.setdefault((c.pattern, fig.title), []).append((label, fig.sizes, fig.values, fig.growth))
+            elif c.claim == "speedup":
+                speed.append((f"{c.pattern} · {label}", fig.value, fig.at_least))
+            else:
+                saving.append((f"{c.pattern} · {label}", fig.value, fig.at_least))
     parts = []
     keys = sorted(growth)
     for pattern, what in keys[:MAX_PLOTS]:
@@ -196,11 +188,6 @@ def _plots_section(report: Report) -> str:
         return "<p class=note>No growth or ratio measurements in this report (run with claims).</p>"
     return (f'<div class="plots">{"".join(parts)}</div>'
             + "".join(f'<figure class="bars">{b}</figure>' for b in bars))
-
-
-def _numbers(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
 
 
 def _at_least(claimed: Any) -> float | None:
@@ -289,18 +276,39 @@ def line_plot(title: str, series: Sequence[tuple[str, Sequence[float], Sequence[
                        f'<text x="{x:.1f}" y="{top + ph + 13}" text-anchor="middle">{_fmt(t)}</text>')
     out.append(f'<text x="{left + pw / 2:.0f}" y="{top + ph + 27}" text-anchor="middle" class="ax">n (log)</text>')
     for i, (label, sx, sy, note) in enumerate(series):
-        colour = _PALETTE[i % len(_PALETTE)]
+        # colour, dash and marker differ per series, so identical data stay visible as overlapping lines
+        colour, dash = _PALETTE[i % len(_PALETTE)], _DASHES[i % len(_DASHES)]
         pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in zip(sx, sy, strict=True))
-        out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="2" '
+                   f'stroke-dasharray="{dash}" data-series="{html.escape(label)}"/>')
         for x, y in zip(sx, sy, strict=True):
-            out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}">'
-                       f"<title>{html.escape(label)}: {_fmt(y)} at n={_fmt(x)}</title></circle>")
+            out.append(_marker(i, px(x), py(y), colour, f' data-x="{x!r}" data-y="{y!r}"',
+                               f"<title>{html.escape(label)}: {_fmt(y)} at n={_fmt(x)}</title>"))
         ly = height + 14 * i + 2
         text = label + (f" ({note})" if note else "")
-        out.append(f'<rect x="{left}" y="{ly - 8}" width="10" height="10" fill="{colour}"/>'
-                   f'<text x="{left + 14}" y="{ly + 1}" class="lg">{html.escape(text)}</text>')
+        out.append(f'<line x1="{left}" x2="{left + 18}" y1="{ly - 3}" y2="{ly - 3}" stroke="{colour}" '
+                   f'stroke-width="2" stroke-dasharray="{dash}"/>'
+                   + _marker(i, left + 9, ly - 3, colour, "", "")
+                   + f'<text x="{left + 22}" y="{ly + 1}" class="lg">{html.escape(text)}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+#: Dash patterns, one per series ("none": solid).
+_DASHES = ("none", "6 3", "2 3", "8 3 2 3", "1 5", "10 5")
+
+
+def _marker(i: int, x: float, y: float, colour: str, attrs: str, title: str) -> str:
+    """Series ``i``'s marker at (x, y): circle, square, triangle, diamond, cycling."""
+    shape = i % 4
+    if shape == 0:
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"{attrs}>{title}</circle>'
+    if shape == 1:
+        return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{colour}"{attrs}>{title}</rect>'
+    pts = ([(x, y - 4.5), (x + 4.5, y + 3.5), (x - 4.5, y + 3.5)] if shape == 2
+           else [(x, y - 5), (x + 5, y), (x, y + 5), (x - 5, y)])
+    points = " ".join(f"{a:.1f},{b:.1f}" for a, b in pts)
+    return f'<polygon points="{points}" fill="none" stroke="{colour}" stroke-width="1.5"{attrs}>{title}</polygon>'
 
 
 def bar_plot(title: str, bars: Sequence[tuple[str, float, float | None]], *, width: int = 760) -> str:

@@ -11,39 +11,47 @@
 | `residuals`    | residual bytes of a baseline implementation ÷ this one's            |
 | `speedup`      | median wall time of a baseline ÷ this one (reported, not failing)   |
 
-Growth between sizes a < b (k = b / a) from figures va, vb:
-``constant`` when vb <= 1.25 * va + slack (SLACK bytes for memory, 0 for
-equations), ``linear`` when vb / max(va, 1) >= k / 2; anything between is
-``sublinear`` and proves neither (the verdict is then ``inconclusive``).
-
-Two layers: *facts* (``run_jit``, ``grad_modes``, ``memory_figures``,
-``program_facts``, ``early_exit_facts``, ``residual_bytes``, ``median_time``)
-return typed figures and never judge; *verdicts* (``measure``,
-``measure_all``) compare facts with a claim and return a :class:`ClaimResult`.
-``jaxpat claims`` (``_claims_cli``) uses the facts; the pytest items
-(``_claims``) use the verdicts.
+Two layers: *figures* (``collect_figures``, and the facts it is built from:
+``run_jit``, ``grad_modes``, ``memory_figures``, ``program_facts``,
+``early_exit_facts``, ``residual_bytes``, ``speed_figures``) run the
+implementation and return plain figures, never judging; *verdicts* are
+computed from those figures by :func:`._claim_verdicts.judge`, which needs no
+JAX (so it can run where no plugin code ran). ``measure`` is
+``judge(collect_figures(...))``. ``jaxpat claims`` (``_claims_cli``) and the
+pytest items (``_claims``) use both.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import statistics
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxpat.catalog import CLAIM_KINDS, ArrayValue, Case, Claims, EarlyExitClaim, GeneratedArray, Pattern, Raises
+from jaxpat.catalog import CLAIM_KINDS, ArrayValue, Case, Claims, EarlyExitClaim, GeneratedArray, Pattern
 from jaxpat.patterns import Implementation
 
 from jaxpat._util import first_line
 
-from ._execute import build_args, config_scope, jitted, resolve_exception
+from ._claim_verdicts import (
+    MIN_SPEED_ROUNDS,
+    ClaimResult,
+    claim_result,
+    early_exit_verdict,
+    growth,
+    growth_sizes,
+    memory_vacuous,
+    outcome_of,
+    speed_band,
+)
+from ._claim_verdicts import speed_verdict as _speed_verdict
+from ._execute import build_args, config_scope, jitted
 
 __all__ = [
     "CLAIM_NAMES",
@@ -56,6 +64,7 @@ __all__ = [
     "base_args",
     "base_case",
     "claims_for",
+    "collect_figures",
     "compiled_facts",
     "early_exit_facts",
     "early_exit_work",
@@ -69,6 +78,7 @@ __all__ = [
     "residual_bytes",
     "reverse_program_size",
     "run_jit",
+    "speed_budget_for",
     "speed_figures",
     "speed_verdict",
 ]
@@ -81,41 +91,16 @@ SPEEDUP_REPEATS = 15
 #: Speed claims: rounds of interleaved timing (the noise band is their range), calls per round.
 SPEED_ROUNDS = 7
 SPEED_CALLS = 5
+#: Seconds a speed claim may spend timing (warm-up included), well inside the item timeout (60 s default).
+SPEED_BUDGET_S = 20.0
 
 
-@dataclass
-class ClaimResult:
-    """A measured claim: what was claimed, the figures, and the verdict.
-
-    ``verdict`` is ``held``, ``violated``, ``inconclusive`` (the figures prove
-    neither), ``skipped`` (the backend cannot measure it) or ``reported``
-    (timing claims, which do not fail by default).
-    """
-
-    pattern: str
-    implementation: str
-    claim: str
-    claimed: Any
-    verdict: str
-    measured: dict[str, Any] = field(default_factory=dict)
-    message: str = ""
-    seed_claim: str | None = None
-    device: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data (the model's read-only mappings cannot cross to the xdist controller)."""
-        data = {k: v for k, v in vars(self).items() if v is not None}
-        return json.loads(json.dumps(data, default=_plain))
-
-
-def _plain(x: Any) -> Any:
-    if hasattr(x, "to_dict"):
-        return x.to_dict()
-    if isinstance(x, Mapping):
-        return dict(x)
-    if isinstance(x, tuple | set | frozenset):
-        return list(x)
-    return str(x)
+def speed_budget_for(timeout: float | None) -> float:
+    """The time budget of a speed claim under an item timeout of ``timeout`` seconds (0 or None: none): a
+    third of it, at most :data:`SPEED_BUDGET_S`, so that compiling and judging fit in what is left."""
+    if not timeout or timeout <= 0:
+        return SPEED_BUDGET_S
+    return min(SPEED_BUDGET_S, float(timeout) / 3)
 
 
 @dataclass(frozen=True)
@@ -146,56 +131,57 @@ class CompiledFacts:
 
 @dataclass(frozen=True)
 class MemoryFigures:
-    """Memory at two sizes of ``param``: compiled temp and output bytes (forward), residual bytes (backward).
+    """Memory at each size of ``param`` (smallest first): compiled temp and output bytes (forward), residual
+    bytes (backward).
 
     ``temp_bytes``/``output_bytes`` are None when the backend returns no memory analysis;
     ``residual_bytes`` is None when reverse mode raised (``backward_error``). ``trips``:
     loop iterations the computation runs at each size (:func:`loop_trips`), ``equations``:
-    jaxpr equations at each size, ``same_program``: the compiled programs are identical.
+    jaxpr equations at each size, ``fingerprints``: a hash of each compiled program.
     """
 
     param: str
-    sizes: tuple[int, int]
-    temp_bytes: tuple[int, int] | None = None
-    residual_bytes: tuple[int, int] | None = None
+    sizes: tuple[int, ...]
+    temp_bytes: tuple[int, ...] | None = None
+    residual_bytes: tuple[int, ...] | None = None
     backward_error: BaseException | None = None
-    output_bytes: tuple[int, int] | None = None
-    trips: tuple[int, int] | None = None
-    equations: tuple[int, int] | None = None
-    same_program: bool | None = None
+    output_bytes: tuple[int, ...] | None = None
+    trips: tuple[int, ...] | None = None
+    equations: tuple[int, ...] | None = None
+    fingerprints: tuple[str, ...] | None = None
+
+    @property
+    def same_program(self) -> bool | None:
+        """Whether every size compiled to the same program (None when not compiled)."""
+        return None if not self.fingerprints else len(set(self.fingerprints)) == 1
+
+    @property
+    def forward_bytes(self) -> tuple[int, ...] | None:
+        """Temp + output bytes at each size: the figure the forward verdict is computed from."""
+        if self.temp_bytes is None:
+            return None
+        out = self.output_bytes or (0,) * len(self.temp_bytes)
+        return tuple(t + o for t, o in zip(self.temp_bytes, out, strict=True))
 
     def forward_growth(self) -> str | None:
         """Growth of the forward memory (temp + output bytes), or None when unmeasured."""
-        if self.temp_bytes is None:
-            return None
-        out = self.output_bytes or (0, 0)
-        return growth(self.temp_bytes[0] + out[0], self.temp_bytes[1] + out[1], *self.sizes)
+        total = self.forward_bytes
+        return None if total is None else growth(self.sizes, total)
 
     def temp_growth(self) -> str | None:
-        return None if self.temp_bytes is None else growth(*self.temp_bytes, *self.sizes)
+        return None if self.temp_bytes is None else growth(self.sizes, self.temp_bytes)
 
     def output_growth(self) -> str | None:
-        return None if self.output_bytes is None else growth(*self.output_bytes, *self.sizes)
+        return None if self.output_bytes is None else growth(self.sizes, self.output_bytes)
 
     def backward_growth(self) -> str | None:
         """Growth of the residual bytes, or None when unmeasured."""
-        return None if self.residual_bytes is None else growth(*self.residual_bytes, *self.sizes)
-
-    def work_grows(self) -> bool:
-        """Whether the computation does more at the larger size: more loop trips or more equations."""
-        return bool((self.trips and self.trips[1] > self.trips[0])
-                    or (self.equations and self.equations[1] > self.equations[0]))
+        return None if self.residual_bytes is None else growth(self.sizes, self.residual_bytes)
 
     def vacuous(self) -> str | None:
-        """Why a ``constant`` verdict would prove nothing here, or None when the sizes were reached."""
-        if self.same_program:
-            return ("the compiled program is the same at both sizes (the size is a run-time value): its compiled "
-                    "memory cannot depend on the size, so this measurement cannot show growth")
-        if not self.work_grows():
-            trips = f" ({self.trips[0]} loop iterations at both sizes)" if self.trips else ""
-            return (f"the computation does not grow with `{self.param}`{trips}: constant memory at both sizes "
-                    "says nothing about growth")
-        return None
+        """Why a ``constant`` verdict would prove nothing here, or None when the sizes reached the computation."""
+        return memory_vacuous({"param": self.param, "fingerprints": self.fingerprints, "trips": self.trips,
+                               "equations": self.equations})
 
 
 @dataclass(frozen=True)
@@ -323,15 +309,6 @@ def grad_modes(pattern: Pattern, impl: Implementation, claims: Claims, device: A
     }
 
 
-def growth(va: float, vb: float, a: int, b: int, slack: float = SLACK) -> str:
-    """``constant``, ``linear`` or ``sublinear`` for figures va at size a and vb at size b."""
-    if vb <= 1.25 * va + slack:
-        return "constant"
-    if vb / max(va, 1) >= (b / a) / 2:
-        return "linear"
-    return "sublinear"
-
-
 def compiled_facts(pattern: Pattern, impl: Implementation, args: list[Any]) -> CompiledFacts:
     """Compile ``jit(impl.fn)`` at ``args``; count the optimised HLO's instructions and loops, read its memory."""
     compiled = jitted(impl.fn, pattern.signature).lower(*args).compile()
@@ -435,33 +412,31 @@ def residual_bytes(pattern: Pattern, impl: Implementation, claims: Claims, args:
 
 def memory_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any, *,
                    forward: bool = True, backward: bool = True) -> MemoryFigures:
-    """Forward (compiled temp and output bytes) and backward (residual bytes) memory at the smallest and
-    largest ``claims.memory.sizes``, with the loop trips, equations and whether the compiled programs differ.
-
-    ``claims.memory`` must be set (its ``param`` and ``sizes`` are used, not its claimed growth).
+    """Forward (compiled temp and output bytes) and backward (residual bytes) memory at each of
+    :func:`growth_sizes` of ``claims.memory.sizes``, with the loop trips, equations and compiled programs'
+    fingerprints. ``claims.memory`` must be set (its ``param`` and ``sizes`` are used, not its claimed growth).
     """
     spec = claims.memory
     if spec is None:
         raise ValueError("memory_figures needs a `memory` claim (param and sizes)")
-    param, sizes = spec.param, sorted(spec.sizes)
-    a, b = sizes[0], sizes[-1]
-    args_a = base_args(pattern, claims, device, a, param)
-    args_b = base_args(pattern, claims, device, b, param)
-    temp = out = res = err = trips = eqs = same = None
+    param, sizes = spec.param, tuple(growth_sizes(spec.sizes))
+    args = [base_args(pattern, claims, device, n, param) for n in sizes]
+    temp = out = res = trips = eqs = prints = None
+    err: BaseException | None = None
     if forward:
-        ca, cb = compiled_facts(pattern, impl, args_a), compiled_facts(pattern, impl, args_b)
-        if ca.temp_bytes is not None and cb.temp_bytes is not None:
-            temp = (ca.temp_bytes, cb.temp_bytes)
-            out = (ca.output_bytes or 0, cb.output_bytes or 0)
-        same = ca.fingerprint == cb.fingerprint
-        trips = (loop_trips(pattern, impl, args_a), loop_trips(pattern, impl, args_b))
-        eqs = (program_facts(pattern, impl, args_a).equations, program_facts(pattern, impl, args_b).equations)
+        compiled = [compiled_facts(pattern, impl, a) for a in args]
+        if all(c.temp_bytes is not None for c in compiled):
+            temp = tuple(int(c.temp_bytes or 0) for c in compiled)
+            out = tuple(int(c.output_bytes or 0) for c in compiled)
+        prints = tuple(c.fingerprint for c in compiled)
+        trips = tuple(loop_trips(pattern, impl, a) for a in args)
+        eqs = tuple(program_facts(pattern, impl, a).equations for a in args)
     if backward:
         try:
-            res = (residual_bytes(pattern, impl, claims, args_a), residual_bytes(pattern, impl, claims, args_b))
+            res = tuple(residual_bytes(pattern, impl, claims, a) for a in args)
         except Exception as exc:
             err = exc
-    return MemoryFigures(param, (a, b), temp, res, err, out, trips, eqs, same)
+    return MemoryFigures(param, sizes, temp, res, err, out, trips, eqs, prints)
 
 
 def _sub_jaxprs(params: Mapping[str, Any]) -> list[Any]:
@@ -552,15 +527,31 @@ def early_exit_facts(pattern: Pattern, impl: Implementation, claims: Claims, dev
 
 @dataclass(frozen=True)
 class EarlyExitWork:
-    """The work a computation does at three values of its bound: 1, a and b (loop iterations + traced
-    equations). ``verdict``: ``yes`` (grows from 1 to a, then stops growing: it stops before the bound),
-    ``no`` (grows from a to b), ``inconclusive`` (the bound changes nothing)."""
+    """The work a computation does (loop iterations + traced equations) at three values of its bound: 1, a
+    and b; with a ``stop`` argument, also at each of ``stops`` with the bound at b. ``verdict``/``evidence``:
+    :func:`._claim_verdicts.early_exit_verdict` of :meth:`figures`."""
 
     param: str
     sizes: tuple[int, int, int]
     work: tuple[int, int, int]
-    verdict: str
-    evidence: str
+    stop: str | None = None
+    stops: tuple[float, ...] = ()
+    stop_work: tuple[int, ...] = ()
+
+    def figures(self) -> dict[str, Any]:
+        """The plain figures the verdict is judged from."""
+        out: dict[str, Any] = {"param": self.param, "points": list(self.sizes), "work": list(self.work)}
+        if self.stop is not None:
+            out.update(stop=self.stop, stops=list(self.stops), stop_work=list(self.stop_work))
+        return out
+
+    @property
+    def verdict(self) -> str:
+        return early_exit_verdict(self.figures())[0]
+
+    @property
+    def evidence(self) -> str:
+        return early_exit_verdict(self.figures())[1]
 
 
 def _work(pattern: Pattern, impl: Implementation, args: list[Any]) -> int:
@@ -568,25 +559,25 @@ def _work(pattern: Pattern, impl: Implementation, args: list[Any]) -> int:
 
 
 def early_exit_work(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> EarlyExitWork:
-    """Measure an ``early_exit: {param, sizes}`` claim: the work done at ``param`` = 1, a and b."""
+    """Measure an ``early_exit: {param, sizes[, stop, stops]}`` claim: the work done at ``param`` = 1, a and b,
+    and at each value of ``stop`` with ``param`` = b."""
     spec = claims.early_exit
     if not isinstance(spec, EarlyExitClaim):
         raise ValueError("early_exit_work needs `early_exit: {param, sizes}`")
     sizes = sorted(spec.sizes)
     points = (1, sizes[0], sizes[-1])
     w1, wa, wb = (_work(pattern, impl, base_args(pattern, claims, device, n, spec.param)) for n in points)
-    if wb > wa:
-        verdict = "no"
-    elif wa > w1:
-        verdict = "yes"
-    else:
-        verdict = "inconclusive"
-    evidence = (f"work (loop iterations + traced equations) {w1} → {wa} → {wb} at {spec.param}="
-                f"{points[0]} → {points[1]} → {points[2]}: " + {
-                    "yes": "it grows with a small bound and stops growing: the loop stops before the bound",
-                    "no": "it keeps growing with the bound: the loop runs to its bound",
-                    "inconclusive": "the bound changes nothing, so this proves neither"}[verdict])
-    return EarlyExitWork(spec.param, points, (w1, wa, wb), verdict, evidence)
+    stop_work: list[int] = []
+    if spec.stop is not None and spec.stops:
+        i = pattern.signature.args.index(spec.stop)
+        for value in spec.stops:
+            args = base_args(pattern, claims, device, points[-1], spec.param)
+            if spec.stop in pattern.signature.static:
+                args[i] = value
+            else:
+                args[i] = jax.device_put(np.asarray(value, np.asarray(args[i]).dtype), device)
+            stop_work.append(_work(pattern, impl, args))
+    return EarlyExitWork(spec.param, points, (w1, wa, wb), spec.stop, tuple(spec.stops or ()), tuple(stop_work))
 
 
 def reverse_program_size(pattern: Pattern, impl: Implementation, claims: Claims, args: list[Any]) -> int:
@@ -612,164 +603,67 @@ def median_time(fn: Callable[[], Any], repeats: int = SPEEDUP_REPEATS) -> float:
 
 
 # ---------------------------------------------------------------------------
-# verdicts
+# figures: what a claim's verdict is computed from (plain JSON data)
 # ---------------------------------------------------------------------------
 
-def _raises_spec(claimed: Any) -> type[BaseException] | None:
-    return resolve_exception(claimed.raises) if isinstance(claimed, Raises) else None
+def _outcome_figure(outcome: Outcome) -> dict[str, Any]:
+    return outcome_of(outcome.error) if not outcome.ok and outcome.error is not None else (
+        {"ok": outcome.ok, "detail": outcome.detail, "types": []})
 
 
-def _describe(claimed: Any) -> str:
-    return f"raises {claimed.raises}" if isinstance(claimed, Raises) else str(claimed)
+def _jit_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> dict[str, Any]:
+    return {"jit": _outcome_figure(run_jit(pattern, impl, claims, device))}
 
 
-def _judge_works(claimed: Any, outcome: Outcome) -> tuple[str, str]:
-    ok, detail, error = outcome.ok, outcome.detail, outcome.error
-    want = _raises_spec(claimed)
-    if claimed is True:
-        return ("held", "works") if ok else ("violated", f"claimed to work, but raised {detail}")
-    if claimed is False:
-        return ("held", f"fails as claimed ({detail})") if not ok else ("violated", "claimed to fail, but works")
-    if want is not None:
-        if ok:
-            return "violated", f"claimed to raise {want.__name__}, but works"
-        if detail.split(":")[0] in {c.__name__ for c in want.__subclasses__()} | {want.__name__} or (
-                error is not None and isinstance(error, want)):
-            return "held", f"raises {detail}"
-        return "violated", f"claimed to raise {want.__name__}, raised {detail}"
-    return "inconclusive", f"unknown claim value {claimed!r}"
-
-
-def _combine(verdicts: list[str]) -> str:
-    for v in ("violated", "inconclusive", "skipped"):
-        if v in verdicts:
-            return v
-    return "held"
-
-
-def _growth_verdict(g: str, claimed: Any) -> str:
-    return "held" if g == claimed else ("inconclusive" if g == "sublinear" else "violated")
-
-
-_Verdict = tuple[str, dict[str, Any], str]
-
-
-def _judge_jit(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
-    outcome = run_jit(pattern, impl, claims, device)
-    verdict, msg = _judge_works(claims.jit, outcome)
-    return verdict, {"jit": outcome.detail}, msg
-
-
-def _judge_grad(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
+def _grad_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> dict[str, Any]:
     modes = grad_modes(pattern, impl, claims, device)
-    verdicts, msgs = [], []
-    assert claims.grad is not None
-    for mode, claimed in claims.grad.modes():
-        v, m = _judge_works(claimed, modes[mode])
-        verdicts.append(v)
-        msgs.append(f"{mode}: {m}")
-    measured = {mode: o.detail for mode, o in modes.items()}
-    return _combine(verdicts), measured, "; ".join(msgs)
+    return {mode: _outcome_figure(o) for mode, o in modes.items()} | {"under_jit": bool(claims.settings.under_jit)}
 
 
-def _judge_memory(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
+def _memory_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> dict[str, Any]:
     spec = claims.memory
     assert spec is not None
     figs = memory_figures(pattern, impl, claims, device, forward=spec.forward is not None,
                           backward=spec.backward is not None)
-    (a, b), param = figs.sizes, figs.param
-    measured: dict[str, Any] = {"param": param, "sizes": [a, b]}
-    verdicts, msgs = [], []
+    out: dict[str, Any] = {"param": figs.param, "sizes": list(figs.sizes), "platform": device.platform}
     if spec.forward is not None:
         if figs.temp_bytes is None:
-            return "skipped", measured, f"the {device.platform} backend returns no memory analysis"
-        (ta, tb), (oa, ob) = figs.temp_bytes, figs.output_bytes or (0, 0)
-        g = figs.forward_growth() or ""
-        measured["forward"] = {"temp_bytes": [ta, tb], "output_bytes": [oa, ob], "growth": g,
-                               "temp_growth": figs.temp_growth(), "output_growth": figs.output_growth()}
-        measured["trips"] = list(figs.trips) if figs.trips else None
-        measured["equations"] = list(figs.equations) if figs.equations else None
-        measured["same_program"] = figs.same_program
-        verdict = _growth_verdict(g, spec.forward)
-        why = figs.vacuous() if g == "constant" else None
-        if why and verdict == "held":
-            verdict = "inconclusive"
-        verdicts.append(verdict)
-        msgs.append(f"forward memory: compiled temp {ta} B at {param}={a}, {tb} B at {param}={b} "
-                    f"({figs.temp_growth()}), output {oa} B at {param}={a}, {ob} B at {param}={b} "
-                    f"({figs.output_growth()}), together {g} (claimed {spec.forward}); loop iterations "
-                    f"{_pair(figs.trips)}" + (f"; inconclusive: {why}" if why and verdict == "inconclusive" else ""))
-    if spec.backward is not None:
-        claimed = spec.backward
-        if figs.residual_bytes is None:
-            exc = figs.backward_error
-            detail = first_line(exc, 120) if exc is not None else "unmeasured"
-            measured["backward"] = {"error": detail}
-            want = _raises_spec(claimed)
-            held = want is not None and isinstance(exc, want)
-            verdicts.append("held" if held else "violated")
-            msgs.append(f"reverse mode raises {detail} (claimed backward: {_describe(claimed)})")
+            out["forward"] = {"unavailable": f"the {device.platform} backend returns no memory analysis"}
         else:
-            (ra, rb), g = figs.residual_bytes, figs.backward_growth() or ""
-            measured["backward"] = {"residual_bytes": [ra, rb], "growth": g}
-            verdicts.append(_growth_verdict(g, claimed))
-            msgs.append(f"saved residuals {ra} B at {param}={a}, {rb} B at {param}={b}: {g} (claimed {claimed})")
-    return _combine(verdicts), measured, "; ".join(msgs)
+            out["forward"] = {"temp_bytes": list(figs.temp_bytes),
+                              "output_bytes": list(figs.output_bytes or [0] * len(figs.temp_bytes))}
+        out["trips"] = list(figs.trips) if figs.trips else None
+        out["equations"] = list(figs.equations) if figs.equations else None
+        out["fingerprints"] = list(figs.fingerprints) if figs.fingerprints else None
+    if spec.backward is not None:
+        if figs.residual_bytes is not None:
+            out["backward"] = {"residual_bytes": list(figs.residual_bytes)}
+        else:
+            out["backward"] = {"error": outcome_of(figs.backward_error) if figs.backward_error is not None
+                               else {"ok": True, "detail": "unmeasured", "types": []}}
+    return out
 
 
-def _pair(p: tuple[int, int] | list[int] | None) -> str:
-    return "unmeasured" if not p else f"{p[0]} → {p[1]}"
-
-
-def _judge_program_size(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
-    """Growth of the compiled program (optimised HLO instructions, loop bodies and fusions included) between the
-    sizes; a `constant` verdict needs the loop to run more iterations at the larger size, else it is vacuous."""
+def _program_size_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> dict[str, Any]:
     spec = claims.program_size
     assert spec is not None
-    param, sizes = spec.param, sorted(spec.sizes)
-    a, b = sizes[0], sizes[-1]
-    fa = program_facts(pattern, impl, base_args(pattern, claims, device, a, param), compiled=True)
-    fb = program_facts(pattern, impl, base_args(pattern, claims, device, b, param), compiled=True)
-    assert fa.compiled is not None
-    assert fb.compiled is not None
-    ha, hb = fa.compiled.instructions, fb.compiled.instructions
-    na, nb = fa.equations, fb.equations
-    g = growth(ha, hb, a, b, slack=0)
-    loops = fa.loop_primitives
-    measured = {"param": param, "sizes": [a, b], "hlo_instructions": [ha, hb], "growth": g,
-                "hlo_while_loops": [fa.compiled.while_loops, fb.compiled.while_loops],
-                "equations": [na, nb], "equations_growth": growth(na, nb, a, b, slack=0),
-                "trips": [fa.trips, fb.trips], "loop_primitives": loops}
-    verdict = _growth_verdict(g, spec.growth)
-    note = ""
-    if verdict == "held" and g == "constant" and not (fa.trips is not None and fb.trips is not None
-                                                      and fb.trips > fa.trips):
-        verdict = "inconclusive"
-        note = (f"; inconclusive: the loops run {fa.trips} → {fb.trips} iterations, so `{param}` does not make the "
-                "computation grow and a constant program proves nothing")
-    return verdict, measured, (
-        f"compiled program {ha} HLO instructions ({fa.compiled.while_loops} while loops) at {param}={a}, {hb} "
-        f"({fb.compiled.while_loops}) at {param}={b}: {g} (claimed {spec.growth}); jaxpr {na} → {nb} equations; "
-        f"loop iterations {fa.trips} → {fb.trips}; loop primitives: {', '.join(loops) or 'none'}{note}")
+    param, sizes = spec.param, growth_sizes(spec.sizes)
+    facts = [program_facts(pattern, impl, base_args(pattern, claims, device, n, param), compiled=True)
+             for n in sizes]
+    compiled = [f.compiled for f in facts]
+    assert all(c is not None for c in compiled)
+    return {"param": param, "sizes": sizes,
+            "hlo_instructions": [c.instructions for c in compiled if c is not None],
+            "hlo_while_loops": [c.while_loops for c in compiled if c is not None],
+            "equations": [f.equations for f in facts], "trips": [f.trips for f in facts],
+            "loop_primitives": facts[0].loop_primitives}
 
 
-def _judge_early_exit(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> _Verdict:
+def _early_exit_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any) -> dict[str, Any]:
     if isinstance(claims.early_exit, EarlyExitClaim):
-        work = early_exit_work(pattern, impl, claims, device)
-        verdict = {"yes": "held", "no": "violated"}.get(work.verdict, "inconclusive")
-        return verdict, {"param": work.param, "sizes": list(work.sizes), "work": list(work.work),
-                         "stops_early": work.verdict}, f"{work.evidence}; early exit claimed"
+        return early_exit_work(pattern, impl, claims, device).figures()
     facts = early_exit_facts(pattern, impl, claims, device)
-    claimed = bool(claims.early_exit)
-    if facts.stops_on_state:
-        what = "contains a `while` loop whose condition reads state its body computes: it can stop early"
-    elif facts.while_loops:
-        what = "contains only counted `while` loops (a counter against a bound): no early exit"
-    else:
-        what = "contains no `while` loop (a fixed-length scan, an unrolled loop, or none)"
-    return ("held" if facts.stops_on_state == claimed else "violated",
-            {"stops_on_state": facts.stops_on_state, "while_loops": facts.while_loops},
-            f"the traced program {what}; early exit claimed {claimed}")
+    return {"stops_on_state": facts.stops_on_state, "while_loops": facts.while_loops}
 
 
 def _impl_named(siblings: list[Implementation], name: str) -> Implementation:
@@ -779,120 +673,158 @@ def _impl_named(siblings: list[Implementation], name: str) -> Implementation:
     raise LookupError(f"baseline implementation {name!r} not found among {[i.id for i in siblings]}")
 
 
-def _judge_residuals(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
-                     siblings: list[Implementation]) -> _Verdict:
+def _residuals_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
+                       siblings: list[Implementation]) -> dict[str, Any]:
     spec = claims.residuals
     assert spec is not None
     base = _impl_named(siblings, spec.baseline)
     args = base_args(pattern, claims, device, spec.size, spec.param)
-    mine, theirs = residual_bytes(pattern, impl, claims, args), residual_bytes(pattern, base, claims, args)
-    factor = theirs / max(mine, 1)
-    verdict = "held" if factor >= float(spec.at_least) else "violated"
-    return verdict, {"residual_bytes": mine, "baseline_residual_bytes": theirs, "saving_factor": round(factor, 3)}, (
-        f"saves {theirs} B → {mine} B of residuals vs {base.id}: factor {factor:.2f} (claimed ≥ {spec.at_least})")
+    return {"residual_bytes": residual_bytes(pattern, impl, claims, args),
+            "baseline_residual_bytes": residual_bytes(pattern, base, claims, args), "baseline": base.id}
 
 
 @dataclass(frozen=True)
 class SpeedFigures:
     """Interleaved timings of an implementation and its baseline in one process.
 
-    ``ratios``: baseline seconds ÷ implementation seconds, one per round (each the median of
-    ``calls`` calls); the noise band is their range.
+    ``seconds``/``baseline_seconds``: one entry per round (each the median of its calls);
+    ``ratios``: baseline ÷ implementation per round, the noise band is their range.
+    ``exhausted``: the time budget ran out before every planned round was timed;
+    ``elapsed``: seconds spent, warm-up included; ``planned_rounds``/``calls``: the plan after fitting it
+    to the budget.
     """
 
     seconds: tuple[float, ...]
     baseline_seconds: tuple[float, ...]
+    exhausted: bool = False
+    elapsed: float = 0.0
+    planned_rounds: int = 0
+    calls: int = 0
 
     @property
     def ratios(self) -> tuple[float, ...]:
         return tuple(b / max(a, 1e-12) for a, b in zip(self.seconds, self.baseline_seconds, strict=True))
 
     def band(self) -> tuple[float, float, float]:
-        """(low, median, high) ratio over the rounds: with 5 rounds or more the single lowest and highest
-        are left out (one disturbed round does not widen the band), else the full range."""
-        r = sorted(self.ratios)
-        edge = r[1:-1] if len(r) >= 5 else r
-        return edge[0], statistics.median(r), edge[-1]
+        """(low, median, high) ratio over the rounds (:func:`._claim_verdicts.speed_band`)."""
+        return speed_band(self.seconds, self.baseline_seconds)
 
 
 def speed_verdict(figures: SpeedFigures, at_least: float) -> str:
-    """``held`` when every round's ratio is at least ``at_least``, ``violated`` when none is,
-    ``inconclusive`` when the noise band straddles it (never a verdict that flips with noise)."""
-    low, _, high = figures.band()
-    if low >= at_least:
-        return "held"
-    if high < at_least:
-        return "violated"
-    return "inconclusive"
+    """``held``, ``violated`` or ``inconclusive`` for ``figures`` (:func:`._claim_verdicts.speed_verdict`)."""
+    return _speed_verdict(figures.seconds, figures.baseline_seconds, at_least)
 
 
 def speed_figures(fn: Callable[[], Any], baseline: Callable[[], Any], *, rounds: int = SPEED_ROUNDS,
-                  calls: int = SPEED_CALLS, clock: Callable[[], float] = time.perf_counter) -> SpeedFigures:
+                  calls: int = SPEED_CALLS, clock: Callable[[], float] = time.perf_counter,
+                  budget: float | None = None) -> SpeedFigures:
     """Time ``fn`` and ``baseline`` alternately (after one warm-up call each): ``rounds`` rounds of the median
-    of ``calls`` calls, so both see the same machine load."""
-    jax.block_until_ready(fn())
-    jax.block_until_ready(baseline())
+    of ``calls`` calls, so both see the same machine load.
 
-    def once(f: Callable[[], Any]) -> float:
-        times = []
-        for _ in range(calls):
-            t = clock()
-            jax.block_until_ready(f())
-            times.append(clock() - t)
-        return statistics.median(times)
+    With ``budget`` (seconds on ``clock``, warm-up included) one probe call of each measures what a round
+    costs, and the plan shrinks to fit what is left: fewer calls per round first (down to one), then fewer
+    rounds (down to :data:`MIN_SPEED_ROUNDS`). No call starts once the time spent plus the slowest call seen
+    so far would pass the budget: the rounds timed so far come back with ``exhausted`` set, and a round cut
+    short is dropped (a partial round would compare unequal loads)."""
+    start = clock()
+    slowest = 0.0
 
-    mine, theirs = [], []
-    for _ in range(rounds):
-        mine.append(once(fn))
-        theirs.append(once(baseline))
-    return SpeedFigures(tuple(mine), tuple(theirs))
+    def timed(f: Callable[[], Any], *, track: bool = True) -> float:
+        nonlocal slowest
+        t = clock()
+        jax.block_until_ready(f())
+        d = clock() - t
+        if track:
+            slowest = max(slowest, d)
+        return d
+
+    def room() -> bool:
+        return budget is None or (clock() - start) + slowest <= budget
+
+    timed(fn)  # warm-up (and compilation): the slowest call so far bounds what the next may cost
+    exhausted = not room()
+    if not exhausted:
+        timed(baseline)
+        exhausted = not room()
+    if budget is not None and not exhausted:
+        # one probe call of each: what a round of single calls costs now, compilation done
+        per = timed(fn, track=False)
+        per += timed(baseline, track=False) if room() else per
+        left = budget - (clock() - start)
+        if rounds * calls * per > left:
+            calls = max(1, min(calls, int(left // (rounds * per))))
+            if rounds * calls * per > left:
+                rounds = max(MIN_SPEED_ROUNDS, min(rounds, int(left // per)))
+    mine: list[float] = []
+    theirs: list[float] = []
+    for _ in range(rounds if not exhausted else 0):
+        pair: list[float] = []
+        for f in (fn, baseline):
+            times = []
+            for _ in range(calls):
+                if not room():
+                    exhausted = True
+                    break
+                times.append(timed(f))
+            if exhausted:
+                break
+            pair.append(statistics.median(times))
+        if exhausted:
+            break
+        mine.append(pair[0])
+        theirs.append(pair[1])
+    return SpeedFigures(tuple(mine), tuple(theirs), exhausted, clock() - start, rounds, calls)
 
 
-def _judge_speedup(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
-                   siblings: list[Implementation]) -> _Verdict:
+def _speedup_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
+                     siblings: list[Implementation], budget: float | None = None) -> dict[str, Any]:
     spec = claims.speedup
     assert spec is not None
     base = _impl_named(siblings, spec.baseline)
     args = base_args(pattern, claims, device, spec.size, spec.param)
-    figs = speed_figures(lambda: impl.fn(*args), lambda: base.fn(*args))
-    low, mid, high = figs.band()
-    verdict = speed_verdict(figs, float(spec.at_least))
-    measured = {"speedup": round(mid, 2), "band": [round(low, 2), round(high, 2)], "at_least": spec.at_least,
-                "seed_figure": spec.seed_figure, "baseline": base.id, "rounds": len(figs.ratios),
-                "seconds": statistics.median(figs.seconds),
-                "baseline_seconds": statistics.median(figs.baseline_seconds),
-                "device_kind": getattr(device, "device_kind", "")}
-    seed = f"; the seed reports {spec.seed_figure}×" if spec.seed_figure else ""
-    return verdict, measured, (
-        f"{mid:.1f}× faster than {base.id} (noise band {low:.1f}–{high:.1f}× over {len(figs.ratios)} interleaved "
-        f"rounds; claimed ≥ {spec.at_least}×{seed}): {verdict}")
+    budget = SPEED_BUDGET_S if budget is None else budget
+    figs = speed_figures(lambda: impl.fn(*args), lambda: base.fn(*args), budget=budget)
+    return {"seconds": list(figs.seconds), "baseline_seconds": list(figs.baseline_seconds), "baseline": base.id,
+            "device_kind": getattr(device, "device_kind", ""), "budget_s": budget,
+            "elapsed_s": round(figs.elapsed, 3), "exhausted": figs.exhausted, "planned_rounds": figs.planned_rounds,
+            "calls_per_round": figs.calls}
 
 
-_JUDGES: dict[str, Callable[[Pattern, Implementation, Claims, Any], _Verdict]] = {
-    "jit": _judge_jit,
-    "grad": _judge_grad,
-    "memory": _judge_memory,
-    "program_size": _judge_program_size,
-    "early_exit": _judge_early_exit,
+_FIGURES: dict[str, Callable[[Pattern, Implementation, Claims, Any], dict[str, Any]]] = {
+    "jit": _jit_figures,
+    "grad": _grad_figures,
+    "memory": _memory_figures,
+    "program_size": _program_size_figures,
+    "early_exit": _early_exit_figures,
 }
 
 
-def measure(name: str, pattern: Pattern, impl: Implementation, device: Any,
-            siblings: list[Implementation] | None = None) -> ClaimResult:
-    """Measure one claim of ``impl`` on ``device`` under the base case's config."""
+def collect_figures(name: str, pattern: Pattern, impl: Implementation, device: Any,
+                    siblings: list[Implementation] | None = None, *,
+                    speed_budget: float | None = None) -> dict[str, Any]:
+    """Run ``impl`` to measure claim ``name`` on ``device`` under the base case's config; return the figures
+    (plain JSON data, shapes in :mod:`._claim_verdicts`) without judging them. ``speed_budget``: seconds a
+    speed claim may spend timing (default :data:`SPEED_BUDGET_S`)."""
     claims = claims_for(pattern, impl)
+    if claims.claimed(name) is None:
+        raise ValueError(f"{pattern.id} declares no `{name}` claim for {impl.id}")
     case = base_case(pattern, claims)
-    result = ClaimResult(pattern.id, impl.id, name, claims.claimed(name), "inconclusive",
-                         seed_claim=claims.settings.seed_claim, device=f"{device.platform}:{device.id}")
     with config_scope(case.config), jax.default_device(device):
         if name == "residuals":
-            verdict, measured, message = _judge_residuals(pattern, impl, claims, device, siblings or [impl])
+            figures = _residuals_figures(pattern, impl, claims, device, siblings or [impl])
         elif name == "speedup":
-            verdict, measured, message = _judge_speedup(pattern, impl, claims, device, siblings or [impl])
+            figures = _speedup_figures(pattern, impl, claims, device, siblings or [impl], speed_budget)
         else:
-            verdict, measured, message = _JUDGES[name](pattern, impl, claims, device)
-    result.verdict, result.measured, result.message = verdict, measured, message
-    return result
+            figures = _FIGURES[name](pattern, impl, claims, device)
+    return figures | {"device": f"{device.platform}:{device.id}"}
+
+
+def measure(name: str, pattern: Pattern, impl: Implementation, device: Any,
+            siblings: list[Implementation] | None = None, *, speed_budget: float | None = None) -> ClaimResult:
+    """Measure one claim of ``impl`` on ``device``: :func:`._claim_verdicts.judge` of :func:`collect_figures`."""
+    claims = claims_for(pattern, impl)
+    figures = collect_figures(name, pattern, impl, device, siblings, speed_budget=speed_budget)
+    return claim_result(pattern.id, impl.id, name, claims, figures, device=figures["device"])
 
 
 def measure_all(pattern: Pattern, impl: Implementation, device: Any,

@@ -48,11 +48,11 @@ def synthetic(n_patterns: int = 4, *, host: str = "h1", broken: str = "loops-for
         rep["claims"].append({"pattern": "scan-cumsum", "implementation": impl, "claim": "memory",
                               "claimed": {"forward": "constant"}, "verdict": "held" if k == 0 else "violated",
                               "measured": {"param": "xs", "sizes": [100, 1000],
-                                           "forward": {"temp_bytes": grow, "growth": "constant"}},
+                                           "forward": {"bytes": grow, "growth": "constant"}},
                               "message": "m", "device": "cpu:0"})
         rep["claims"].append({"pattern": "scan-cumsum", "implementation": impl, "claim": "program_size",
                               "claimed": {"growth": "constant"}, "verdict": "held",
-                              "measured": {"param": "xs", "sizes": [10, 100], "equations": [7, 7 + 90 * k],
+                              "measured": {"param": "xs", "sizes": [10, 100], "hlo_instructions": [7, 7 + 90 * k],
                                            "growth": "constant"}, "message": "p", "device": "cpu:0"})
     rep["claims"].append({"pattern": "loops-fori", "implementation": impls[0], "claim": "speedup",
                           "claimed": {"baseline": "python_loop", "at_least": 2}, "verdict": "reported",

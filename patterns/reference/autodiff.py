@@ -297,6 +297,27 @@ def grad_scan(x, n):
     return jax.grad(_power_scan)(x, n)
 
 
+
+# --- grad-linear-function: f(x) = a . x, multi-input, scalar output (seed 003) -----------------
+
+
+def _dot_with(x, a):
+    return jnp.dot(a, x)
+
+
+def linear_grad(x, a):
+    return jax.grad(_dot_with)(x, a)
+
+
+def linear_vjp(x, a):
+    out, pullback = jax.vjp(lambda v: _dot_with(v, a), x)
+    return pullback(jnp.ones_like(out))[0]
+
+
+def linear_jacrev(x, a):
+    return jax.jacrev(_dot_with)(x, a)
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="grad-scalar", name="grad", fn=grad_scalar, notes="jax.grad(f)(x)"),
     Implementation(pattern="grad-scalar", name="value_and_grad", fn=value_and_grad_scalar,
@@ -368,4 +389,10 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="reverse mode through lax.fori_loop with Python-int bounds (lowered to scan)"),
     Implementation(pattern="loop-derivative-forward-or-static", name="grad_scan", fn=grad_scan,
                    notes="reverse mode through lax.scan(length=n)"),
+    Implementation(pattern="grad-linear-function", name="grad", fn=linear_grad,
+                   notes="jax.grad(lambda x, a: jnp.dot(a, x))(x, a)"),
+    Implementation(pattern="grad-linear-function", name="vjp", fn=linear_vjp,
+                   notes="jax.vjp, the pullback applied to 1.0"),
+    Implementation(pattern="grad-linear-function", name="jacrev", fn=linear_jacrev,
+                   notes="jax.jacrev: the Jacobian of a scalar function is its gradient"),
 ]

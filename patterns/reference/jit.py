@@ -354,6 +354,27 @@ def update_functional(x):
     return _set_first(x)
 
 
+
+# --- jit-decorator: @jax.jit on the definition, or jax.jit(f) at the call (seeds 002, 003) ------
+
+
+def _square_plus_two_x_plus_one(x):
+    return x * x + 2 * x + 1
+
+
+@jax.jit
+def decorated_polynomial(x):
+    return x * x + 2 * x + 1
+
+
+def wrapped_polynomial(x):
+    return jax.jit(_square_plus_two_x_plus_one)(x)
+
+
+def eager_polynomial(x):
+    return _square_plus_two_x_plus_one(x)
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="jit-static-argnums", name="python_if_static", fn=python_if_static,
                    notes="plain Python if on x; the harness's jit must mark x static"),
@@ -407,4 +428,9 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="jax.jit(f, donate_argnums=0) on a private copy: XLA may update the buffer in place"),
     Implementation(pattern="jit-donate-update", name="functional", fn=update_functional,
                    notes="x.at[0].set(100.0), no donation"),
+    Implementation(pattern="jit-decorator", name="decorator", fn=decorated_polynomial,
+                   notes="@jax.jit on the definition"),
+    Implementation(pattern="jit-decorator", name="wrapper", fn=wrapped_polynomial,
+                   notes="jax.jit(f)(x) at the call"),
+    Implementation(pattern="jit-decorator", name="eager", fn=eager_polynomial, notes="no jit"),
 ]

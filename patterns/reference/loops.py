@@ -36,6 +36,13 @@ def _affine_scan(x, n):
     return lax.scan(_affine_scan_body, (0.0, x), jnp.arange(n))[0][0]
 
 
+def _power_sum_scan_xs(x, n):
+    # the same sum, 1 + x + ... + x^(n-1), by a body that reads its xs: the k of each term
+    def body(acc, k):
+        return acc + x ** k, None
+    return lax.scan(body, jnp.zeros_like(x), jnp.arange(n, dtype=x.dtype))[0]
+
+
 def _affine_scan_no_xs(x, n):
     return lax.scan(_affine_scan_body, (0.0, x), None, length=n)[0][0]
 
@@ -134,12 +141,12 @@ def _affine_python_while(x, n):
     return carry
 
 
-def _geometric_for_break(x, n):
-    # a for loop that breaks as soon as the next term (a Python float, known at trace time) is small
+def _geometric_for_break(x, n, tol):
+    # a for loop that breaks as soon as the next term (a Python float, known at trace time) is below tol
     acc = jnp.zeros_like(x)
     for i in range(n):
         term = 0.5 ** i
-        if term < 1e-3:
+        if term < tol:
             break
         acc = acc + term * x
     return acc
@@ -187,7 +194,10 @@ IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="loop-python-for", name="python_loop", fn=_affine_python,
                    notes="seed 004 python_loop: n copies of the body in the trace"),
     Implementation(pattern="loop-lax-scan", name="lax_scan", fn=_affine_scan,
-                   notes="seed 004 scan_version: xs = jnp.arange(n) is materialized"),
+                   notes="seed 004 scan_version: its body ignores xs = jnp.arange(n), and XLA removes the "
+                         "unused array: it is never materialised (forward memory constant in n)"),
+    Implementation(pattern="loop-lax-scan", name="lax_scan_reads_xs", fn=_power_sum_scan_xs,
+                   notes="a body that reads its xs (the exponent k of x^k): xs = jnp.arange(n) is kept, O(n)"),
     Implementation(pattern="loop-lax-scan", name="lax_scan_no_xs", fn=_affine_scan_no_xs,
                    notes="lax.scan(body, 0.0, None, length=n): no xs array"),
     Implementation(pattern="loop-fori-static-bounds", name="fori_loop", fn=_power_fori,
@@ -207,7 +217,7 @@ IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="loop-python-while-static", name="python_while", fn=_affine_python_while,
                    notes="while i < n with a static n: unrolled at trace time"),
     Implementation(pattern="loop-python-for-break", name="python_for_break", fn=_geometric_for_break,
-                   notes="breaks when 0.5**i < 1e-3: ten iterations whatever n >= 10"),
+                   notes="breaks when 0.5**i < tol: ten iterations at tol = 1e-3 whatever n >= 10"),
     Implementation(pattern="loop-while-converge", name="while_loop", fn=_newton_sqrt_while,
                    notes="stops when the Newton update is below 1e-6 relative"),
     Implementation(pattern="loop-while-converge", name="fori_loop", fn=_newton_sqrt_fori,

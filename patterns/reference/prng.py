@@ -157,6 +157,24 @@ def parallel_vs_fold_in_then_single(key, n):
     return sequential, parallel
 
 
+
+# --- prng-split-threading: key, subkey = split(key) before every draw (seed 002) ---------------
+
+
+def split_threading_loop(key, n):
+    draws = []
+    for _ in range(n):
+        key, subkey = jax.random.split(key)
+        draws.append(jax.random.uniform(subkey))
+    return jnp.stack(draws)
+
+
+def split_threading_scan(key, n):
+    def step(k, _):
+        k, sub = jax.random.split(k)
+        return k, jax.random.uniform(sub)
+    return jax.lax.scan(step, key, None, length=n)[1]
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="prng-key-from-seed", name="prngkey", fn=key_from_seed_prngkey,
                    notes="legacy jax.random.PRNGKey(seed): a raw uint32[2] array"),
@@ -190,4 +208,8 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="n scalar draws from split(key, n) vs one draw of shape (n,)"),
     Implementation(pattern="prng-parallel-vs-fold-in", name="fold_in", fn=parallel_vs_fold_in_then_single,
                    notes="n scalar draws from fold_in(key, i) vs one draw of shape (n,)"),
+    Implementation(pattern="prng-split-threading", name="python_loop", fn=split_threading_loop,
+                   notes="key, subkey = jax.random.split(key) in a Python loop"),
+    Implementation(pattern="prng-split-threading", name="scan", fn=split_threading_scan,
+                   notes="the key as a lax.scan carry, split each step"),
 ]

@@ -198,6 +198,38 @@ def sgd_ravel_pytree(params, x, y, lr):
     return unravel(flat - lr * g)
 
 
+
+# --- pytree-mlp-sgd: a small MLP trained with SGD, parameters as a pytree (seeds 002, 003) -----
+
+
+def _mlp(params, x):
+    h = jnp.tanh(x @ params["hidden"]["W"] + params["hidden"]["b"])
+    return h @ params["out"]["W"] + params["out"]["b"]
+
+
+def _mse(params, x, y):
+    return jnp.mean((_mlp(params, x) - y) ** 2)
+
+
+def mlp_sgd_tree_map(params, x, y, lr, steps):
+    # `steps` SGD updates params <- params - lr * grad, the update applied leaf by leaf with jax.tree.map
+    losses = []
+    for _ in range(steps):
+        loss, grads = jax.value_and_grad(_mse)(params, x, y)
+        losses.append(loss)
+        params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
+    return {"losses": jnp.stack(losses), "final_loss": _mse(params, x, y), "params": params}
+
+
+def mlp_sgd_scan(params, x, y, lr, steps):
+    # the same training loop as a lax.scan over the steps, the parameter tree as the carry
+    def step(p, _):
+        loss, grads = jax.value_and_grad(_mse)(p, x, y)
+        return jax.tree.map(lambda a, g: a - lr * g, p, grads), loss
+    params, losses = jax.lax.scan(step, params, None, length=steps)
+    return {"losses": losses, "final_loss": _mse(params, x, y), "params": params}
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="pytree-map-double-params", name="tree_map", fn=double_tree_map,
                    notes="jax.tree.map(lambda x: x * 2, params)"),
@@ -243,4 +275,8 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="W and b as separate arguments, grad argnums=(0, 1), updated one by one"),
     Implementation(pattern="pytree-sgd-update", name="ravel_pytree", fn=sgd_ravel_pytree,
                    notes="jax.flatten_util.ravel_pytree: one flat vector, unravelled after the step"),
+    Implementation(pattern="pytree-mlp-sgd", name="tree_map_loop", fn=mlp_sgd_tree_map,
+                   notes="Python loop of value_and_grad + jax.tree.map updates"),
+    Implementation(pattern="pytree-mlp-sgd", name="scan", fn=mlp_sgd_scan,
+                   notes="lax.scan over the steps with the parameter tree as carry"),
 ]

@@ -189,6 +189,58 @@ def scan_over_list(a, b):
     return lax.scan(lambda c, xy: _dot_step(c, tuple(xy)), jnp.zeros((), a.dtype), [a, b])
 
 
+
+# --- scan-weak-typed-carry-init: 0 or jnp.array(0) as the initial carry (seed 000) --------------
+
+
+def _running_sum(carry, x):
+    return carry + x, carry + x
+
+
+def weak_init_python_zero(xs):
+    return lax.scan(_running_sum, 0, xs)[1]
+
+
+def weak_init_jnp_array_zero(xs):
+    # jnp.array(0) of a Python int is weakly typed, like 0: the carry takes the dtype of xs
+    return lax.scan(_running_sum, jnp.array(0), xs)[1]
+
+
+def weak_init_zeros_like(xs):
+    return lax.scan(_running_sum, jnp.zeros((), xs.dtype), xs)[1]
+
+
+
+# --- scan-carry-silent-broadcast: a (2,) carry plus scalar inputs (seed 000) --------------------
+
+
+def broadcast_carry_scan(xs, init):
+    return lax.scan(_running_sum, init, xs)
+
+
+def broadcast_carry_python(xs, init):
+    carry, ys = init, []
+    for i in range(xs.shape[0]):
+        carry = carry + xs[i]
+        ys.append(carry)
+    return carry, jnp.stack(ys)
+
+
+def broadcast_carry_cumsum(xs, init):
+    ys = init[None, :] + jnp.cumsum(xs)[:, None]
+    return ys[-1], ys
+
+
+# --- scan-over-python-list-of-scalars: a list of elements is not a sequence (seed 001) ---------
+
+
+def scan_python_list(n):
+    return lax.scan(_running_sum, 0, list(range(n)))[1]
+
+
+def scan_python_list_of_floats(n):
+    return lax.scan(_running_sum, 0.0, [float(i) for i in range(n)])[1]
+
 IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="scan-cumsum", name="lax_scan", fn=_cumsum_scan,
                    notes="carry = carry + x, emitted every step"),
@@ -226,4 +278,20 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="xs = (a, b): each step gets the pair (a[i], b[i])"),
     Implementation(pattern="scan-over-tuple", name="list", fn=scan_over_list,
                    notes="xs = [a, b]: a list is a pytree too"),
+    Implementation(pattern="scan-weak-typed-carry-init", name="python_zero", fn=weak_init_python_zero,
+                   notes="init_carry = 0, as in seed 000"),
+    Implementation(pattern="scan-weak-typed-carry-init", name="jnp_array_zero", fn=weak_init_jnp_array_zero,
+                   notes="init_carry = jnp.array(0): weakly typed, promoted to the dtype of xs"),
+    Implementation(pattern="scan-weak-typed-carry-init", name="zeros_of_dtype", fn=weak_init_zeros_like,
+                   notes="init_carry = jnp.zeros((), xs.dtype): strongly typed, with the right dtype"),
+    Implementation(pattern="scan-carry-silent-broadcast", name="lax_scan", fn=broadcast_carry_scan,
+                   notes="carry + x with a (2,) init: broadcasts, no error"),
+    Implementation(pattern="scan-carry-silent-broadcast", name="python_loop", fn=broadcast_carry_python,
+                   notes="the same loop in Python"),
+    Implementation(pattern="scan-carry-silent-broadcast", name="cumsum", fn=broadcast_carry_cumsum,
+                   notes="init + cumsum(xs), the broadcast written out"),
+    Implementation(pattern="scan-over-python-list-of-scalars", name="python_ints", fn=scan_python_list,
+                   notes="xs = [0, 1, ..., n-1], a list of Python ints"),
+    Implementation(pattern="scan-over-python-list-of-scalars", name="python_floats",
+                   fn=scan_python_list_of_floats, notes="xs = [0.0, 1.0, ...], a list of Python floats"),
 ]

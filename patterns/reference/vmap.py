@@ -246,6 +246,29 @@ def explicit_in_axes_zero(x):
     return jax.vmap(_sum_array, in_axes=0)(x)
 
 
+
+# ---------------------------------------------------------------------------
+# vmap-in-axes-list: in_axes=[0, None] as a list (seed 003)
+# ---------------------------------------------------------------------------
+
+
+def _predict_single(w, x):
+    return jnp.dot(w, x)
+
+
+def in_axes_list_vmap(xs, w):
+    # seed 003 passes a list; vmap treats it like the tuple (it must match the number of arguments)
+    return jax.vmap(lambda x, w_: _predict_single(w_, x), in_axes=[0, None])(xs, w)
+
+
+def in_axes_tuple_vmap(xs, w):
+    return jax.vmap(lambda x, w_: _predict_single(w_, x), in_axes=(0, None))(xs, w)
+
+
+def in_axes_list_matmul(xs, w):
+    return xs @ w
+
+
 IMPLEMENTATIONS: list[Implementation] = [
     *_impls("vmap-square", [
         ("vmap", square_vmap, "jax.vmap(square)(x): maps over the leading axis"),
@@ -300,4 +323,9 @@ IMPLEMENTATIONS: list[Implementation] = [
                    notes="jax.vmap(sum_array)(x)"),
     Implementation(pattern="vmap-default-in-axes", name="in_axes_0", fn=explicit_in_axes_zero,
                    notes="jax.vmap(sum_array, in_axes=0)(x), as the seed writes it"),
+    *_impls("vmap-in-axes-list", [
+        ("vmap_list", in_axes_list_vmap, "jax.vmap(f, in_axes=[0, None]): a list, as seed 003 writes it"),
+        ("vmap_tuple", in_axes_tuple_vmap, "jax.vmap(f, in_axes=(0, None)): the tuple form"),
+        ("matmul", in_axes_list_matmul, "xs @ w: the batched product written by hand"),
+    ]),
 ]

@@ -168,6 +168,13 @@ def catalog_values() -> dict[str, object]:
             [normal(k, 1, partitionable=part)[0] for k in sub], normal(k42, 3, partitionable=part)]
         out[f"prng-parallel-vs-sequential/{name}/fold_in"] = [
             [normal(fold_in(k42, i), 1, partitionable=part)[0] for i in range(3)], normal(k42, 3, partitionable=part)]
+    # seed 002's idiom: key, subkey = split(key); draw with subkey; n times (prng-split-threading)
+    for name, key in (("typed-key-4", k0), ("legacy-key-4", k42)):
+        state, draws = key, []
+        for _ in range(4):
+            state, sub = split(state, 2)
+            draws.append(uniform(sub, 1)[0])
+        out[f"prng-split-threading/{name}"] = draws
     return out
 
 
