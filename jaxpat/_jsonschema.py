@@ -1,6 +1,6 @@
 """A small JSON Schema checker for the schemas jaxpat ships.
 
-It understands the subset of draft 2020-12 that ``conformance/report-schema.json``
+It understands the subset of draft 2020-12 that ``report/report-schema.json``
 uses -- ``type`` (one or a list), ``const``, ``enum``, ``required``,
 ``properties``, ``additionalProperties``, ``items``, ``minimum``,
 ``minItems``, ``oneOf``/``anyOf``, and ``$ref`` to ``#/$defs/NAME`` -- and

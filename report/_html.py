@@ -4,8 +4,17 @@ The page works offline: no CDN, no fonts, no libraries. Plots are inline SVG
 drawn here; the interactive parts (matrix filter and search, paginated item
 and failure lists, the diff) are a few hundred lines of plain JavaScript that
 render from one JSON payload embedded in the page, so a report of 100,000
-items stays a page of a few hundred rows at a time. All text from the report
-reaches the page through ``textContent`` (never parsed as HTML).
+items stays a page of a few hundred rows at a time.
+
+The page is a template (``html/page.html``, with ``page.css`` and
+``page.js``, shipped as package data) filled in ONE pass: each slot
+(``{{title}}``, ``{{css}}``, ``{{js}}``, ``{{plots}}``, ``{{data}}``) is
+replaced by its value and no value is scanned again, so a title or a message
+that contains ``{{data}}`` stays text. Every value goes in as data: the title
+HTML-escaped; the payload as strict JSON (no ``NaN``) inside ``<script
+type="application/json">`` with ``<``, ``>``, ``&``, U+2028 and U+2029
+written as ``\\u`` escapes, so no report text can close the element; and the
+script puts report text on the page only through ``textContent``.
 
 The page reads its query string, so a link can carry a view:
 ``?q=scan`` (search patterns), ``family=loops``, ``failing=1`` (only rows with
@@ -17,15 +26,20 @@ becomes ``1`` once everything rendered), which the browser test reads.
 from __future__ import annotations
 
 import html
-import json
 import math
+import re
 from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from ._json import dumps_strict
 from ._matrix import build_matrix, column_of, worst
-from ._report import OUTCOMES, Report
+from ._model import BAD, OUTCOMES, Report
+from ._terminal import reason
+from ._text import clip
 
-__all__ = ["MAX_MESSAGE", "MAX_PLOTS", "bar_plot", "line_plot", "render_html"]
+__all__ = ["MAX_MESSAGE", "MAX_PLOTS", "bar_plot", "fill", "line_plot", "render_html"]
 
 #: Characters of a failure message kept in the page (the JSON report keeps all of it).
 MAX_MESSAGE = 3000
@@ -34,6 +48,38 @@ MAX_PLOTS = 240
 
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f")
 _CODES = {o: i for i, o in enumerate(OUTCOMES)}
+#: The page's template and its style and script (package data).
+HTML_DIR = Path(__file__).with_name("html")
+_SLOT = re.compile(r"\{\{([a-z]+)\}\}")
+#: Characters written as \\u escapes in the JSON payload: none of them can then end the script element
+#: (``</script>``, ``<!--``) or change how the text is parsed.
+_JSON_IN_HTML = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                               "\u2029": "\\u2029"})
+#: Characters of a headline (a failure's reason) and of a diff entry's text kept in the page.
+MAX_HEADLINE, MAX_CHANGE_TEXT = 300, 1200
+
+
+@cache
+def _asset(name: str) -> str:
+    text = (HTML_DIR / name).read_text(encoding="utf-8")
+    closing = {"page.css": "</style", "page.js": "</script"}.get(name)
+    if closing and closing in text.lower():  # a packaging mistake, not report data
+        raise RuntimeError(f"{name} must not contain {closing}")
+    return text
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """``template`` with each ``{{name}}`` replaced by ``values[name]``, in one pass (values are not rescanned).
+
+    ``KeyError`` for a slot without a value; the values must already be
+    escaped for where they go.
+    """
+    return _SLOT.sub(lambda m: values[m.group(1)], template)
+
+
+def json_for_script(value: Any) -> str:
+    """Strict JSON that is safe as the content of a ``<script type="application/json">`` element."""
+    return dumps_strict(value, ensure_ascii=False, separators=(",", ":")).translate(_JSON_IN_HTML)
 
 
 # ---------------------------------------------------------------------------
@@ -50,16 +96,14 @@ def render_html(report: Report, *, old: Report | None = None, title: str | None 
     payload = _payload(report, old)
     payload["source"] = source
     payload["oldSource"] = old_source
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
-    # inside <script>, "</" and "<!--" could end the element early: no "<" at all (it only occurs in strings)
-    data = data.replace("<", "\\u003c")
     page_title = title or f"jaxpat conformance report ({report.status})"
-    return (_TEMPLATE
-            .replace("__TITLE__", html.escape(page_title))
-            .replace("__PLOTS__", _plots_section(report))
-            .replace("__CSS__", _CSS)
-            .replace("__JS__", _JS)
-            .replace("__DATA__", data))
+    return fill(_asset("page.html"), {
+        "title": html.escape(page_title, quote=True),
+        "css": _asset("page.css"),
+        "js": _asset("page.js"),
+        "plots": _plots_section(report),
+        "data": json_for_script(payload),
+    })
 
 
 def _payload(report: Report, old: Report | None) -> dict[str, Any]:
@@ -81,15 +125,15 @@ def _payload(report: Report, old: Report | None) -> dict[str, Any]:
         rix.append(row_index[r.pattern_id])
         cix.append(col_index[column_of(r)])
         durs.append(round(r.duration or 0.0, 4))
-        if r.outcome in ("failed", "error", "xpassed"):
-            failures.append([i, r.first_line()[:300], _clip(r.message), r.repro])
+        if r.outcome in BAD:
+            failures.append([i, reason(r.message, r.outcome, MAX_HEADLINE), _clip(r.message), r.repro])
     claims = [[c.pattern, c.implementation, c.claim, c.verdict, c.message or "",
                " ".join(x for x in (c.host, c.device) if x)] for c in report.claims]
     return {
         "status": report.status,
         "created": report.created,
         "command": " ".join(report.command),
-        "summary": dict(report.summary),
+        "summary": report.tally(),  # from the results: the file's own summary is not trusted
         "outcomes": list(OUTCOMES),
         "compilations": int(report.compiles.get("count", 0) or 0),
         "wall": report.duration_wall,
@@ -105,11 +149,7 @@ def _payload(report: Report, old: Report | None) -> dict[str, Any]:
 
 
 def _clip(message: str | None) -> str:
-    if not message:
-        return ""
-    if len(message) <= MAX_MESSAGE:
-        return message
-    return message[:MAX_MESSAGE] + f"\n… ({len(message) - MAX_MESSAGE} more characters in the JSON report)"
+    return clip(message or "", MAX_MESSAGE, hint="the JSON report holds all of it")
 
 
 def _environment(env: Any) -> dict[str, Any]:
@@ -133,11 +173,12 @@ def _diff(old: Report, new: Report) -> dict[str, Any]:
     d = drift(old, new)
     items: dict[str, list[list[str]]] = {c: [] for c in CATEGORIES}
     for item in sorted(d.items, key=lambda i: (CATEGORIES.index(i.category), i.host or "", i.nodeid)):
-        what = "; ".join(c.text for c in item.changes[:3] if c.what != "outcome")
+        what = "\n".join(c.text for c in item.changes[:3] if c.what != "outcome")
         if len(item.changes) > 3:
-            what += f"; … {len(item.changes) - 3} more"
+            what += f"\n… {len(item.changes) - 3} more changes"
         nodeid = f"{item.host}::{item.nodeid}" if item.host else item.nodeid
-        items[item.category].append([nodeid, item.old_outcome or "", item.new_outcome or "", what[:600]])
+        what = clip(what, MAX_CHANGE_TEXT, hint="jaxpat report diff shows all of it")
+        items[item.category].append([nodeid, item.old_outcome or "", item.new_outcome or "", what])
     return {
         "status": d.status,
         "categories": list(CATEGORIES),
@@ -193,7 +234,11 @@ def _plots_section(report: Report) -> str:
     if saving:
         bars.append(bar_plot("residual saving factor over the baseline (×)", saving))
     if not parts and not bars:
-        return "<p class=note>No growth or ratio measurements in this report (run with claims).</p>"
+        if not report.claims:
+            return ("<p class=note>No claims were measured in this report (jaxpat check measures them unless "
+                    "--no-claims).</p>")
+        return (f"<p class=note>None of the {len(report.claims)} claim measurements in this report has growth "
+                "or ratio figures to plot; the table below lists them all.</p>")
     return (f'<div class="plots">{"".join(parts)}</div>'
             + "".join(f'<figure class="bars">{b}</figure>' for b in bars))
 
@@ -331,288 +376,3 @@ def bar_plot(title: str, bars: Sequence[tuple[str, float, float | None]], *, wid
     out.append(f'<line x1="{one:.1f}" x2="{one:.1f}" y1="{top - 4}" y2="{height - 18}" class="one"/>'
                f'<text x="{one:.1f}" y="{height - 6}" text-anchor="middle" class="lg">1×</text></svg>')
     return "".join(out)
-
-
-# ---------------------------------------------------------------------------
-# the template (CSS and JS inline: the page must work from a file, offline)
-# ---------------------------------------------------------------------------
-
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>__TITLE__</title>
-<style>__CSS__</style></head>
-<body data-ready="0">
-<header><h1>__TITLE__</h1><div id="js-errors" role="alert"></div></header>
-<nav><a href="#summary">Summary</a> <a href="#matrix">Matrix</a> <a href="#failures">Failures</a>
-<a href="#claims">Claims</a> <a href="#items">Items</a> <a href="#diff" id="nav-diff" hidden>Changes</a></nav>
-<section id="summary"><h2>Summary</h2><div id="summary-body"></div><div id="envs"></div></section>
-<section id="diff" hidden><h2>Changes since the older report</h2><div id="diff-body"></div></section>
-<section id="matrix"><h2>Matrix</h2>
-<p class="note">Patterns (grouped by family) × platform/transform. Each cell is coloured by its worst outcome;
-hover for the counts, click to list its items.</p>
-<div class="controls"><input id="q" type="search" placeholder="search patterns (text or glob)" size="32">
-<select id="family"><option value="">every family</option></select>
-<label><input id="failing" type="checkbox"> only rows with failures</label>
-<span id="matrix-count"></span></div>
-<div id="legend"></div>
-<div class="scroll"><table id="matrix-table" class="matrix"></table></div>
-<div id="matrix-pages" class="pages"></div></section>
-<section id="failures"><h2>Failures</h2>
-<div class="controls"><input id="fq" type="search" placeholder="search failures" size="32">
-<span id="failure-count"></span></div><div id="failure-list"></div><div id="failure-pages" class="pages"></div>
-</section>
-<section id="claims"><h2>Claims</h2>
-<p class="note">Memory and program size against n per implementation (log scales), and ratios against
-baselines, as measured in this run.</p>
-__PLOTS__
-<div class="controls"><input id="cq" type="search" placeholder="search claims" size="32">
-<span id="claim-count"></span></div>
-<table id="claim-table" class="list"></table><div id="claim-pages" class="pages"></div></section>
-<section id="items"><h2>Items</h2>
-<div class="controls"><input id="iq" type="search" placeholder="search node ids" size="40">
-<select id="outcome"><option value="">every outcome</option></select>
-<span id="item-count"></span> <button id="item-reset" type="button">clear</button></div>
-<table id="item-table" class="list"></table><div id="item-pages" class="pages"></div></section>
-<footer>Generated by <code>jaxpat report html</code>; the JSON report is the reference.</footer>
-<script type="application/json" id="report-data">__DATA__</script>
-<script>__JS__</script>
-</body></html>
-"""
-
-_CSS = """
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 1.5em 2em;color:#222;background:#fff}
-header h1{font-size:1.4em;margin:.6em 0 .2em}
-nav{position:sticky;top:0;background:#fff;padding:.3em 0;border-bottom:1px solid #ddd;z-index:3}
-nav a{margin-right:1em}
-h2{font-size:1.15em;margin:1.2em 0 .4em;border-bottom:1px solid #eee}
-.note{color:#666;font-size:.9em;margin:.2em 0}
-.controls{margin:.4em 0;display:flex;gap:.8em;align-items:center;flex-wrap:wrap}
-.cards{display:flex;gap:.6em;flex-wrap:wrap;margin:.4em 0}
-.card{border:1px solid #ddd;border-radius:6px;padding:.3em .8em;min-width:5em}
-.card b{display:block;font-size:1.3em}
-.card.bad{border-color:#d62728;background:#fdecea}
-table{border-collapse:collapse}
-.kv td{padding:1px .8em 1px 0;vertical-align:top}.kv td:first-child{color:#666;white-space:nowrap}
-.envs{display:flex;gap:2em;flex-wrap:wrap}
-.scroll{overflow:auto;max-height:75vh;border:1px solid #eee}
-.matrix th,.matrix td{border:1px solid #fff;padding:1px 5px;font-size:12px;white-space:nowrap}
-.matrix thead th{position:sticky;top:0;background:#f6f6f6;z-index:2;writing-mode:vertical-rl;
- transform:rotate(180deg);text-align:left;height:7em;vertical-align:bottom}
-.matrix th.p{position:sticky;left:0;background:#fff;text-align:left;font-weight:normal;z-index:1}
-.matrix tr.fam th{background:#eef2f7;font-weight:bold;text-align:left;position:sticky;left:0}
-.matrix td{text-align:center;cursor:pointer;min-width:2.6em;font-variant-numeric:tabular-nums}
-.o0{background:#a6dba0}.o1{background:#d73027;color:#fff}.o2{background:#67001f;color:#fff}
-.o3{background:#d9f0d3}.o4{background:#fdb863}.o5{background:#e0e0e0}.o6{background:#9e9e9e;color:#fff}.empty{background:#fafafa;color:#bbb}
-.legend span{display:inline-block;padding:0 .5em;border-radius:3px;margin-right:.3em}
-.list td,.list th{border-bottom:1px solid #eee;padding:2px 8px;text-align:left;vertical-align:top;font-size:13px}
-.list td.id{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
-.badge{border-radius:3px;padding:0 .4em;font-size:12px}
-.v-held{background:#a6dba0}.v-violated{background:#b2182b;color:#fff}.v-inconclusive{background:#fdb863}
-.v-skipped,.v-reported{background:#e0e0e0}
-.failure{border-left:4px solid #b2182b;padding:.2em .8em;margin:.6em 0;background:#fcf6f6}
-.failure .id{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
-pre{background:#f6f6f6;padding:.5em;overflow:auto;max-height:30em;font-size:12px}
-.pages button{margin:.2em}.pages{margin:.3em 0}
-.plots{display:flex;flex-wrap:wrap;gap:1em}
-figure{margin:.3em 0}figcaption{font-size:12px;color:#444;text-align:center;font-family:ui-monospace,monospace}
-svg text{font-size:10px;fill:#333}svg text.t{font-size:11px;font-weight:bold}svg text.lg{font-size:10px}
-svg .frame{fill:none;stroke:#999}svg .grid{stroke:#e5e5e5}svg .bar{fill:#4c9be8}svg .bar.bad{fill:#d62728}
-svg .thr{stroke:#000;stroke-width:2}svg .one{stroke:#999;stroke-dasharray:3 3}
-#js-errors:not(:empty){background:#b2182b;color:#fff;padding:.5em;white-space:pre-wrap}
-footer{margin-top:2em;color:#888;font-size:.85em}
-"""
-
-_JS = r"""
-(function(){
-"use strict";
-var errbox=document.getElementById("js-errors");
-function fail(msg){errbox.textContent+=(errbox.textContent?"\n":"")+msg;}
-window.addEventListener("error",function(e){fail("script error: "+e.message+" (line "+e.lineno+")");});
-var D=JSON.parse(document.getElementById("report-data").textContent);
-var MARK=["\u2713","\u2717","E","x","X","s","-"];
-var NAMES=D.outcomes, BADS={1:1,2:1,4:1};
-var params=new URLSearchParams(location.search);
-function $(id){return document.getElementById(id);}
-function el(tag,attrs,text){var e=document.createElement(tag);if(attrs)for(var k in attrs)e.setAttribute(k,attrs[k]);
- if(text!==undefined&&text!==null)e.textContent=String(text);return e;}
-function globRe(q){
- if(!/[*?]/.test(q))return null;
- var s=q.replace(/[.+^${}()|[\]\\]/g,"\\$&").replace(/\*/g,".*").replace(/\?/g,".");
- return new RegExp("^"+s+"$","i");}
-function matcher(q){q=(q||"").trim();if(!q)return function(){return true;};var re=globRe(q);
- if(re)return function(s){return re.test(s);};q=q.toLowerCase();
- return function(s){return s.toLowerCase().indexOf(q)>=0;};}
-function pager(box,total,size,page,go){
- box.textContent="";var n=Math.ceil(total/size);if(n<=1)return;
- function b(label,p){var x=el("button",{type:"button"},label);x.disabled=(p===page||p<0||p>=n);
-  x.addEventListener("click",function(){go(p);});box.appendChild(x);}
- b("\u00ab first",0);b("\u2039 previous",page-1);
- box.appendChild(el("span",null," page "+(page+1)+" of "+n+" "));b("next \u203a",page+1);b("last \u00bb",n-1);}
-function cellText(counts){
- var total=0,parts=[];for(var i=0;i<counts.length;i++)total+=counts[i];
- if(counts[0]===total)return "\u2713"+(total>1?total:"");
- for(var j=1;j<counts.length;j++)if(counts[j])parts.push(counts[j]+MARK[j]);
- return parts.join(" ");}
-function countsTitle(counts){var p=[];for(var i=0;i<counts.length;i++)if(counts[i])p.push(counts[i]+" "+NAMES[i]);
- return p.join(", ");}
-
-/* summary */
-function summary(){
- var s=D.summary,box=$("summary-body"),cards=el("div",{"class":"cards"});
- function card(label,value,bad){var c=el("div",{"class":"card"+(bad?" bad":"")});c.appendChild(el("b",null,value));
-  c.appendChild(el("span",null,label));cards.appendChild(c);}
- card("status",D.status,D.status!=="complete");card("items",s.total||0);
- for(var i=0;i<NAMES.length;i++){var v=s[NAMES[i]]||0;if(v||i<2)card(NAMES[i],v,BADS[i]&&v>0);}
- var cl=s.claims||{};for(var k in cl)card("claims "+k,cl[k],k==="violated"&&cl[k]>0);
- box.appendChild(cards);
- var kv=el("table",{"class":"kv"});
- function row(k,v){if(v===null||v===undefined||v==="")return;var tr=el("tr");tr.appendChild(el("td",null,k));
-  tr.appendChild(el("td",null,v));kv.appendChild(tr);}
- row("created",D.created);row("command",D.command);row("report",D.source);
- row("wall time",D.wall!=null?D.wall.toFixed(1)+" s":null);
- row("item time",s.duration!=null?Number(s.duration).toFixed(1)+" s (summed over items)":null);
- row("compilations",D.compilations+" (XLA programs compiled during the run, over every process; "+
-  "persistent-cache hits included)");
- box.appendChild(kv);
- var envs=$("envs");envs.className="envs";
- D.envs.forEach(function(e){var d=el("div");d.appendChild(el("h3",null,"environment: "+e.host));
-  var t=el("table",{"class":"kv"});e.rows.forEach(function(r){var tr=el("tr");tr.appendChild(el("td",null,r[0]));
-  tr.appendChild(el("td",null,r[1]));t.appendChild(tr);});d.appendChild(t);envs.appendChild(d);});}
-
-/* matrix */
-var MPAGE=200,mpage=0;
-function legend(){var box=$("legend");box.className="legend note";
- box.appendChild(el("span",null,"cell colour = worst outcome:"));
- var order=[0,3,5,4,1,2];order.forEach(function(i){box.appendChild(el("span",{"class":"o"+i},MARK[i]+" "+NAMES[i]));});
- box.appendChild(el("span",{"class":"empty"},"\u00b7 no items"));
- box.appendChild(el("span",null,"\u2713N = N items, all passed; \u201c2\u2717 1s\u201d = 2 failed, 1 skipped"));}
-function matrixRows(){
- var q=$("q").value,fam=$("family").value,failing=$("failing").checked,m=matcher(q),out=[];
- for(var i=0;i<D.rows.length;i++){var r=D.rows[i],fname=D.families[r[1]];
-  if(fam!==""&&fname!==fam)continue;
-  if(!(m(r[0])||(q&&!globRe(q)&&m(fname))))continue;
-  if(failing&&!r[2].some(function(c){return BADS[c[1]];}))continue;
-  out.push(i);}
- return out;}
-function renderMatrix(){
- var t=$("matrix-table"),rows=matrixRows();t.textContent="";
- var head=el("thead"),hr=el("tr");hr.appendChild(el("th",{"class":"p"},"pattern"));
- D.columns.forEach(function(c){hr.appendChild(el("th",{title:c},c));});head.appendChild(hr);t.appendChild(head);
- var body=el("tbody"),start=mpage*MPAGE,lastFam=-1;
- if(start>=rows.length){mpage=0;start=0;}
- rows.slice(start,start+MPAGE).forEach(function(i){var r=D.rows[i];
-  if(r[1]!==lastFam){lastFam=r[1];var fr=el("tr",{"class":"fam"});
-   fr.appendChild(el("th",{colspan:D.columns.length+1},D.families[r[1]]));body.appendChild(fr);}
-  var tr=el("tr",{"data-pattern":r[0]});tr.appendChild(el("th",{"class":"p"},r[0]));
-  var byCol={};r[2].forEach(function(c){byCol[c[0]]=c;});
-  for(var c=0;c<D.columns.length;c++){var cell=byCol[c];
-   if(!cell){tr.appendChild(el("td",{"class":"empty",title:"no items"},"\u00b7"));continue;}
-   var td=el("td",{"class":"cell o"+cell[1],title:r[0]+" \u00b7 "+D.columns[c]+": "+countsTitle(cell[2]),
-    "data-col":D.columns[c]},cellText(cell[2]));
-   (function(ri,ci){td.addEventListener("click",function(){showCell(ri,ci);});})(i,c);
-   tr.appendChild(td);}
-  body.appendChild(tr);});
- t.appendChild(body);
- $("matrix-count").textContent=rows.length+" of "+D.rows.length+" patterns";
- pager($("matrix-pages"),rows.length,MPAGE,mpage,function(p){mpage=p;renderMatrix();});}
-
-/* failures */
-var FPAGE=50,fpage=0;
-function renderFailures(){
- var m=matcher($("fq").value),list=[],box=$("failure-list");box.textContent="";
- D.failures.forEach(function(f){if(m(D.items.id[f[0]])||m(f[2]||""))list.push(f);});
- $("failure-count").textContent=list.length+" of "+D.failures.length+" failing items";
- if(!D.failures.length){box.appendChild(el("p",{"class":"note"},"No failures."));}
- list.slice(fpage*FPAGE,fpage*FPAGE+FPAGE).forEach(function(f){
-  var d=el("div",{"class":"failure"});d.appendChild(el("div",{"class":"id"},D.items.id[f[0]]));
-  d.appendChild(el("div",null,NAMES[D.items.o[f[0]]]+": "+f[1]));
-  if(f[2]){var m1=el("details");m1.appendChild(el("summary",null,"message"));m1.appendChild(el("pre",null,f[2]));
-   d.appendChild(m1);}
-  if(f[3]){var m2=el("details");m2.appendChild(el("summary",null,"reproduce (python repro.py)"));
-   m2.appendChild(el("pre",{"class":"repro"},f[3]));d.appendChild(m2);}
-  box.appendChild(d);});
- pager($("failure-pages"),list.length,FPAGE,fpage,function(p){fpage=p;renderFailures();});}
-
-/* claims */
-var CPAGE=100,cpage=0;
-function renderClaims(){
- var m=matcher($("cq").value),t=$("claim-table"),list=[];t.textContent="";
- D.claims.forEach(function(c){if(m(c.join(" ")))list.push(c);});
- $("claim-count").textContent=list.length+" of "+D.claims.length+" claim measurements";
- var hr=el("tr");["pattern","implementation","claim","verdict","measured","where"].forEach(function(h){
-  hr.appendChild(el("th",null,h));});t.appendChild(hr);
- list.slice(cpage*CPAGE,cpage*CPAGE+CPAGE).forEach(function(c){var tr=el("tr");
-  tr.appendChild(el("td",{"class":"id"},c[0]));tr.appendChild(el("td",{"class":"id"},c[1]));
-  tr.appendChild(el("td",null,c[2]));var v=el("td");v.appendChild(el("span",{"class":"badge v-"+c[3]},c[3]));
-  tr.appendChild(v);tr.appendChild(el("td",null,c[4]));tr.appendChild(el("td",null,c[5]));t.appendChild(tr);});
- pager($("claim-pages"),list.length,CPAGE,cpage,function(p){cpage=p;renderClaims();});}
-
-/* items */
-var IPAGE=100,ipage=0,cellFilter=null;
-function showCell(ri,ci){cellFilter=[ri,ci];ipage=0;renderItems();location.hash="items";}
-function renderItems(){
- var m=matcher($("iq").value),oc=$("outcome").value,I=D.items,list=[],t=$("item-table");t.textContent="";
- var want=oc===""?-1:NAMES.indexOf(oc);
- for(var i=0;i<I.id.length;i++){
-  if(want>=0&&I.o[i]!==want)continue;
-  if(cellFilter&&(I.r[i]!==cellFilter[0]||I.c[i]!==cellFilter[1]))continue;
-  if(!m(I.id[i]))continue;list.push(i);}
- var label=list.length+" of "+I.id.length+" items";
- if(cellFilter)label+=" in "+D.rows[cellFilter[0]][0]+" \u00b7 "+D.columns[cellFilter[1]];
- $("item-count").textContent=label;
- var hr=el("tr");["node id","column","outcome","seconds"].forEach(function(h){hr.appendChild(el("th",null,h));});
- t.appendChild(hr);
- list.slice(ipage*IPAGE,ipage*IPAGE+IPAGE).forEach(function(i){var tr=el("tr");
-  tr.appendChild(el("td",{"class":"id"},I.id[i]));tr.appendChild(el("td",null,D.columns[I.c[i]]));
-  var o=el("td");o.appendChild(el("span",{"class":"badge o"+I.o[i]},MARK[I.o[i]]+" "+NAMES[I.o[i]]));tr.appendChild(o);
-  tr.appendChild(el("td",null,I.d[i]));t.appendChild(tr);});
- pager($("item-pages"),list.length,IPAGE,ipage,function(p){ipage=p;renderItems();});}
-
-/* diff */
-function renderDiff(){
- if(!D.diff)return;$("diff").hidden=false;$("nav-diff").hidden=false;
- var box=$("diff-body"),X=D.diff,kinds=X.categories,cards=el("div",{"class":"cards"});
- if(D.oldSource||X.oldCreated)box.appendChild(el("p",{"class":"note"},"older report: "+
-  (D.oldSource||"")+(X.oldCreated?" (created "+X.oldCreated+")":"")));
- var st=el("div",{"class":"card"+(X.status==="regression"?" bad":"")});st.appendChild(el("b",null,X.status));
- st.appendChild(el("span",null,"status"));cards.appendChild(st);
- kinds.forEach(function(k){var c=el("div",{"class":"card"+(k==="regression"&&X.items[k].length?" bad":"")});
-  c.appendChild(el("b",null,X.items[k].length));c.appendChild(el("span",null,k));cards.appendChild(c);});
- var u=el("div",{"class":"card"});u.appendChild(el("b",null,X.unchanged));u.appendChild(el("span",null,"unchanged"));
- cards.appendChild(u);box.appendChild(cards);
- if(X.env.length){var ed=el("details",{"data-kind":"environment"});
-  ed.appendChild(el("summary",null,"environment and config ("+X.env.length+")"));var ul=el("ul");
-  X.env.forEach(function(t){ul.appendChild(el("li",null,t));});ed.appendChild(ul);box.appendChild(ed);}
- kinds.forEach(function(k){var rows=X.items[k];if(!rows.length)return;
-  var det=el("details",{"data-kind":k});if(k==="regression")det.open=true;
-  det.appendChild(el("summary",null,k+" ("+rows.length+")"));var t=el("table",{"class":"list"}),shown=rows.slice(0,500);
-  shown.forEach(function(r){var tr=el("tr");tr.appendChild(el("td",{"class":"id"},r[0]));
-   tr.appendChild(el("td",null,(r[1]||"\u2013")+" \u2192 "+(r[2]||"\u2013")));tr.appendChild(el("td",null,r[3]));
-   t.appendChild(tr);});
-  det.appendChild(t);if(rows.length>shown.length)det.appendChild(el("p",{"class":"note"},
-   (rows.length-shown.length)+" more: jaxpat report diff lists them all"));box.appendChild(det);});
- if(!kinds.some(function(k){return X.items[k].length;}))box.appendChild(el("p",null,"No changes."));}
-
-function init(){
- summary();legend();
- var fam=$("family");D.families.forEach(function(f){fam.appendChild(el("option",{value:f},f));});
- var oc=$("outcome");NAMES.forEach(function(o){oc.appendChild(el("option",{value:o},o));});
- if(params.get("q"))$("q").value=params.get("q");
- if(params.get("family"))fam.value=params.get("family");
- if(params.get("failing"))$("failing").checked=true;
- if(params.get("items"))$("iq").value=params.get("items");
- if(params.get("outcome"))oc.value=params.get("outcome");
- $("q").addEventListener("input",function(){mpage=0;renderMatrix();});
- fam.addEventListener("change",function(){mpage=0;renderMatrix();});
- $("failing").addEventListener("change",function(){mpage=0;renderMatrix();});
- $("fq").addEventListener("input",function(){fpage=0;renderFailures();});
- $("cq").addEventListener("input",function(){cpage=0;renderClaims();});
- $("iq").addEventListener("input",function(){ipage=0;renderItems();});
- oc.addEventListener("change",function(){ipage=0;renderItems();});
- $("item-reset").addEventListener("click",function(){cellFilter=null;$("iq").value="";oc.value="";ipage=0;renderItems();});
- renderDiff();renderMatrix();renderFailures();renderClaims();renderItems();
- document.body.setAttribute("data-ready","1");}
-try{init();}catch(e){fail("script error: "+(e&&e.stack||e));}
-})();
-"""

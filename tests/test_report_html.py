@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from _browser import open_page
-from jaxpat.conformance import _html, _report
+from jaxpat.report import _html
 
+from jaxpat import report as _report
 from jaxpat._cli import main
 
 FAMILIES = {"scan-cumsum": "scan", "scan-reverse": "scan", "loops-fori": "loops", "prng-split": "prng"}
@@ -98,7 +99,7 @@ def test_report_text_cannot_escape_the_script_element(tmp_path: Path) -> None:
     data["results"][1]["message"] = evil
     rep = _report.Report.from_dict(_report.write_report(data, tmp_path / "e.json") and
                                    json.loads((tmp_path / "e.json").read_text()))
-    text = _html.render_html(rep)
+    text = _report.render_html(rep)
     assert text.count("</script>") == 2  # the data element's and the code's own
     blob = re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1)
     assert any(f[2] == evil for f in json.loads(blob)["failures"])
@@ -163,7 +164,7 @@ def synthetic_report(n_items: int) -> _report.Report:
 
 def test_100k_item_page_size_is_bounded() -> None:
     """100,000 items make a page of well under 300 bytes per item (sizes, not times, are asserted here)."""
-    text = _html.render_html(synthetic_report(100_000))
+    text = _report.render_html(synthetic_report(100_000))
     assert len(text.encode("utf-8")) < 300 * 100_000
     blob = json.loads(re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1))
     assert len(blob["items"]["id"]) == 100_000
@@ -227,7 +228,7 @@ def test_diff_page_in_chromium(tmp_path: Path) -> None:
 def test_100k_item_page_in_chromium(tmp_path: Path) -> None:
     """The 100,000-item page loads without errors and renders one page of rows, not all of them."""
     out = tmp_path / "big.html"
-    out.write_text(_html.render_html(synthetic_report(100_000)), encoding="utf-8")
+    out.write_text(_report.render_html(synthetic_report(100_000)), encoding="utf-8")
     p = open_page(out, "items=pattern-04999")
     assert p.console_errors == []
     assert p.by_id("js-errors") == ""
@@ -249,7 +250,7 @@ def test_full_catalog_report_in_chromium(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     code, out = page(tmp_path, str(tmp_path / "full.json"))
     assert code == 0
-    rep = _report.load_report(tmp_path / "full.json")
+    rep = _report.load(tmp_path / "full.json")
     p = open_page(out, screenshot=tmp_path / "full.png")
     assert p.console_errors == []
     assert p.by_id("js-errors") == ""
