@@ -237,3 +237,12 @@ def test_check_command_runs_and_reports(tmp_path: Path) -> None:
     assert report.summary["claims"]["held"] > 0
     assert report.compiles["count"] > 0
     assert {p["name"] for p in report.environment.plugins} == {"reference"}
+    # the node-id codec agrees with what every real item recorded about itself (case and claim items)
+    kinds = set()
+    for r in report.results:
+        own = r.to_dict()
+        implied = _report.nodeid_record(r.nodeid)
+        kinds.add(implied["kind"])
+        assert {k: v for k, v in implied.items() if k in own} == {k: own[k] for k in implied if k in own}, r.nodeid
+        assert _report.format_nodeid(_report.parse_nodeid(r.nodeid)) == r.nodeid
+    assert kinds == {"case", "claim"}
