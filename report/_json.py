@@ -53,7 +53,7 @@ class _Refused:
         self.why = why
 
 
-class _Duplicated(dict):  # type: ignore[type-arg]
+class _Duplicated(dict):
     """An object in which ``key`` appeared more than once."""
 
     key: str = ""

@@ -522,7 +522,7 @@ def model_problems(data: Mapping[str, Any], *, limit: int = 20) -> list[str]:
     def bad(at: str, why: str) -> None:
         out.append(f"{at}: {why}")
 
-    wall = data.get("duration_wall")
+    wall: Any = data.get("duration_wall")
     if _is_number(wall) and wall > MAX_SECONDS:
         bad("$.duration_wall", f"{wall!r} is above the maximum {MAX_SECONDS:g} seconds")
     for i, r in enumerate(data.get("results") or ()):
