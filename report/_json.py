@@ -102,14 +102,36 @@ def json_path(at: Any) -> str:
 
 
 def loads_bounded(text: str) -> Any:
-    """Parse ``text``; ``json.JSONDecodeError`` for bad JSON, :class:`BoundsError` for a broken bound."""
+    """Parse ``text``; ``json.JSONDecodeError`` for bad JSON, :class:`BoundsError` for a broken bound.
+
+    Numbers are parsed by json's C code (a hook per number would triple the
+    time of a large report); the walk then refuses the out-of-range ones. An
+    integer past Python's own limit (4300 digits) makes json raise
+    ``ValueError``: the text is parsed again with hooks that find its path.
+    """
     try:
-        data = json.loads(text, object_pairs_hook=_pairs, parse_int=_int, parse_float=_float,
-                          parse_constant=NON_FINITE.__getitem__)
+        data = json.loads(text, object_pairs_hook=_pairs, parse_constant=NON_FINITE.__getitem__)
     except RecursionError:
         raise BoundsError(_deep_path(text), f"nested deeper than {MAX_DEPTH} levels") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer of more than 4300 digits
+        data = json.loads(text, object_pairs_hook=_pairs, parse_int=_int, parse_float=_float,
+                          parse_constant=NON_FINITE.__getitem__)
     _walk(data)
     return data
+
+
+_INT_LIMIT = 10**MAX_INT_DIGITS
+
+
+def _number_problem(value: Any) -> str | None:
+    if type(value) is float:
+        if value - value != 0:  # inf or nan (json gives inf for 1e999; NaN literals are read as strings)
+            return "a number out of a float's range"
+    elif not -_INT_LIMIT < value < _INT_LIMIT:
+        return f"an integer of {len(str(abs(value)))} digits (at most {MAX_INT_DIGITS})"
+    return None
 
 
 def _walk(data: Any) -> None:
@@ -132,12 +154,18 @@ def _walk(data: Any) -> None:
                     raise BoundsError(json_path((at, key)), "a string with a lone UTF-16 surrogate")
             elif t is dict or t is list or t is _Duplicated:
                 stack.append((item, depth + 1, (at, key)))
+            elif t is float or t is int:
+                why = _number_problem(item)
+                if why:
+                    raise BoundsError(json_path((at, key)), why)
             elif t is _Refused:
                 raise BoundsError(json_path((at, key)), item.why)
             if t is not int and isinstance(key, str) and not key.isascii() and _SURROGATE.search(key):
                 raise BoundsError(json_path((at, key)), "a key with a lone UTF-16 surrogate")
     if type(data) is _Refused:
         raise BoundsError("$", data.why)
+    if type(data) in (int, float) and _number_problem(data):
+        raise BoundsError("$", str(_number_problem(data)))
     if type(data) is str and _SURROGATE.search(data):
         raise BoundsError("$", "a string with a lone UTF-16 surrogate")
 

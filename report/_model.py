@@ -84,9 +84,14 @@ def schema() -> dict[str, Any]:
 _T = TypeVar("_T")
 
 
+@cache
+def _names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cast(Any, cls))) - {"extra"}
+
+
 def _split(cls: type[_T], data: Mapping[str, Any], **override: Any) -> _T:
     """``cls(**known members, extra=the rest)``: a record from its JSON object, losing nothing."""
-    names = {f.name for f in fields(cast(Any, cls))} - {"extra"}
+    names = _names(cls)
     known = {k: v for k, v in data.items() if k in names}
     extra = {k: v for k, v in data.items() if k not in names}
     return cast(_T, cast(Any, cls)(**{**known, **override}, extra=extra))
