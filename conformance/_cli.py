@@ -182,7 +182,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "and every failing item with its reason. Symbols fall back to ASCII when the terminal cannot show them; "
         "NO_COLOR turns colour off.",
         epilog="examples:\n  jaxpat report show jaxpat-report.json\n"
-        "  jaxpat report show jaxpat-report.json --failures   # full messages and reproductions\n"
+        "  jaxpat report show jaxpat-report.json --failures   # messages (clipped; --full) and reproductions\n"
         "  jaxpat report show jaxpat-report.json --format json | jq .summary\n\n"
         "exit status: 0 the report is complete and has no failing item; 1 it has some (failed, error,\n"
         "xpassed), or it is not complete (status running, incomplete or interrupted); 2 usage error;\n"
@@ -201,8 +201,8 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "so the matrix gets a column per host x platform x transform. Two reports from hosts with the same "
         "label are refused (give each run its own: jaxpat check --label NAME).",
         epilog="examples:\n  jaxpat report merge gpu.json tpu.json laptop.json -o all.json\n\n"
-        "exit status: 0 merged; 2 usage error; 3 a report cannot be read, is not a jaxpat report, or two\n"
-        "share a host label; 4 internal error.\n",
+        "exit status: 0 merged; 2 usage error (-o names a folder or a device); 3 a report cannot be read,\n"
+        "is not a jaxpat report, or two share a host label, or -o cannot be written; 4 internal error.\n",
     )
     merge.add_argument("paths", nargs="+", metavar="REPORT")
     merge.add_argument("-o", "--output", required=True, metavar="PATH", help="the merged report to write")
@@ -233,9 +233,9 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  jaxpat report html jaxpat-report.json -o report.html\n"
         "  jaxpat report html new.json --diff old.json -o changes.html\n\n"
-        "exit status: 0 written; 2 usage error; 3 a report cannot be read or is not a jaxpat report;\n"
-        "4 internal error. The page's own exit status is for tools: it is 0 even when the report has\n"
-        "failures (jaxpat report show says 1 then).\n",
+        "exit status: 0 written; 2 usage error (-o names a folder or a device); 3 a report cannot be read\n"
+        "or is not a jaxpat report, or -o cannot be written; 4 internal error. The exit status is 0 even\n"
+        "when the report has failures (jaxpat report show says 1 then).\n",
     )
     page.add_argument("path", metavar="REPORT")
     page.add_argument("--diff", metavar="OLD", help="also show what changed since the report OLD")
