@@ -4,7 +4,8 @@ Writes two synthetic reports of N results each (``old`` and ``new``: the same
 items, 1 % failing in ``new`` and a value drifted in 1 %) shaped like a real
 run's -- real node ids, families, observations with values, claim items and
 claims with sizes -- then runs each command in a fresh process and prints its
-wall time and peak resident memory (``ru_maxrss`` of that process)::
+wall time, CPU time (user + system: on a shared machine wall time says more
+about the neighbours) and peak resident memory (``ru_maxrss`` of that process)::
 
     python -m benchmarks.report_scale 1000000 --dir /tmp/rs
 
@@ -66,8 +67,8 @@ def synthetic(n: int, *, host: str, drift: bool) -> dict[str, Any]:
     return rep
 
 
-def measure(argv: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MiB, exit status) of ``python -m jaxpat ARGV`` in a fresh process."""
+def measure(argv: list[str]) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS in MiB, exit status) of ``python -m jaxpat ARGV`` in a fresh process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "jaxpat", *argv], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -79,7 +80,7 @@ def measure(argv: list[str]) -> tuple[float, float, int]:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1, 5):
         print(err[-2000:], file=sys.stderr)
-    return wall, usage.ru_maxrss / 1024, code
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     figures = {}
     for name in ns.only:
-        wall, rss, code = measure(commands[name])
-        figures[name] = {"seconds": round(wall, 1), "peak_rss_mib": round(rss), "exit": code}
-        print(f"{name:6} {wall:7.1f} s  {rss:7.0f} MiB  exit {code}")
+        wall, cpu, rss, code = measure(commands[name])
+        figures[name] = {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "peak_rss_mib": round(rss), "exit": code}
+        print(f"{name:6} wall {wall:7.1f} s  cpu {cpu:7.1f} s  {rss:7.0f} MiB  exit {code}")
     print(json.dumps(figures))
     return 0
 
