@@ -84,9 +84,15 @@ def schema() -> dict[str, Any]:
 _T = TypeVar("_T")
 
 
-@cache
+_NAMES: dict[type, frozenset[str]] = {}
+
+
 def _names(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in fields(cast(Any, cls))) - {"extra"}
+    """A record class's member names (``extra`` aside), computed once per class."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = frozenset(f.name for f in fields(cast(Any, cls))) - {"extra"}
+    return names
 
 
 def _split(cls: type[_T], data: Mapping[str, Any], **override: Any) -> _T:
