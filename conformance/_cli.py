@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
+from jaxpat import report as _report
 from jaxpat._util import Exit
 
-from . import _report
 from ._options import add_check_arguments, to_pytest_args
 
 __all__ = ["add_parser", "check", "report"]
@@ -201,24 +200,27 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         "and every failing item with its reason. Symbols fall back to ASCII when the terminal cannot show them; "
         "NO_COLOR turns colour off.",
         epilog="examples:\n  jaxpat report show jaxpat-report.json\n"
-        "  jaxpat report show jaxpat-report.json --failures   # full messages and reproductions\n"
+        "  jaxpat report show jaxpat-report.json --failures   # messages (clipped; --full) and reproductions\n"
         "  jaxpat report show jaxpat-report.json --format json | jq .summary\n\n"
-        "exit status: 0 the report has no failing item; 1 it has some (failed, error, xpassed);\n"
-        "2 usage error; 3 the report cannot be read or is not a jaxpat report; 4 internal error.\n",
+        "exit status: 0 the report is complete and has no failing item; 1 it has some (failed, error,\n"
+        "xpassed), or it is not complete (status running, incomplete or interrupted); 2 usage error;\n"
+        "3 the report cannot be read or is not a jaxpat report; 4 internal error.\n",
     )
     show.add_argument("path", metavar="REPORT")
     show.add_argument("--format", choices=["text", "json"], default="text",
                       help="text (default) or json (summary, status and environment)")
     show.add_argument("--failures", action="store_true",
-                      help="print every failure's whole message and its reproduction")
+                      help="print every failure's message and its reproduction (messages clipped at "
+                      f"{_report.MAX_TERMINAL_MESSAGE} characters unless --full)")
+    show.add_argument("--full", action="store_true", help="with --failures: print messages in full, unclipped")
     merge = sub.add_parser(
         "merge", help="combine reports from several hosts into one", formatter_class=raw,
         description="Combine reports from several hosts into one: every result and claim keeps its host label, "
         "so the matrix gets a column per host x platform x transform. Two reports from hosts with the same "
         "label are refused (give each run its own: jaxpat check --label NAME).",
         epilog="examples:\n  jaxpat report merge gpu.json tpu.json laptop.json -o all.json\n\n"
-        "exit status: 0 merged; 2 usage error; 3 a report cannot be read, is not a jaxpat report, or two\n"
-        "share a host label; 4 internal error.\n",
+        "exit status: 0 merged; 2 usage error (-o names a folder or a device); 3 a report cannot be read,\n"
+        "is not a jaxpat report, or two share a host label, or -o cannot be written; 4 internal error.\n",
     )
     merge.add_argument("paths", nargs="+", metavar="REPORT")
     merge.add_argument("-o", "--output", required=True, metavar="PATH", help="the merged report to write")
@@ -237,6 +239,9 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
                       help="text for a terminal (default), or JSON for tools (shape in docs/report.md)")
     diff.add_argument("--limit", type=int, default=0, metavar="N",
                       help="text: at most N items per pattern (default 0: all)")
+    diff.add_argument("--full", action="store_true",
+                      help="text: print changed messages in full (they are clipped at "
+                      f"{_report.MAX_TERMINAL_MESSAGE} characters otherwise)")
     page = sub.add_parser(
         "html", help="write one self-contained HTML page: matrix, failures, claim plots, changes",
         description="Write REPORT as one HTML file that works offline (no network, no CDN): summary and "
@@ -246,9 +251,9 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  jaxpat report html jaxpat-report.json -o report.html\n"
         "  jaxpat report html new.json --diff old.json -o changes.html\n\n"
-        "exit status: 0 written; 2 usage error; 3 a report cannot be read or is not a jaxpat report;\n"
-        "4 internal error. The page's own exit status is for tools: it is 0 even when the report has\n"
-        "failures (jaxpat report show says 1 then).\n",
+        "exit status: 0 written; 2 usage error (-o names a folder or a device); 3 a report cannot be read\n"
+        "or is not a jaxpat report, or -o cannot be written; 4 internal error. The exit status is 0 even\n"
+        "when the report has failures (jaxpat report show says 1 then).\n",
     )
     page.add_argument("path", metavar="REPORT")
     page.add_argument("--diff", metavar="OLD", help="also show what changed since the report OLD")
@@ -259,68 +264,101 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def report(ns: argparse.Namespace) -> int:
+    """``jaxpat report show|merge|diff|html``; a report that cannot be read is exit 3 with one clear message."""
     try:
         if ns.report_command == "show":
             return _show(ns)
         if ns.report_command == "merge":
-            merged = _report.merge_reports(_report.load_report(p) for p in ns.paths)
-            _report.write_report(merged, ns.output)
-            s = merged.summary
-            print(f"merged {len(ns.paths)} reports ({s['total']} results) into {ns.output}")
-            return 0
+            return _merge(ns)
         if ns.report_command == "html":
             return _html(ns)
         return _diff(ns)
     except _report.ReportError as exc:
-        print(f"jaxpat report: {exc}", file=sys.stderr)
+        print(f"jaxpat report {ns.report_command}: {_report.printable(exc, newlines=True)}", file=sys.stderr)
         return Exit.UNREADABLE
+
+
+def _output_problem(ns: argparse.Namespace) -> int | None:
+    """Exit 2 (usage) when ``-o`` names something that is not a file to write (a folder, a device)."""
+    problem = _report.check_output_path(ns.output)
+    if problem is None:
+        return None
+    print(f"jaxpat report {ns.report_command}: -o {_report.printable(problem)}", file=sys.stderr)
+    return Exit.USAGE
+
+
+def _cannot_write(ns: argparse.Namespace, exc: OSError) -> int:
+    reason = exc.strerror or str(exc)
+    print(f"jaxpat report {ns.report_command}: cannot write {_report.printable(ns.output)}: "
+          f"{_report.printable(reason)}", file=sys.stderr)
+    return Exit.UNREADABLE
+
+
+def _merge(ns: argparse.Namespace) -> int:
+    bad = _output_problem(ns)
+    if bad is not None:
+        return bad
+    merged = _report.merge([_report.load(p) for p in ns.paths])
+    try:
+        _report.write_report(merged, ns.output)
+    except OSError as exc:
+        return _cannot_write(ns, exc)
+    print(f"merged {len(ns.paths)} reports ({len(merged.results)} results) into {_report.printable(ns.output)}")
+    return Exit.OK
 
 
 def _show(ns: argparse.Namespace) -> int:
     import shutil
 
-    from ._terminal import COMPILATIONS_NOTE, failure_lines, matrix_lines, style_for
-
-    rep = _report.load_report(ns.path)
+    esc = _report.printable
+    rep = _report.load(ns.path)
     failed = rep.failures()
+    finished = rep.status == "complete"
+    code = Exit.FINDINGS if failed or not finished else Exit.OK
     if ns.format == "json":
         data = rep.to_dict()
-        json.dump({"summary": data["summary"], "status": data["status"], "environment": data["environment"]},
-                  sys.stdout, indent=1)
-        print()
-        return Exit.FINDINGS if failed else Exit.OK
-    style = style_for(sys.stdout)
+        print(_report.dumps_strict({"summary": rep.tally(), "status": data["status"],
+                                    "environment": data["environment"]}, indent=1))
+        return code
+    style = _report.style_for(sys.stdout)
     if not style.unicode and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")  # messages may hold any character
     width = min(shutil.get_terminal_size((100, 24)).columns, 100)
     for h in rep.environments:
         devices = ", ".join(d.id for d in h.devices) or "unknown"
-        print(f"{h.host or '?'}: jax {h.jax} jaxlib {h.jaxlib} python {h.python}; devices {devices}")
-    print(f"status: {rep.status}")
-    print(f"compilations: {rep.compiles.get('count', 0)} ({COMPILATIONS_NOTE})")
+        print(esc(f"{h.host or '?'}: jax {h.jax} jaxlib {h.jaxlib} python {h.python}; devices {devices}"))
+    print(f"status: {rep.status}" + ("" if finished else
+                                     " (the run did not finish: not every item has its final result)"))
+    print(f"compilations: {rep.compiles.get('count', 0)} ({_report.COMPILATIONS_NOTE})")
     print()
-    for line in matrix_lines(rep.results, width=width, style=style):
+    for line in _report.matrix_lines(rep.results, width=width, style=style):
         print(line)
     if failed:
         print(f"\n{len(failed)} failing item{'s' if len(failed) != 1 else ''}:")
-        for line in failure_lines(failed, full=ns.failures, style=style, width=width):
+        for line in _report.failure_lines(failed, full=ns.failures, style=style, width=width,
+                                          limit=0 if ns.full else None):
             print(line)
-    return Exit.FINDINGS if failed else Exit.OK
+    return code
 
 
 def _html(ns: argparse.Namespace) -> int:
     from jaxpat._util import atomic_write
 
-    from ._html import render_html
-
-    rep = _report.load_report(ns.path)
-    old = _report.load_report(ns.diff) if ns.diff else None
-    page = render_html(rep, old=old, title=ns.title, source=str(ns.path), old_source=ns.diff)
+    bad = _output_problem(ns)
+    if bad is not None:
+        return bad
+    rep = _report.load(ns.path)
+    old = _report.load(ns.diff) if ns.diff else None
+    page = _report.render_html(rep, old=old, title=ns.title, source=str(ns.path), old_source=ns.diff)
     target = Path(ns.output)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, page)
-    print(f"wrote {target} ({len(page.encode('utf-8')) / 1024:.0f} KiB, {len(rep.results)} items)")
-    return 0
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, page)
+    except OSError as exc:
+        return _cannot_write(ns, exc)
+    print(f"wrote {_report.printable(target)} ({len(page.encode('utf-8')) / 1024:.0f} KiB, "
+          f"{len(rep.results)} items)")
+    return Exit.OK
 
 
 DIFF_EPILOG = """\
@@ -337,18 +375,11 @@ examples:
 
 
 def _diff(ns: argparse.Namespace) -> int:
-    from . import _drift
-
-    try:
-        old, new = _report.load_report(ns.old), _report.load_report(ns.new)
-        result = _drift.drift(old, new)
-    except _report.ReportError as exc:
-        print(f"jaxpat report diff: {exc}", file=sys.stderr)
-        return int(Exit.UNREADABLE)
+    old, new = _report.load(ns.old), _report.load(ns.new)
+    result = _report.drift(old, new)
     if ns.format == "json":
-        json.dump(result.to_dict(), sys.stdout, indent=1)
-        print()
+        print(_report.dumps_strict(result.to_dict(), indent=1))
     else:
-        for line in _drift.format_text(result, ns.old, ns.new, limit=ns.limit):
+        for line in _report.format_drift(result, ns.old, ns.new, limit=ns.limit, clip_at=0 if ns.full else None):
             print(line)
     return int(result.exit_status())

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from jaxpat import report as _report
 from jaxpat._util import dist_version as _version
 
-from . import _report
 from ._isolation import Isolation, Watchdog, enable_fault_log
 
 #: Captured output of one item shown in the terminal: this many characters from its start and from its end
@@ -544,7 +544,7 @@ class JaxpatSession:
         if _is_worker(self.config):
             return
         tr = terminalreporter
-        from ._terminal import COMPILATIONS_NOTE, Style, failure_lines, matrix_lines, style_for
+        from jaxpat.report import COMPILATIONS_NOTE, Style, failure_lines, matrix_lines, style_for
 
         if self.refused:
             tr.section("jaxpat: run refused")
@@ -748,17 +748,7 @@ def _message(report: pytest.TestReport) -> str | None:
 
 def _record_from_nodeid(nodeid: str) -> dict[str, Any]:
     """Best-effort metadata for a result that arrived without its own (a crashed worker's item)."""
-    parts = nodeid.split("::")
-    record: dict[str, Any] = {"nodeid": nodeid, "kind": "case"}
-    if len(parts) >= 3:
-        record["pattern"] = parts[1]
-        case, _, rest = parts[2].partition("[")
-        record["case"] = case
-        fields = rest.rstrip("]").rsplit("-", 2)
-        if len(fields) == 3:
-            record["implementation"], record["device"], record["transform"] = fields
-            record["platform"] = record["device"].split(":")[0]
-    return record
+    return _report.nodeid_record(nodeid)
 
 
 __all__ = ["JaxpatSession"]

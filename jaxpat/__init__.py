@@ -1,9 +1,10 @@
 """jaxpat: a catalog of JAX programming patterns, their implementations, and a conformance suite.
 
-The package is three layers, each importable on its own, each importing only
+The package is four layers, each importable on its own, each importing only
 the ones below it::
 
     jaxpat.catalog       load, validate and query catalog.yaml (no JAX, no NumPy)
+    jaxpat.report        read, check, merge, diff and draw conformance reports (no pytest, JAX or NumPy)
     jaxpat.patterns      implementations registered through pluggy; plugins
     jaxpat.conformance   the pytest plugin that checks implementations against the catalog
 

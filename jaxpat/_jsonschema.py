@@ -1,6 +1,6 @@
 """A small JSON Schema checker for the schemas jaxpat ships.
 
-It understands the subset of draft 2020-12 that ``conformance/report-schema.json``
+It understands the subset of draft 2020-12 that ``report/report-schema.json``
 uses -- ``type`` (one or a list), ``const``, ``enum``, ``required``,
 ``properties``, ``additionalProperties``, ``items``, ``minimum``,
 ``minItems``, ``oneOf``/``anyOf``, and ``$ref`` to ``#/$defs/NAME`` -- and
@@ -56,21 +56,46 @@ def _is(value: Any, typ: str) -> bool:
     return isinstance(value, _TYPES[typ])
 
 
-def _check(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], at: str, out: list[str], limit: int) -> None:
-    if len(out) >= limit:
-        return
+#: Per schema (by id), checked once: the schema itself (kept alive, so its id is not reused), the Python
+#: types its ``type`` accepts (exactly: ``bool`` is not an integer), and whether a whole float is an integer.
+#: A report of a million results meets each schema a million times.
+_INFO: dict[int, tuple[Mapping[str, Any], frozenset[type] | None, bool]] = {}
+_EXACT: dict[str, tuple[type, ...]] = {"object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
+                                       "number": (int, float), "boolean": (bool,), "null": (type(None),)}
+
+
+def _info(schema: Mapping[str, Any], at: str) -> tuple[Mapping[str, Any], frozenset[type] | None, bool]:
+    info = _INFO.get(id(schema))
+    if info is not None and info[0] is schema:
+        return info
     unknown = set(schema) - _KNOWN
     if unknown:
         raise SchemaError(f"schema at {at} uses keywords this checker does not implement: {sorted(unknown)}")
+    accept: frozenset[type] | None = None
+    whole_floats = False
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        accept = frozenset(t for name in types for t in _EXACT[name])
+        whole_floats = "integer" in types and "number" not in types
+    info = _INFO[id(schema)] = (schema, accept, whole_floats)
+    return info
+
+
+def _check(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], at: str, out: list[str], limit: int) -> None:
+    if len(out) >= limit:
+        return
+    _, accept, whole_floats = _info(schema, at)
     if "$ref" in schema:
         ref = schema["$ref"]
         if not ref.startswith("#/$defs/"):
             raise SchemaError(f"unsupported $ref {ref!r}")
         _check(value, root["$defs"][ref[len("#/$defs/"):]], root, at, out, limit)
-    if "type" in schema:
-        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        if not any(_is(value, t) for t in types):
-            out.append(f"{at}: must be {' or '.join(types)}, not {_name(value)}")
+    if accept is not None:
+        t = type(value)
+        exact = t in accept or (whole_floats and t is float and value.is_integer())
+        # a subclass (rare) gets the general rule
+        if not exact and not any(_is(value, x) for x in _types(schema)):
+            out.append(f"{at}: must be {' or '.join(_types(schema))}, not {_name(value)}")
             return
     if "const" in schema and value != schema["const"]:
         out.append(f"{at}: must be {schema['const']!r}, not {value!r}")
@@ -112,6 +137,10 @@ def _check_object(
             _check(item, extra, root, f"{at}.{key}", out, limit)
         if len(out) >= limit:
             return
+
+
+def _types(schema: Mapping[str, Any]) -> list[str]:
+    return schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
 
 
 def _problems_under(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], at: str) -> list[str]:

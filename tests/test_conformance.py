@@ -178,7 +178,7 @@ def test_grad_items_check_expected_gradient(broken_run: dict[str, Any]) -> None:
 def test_report_is_complete_and_valid(broken_run: dict[str, Any]) -> None:
     """The report validates against its JSON Schema and records environment, counts and compiles."""
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((Path(__file__).parents[1] / "conformance" / "report-schema.json").read_text())
+    schema = json.loads((Path(__file__).parents[1] / "report" / "report-schema.json").read_text())
     report = broken_run["report"]
     jsonschema.validate(report, schema)
     assert report["status"] == "complete"

@@ -264,8 +264,7 @@ def test_auto_starts_one_worker_per_device(tmp_path: Path) -> None:
 
 
 def test_device_kind_is_part_of_the_matrix_column() -> None:
-    from jaxpat.conformance._matrix import column_of
-    from jaxpat.conformance._report import Result
+    from jaxpat.report import Result, column_of
 
     gpu = Result.from_dict({"nodeid": "n", "outcome": "passed", "platform": "gpu", "transform": "jit",
                             "device_kind": "NVIDIA H100 80GB HBM3"})

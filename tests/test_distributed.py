@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jaxpat.conformance import _report
+
+from jaxpat import report as _report
 
 pytest.importorskip("jax")
 
@@ -48,7 +49,7 @@ def run_check(args: list[str], cwd: Path, *, timeout: float = TIMEOUT) -> subpro
 
 def load(path: Path) -> dict:
     """The report at ``path`` as JSON, after checking it is a valid report."""
-    _report.load_report(path)
+    _report.load(path)
     return json.loads(path.read_text())
 
 

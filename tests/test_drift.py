@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from jaxpat.conformance import _drift, _report
 from jaxpat.conformance._session import SUPPORTED_JAX, jax_warnings
+from jaxpat.report import _drift
 
+from jaxpat import report as _report
 from jaxpat._cli import main
 from jaxpat._util import Exit
 
@@ -67,7 +68,7 @@ OLD = report("old", "0.10.2", value=f32(-5.1666665), message="Attempted boolean 
 
 
 def test_identical_reports_do_not_drift() -> None:
-    d = _drift.drift(typed(OLD), typed(OLD))
+    d = _report.drift(typed(OLD), typed(OLD))
     assert d.items == ()
     assert d.status == "none"
     assert d.exit_status() == Exit.OK
@@ -81,7 +82,7 @@ def test_diff_names_changed_patterns_with_values_messages_and_claim_figures() ->
     new = report("new", "0.12.0.1", value=f32(new_value), message="Attempted boolean conversion of traced "
                  "array with shape bool[].\nThe error occurred while tracing the function f.", residual=76,
                  outcome="failed", compiles=2, flag=False, digest="bbbb")
-    d = _drift.drift(typed(OLD), typed(new))
+    d = _report.drift(typed(OLD), typed(new))
     by_pattern = d.by_pattern()
     assert set(by_pattern) == {"scan-cumsum", "jit-python-if", "checkpoint-scan-body", "big"}
     assert d.status == "regression"
@@ -118,7 +119,7 @@ def test_diff_names_changed_patterns_with_values_messages_and_claim_figures() ->
     assert env["jax"] == ("0.10.2", "0.12.0.1")
     assert env["jax_threefry_partitionable"] == (True, False)
 
-    text = "\n".join(_drift.format_text(d))
+    text = "\n".join(_report.format_drift(d))
     assert "REGRESSION" in text
     assert "checkpoint-scan-body" in text
     assert "jax_threefry_partitionable true → false" in text
@@ -131,7 +132,7 @@ def test_diff_names_changed_patterns_with_values_messages_and_claim_figures() ->
 def test_drift_without_regression_is_its_own_status() -> None:
     new = report("new", "0.12.0.1", value=f32(-5.25), message=OLD["results"][1]["observed"]["error"]["message"],
                  residual=100)
-    d = _drift.drift(typed(OLD), typed(new))
+    d = _report.drift(typed(OLD), typed(new))
     assert [i.pattern for i in d.items] == ["scan-cumsum"]
     assert d.status == "drift"
     assert d.exit_status() == Exit.DRIFT
@@ -142,7 +143,7 @@ def test_error_to_value_and_structure_changes() -> None:
     new_data = json.loads(json.dumps(OLD))
     new_data["results"][1]["observed"] = {"leaves": [{"dtype": "bool", "shape": [], "digest": "x", "values": [True]}]}
     new_data["results"][0]["observed"]["leaves"][1] = {"dtype": "int64", "shape": [], "digest": "j", "values": [3]}
-    d = _drift.drift(old, typed(new_data))
+    d = _report.drift(old, typed(new_data))
     texts = {i.pattern: [c.text for c in i.changes] for i in d.items}
     assert texts["jit-python-if"] == ["raises jax.errors.TracerBoolConversionError → returns bool[]"]
     assert texts["scan-cumsum"] == ["result[1]: int32[] → int64[]"]
@@ -169,7 +170,7 @@ def test_diff_of_merged_reports_matches_hosts() -> None:
     a = typed(report("a", "0.10.2", value=-1.0, message="m", residual=100))
     b = typed(report("b", "0.10.2", value=-1.0, message="m", residual=100))
     b2 = typed(report("b", "0.10.2", value=-2.0, message="m", residual=100))
-    d = _drift.drift(_report.merge_reports([a, b]), _report.merge_reports([a, b2]))
+    d = _report.drift(_report.merge([a, b]), _report.merge([a, b2]))
     assert [(i.host, i.pattern) for i in d.items] == [("b", "scan-cumsum")]
     assert d.counts()["unchanged"] == 7
 
@@ -263,7 +264,7 @@ def test_a_real_run_records_observations(tmp_path: Path) -> None:
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    rep = _report.load_report(tmp_path / "r.json")
+    rep = _report.load(tmp_path / "r.json")
     assert rep.environment.host == "box-a"
     assert rep.environment.hostname
     cases = [r for r in rep.results if r.kind == "case"]
@@ -275,7 +276,7 @@ def test_a_real_run_records_observations(tmp_path: Path) -> None:
     assert values
     assert all(r.observed and r.observed.error_message for r in errors)
     assert all(r.observed and r.observed.leaves and r.observed.leaves[0].values is not None for r in values)
-    assert _drift.drift(rep, rep).status == "none"
+    assert _report.drift(rep, rep).status == "none"
 
 
 # ---------------------------------------------------------------------------
@@ -318,7 +319,7 @@ def test_claim_deviations_apply_to_claim_items_only(tmp_path: Path) -> None:
            "tcat.yaml", "--jaxpat-pattern", "t-square", "--jaxpat-no-cache", "--jaxpat-report", "report.json",
            "--jaxpat-load", "good", "--jaxpat-claims"]
     subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-    results = {r.nodeid.split("::")[-1]: r for r in _report.load_report(tmp_path / "report.json").results}
+    results = {r.nodeid.split("::")[-1]: r for r in _report.load(tmp_path / "report.json").results}
     claim = results["claim-grad[good.square-cpu:0]"]
     assert claim.outcome == "xpassed"  # strict: the claim holds, so the deviation is reported as gone
     case = results["three[good.square-cpu:0-grad]"]
@@ -346,9 +347,9 @@ def test_run_specific_parts_of_messages_are_not_drift() -> None:
     base = "This BatchTracer with object id {} was created on line:\n  {}/conformance/_execute.py:169:11 (_call)"
     a = with_message(base.format(140436232305152, "/work/wt/11"))
     b = with_message(base.format(140614097795584, "/usr/lib/python3.12/site-packages/jaxpat"))
-    assert _drift.drift(a, b).status == "none"
+    assert _report.drift(a, b).status == "none"
     reworded = with_message(base.format(1, "/x").replace("was created", "was made"))
-    assert _drift.drift(a, reworded).status == "drift"
+    assert _report.drift(a, reworded).status == "drift"
 
 
 def test_final_reports_write_each_observation_on_one_line(tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jaxpat.conformance import _report
 
 from jaxpat import _cli
+from jaxpat import report as _report
 from jaxpat._cli import main
 from jaxpat._util import Exit
 

@@ -128,7 +128,7 @@ def test_the_report_has_the_peak_of_each_worker_and_of_its_executors(pytester: p
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The judge (gw0) is small; the executor that ran the implementations (gw0/good) holds JAX and what it
     compiled -- the figure the memory targets are about (release_pattern runs there, per request)."""
-    from jaxpat.conformance._report import validate_report
+    from jaxpat.report import validate_report
 
     pytester.copy_example("conformance")
     monkeypatch.setenv("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", "1")

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jaxpat.conformance import _report, _terminal
 
+from jaxpat import report as _report
 from jaxpat._cli import main
 
 
@@ -36,7 +36,7 @@ C = "jaxpat::vmap-square::two[reference.vmap-cpu:0-vmap]"
 def test_write_is_atomic_and_valid(tmp_path: Path) -> None:
     """A written report reads back, validates, and leaves no temporary file behind."""
     path = _report.write_report(make("h", {A: "passed", B: "failed"}), tmp_path / "r.json")
-    data = _report.load_report(path)
+    data = _report.load(path)
     assert data.summary["passed"] == 1
     assert data.summary["failed"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
@@ -51,7 +51,7 @@ def test_compact_write_reads_back_the_same(tmp_path: Path) -> None:
     compact = _report.write_report(rep, tmp_path / "c.json", compact=True)
     indented = _report.write_report(rep, tmp_path / "i.json")
     assert len(compact.read_text().splitlines()) == 1 < len(indented.read_text().splitlines())
-    assert _report.load_report(compact) == _report.load_report(indented)
+    assert _report.load(compact) == _report.load(indented)
 
 
 def test_interim_rewrites_back_off_when_writing_is_slow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,13 +69,13 @@ def test_interim_rewrites_back_off_when_writing_is_slow(tmp_path: Path, monkeypa
     monkeypatch.setattr(_report, "write_report", lambda *a, **k: (time.sleep(0.25), written(*a, **k))[1])
     session._write("running")
     assert session.write_gap >= _session.WRITE_COST_FACTOR * 0.25 > _session.WRITE_INTERVAL
-    assert _report.load_report(tmp_path / "r.json").status == "running"
+    assert _report.load(tmp_path / "r.json").status == "running"
 
 
 def test_write_matches_the_json_schema(tmp_path: Path) -> None:
-    """The writer's output validates against conformance/report-schema.json."""
+    """The writer's output validates against report/report-schema.json."""
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads((Path(__file__).parents[1] / "conformance" / "report-schema.json").read_text())
+    schema = json.loads((Path(__file__).parents[1] / "report" / "report-schema.json").read_text())
     path = _report.write_report(make("h", {A: "passed"}), tmp_path / "r.json")
     jsonschema.validate(json.loads(path.read_text()), schema)
 
@@ -91,7 +91,7 @@ def test_invalid_reports_are_refused(tmp_path: Path, content: str, fragment: str
     path = tmp_path / "r.json"
     path.write_text(content)
     with pytest.raises(_report.ReportError, match=fragment):
-        _report.load_report(path)
+        _report.load(path)
 
 
 def typed(host: str, outcomes: dict[str, str]) -> _report.Report:
@@ -122,7 +122,7 @@ def test_crafted_reports_give_a_clear_error(tmp_path: Path, member: str, value: 
     path = tmp_path / "r.json"
     path.write_text(json.dumps(data))
     with pytest.raises(_report.ReportError, match=re.escape(fragment)):
-        _report.load_report(path)
+        _report.load(path)
     for argv in (["report", "show", str(path)], ["report", "diff", str(path), str(path)],
                  ["report", "merge", str(path), "-o", str(tmp_path / "m.json")]):
         assert main(argv) == 3  # unreadable input
@@ -135,9 +135,9 @@ def test_our_schema_checker_agrees_with_jsonschema(member: str, value: Any, frag
     jsonschema = pytest.importorskip("jsonschema")
     good = make("h", {A: "failed"})
     bad = {**good, member: value}
-    assert _report.validate_report(good) == []
+    assert _report.validate(good) == []
     assert jsonschema.Draft202012Validator(_report.schema()).is_valid(good)
-    assert _report.validate_report(bad) != []
+    assert _report.validate(bad) != []
     assert not jsonschema.Draft202012Validator(_report.schema()).is_valid(bad)
 
 
@@ -152,11 +152,11 @@ def test_the_writer_refuses_to_write_a_report_that_breaks_the_schema(tmp_path: P
 
 def test_merge_keeps_hosts_and_counts() -> None:
     """Merging reports from two hosts keeps every result with its host, and one column per host."""
-    merged = _report.merge_reports([typed("gpu-box", {A: "passed"}), typed("laptop", {A: "failed", C: "passed"})])
+    merged = _report.merge([typed("gpu-box", {A: "passed"}), typed("laptop", {A: "failed", C: "passed"})])
     assert merged.summary["total"] == 3
     assert {r.host for r in merged.results} == {"gpu-box", "laptop"}
     assert [h.host for h in merged.environments] == ["gpu-box", "laptop"]
-    header = _terminal.matrix_lines(merged.results)[0]
+    header = _report.matrix_lines(merged.results)[0]
     assert "gpu-box:cpu" in header
     assert "laptop:cpu" in header
 
@@ -164,17 +164,18 @@ def test_merge_keeps_hosts_and_counts() -> None:
 def test_merge_refuses_two_hosts_with_the_same_label() -> None:
     """Two reports from hosts with the same label are not pooled: the merge says why and how to fix it."""
     with pytest.raises(_report.ReportError, match=r"labelled 'box'.*--label"):
-        _report.merge_reports([typed("box", {A: "passed"}), typed("box", {A: "failed"})])
+        _report.merge([typed("box", {A: "passed"}), typed("box", {A: "failed"})])
 
 
 def test_merging_merged_reports_keeps_hosts_and_diff_drops_nothing() -> None:
     """A merge of merges keeps one environment per host; diff of merged reports matches (host, node id)."""
-    one = _report.merge_reports([typed("a", {A: "passed"}), typed("b", {A: "passed"})])
-    two = _report.merge_reports([one, typed("c", {A: "failed"})])
+    one = _report.merge([typed("a", {A: "passed"}), typed("b", {A: "passed"})])
+    two = _report.merge([one, typed("c", {A: "failed"})])
     assert [h.host for h in two.environments] == ["a", "b", "c"]
-    changes = _report.diff_reports(one, _report.merge_reports([typed("a", {A: "passed"}), typed("b", {A: "failed"})]))
-    assert [c["nodeid"] for c in changes["regressions"]] == [f"b::{A}"]
-    assert changes["added"] == changes["removed"] == []
+    d = _report.drift(one, _report.merge([typed("a", {A: "passed"}), typed("b", {A: "failed"})]))
+    assert [(i.host, i.nodeid) for i in d.items if i.category == "regression"] == [("b", A)]
+    assert [i for i in d.items if i.category in ("added", "removed")] == []
+    assert d.unchanged == 1  # a's item: matched by (host, node id), not pooled with b's
 
 
 def test_round_trip_keeps_unknown_members() -> None:
@@ -193,11 +194,13 @@ def test_diff_finds_regressions_and_fixes() -> None:
     """Diff sorts changes into regressions, fixes, added and removed."""
     old = typed("h", {A: "passed", B: "failed", C: "passed"})
     new = typed("h", {A: "failed", B: "passed", "jaxpat::x::y[p.q-cpu:0-jit]": "passed"})
-    changes = _report.diff_reports(old, new)
-    assert [c["nodeid"] for c in changes["regressions"]] == [A]
-    assert [c["nodeid"] for c in changes["fixes"]] == [B]
-    assert [c["nodeid"] for c in changes["removed"]] == [C]
-    assert len(changes["added"]) == 1
+    d = _report.drift(old, new)
+    by = {k: [i.nodeid for i in d.items if i.category == k] for k in _report.CATEGORIES}
+    assert by["regression"] == [A]
+    assert by["fix"] == [B]
+    assert by["removed"] == [C]
+    assert by["added"] == ["jaxpat::x::y[p.q-cpu:0-jit]"]
+    assert d.exit_status() == 1
 
 
 def test_cli_show_merge_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -209,7 +212,7 @@ def test_cli_show_merge_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "scan-cumsum" in out
     assert "1 failing item:" in out
     assert main(["report", "merge", str(old), str(new), "-o", str(tmp_path / "m.json")]) == 0
-    assert _report.load_report(tmp_path / "m.json").summary["total"] == 4
+    assert _report.load(tmp_path / "m.json").summary["total"] == 4
     capsys.readouterr()
     assert main(["report", "diff", str(old), str(new)]) == 1
     assert "REGRESSION" in capsys.readouterr().out
@@ -228,9 +231,18 @@ def test_check_command_runs_and_reports(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "jaxpat conformance matrix" in proc.stdout
-    report = _report.load_report(tmp_path / "r.json")
+    report = _report.load(tmp_path / "r.json")
     assert report.status == "complete"
     assert report.summary["failed"] == 0
     assert report.summary["claims"]["held"] > 0
     assert report.compiles["count"] > 0
     assert {p["name"] for p in report.environment.plugins} == {"reference"}
+    # the node-id codec agrees with what every real item recorded about itself (case and claim items)
+    kinds = set()
+    for r in report.results:
+        own = r.to_dict()
+        implied = _report.nodeid_record(r.nodeid)
+        kinds.add(implied["kind"])
+        assert {k: v for k, v in implied.items() if k in own} == {k: own[k] for k in implied if k in own}, r.nodeid
+        assert _report.format_nodeid(_report.parse_nodeid(r.nodeid)) == r.nodeid
+    assert kinds == {"case", "claim"}

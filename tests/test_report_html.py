@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -12,8 +13,9 @@ from typing import Any
 
 import pytest
 from _browser import open_page
-from jaxpat.conformance import _html, _report
+from jaxpat.report import _html
 
+from jaxpat import report as _report
 from jaxpat._cli import main
 
 FAMILIES = {"scan-cumsum": "scan", "scan-reverse": "scan", "loops-fori": "loops", "prng-split": "prng"}
@@ -98,7 +100,7 @@ def test_report_text_cannot_escape_the_script_element(tmp_path: Path) -> None:
     data["results"][1]["message"] = evil
     rep = _report.Report.from_dict(_report.write_report(data, tmp_path / "e.json") and
                                    json.loads((tmp_path / "e.json").read_text()))
-    text = _html.render_html(rep)
+    text = _report.render_html(rep)
     assert text.count("</script>") == 2  # the data element's and the code's own
     blob = re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1)
     assert any(f[2] == evil for f in json.loads(blob)["failures"])
@@ -163,11 +165,103 @@ def synthetic_report(n_items: int) -> _report.Report:
 
 def test_100k_item_page_size_is_bounded() -> None:
     """100,000 items make a page of well under 300 bytes per item (sizes, not times, are asserted here)."""
-    text = _html.render_html(synthetic_report(100_000))
+    text = _report.render_html(synthetic_report(100_000))
     assert len(text.encode("utf-8")) < 300 * 100_000
     blob = json.loads(re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1))
     assert len(blob["items"]["id"]) == 100_000
     assert len(blob["failures"]) == 1000
+
+
+def payload(text: str) -> dict[str, Any]:
+    """The page's JSON payload, parsed strictly (NaN or Infinity would fail, as in a browser)."""
+    blob = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', text, re.S).group(1)
+    return json.loads(blob, parse_constant=lambda c: pytest.fail(f"non-strict JSON in the page: {c}"))
+
+
+PWN = "<script>document.documentElement.setAttribute('data-pwned','1')</script>"
+HOSTILE_TITLE = f"</title>{PWN} __DATA__ {{{{data}}}} {{{{js}}}} & <b>"
+
+
+def test_title_and_messages_stay_data(tmp_path: Path) -> None:
+    """A title or message holding the template's slot names, </script> or U+2028 cannot change the page."""
+    data = synthetic()
+    evil = f"</script>{PWN} __DATA__ {{{{data}}}} {{{{title}}}} \u2028 \u2029 <!-- & >"
+    data["results"][1]["outcome"] = "failed"
+    data["results"][1]["message"] = evil
+    code, out = page(tmp_path, str(write(tmp_path, data)), "--title", HOSTILE_TITLE)
+    assert code == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.count("<script") == 2  # the data element and the page's own script, nothing else
+    assert text.count("</script>") == 2
+    escaped = html.escape(HOSTILE_TITLE, quote=True)
+    assert "__DATA__ {{data}} {{js}} &amp; &lt;b&gt;" in escaped
+    assert text.count(escaped) == 2  # <title> and <h1>, escaped, slot names left as text
+    blob = re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1)
+    for raw in ("<", ">", "&", "\u2028", "\u2029"):
+        assert raw not in blob
+    assert any(f[2] == evil for f in payload(text)["failures"])
+
+
+def test_the_template_is_filled_in_one_pass() -> None:
+    """A value holding another slot's name is not filled again (chained replaces would do that)."""
+    assert _html.fill("{{a}}|{{b}}", {"a": "{{b}}", "b": "B"}) == "{{b}}|B"
+    with pytest.raises(KeyError):
+        _html.fill("{{nope}}", {})
+
+
+def test_nan_in_a_report_gives_a_correct_page(tmp_path: Path) -> None:
+    """NaN where a report may hold any value (read as "nan") reaches the page as strict JSON."""
+    data = synthetic()
+    data["claims"][-1]["measured"]["speedup"] = float("nan")
+    path = tmp_path / "nan.json"
+    path.write_text(json.dumps(data))  # Python writes a bare NaN
+    assert "NaN" in path.read_text()
+    code, out = page(tmp_path, str(path))
+    assert code == 0
+    assert payload(out.read_text())["claims"]  # parses strictly
+
+
+def test_summary_cards_come_from_the_results(tmp_path: Path) -> None:
+    """A file whose `summary` lies does not lie on the page: the counts are the results'."""
+    data = synthetic()
+    path = write(tmp_path, data)
+    doc = json.loads(path.read_text())
+    doc["summary"] = {"passed": 999, "failed": 0, "total": 5}
+    path.write_text(json.dumps(doc))
+    _, out = page(tmp_path, str(path))
+    summary = payload(out.read_text())["summary"]
+    outcomes = [r["outcome"] for r in data["results"]]
+    assert summary["total"] == len(outcomes) == 32
+    assert summary["passed"] == outcomes.count("passed") == 30
+    assert summary["failed"] == outcomes.count("failed") == 1
+
+
+def test_claims_note_says_why_there_are_no_plots(tmp_path: Path) -> None:
+    """No claims: "none were measured"; claims without plottable figures: not "run with claims"."""
+    data = synthetic()
+    data["claims"] = []
+    _, out = page(tmp_path, str(write(tmp_path, data)))
+    assert "No claims were measured" in out.read_text()
+    data["claims"] = [{"pattern": "scan-cumsum", "implementation": "reference.a", "claim": "jit", "claimed": True,
+                       "verdict": "held", "measured": {"jit": "works"}, "message": "works"}]
+    _, out = page(tmp_path, str(write(tmp_path, data)))
+    text = out.read_text()
+    assert "run with claims" not in text
+    assert "None of the 1 claim measurements" in text
+
+
+def test_diff_entries_keep_line_breaks_and_whole_words(tmp_path: Path) -> None:
+    old, new = synthetic(broken="none"), synthetic()
+    long_line = " ".join(f"word{i}" for i in range(400))
+    new["results"][[r["outcome"] for r in new["results"]].index("failed")]["message"] = "first\n" + long_line
+    _, out = page(tmp_path, str(write(tmp_path, new, "new.json")), "--diff", str(write(tmp_path, old, "old.json")))
+    (entry,) = payload(out.read_text())["diff"]["items"]["regression"]
+    what = entry[3]
+    assert "\n" in what  # the change's lines stay lines
+    kept = what.split("\n… (")[0]
+    last = kept.split()[-1]
+    assert re.fullmatch(r"word\d+", last), last  # cut between words
+    assert "jaxpat report diff shows all of it" in what
 
 
 # -- in the browser -----------------------------------------------------------------------------------------------
@@ -227,7 +321,7 @@ def test_diff_page_in_chromium(tmp_path: Path) -> None:
 def test_100k_item_page_in_chromium(tmp_path: Path) -> None:
     """The 100,000-item page loads without errors and renders one page of rows, not all of them."""
     out = tmp_path / "big.html"
-    out.write_text(_html.render_html(synthetic_report(100_000)), encoding="utf-8")
+    out.write_text(_report.render_html(synthetic_report(100_000)), encoding="utf-8")
     p = open_page(out, "items=pattern-04999")
     assert p.console_errors == []
     assert p.by_id("js-errors") == ""
@@ -249,7 +343,7 @@ def test_full_catalog_report_in_chromium(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     code, out = page(tmp_path, str(tmp_path / "full.json"))
     assert code == 0
-    rep = _report.load_report(tmp_path / "full.json")
+    rep = _report.load(tmp_path / "full.json")
     p = open_page(out, screenshot=tmp_path / "full.png")
     assert p.console_errors == []
     assert p.by_id("js-errors") == ""
@@ -259,3 +353,47 @@ def test_full_catalog_report_in_chromium(tmp_path: Path) -> None:
     assert len(re.findall(r"<tr data-pattern=", p.dom)) == min(len(patterns), 200)
     growth = {c.pattern for c in rep.claims if c.claim in ("memory", "program_size")}
     assert len(re.findall(r'<svg[^>]*class="lineplot"', p.dom)) >= len(growth) > 0
+
+
+def test_hostile_title_and_message_in_chromium(tmp_path: Path) -> None:
+    """In the browser: the hostile title is the page's text, no injected script ran, the page rendered."""
+    data = synthetic()
+    data["results"][1]["outcome"] = "failed"
+    data["results"][1]["message"] = f"</script>{PWN}{{{{data}}}}"
+    code, out = page(tmp_path, str(write(tmp_path, data)), "--title", HOSTILE_TITLE)
+    assert code == 0
+    p = open_page(out)
+    assert p.console_errors == []
+    assert p.by_id("js-errors") == ""
+    assert 'data-ready="1"' in p.dom
+    assert "data-pwned" not in p.dom.split(">", 2)[1]  # the <html> element: no injected script set it
+    assert re.search(r"<title>(.*?)</title>", p.dom, re.S).group(1) == html.escape(HOSTILE_TITLE, quote=False)
+    assert re.search(r"<h1>(.*?)</h1>", p.dom, re.S).group(1) == html.escape(HOSTILE_TITLE, quote=False)
+    assert "{{data}}" in p.by_id("failure-list")
+
+
+def test_cells_headlines_and_ids_read_clearly_in_chromium(tmp_path: Path) -> None:
+    """Cells put the symbol before the count (sk1, never 1s); the failure headline is outside the folded
+    message; ids carry <wbr> break points after separators only."""
+    data = synthetic()
+    for r in data["results"]:
+        if r["pattern"] == "prng-split" and r["transform"] == "vmap":
+            r["outcome"], r["message"] = "skipped", "no"
+    _, out = page(tmp_path, str(write(tmp_path, data)))
+    p = open_page(out)
+    assert p.console_errors == []
+    cells = dict(re.findall(r'<td class="cell o\d" title="([^"]+)"[^>]*>([^<]*)</td>', p.dom))
+    assert cells["prng-split · cpu/vmap: 2 skipped"] == "sk2"
+    assert cells["loops-fori · cpu/jit: 1 passed, 1 failed"] == "✗1"
+    assert cells["scan-cumsum · cpu/eager: 2 passed"] == "✓2"
+    assert not any(re.fullmatch(r"\d+[a-zA-Z]", v) for v in cells.values())
+    assert "sk skipped" in p.by_id("legend")
+    failure = re.search(r'<div class="failure">(.*?)</div>\s*(?=<div class="failure">|</div>)', p.dom, re.S).group(1)
+    headline = re.search(r'<div class="headline">(.*?)</div>', failure, re.S).group(1)
+    assert "wrong result: expected [0 1 3], got [0 1 2]" in headline
+    assert failure.index('class="headline"') < failure.index("<details")
+    ids = re.findall(r'<div class="id">(.*?)</div>', p.dom, re.S)
+    assert ids
+    for chunk in ids[0].split("<wbr>")[:-1]:
+        assert chunk[-1] in ":.-[]_", chunk
+    assert ids[0].replace("<wbr>", "") == "jaxpat::loops-fori::c1[example.b-cpu:0-jit]"

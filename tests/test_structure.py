@@ -18,6 +18,7 @@ PACKAGES = {
     "jaxpat": ROOT / "jaxpat",
     "jaxpat.catalog": ROOT / "catalog",
     "jaxpat.patterns": ROOT / "patterns",
+    "jaxpat.report": ROOT / "report",
     "jaxpat.conformance": ROOT / "conformance",
 }
 
@@ -25,6 +26,8 @@ PACKAGES = {
 LAYERS = [
     ("helpers", ("jaxpat", "jaxpat._util", "jaxpat._env", "jaxpat._jsonschema")),
     ("catalog", ("jaxpat.catalog",)),
+    # reading, checking, diffing and drawing reports: no pytest, no JAX (conformance writes reports with it)
+    ("report", ("jaxpat.report",)),
     ("patterns", ("jaxpat.patterns",)),
     ("conformance", ("jaxpat.conformance",)),
     ("cli", ("jaxpat._cli", "jaxpat.__main__")),
@@ -38,7 +41,7 @@ def modules() -> dict[str, Path]:
         for path in folder.rglob("*.py"):
             rel = path.relative_to(folder).with_suffix("")
             parts = [p for p in rel.parts if p != "__init__"]
-            if name == "jaxpat" and parts and parts[0] in ("catalog", "patterns", "conformance"):
+            if name == "jaxpat" and parts and parts[0] in ("catalog", "patterns", "report", "conformance"):
                 continue
             found[".".join([name, *parts])] = path
     return found
@@ -177,7 +180,8 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_no_code_imports_the_bare_folder_names() -> None:
-    """Nothing imports `catalog`, `patterns` or `conformance` as top-level names (they install under jaxpat)."""
+    """Nothing imports `catalog`, `patterns`, `report` or `conformance` as top-level names (they install under
+    jaxpat)."""
     bad = []
     for path in ROOT.rglob("*.py"):
         if any(part in (".venv", ".git", "build", "corpus") or part.startswith(".venv") for part in path.parts):
@@ -187,8 +191,21 @@ def test_no_code_imports_the_bare_folder_names() -> None:
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
             bad += [f"{path.relative_to(ROOT)}:{node.lineno}: {n}" for n in names
-                    if n.split(".")[0] in ("catalog", "patterns", "conformance")]
+                    if n.split(".")[0] in ("catalog", "patterns", "report", "conformance")]
     assert bad == []
+
+
+def test_importing_the_report_package_imports_no_pytest_jax_or_numpy() -> None:
+    """`jaxpat report` reads reports anywhere: `import jaxpat.report` (its whole public API) needs none of them."""
+    code = ("import sys, jaxpat.report as r; r.render_html; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest', 'jax', 'numpy', "
+            "'jaxlib', 'pluggy', 'yaml')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    # and the check can fail: the conformance package does import pytest
+    code = code.replace("jaxpat.report as r; r.render_html", "jaxpat.conformance._session as r")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pytest" in out.stdout
 
 
 def test_wheel_installs_one_top_level_name(tmp_path: Path) -> None:
@@ -207,8 +224,9 @@ def test_wheel_installs_one_top_level_name(tmp_path: Path) -> None:
         zf.extractall(tmp_path / "site")
     top = {n.split("/")[0] for n in names}
     assert {t for t in top if not t.endswith(".dist-info")} == {"jaxpat"}
-    for expected in ("jaxpat/catalog/catalog.yaml", "jaxpat/catalog/schema.json",
-                     "jaxpat/conformance/report-schema.json", "jaxpat/patterns/reference/scan.py", "jaxpat/py.typed"):
+    for expected in ("jaxpat/catalog/catalog.yaml", "jaxpat/catalog/schema.json", "jaxpat/report/report-schema.json",
+                     "jaxpat/report/html/page.html", "jaxpat/report/html/page.css", "jaxpat/report/html/page.js",
+                     "jaxpat/patterns/reference/scan.py", "jaxpat/py.typed"):
         assert expected in names
     code = "import jaxpat, jaxpat.catalog as c; print(jaxpat.__version__, len(c.load().patterns) > 0, c.__file__)"
     out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path / 'site')!r}); "

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from jaxpat.conformance import _report, _terminal
-from jaxpat.conformance._report import Result
+from jaxpat.report import Result
+
+from jaxpat import report as _report
 
 
 def result(pattern: str, transform: str, outcome: str = "passed", *, host: str | None = None,
@@ -33,7 +34,7 @@ def wide() -> list[Result]:
 
 
 def test_wide_matrix_fits_100_columns_in_blocks() -> None:
-    lines = _terminal.matrix_lines(wide(), width=100)
+    lines = _report.matrix_lines(wide(), width=100)
     assert max(len(line) for line in lines) <= 100
     text = "\n".join(lines)
     for host in ("gpu-box", "tpu-pod", "laptop"):
@@ -47,7 +48,7 @@ def test_wide_matrix_fits_100_columns_in_blocks() -> None:
 
 def test_narrow_report_is_one_block_with_families() -> None:
     rs = [result("scan-cumsum", t) for t in ("eager", "jit")] + [result("loops-fori", "jit", family="loops")]
-    lines = _terminal.matrix_lines(rs, width=100)
+    lines = _report.matrix_lines(rs, width=100)
     assert not any(line.startswith("columns ") for line in lines)
     assert lines.index("loops (1 pattern)") < lines.index("scan (1 pattern)")
     row = next(line for line in lines if line.strip().startswith("loops-fori"))
@@ -58,8 +59,8 @@ def test_legend_explains_every_symbol_drawn() -> None:
     rs = [result("p", t, o) for t, o in zip(("eager", "jit", "vmap", "grad"), ("passed", "failed", "xfailed",
                                                                                 "skipped"), strict=True)]
     rs += [result("q", "eager", "error"), result("q", "jit", "xpassed")]
-    for style in (_terminal.Style(unicode=True), _terminal.Style(unicode=False)):
-        lines = _terminal.matrix_lines(rs, style=style)
+    for style in (_report.Style(unicode=True), _report.Style(unicode=False)):
+        lines = _report.matrix_lines(rs, style=style)
         legend = lines[lines.index(next(x for x in lines if x.startswith("legend"))):]
         start = next(i for i, x in enumerate(lines) if x.startswith("pattern"))
         cells = {tok[0] for line in lines[start + 2:] for tok in line.split()[1:]
@@ -71,9 +72,9 @@ def test_legend_explains_every_symbol_drawn() -> None:
 
 def test_failure_line_carries_its_reason() -> None:
     r = result("p", "jit", "failed", message="wrong result:\n  expected [1 2], got [1 3]\n  max error 1")
-    (line,) = _terminal.failure_lines([r])
+    (line,) = _report.failure_lines([r])
     assert line.endswith("p::c[ref.impl-cpu:0-jit]: wrong result: expected [1 2], got [1 3]")
-    full = _terminal.failure_lines([r], full=True)
+    full = _report.failure_lines([r], full=True)
     assert sum("expected [1 2]" in x for x in full) == 1  # not twice
 
 
@@ -93,11 +94,11 @@ class _Stream(io.StringIO):
 def test_style_follows_encoding_tty_and_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm")
-    assert _terminal.style_for(_Stream("utf-8", True)) == _terminal.Style(unicode=True, colour=True)
-    assert _terminal.style_for(_Stream("ascii", False)) == _terminal.Style(unicode=False, colour=False)
+    assert _report.style_for(_Stream("utf-8", True)) == _report.Style(unicode=True, colour=True)
+    assert _report.style_for(_Stream("ascii", False)) == _report.Style(unicode=False, colour=False)
     monkeypatch.setenv("NO_COLOR", "1")
-    assert _terminal.style_for(_Stream("utf-8", True)).colour is False
-    painted = _terminal.matrix_lines([result("p", "jit", "failed")], style=_terminal.Style(colour=True))
+    assert _report.style_for(_Stream("utf-8", True)).colour is False
+    painted = _report.matrix_lines([result("p", "jit", "failed")], style=_report.Style(colour=True))
     assert any("\x1b[31;1m" in line for line in painted)
 
 

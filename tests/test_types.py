@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def link_tree(into: Path) -> Path:
-    """``into/jaxpat``: the package as it installs (jaxpat/ with catalog/, patterns/, conformance/ inside).
+    """``into/jaxpat``: the package as it installs (jaxpat/ with catalog/, patterns/, report/, conformance/ inside).
 
     mypy cannot follow setuptools' ``package-dir`` mapping or an editable
     install's import hook, so it checks this tree of symbolic links instead.
@@ -22,7 +22,7 @@ def link_tree(into: Path) -> Path:
     for item in (ROOT / "jaxpat").iterdir():
         if item.name != "__pycache__":
             (pkg / item.name).symlink_to(item)
-    for folder in ("catalog", "patterns", "conformance"):
+    for folder in ("catalog", "patterns", "report", "conformance"):
         (pkg / folder).symlink_to(ROOT / folder, target_is_directory=True)
     return pkg
 

@@ -7,7 +7,9 @@ columns. Each cell shows the worst outcome of its items and how many items
 had it (``✓4``: four items, all passed; ``✗1``: one failed, whatever else
 passed). Symbols fall back to ASCII when the stream cannot encode them
 (``PYTHONIOENCODING=ascii``, a C locale), and colour is used only on a
-terminal without ``NO_COLOR``.
+terminal without ``NO_COLOR``. Every string taken from a report goes through
+:func:`._text.printable` (control characters escaped), so a crafted report
+cannot move the cursor or repaint the screen; long messages are clipped.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ._matrix import build_matrix, worst
-from ._report import OUTCOMES, Result
+from ._model import OUTCOMES, Result
+from ._text import MAX_TERMINAL_MESSAGE, clip, printable
 
 __all__ = ["COMPILATIONS_NOTE", "Style", "failure_lines", "matrix_lines", "reason", "style_for"]
 
@@ -79,14 +82,20 @@ def style_for(stream: TextIO | Any) -> Style:
 
 
 def reason(message: str | None, outcome: str = "failed", limit: int = 240) -> str:
-    """A failure's reason on one line: its first line, joined with the next when it ends in ``:``."""
-    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    """A failure's reason on one line: its first line, joined with the next when it ends in ``:``.
+
+    Control characters are escaped (:func:`._text.printable`); at most ``limit`` characters.
+    """
+    lines = [printable(line.strip()) for line in (message or "").splitlines() if line.strip()]
     if not lines:
         return outcome
     text = lines[0]
     if text.endswith(":") and len(lines) > 1:
         text = f"{text} {lines[1]}"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", max(0, limit - 40), limit - 1)  # at a space near the limit, not inside a word
+    return text[: cut if cut > 0 else limit - 1] + "…"
 
 
 def _cell(counts: Any, style: Style) -> tuple[str, str | None]:
@@ -103,10 +112,11 @@ def matrix_lines(results: Iterable[Result], *, width: int = 100, style: Style | 
     if not matrix.rows:
         return ["(no results)"]
     cells = {(row.pattern, col): _cell(row.cells.get(col), style) for row in matrix.rows for col in matrix.columns}
-    headers = [col.rpartition("/") for col in matrix.columns]
+    headers = [printable(col).rpartition("/") for col in matrix.columns]
+    shown = {row.pattern: printable(row.pattern) for row in matrix.rows}
     widths = [max(len(h[2]), *(len(cells[(r.pattern, c)][0]) for r in matrix.rows))
               for h, c in zip(headers, matrix.columns, strict=True)]
-    longest = max(len(r.pattern) for r in matrix.rows)
+    longest = max(len(shown[r.pattern]) for r in matrix.rows)
     # the pattern column takes what the cells leave (ids are shortened to no less than 16 characters);
     # when even that does not fit, the columns are printed in blocks
     cells_w = sum(w + 2 for w in widths)
@@ -131,8 +141,9 @@ def matrix_lines(results: Iterable[Result], *, width: int = 100, style: Style | 
             if row.family != family:
                 family = row.family
                 n = sum(1 for r in matrix.rows if r.family == family)
-                lines.append(f"{family} ({n} pattern{'s' if n != 1 else ''})")
-            name = row.pattern if len(row.pattern) <= name_w - 1 else row.pattern[: name_w - 2] + style.ellipsis
+                lines.append(_fit(f"{printable(family)} ({n} pattern{'s' if n != 1 else ''})", width, style))
+            name = shown[row.pattern]
+            name = name if len(name) <= name_w - 1 else name[: name_w - 2] + style.ellipsis
             text = " " + name.ljust(name_w - 1)
             for i in block:
                 cell, outcome = cells[(row.pattern, matrix.columns[i])]
@@ -191,20 +202,29 @@ def _fit(line: str, width: int, style: Style) -> str:
 
 
 def failure_lines(results: Iterable[Result], *, full: bool = False, style: Style | None = None,
-                  width: int = 100) -> list[str]:
-    """One line per failing item: mark, node id and the reason; with ``full``, the message and repro follow."""
+                  width: int = 100, limit: int | None = None) -> list[str]:
+    """One line per failing item: mark, node id and the reason; with ``full``, the message and repro follow.
+
+    With ``full``, a message (and a reproduction) longer than ``limit``
+    characters (default :data:`._text.MAX_TERMINAL_MESSAGE`; 0: no limit) is
+    clipped, saying how much was left out. Report text is escaped
+    (:func:`._text.printable`): line breaks are kept, other control characters shown as escapes.
+    """
     style = style or Style()
+    limit = MAX_TERMINAL_MESSAGE if limit is None else limit
     lines = []
     for r in results:
         mark = style.paint(style.mark(r.outcome), r.outcome)
+        nodeid = printable(r.nodeid)
         if full:
-            lines.append(f"{mark} {r.nodeid}")
-            body = (r.message or r.outcome).rstrip()
+            lines.append(f"{mark} {nodeid}")
+            body = clip(printable((r.message or r.outcome).rstrip(), newlines=True), limit)
             lines += ["    " + line for line in body.splitlines()]
             if r.repro:
                 lines += ["    reproduce (save as repro.py, run python repro.py):"]
-                lines += ["      " + line for line in r.repro.rstrip().splitlines()]
+                repro = clip(printable(r.repro.rstrip(), newlines=True), limit)
+                lines += ["      " + line for line in repro.splitlines()]
             lines.append("")
         else:
-            lines.append(f"{mark} {r.nodeid}: {reason(r.message, r.outcome)}")
+            lines.append(f"{mark} {nodeid}: {reason(r.message, r.outcome)}")
     return lines

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ._report import OUTCOMES, Result
+from ._model import OUTCOMES, Result
 
 __all__ = ["TRANSFORM_ORDER", "Matrix", "Row", "build_matrix", "column_of"]
 

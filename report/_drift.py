@@ -37,7 +37,9 @@ from typing import Any
 
 from jaxpat._util import Exit
 
-from ._report import BAD, ClaimRecord, Environment, Leaf, Observation, Report, ReportError, Result
+from ._model import BAD, ClaimRecord, Environment, Leaf, Observation, Report, ReportError, Result
+from ._nodeid import parse_nodeid
+from ._text import MAX_TERMINAL_MESSAGE, clip, printable
 
 __all__ = ["CATEGORIES", "Change", "Drift", "ItemDrift", "drift", "format_text", "normalized", "ulps"]
 
@@ -451,12 +453,15 @@ def ulps(old: Any, new: Any, dtype: str) -> int | None:
     u, v = _num(old), _num(new)
     if u is None or v is None or not (math.isfinite(u) and math.isfinite(v)):
         return None
-    if dtype == "bfloat16":
-        return abs(_ordered(u, "<f", "<I", 32) // 65536 - _ordered(v, "<f", "<I", 32) // 65536)
-    fmt = _FORMATS.get(dtype)
-    if fmt is None:
+    try:
+        if dtype == "bfloat16":
+            return abs(_ordered(u, "<f", "<I", 32) // 65536 - _ordered(v, "<f", "<I", 32) // 65536)
+        fmt = _FORMATS.get(dtype)
+        if fmt is None:
+            return None
+        return abs(_ordered(u, *fmt) - _ordered(v, *fmt))
+    except (OverflowError, struct.error):  # a value its dtype cannot hold (a damaged or crafted report)
         return None
-    return abs(_ordered(u, *fmt) - _ordered(v, *fmt))
 
 
 def _ordered(x: float, ffmt: str, ifmt: str, bits: int) -> int:
@@ -501,11 +506,17 @@ _HEAD = {"regression": "REGRESSION", "fix": "fixed", "changed": "changed", "adde
          "drift": "drift"}
 
 
-def format_text(d: Drift, old_name: str = "old", new_name: str = "new", *, limit: int = 0) -> list[str]:
+def format_text(d: Drift, old_name: str = "old", new_name: str = "new", *, limit: int = 0,
+                clip_at: int | None = None) -> list[str]:
     """The diff for a terminal: environment, then each pattern's changed items, then the counts.
 
-    ``limit`` > 0 shows at most that many items per pattern (the rest are counted).
+    ``limit`` > 0 shows at most that many items per pattern (the rest are
+    counted). Each change's text is clipped at ``clip_at`` characters
+    (default :data:`._text.MAX_TERMINAL_MESSAGE`; 0: never), and every line
+    has its control characters escaped (:func:`._text.printable`): line breaks
+    inside a change are kept and indented.
     """
+    clip_at = MAX_TERMINAL_MESSAGE if clip_at is None else clip_at
     lines = [f"old: {old_name} ({_hosts_line(d.old)})", f"new: {new_name} ({_hosts_line(d.new)})"]
     if d.environment:
         lines += ["", "environment and config:"]
@@ -522,7 +533,7 @@ def format_text(d: Drift, old_name: str = "old", new_name: str = "new", *, limit
                          + ", ".join(f"{k} ({n})" for k, n in steps.most_common(4))
                          + (" …" if len(steps) > 4 else ""))
         for item in shown:
-            name = item.nodeid.split("::", 2)[-1]
+            name = parse_nodeid(item.nodeid).item_name()
             host = f"{item.host}: " if item.host else ""
             outcome = (f"{item.old_outcome} → {item.new_outcome}" if item.old_outcome != item.new_outcome
                        else item.new_outcome)
@@ -530,8 +541,8 @@ def format_text(d: Drift, old_name: str = "old", new_name: str = "new", *, limit
             for c in item.changes:
                 if c.what == "outcome":
                     continue
-                text = c.text.replace("\n", "\n      ")
-                lines.append(f"      {text}")
+                text = clip(printable(c.text, newlines=True), clip_at, hint="--full shows all of it")
+                lines.append("      " + text.replace("\n", "\n      "))
         if len(items) > len(shown):
             lines.append(f"  … {len(items) - len(shown)} more items (--limit 0 shows all)")
     counts = d.counts()
@@ -542,7 +553,7 @@ def format_text(d: Drift, old_name: str = "old", new_name: str = "new", *, limit
     verdict = {"regression": "regression (exit 1)", "drift": "drift only, no regression (exit 5)",
                "none": "no change in outcomes or observations (exit 0)"}[d.status]
     lines.append(f"result: {verdict}")
-    return lines
+    return [printable(line, newlines=True) for line in lines]
 
 
 def _hosts_line(envs: Sequence[Environment]) -> str:

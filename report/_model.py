@@ -1,12 +1,15 @@
 """The conformance report: one typed model, its JSON Schema, and atomic writes (docs/report.md).
 
-The format is declared once, in ``report-schema.json``. :func:`load_report`
-checks a file against it (with :mod:`jaxpat._jsonschema`) before building the
-typed :class:`Report`, so a crafted or damaged file is a :class:`ReportError`
-naming the member at fault -- never a crash in a reader. The writer checks the
-final report against the same schema. Members this version does not model are
-kept (``extra``) and written back, so merging never loses what a newer writer
-recorded.
+The format is declared once, in ``report-schema.json``, plus the few rules a
+schema cannot say (:func:`model_problems`: a leaf's values fill its shape,
+claim sizes are positive, ...). :func:`load_report` parses a file within
+bounds (:mod:`._json`: depth, integer size, duplicate keys), checks it against
+both, and only then builds the typed :class:`Report`, so a crafted or damaged
+file is one :class:`ReportError` naming the member at fault -- never a crash
+in a reader, and every report it accepts can be shown, diffed, merged and
+drawn. The writer checks the final report against the same rules. Members
+this version does not model are kept (``extra``) and written back, so merging
+never loses what a newer writer recorded.
 
 Nothing here imports JAX: the report is built on the pytest controller from
 what workers send, and ``jaxpat report`` reads it anywhere.
@@ -15,10 +18,11 @@ what workers send, and ``jaxpat report`` reads it anywhere.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache
@@ -27,6 +31,9 @@ from typing import Any, TypeVar, cast
 
 from jaxpat import _jsonschema
 from jaxpat._util import atomic_write
+
+from ._json import BoundsError, dumps_strict, loads_bounded
+from ._nodeid import parse_nodeid
 
 __all__ = [
     "FORMAT",
@@ -41,10 +48,11 @@ __all__ = [
     "Report",
     "ReportError",
     "Result",
-    "diff_reports",
     "load_report",
     "merge_reports",
+    "model_problems",
     "new_report",
+    "parse_report",
     "summarize",
     "validate_report",
     "write_report",
@@ -76,9 +84,20 @@ def schema() -> dict[str, Any]:
 _T = TypeVar("_T")
 
 
+_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _names(cls: type) -> frozenset[str]:
+    """A record class's member names (``extra`` aside), computed once per class."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = frozenset(f.name for f in fields(cast(Any, cls))) - {"extra"}
+    return names
+
+
 def _split(cls: type[_T], data: Mapping[str, Any], **override: Any) -> _T:
     """``cls(**known members, extra=the rest)``: a record from its JSON object, losing nothing."""
-    names = {f.name for f in fields(cast(Any, cls))} - {"extra"}
+    names = _names(cls)
     known = {k: v for k, v in data.items() if k in names}
     extra = {k: v for k, v in data.items() if k not in names}
     return cast(_T, cast(Any, cls)(**{**known, **override}, extra=extra))
@@ -245,8 +264,11 @@ class Result:
 
     @property
     def pattern_id(self) -> str:
-        """The pattern, from the record or else from the node id."""
-        return self.pattern or self.nodeid.split("::")[-1].split("[")[0]
+        """The pattern, from the record or else from the node id (a setup item: ``plugin`` or ``platform``)."""
+        if self.pattern:
+            return self.pattern
+        node = parse_nodeid(self.nodeid)
+        return node.pattern or node.setup or self.nodeid.split("::")[-1].split("[")[0]
 
     @property
     def key(self) -> tuple[str, str]:
@@ -307,9 +329,13 @@ class Report:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str = "report") -> Report:
-        """Check ``data`` against the schema and build the report; :class:`ReportError` lists what is wrong."""
-        problems = validate_report(data)
+    def from_dict(cls, data: Any, *, source: str = "report", check: bool = True) -> Report:
+        """Check ``data`` against the schema and build the report; :class:`ReportError` lists what is wrong.
+
+        ``check=False`` skips the check, for a document built here from
+        reports that were checked (:func:`merge_reports`; the writer checks again).
+        """
+        problems = validate_report(data) if check else []
         if problems:
             raise ReportError(f"{source}: not a valid jaxpat report:\n" + "\n".join(f"  {p}" for p in problems))
         data = dict(data)
@@ -344,6 +370,17 @@ class Report:
     def environments(self) -> tuple[Environment, ...]:
         """One environment per host: the merged hosts, or this run's own."""
         return self.hosts or (self.environment,)
+
+    def tally(self) -> dict[str, Any]:
+        """The summary recomputed from ``results`` and ``claims`` (what ``summary`` should say; the file's
+        own ``summary`` is never trusted by a view): counts per outcome, ``total``, summed ``duration``,
+        claim verdict counts under ``claims``."""
+        counts = Counter(r.outcome for r in self.results)
+        out: dict[str, Any] = {o: counts.get(o, 0) for o in OUTCOMES}
+        out["total"] = len(self.results)
+        out["duration"] = round(sum(r.duration or 0.0 for r in self.results), 6)
+        out["claims"] = dict(Counter(c.verdict for c in self.claims))
+        return out
 
     def failures(self) -> list[Result]:
         """The results whose outcome fails a run (failed, error, xpassed), in node id order."""
@@ -387,20 +424,27 @@ def write_report(report: dict[str, Any] | Report, path: str | os.PathLike[str], 
     """Write ``report`` to ``path`` atomically (temporary file, then rename); return the path.
 
     The JSON is indented (one member per line) unless ``compact``, which
-    writes it on one line, faster. ``check`` (default: when not ``compact``,
-    i.e. for final reports) validates the document against the schema first
-    and raises ``ValueError`` -- a bug in the writer -- if it does not conform.
+    writes it on one line, faster. It is strict JSON: a non-finite float is
+    written as ``"nan"``, ``"inf"`` or ``"-inf"``, never ``NaN``. ``check``
+    (default: when not ``compact``, i.e. for final reports) validates the
+    document against the schema and the model's rules first and raises
+    ``ValueError`` -- a bug in the writer -- if it does not conform.
+    ``OSError`` when the file cannot be written.
     """
     data = report.to_dict() if isinstance(report, Report) else report
     summarize(data)
+    try:
+        text = json.dumps(data, default=str, allow_nan=False) if compact else _indented(data)
+    except ValueError:  # NaN or an infinity somewhere (JSON has neither): written as the report spells them
+        data = json.loads(dumps_strict(data))
+        text = json.dumps(data, default=str, allow_nan=False) if compact else _indented(data)
     if check if check is not None else not compact:
         problems = validate_report(data)
         if problems:
             raise ValueError("jaxpat wrote a report that does not match its schema:\n" + "\n".join(problems))
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = (json.dumps(data, default=str) if compact else _indented(data)) + "\n"
-    atomic_write(target, text)
+    atomic_write(target, text + "\n")
     return target
 
 
@@ -412,38 +456,55 @@ def _indented(data: dict[str, Any]) -> str:
     """
     results = data.get("results")
     if not isinstance(results, list) or not any(isinstance(r, dict) and "observed" in r for r in results):
-        return json.dumps(data, indent=1, default=str)
+        return json.dumps(data, indent=1, default=str, allow_nan=False)
     nonce = os.urandom(8).hex()
     inline: dict[str, str] = {}
     shallow = []
     for i, r in enumerate(results):
         if isinstance(r, dict) and "observed" in r:
             token = f"\x00observed-{nonce}-{i}"
-            inline[json.dumps(token)] = json.dumps(r["observed"], default=str)
+            inline[json.dumps(token)] = json.dumps(r["observed"], default=str, allow_nan=False)
             r = {**r, "observed": token}
         shallow.append(r)
-    text = json.dumps({**data, "results": shallow}, indent=1, default=str)
+    text = json.dumps({**data, "results": shallow}, indent=1, default=str, allow_nan=False)
     return re.sub(r'"\\u0000observed-' + nonce + r'-\d+"', lambda m: inline[m.group(0)], text)
 
 
 def load_report(path: str | os.PathLike[str]) -> Report:
     """Read and check a report; :class:`ReportError` says what is wrong with the file, and where."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise ReportError(f"{path}: not a text file ({exc.reason})") from exc
+    return parse_report(text, source=str(path))
+
+
+def parse_report(text: str, *, source: str = "report") -> Report:
+    """A report from its JSON text, parsed within bounds and checked (``source`` names it in errors).
+
+    :class:`ReportError` for invalid JSON (with line and column), a broken
+    bound (nesting deeper than 32 levels, an integer of more than 64 digits,
+    a number out of a float's range, a key twice in one object, a lone
+    surrogate: with the JSON path), or a document that is not a valid report.
+    """
+    try:
+        data = loads_bounded(text)
     except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
-    return Report.from_dict(data, source=str(path))
+        raise ReportError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+    except BoundsError as exc:
+        raise ReportError(f"{source}: not a valid jaxpat report:\n  {exc}") from exc
+    return Report.from_dict(data, source=source)
 
 
 def validate_report(data: Any) -> list[str]:
     """Return the ways ``data`` departs from the report format (empty when valid).
 
     ``format`` and ``version`` are checked first, so a file of another kind or
-    version gets one clear line rather than a list of schema complaints.
+    version gets one clear line rather than a list of schema complaints; then
+    the schema; then, for a document that fits the schema, the rules a schema
+    cannot say (:func:`model_problems`).
     """
     if not isinstance(data, dict):
         return ["the top level must be an object"]
@@ -451,7 +512,97 @@ def validate_report(data: Any) -> list[str]:
         return [f"`format` must be {FORMAT!r}"]
     if data.get("version") != VERSION:
         return [f"`version` {data.get('version')!r} is not supported (this jaxpat reads {VERSION})"]
-    return _jsonschema.problems(data, schema())
+    return _jsonschema.problems(data, schema()) or model_problems(data)
+
+
+#: Seconds a duration may be at most (more is a damaged file: summing such figures would overflow).
+MAX_SECONDS = 1e9
+#: Dimensions a leaf's shape may have at most (NumPy allows 64).
+MAX_RANK = 64
+
+
+def model_problems(data: Mapping[str, Any], *, limit: int = 20) -> list[str]:
+    """The rules of the format that its JSON Schema does not express, for a document that fits the schema.
+
+    - every duration (``results[].duration``, ``duration_wall``) is at most :data:`MAX_SECONDS`;
+    - an observed leaf's ``shape`` has at most :data:`MAX_RANK` dimensions, and its ``values``
+      (when present) number exactly the product of the shape: ``[re, im]`` pairs of numbers (or
+      ``"nan"``/``"inf"``/``"-inf"``) for a complex dtype, a number, boolean or string otherwise;
+    - a claim's ``measured.sizes`` (when present) is a list of numbers greater than 0 (the plots
+      put them on a log axis), and ``claimed.at_least`` a number;
+    - the hosts of a merged report have distinct labels, and every device id of a host is distinct.
+    """
+    out: list[str] = []
+
+    def bad(at: str, why: str) -> None:
+        out.append(f"{at}: {why}")
+
+    wall: Any = data.get("duration_wall")
+    if _is_number(wall) and wall > MAX_SECONDS:
+        bad("$.duration_wall", f"{wall!r} is above the maximum {MAX_SECONDS:g} seconds")
+    for i, r in enumerate(data.get("results") or ()):
+        if len(out) >= limit:
+            break
+        at = f"$.results[{i}]"
+        if r["duration"] > MAX_SECONDS:
+            bad(f"{at}.duration", f"{r['duration']!r} is above the maximum {MAX_SECONDS:g} seconds")
+        for j, leaf in enumerate((r.get("observed") or {}).get("leaves") or ()):
+            _leaf_problems(leaf, f"{at}.observed.leaves[{j}]", bad)
+    for i, c in enumerate(data.get("claims") or ()):
+        if len(out) >= limit:
+            break
+        measured = c.get("measured") or {}
+        sizes = measured.get("sizes")
+        if "sizes" in measured and not (isinstance(sizes, list) and all(_is_number(x) and x > 0 for x in sizes)):
+            bad(f"$.claims[{i}].measured.sizes", "must be a list of numbers greater than 0")
+        claimed = c.get("claimed")
+        if isinstance(claimed, dict) and "at_least" in claimed and not _is_number(claimed["at_least"]):
+            bad(f"$.claims[{i}].claimed.at_least", "must be a number")
+    env = data["environment"]
+    hosts = env.get("hosts") or ()
+    labels = [h.get("host") for h in hosts if h.get("host") is not None]
+    if len(set(labels)) != len(labels):
+        twice = next(x for x in labels if labels.count(x) > 1)
+        bad("$.environment.hosts", f"two hosts are labelled {twice!r}")
+    for where, e in [("$.environment", env), *((f"$.environment.hosts[{k}]", h) for k, h in enumerate(hosts))]:
+        ids = [d["id"] for d in e.get("devices") or ()]
+        if len(set(ids)) != len(ids):
+            bad(f"{where}.devices", f"the device {next(x for x in ids if ids.count(x) > 1)!r} is listed twice")
+    return out[:limit]
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _leaf_problems(leaf: Mapping[str, Any], at: str, bad: Any) -> None:
+    shape, values = leaf.get("shape"), leaf.get("values")
+    if shape is not None and len(shape) > MAX_RANK:
+        bad(f"{at}.shape", f"has {len(shape)} dimensions (at most {MAX_RANK})")
+        return
+    if values is None:
+        return
+    if shape is None:
+        bad(at, "`values` without a `shape`")
+        return
+    n = math.prod(int(d) for d in shape)
+    if len(values) != n:
+        bad(f"{at}.values", f"holds {len(values)} values; the shape {list(shape)} has {n} elements")
+        return
+    complex_ = str(leaf.get("dtype") or "").startswith("complex")
+    for k, v in enumerate(values):
+        if complex_:
+            ok = isinstance(v, list) and len(v) == 2 and all(_is_scalar(p) for p in v)
+        else:
+            ok = _is_scalar(v) or isinstance(v, str)  # other dtypes are written as str(value)
+        if not ok:
+            what = 'an [re, im] pair of numbers or "nan"/"inf"/"-inf"' if complex_ else "a number, boolean or string"
+            bad(f"{at}.values[{k}]", f"must be {what}, not {json.dumps(v)[:40]}")
+            return
+
+
+def _is_scalar(v: Any) -> bool:
+    return isinstance(v, bool) or _is_number(v) or v in ("nan", "inf", "-inf")
 
 
 # ---------------------------------------------------------------------------
@@ -493,38 +644,5 @@ def merge_reports(reports: Iterable[Report]) -> Report:
     data["claims"] = [c.to_dict() for c in claims]
     data["compiles"] = {"count": count, "by_process": {}}
     summarize(data)
-    return Report.from_dict(data, source="merged report")
-
-
-def diff_reports(old: Report, new: Report) -> dict[str, list[dict[str, Any]]]:
-    """What changed between two runs: regressions, fixes, other changes, added and removed items.
-
-    Items are matched by ``(host label, node id)`` when both reports carry
-    host labels on their results (merged reports), else by node id; nothing is
-    dropped: every item of either report lands in exactly one list, or is unchanged.
-    """
-    by_host = any(r.host for r in old.results) and any(r.host for r in new.results)
-
-    def key(r: Result) -> str:
-        return f"{r.host}::{r.nodeid}" if by_host and r.host else r.nodeid
-
-    before = {key(r): r for r in old.results}
-    after = {key(r): r for r in new.results}
-    if len(before) != len(old.results) or len(after) != len(new.results):
-        raise ReportError("a report holds the same item twice (merged reports from hosts with the same label?)")
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for k in sorted(before.keys() | after.keys()):
-        a, b = before.get(k), after.get(k)
-        if a is None and b is not None:
-            out["added"].append({"nodeid": k, "new": b.outcome})
-        elif b is None and a is not None:
-            out["removed"].append({"nodeid": k, "old": a.outcome})
-        elif a is not None and b is not None and a.outcome != b.outcome:
-            entry = {"nodeid": k, "old": a.outcome, "new": b.outcome, "message": b.message}
-            if b.outcome in BAD and a.outcome not in BAD:
-                out["regressions"].append(entry)
-            elif a.outcome in BAD and b.outcome not in BAD:
-                out["fixes"].append(entry)
-            else:
-                out["changed"].append(entry)
-    return {k: out.get(k, []) for k in ("regressions", "fixes", "changed", "added", "removed")}
+    # built from checked reports; merging adds only host labels, which were checked above
+    return Report.from_dict(data, source="merged report", check=False)
