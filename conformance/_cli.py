@@ -49,7 +49,7 @@ FROM_PYTEST = {0: Exit.OK, 1: Exit.FINDINGS, 2: Exit.INTERRUPTED, 3: Exit.INTERN
 #: filter for the one warning that ``-p jaxpat`` gives in this process (jaxpat is imported already,
 #: so pytest cannot assertion-rewrite it; jaxpat has no test code to rewrite).
 PLUGIN_ARGS = ("-W", "ignore:Module already imported so cannot be rewritten; jaxpat:pytest.PytestAssertRewriteWarning",
-               "-p", "jaxpat", "-p", "xdist")
+               "-pjaxpat", "-pxdist")  # one token each: xdist rewrites a separate `jaxpat` (a folder here) as a path
 #: Environment variables that would change what a run checks; ``jaxpat check`` leaves them out.
 IGNORED_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS")
 

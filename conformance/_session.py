@@ -678,7 +678,7 @@ def selection(config: pytest.Config) -> dict[str, Any]:
     """What chose this run's items beyond jaxpat's own filters: pytest's ``-k``/``-m``/``--deselect``/``-p``,
     ``-x``/``--maxfail``, and the environment that adds options or plugins; ``partial`` lists what made the
     selection partial (empty: every collected jaxpat item was asked for)."""
-    opt = getattr(config, "option", None)
+    opt: Any = getattr(config, "option", None)
     params = getattr(config, "invocation_params", None)
     out: dict[str, Any] = {"args": [str(a) for a in getattr(params, "args", ())]}
     env = {k: os.environ[k] for k in SELECTION_ENV if os.environ.get(k)}

@@ -176,11 +176,10 @@ def _shipped() -> Any:
 
 def _tampered_cache_entries(paths: list[Any]) -> list[str]:
     """A line per parse cache entry that differs from its file (a rewritten entry cannot be trusted)."""
+    import stat
     from pathlib import Path
 
     from jaxpat.catalog._parse_cache import tampered
-
-    import stat
 
     out = []
     for p in paths:

@@ -16,8 +16,7 @@ from typing import Any
 
 from jaxpat.catalog import Claims
 from jaxpat.conformance import _claim_verdicts as cv
-from jaxpat.report import _html
-from jaxpat.report import ClaimRecord
+from jaxpat.report import ClaimRecord, _html
 
 SIZES = [10, 100, 1000]
 WORKS = {"ok": True, "detail": "works", "types": []}
