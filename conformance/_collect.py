@@ -28,7 +28,7 @@ from jaxpat.catalog import Catalog, Pattern
 
 from jaxpat._util import dist_version
 
-from ._setup import GUARDED_CONFIG, default_cache_dir
+from ._setup import GUARDED_CONFIG, DeviceNaming, default_cache_dir
 
 __all__ = ["GUARDED_CONFIG", "AgreementItem", "Device", "ErrorItem", "ImplRef", "JaxpatItem", "Listing",
            "PatternCollector", "SkipItem", "collect_items", "default_cache_dir", "environment", "load_listing",
@@ -71,7 +71,7 @@ class ImplRef:
 
 
 @dataclass(frozen=True)
-class JudgeSpec:
+class JudgeSpec(DeviceNaming):
     """What one item checks (the judge's twin of :class:`._execute.ItemSpec`, with no JAX objects)."""
 
     pattern: Pattern
@@ -80,16 +80,6 @@ class JudgeSpec:
     device: Device
     transform: str
     devices: tuple[Device, ...] = ()
-
-    @property
-    def device_set(self) -> tuple[Device, ...]:
-        return self.devices or (self.device,)
-
-    @property
-    def device_id(self) -> str:
-        if self.case.devices > 1:
-            return f"{self.device.platform}:0..{self.case.devices - 1}"
-        return f"{self.device.platform}:{self.device.id}"
 
     @property
     def platform(self) -> str:

@@ -41,6 +41,7 @@ from ._judge import expectation as _expectation
 from ._memory import current_rss
 from ._observe import observe_error, observe_value, observing
 from ._placement import placement_facts, platform_name
+from ._setup import DeviceNaming
 from ._wire import WireError, decode, encode
 
 __all__ = ["VMAP_BATCH", "ConformanceFailure", "ItemSpec", "build_args", "config_scope", "jitted",
@@ -48,7 +49,7 @@ __all__ = ["VMAP_BATCH", "ConformanceFailure", "ItemSpec", "build_args", "config
 
 
 @dataclass(frozen=True)
-class ItemSpec:
+class ItemSpec(DeviceNaming):
     """What one item checks: pattern × case × implementation × device (set) × transform.
 
     ``devices`` is the item's device set for a case that declares ``devices: N`` > 1
@@ -61,18 +62,6 @@ class ItemSpec:
     device: Any  # a jax.Device
     transform: str
     devices: tuple = ()
-
-    @property
-    def device_set(self) -> tuple:
-        """The devices the item runs on, in order: index i is device i of ``$devices``, ``$mesh`` and ``shards``."""
-        return self.devices or (self.device,)
-
-    @property
-    def device_id(self) -> str:
-        """``cpu:3`` for one device; ``cpu:0..7`` (device *indices*, stable across hosts) for a device set."""
-        if self.case.devices > 1:
-            return f"{self.device.platform}:0..{self.case.devices - 1}"
-        return f"{self.device.platform}:{self.device.id}"
 
     @property
     def platform(self) -> str:

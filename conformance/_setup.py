@@ -9,7 +9,7 @@ from jaxpat.patterns import hookimpl
 
 from jaxpat._util import cache_root
 
-__all__ = ["GUARDED_CONFIG", "ExtraCatalog", "catalog_with_files", "default_cache_dir", "jsonable"]
+__all__ = ["GUARDED_CONFIG", "DeviceNaming", "ExtraCatalog", "catalog_with_files", "default_cache_dir", "jsonable"]
 
 #: JAX config flags the report's environment records (every flag is compared around each item by the executor).
 GUARDED_CONFIG = (
@@ -63,3 +63,24 @@ def catalog_with_files(paths: list[str], *, trust_cache: bool = True) -> tuple[A
             continue
         ok.append((origin, Path(p).resolve()))
     return catalog, problems
+
+
+class DeviceNaming:
+    """How an item names its devices: the executor's ``ItemSpec`` (JAX devices) and the judge's ``JudgeSpec``
+    (devices the probe described) alike. Needs ``device``, ``devices`` and ``case`` attributes."""
+
+    device: Any
+    devices: tuple
+    case: Any
+
+    @property
+    def device_set(self) -> tuple:
+        """The devices the item runs on, in order: index i is device i of ``$devices``, ``$mesh`` and ``shards``."""
+        return self.devices or (self.device,)
+
+    @property
+    def device_id(self) -> str:
+        """``cpu:3`` for one device; ``cpu:0..7`` (device *indices*, stable across hosts) for a device set."""
+        if self.case.devices > 1:
+            return f"{self.device.platform}:0..{self.case.devices - 1}"
+        return f"{self.device.platform}:{self.device.id}"
