@@ -78,6 +78,7 @@ __all__ = [
     "list_releases",
     "load_history",
     "run_releases",
+    "spread_order",
     "supported_range",
     "version_key",
 ]
@@ -502,7 +503,8 @@ class CheckRunner:
 
     def __init__(self, builder: EnvironmentBuilder, pythons: Mapping[str, Interpreter], out: Path,
                  check_args: Sequence[str] = (), *, execute: Exec = _run, progress: Progress = lambda s: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, resume: bool = False) -> None:
+        self.resume = resume
         self.builder = builder
         self.pythons = dict(pythons)
         self.out = out
@@ -518,6 +520,10 @@ class CheckRunner:
         python = self.pythons.get(release)
         if python is None:
             raise HistoryError(f"no Python chosen for jax {release}")
+        if self.resume:
+            kept = self._kept(release, patterns, python)
+            if kept is not None:
+                return kept
         self.progress(f"jax {release}: environment (python {python.version}, {self.builder.installer})")
         env, reason, reused = self.builder.ensure(release, python)
         if env is None:
@@ -553,6 +559,10 @@ class CheckRunner:
         except ReportError as exc:
             return ReleaseRun(release, "error", python.version, reason=str(exc), exit=done.returncode,
                               seconds=seconds, patterns=tuple(patterns))
+        if n == 1:
+            self._sidecar(release).write_text(json.dumps(
+                {**self._selection(release, patterns, python), "exit": done.returncode, "seconds": seconds},
+                indent=1) + "\n", encoding="utf-8")
         s = rep.summary
         counts = ", ".join(f"{s[k]} {k}" for k in ("passed", "failed", "error", "xfailed", "xpassed", "skipped",
                                                      "not_run") if s.get(k))
@@ -560,25 +570,86 @@ class CheckRunner:
         return ReleaseRun(release, "ran", python.version, report=rep, report_path=str(report), exit=done.returncode,
                           seconds=seconds, patterns=tuple(patterns))
 
+    def _sidecar(self, release: str) -> Path:
+        return self.out / f"jax-{release}.run.json"
 
-def run_releases(releases: Sequence[str], patterns: Sequence[str], runner: Runner, *, jobs: int = 1
-                 ) -> list[ReleaseRun]:
-    """Run ``runner`` on each release, ``jobs`` at a time; the runs in release order.
+    def _selection(self, release: str, patterns: Sequence[str], python: Interpreter) -> dict[str, Any]:
+        return {"release": release, "patterns": list(patterns), "check_args": self.check_args,
+                "python": python.version, "environment": self.builder.wanted(release, python)}
 
-    A runner that raises makes that release an ``error`` (with the exception),
+    def _kept(self, release: str, patterns: Sequence[str], python: Interpreter) -> ReleaseRun | None:
+        """The report an earlier run with the same selection left in ``out`` (``--resume``), if it is complete."""
+        try:
+            side = json.loads(self._sidecar(release).read_text(encoding="utf-8"))
+            wanted = self._selection(release, patterns, python)
+            if not isinstance(side, dict) or any(side.get(k) != v for k, v in wanted.items()):
+                return None
+            path = self.out / f"jax-{release}.json"
+            rep = load_report(path)
+        except (OSError, ValueError, ReportError):
+            return None
+        if rep.status != "complete":
+            return None
+        with self._lock:
+            self._count[release] += 1
+        self.progress(f"jax {release}: reusing the report of an earlier run, {path}")
+        return ReleaseRun(release, "ran", python.version, report=rep, report_path=str(path), exit=side.get("exit"),
+                          seconds=float(side.get("seconds") or 0.0), patterns=tuple(patterns))
+
+
+def spread_order(releases: Sequence[str]) -> list[str]:
+    """The releases in the order a history runs them: the oldest, the newest, then the middles, halving.
+
+    A history stopped early (or still running) then covers the whole range
+    coarsely rather than its oldest part finely: 0.6.0, 0.12.1, 0.9.1, 0.7.2, 0.11.0, ...
+    """
+    ordered = sorted_versions(releases)
+    if len(ordered) <= 2:
+        return ordered
+    out = [ordered[0], ordered[-1]]
+    spans = [(0, len(ordered) - 1)]
+    while spans:
+        nxt = []
+        for a, b in spans:
+            if b - a < 2:
+                continue
+            m = (a + b) // 2
+            out.append(ordered[m])
+            nxt += [(a, m), (m, b)]
+        spans = nxt
+    return out
+
+
+def run_releases(releases: Sequence[str], patterns: Sequence[str], runner: Runner, *, jobs: int = 1,
+                 done: Callable[[list[ReleaseRun]], None] | None = None) -> list[ReleaseRun]:
+    """Run ``runner`` on each release, ``jobs`` at a time, in :func:`spread_order`; the runs in release order.
+
+    ``done``, when given, is called with the runs finished so far after each
+    one finishes (``jaxpat history`` rewrites its history file then). A
+    runner that raises makes that release an ``error`` (with the exception),
     never the whole history.
     """
+    finished: list[ReleaseRun] = []
+    lock = threading.Lock()
+
     def one(release: str) -> ReleaseRun:
         try:
-            return runner(release, patterns)
+            run = runner(release, patterns)
         except Exception as exc:  # one release's trouble is that release's result
-            return ReleaseRun(release, "error", reason=f"{type(exc).__name__}: {exc}", patterns=tuple(patterns))
+            run = ReleaseRun(release, "error", reason=f"{type(exc).__name__}: {exc}", patterns=tuple(patterns))
+        if done is not None:
+            with lock:
+                finished.append(run)
+                done(sorted(finished, key=lambda r: version_key(r.release)))
+        return run
 
-    ordered = sorted_versions(releases)
-    if jobs <= 1 or len(ordered) <= 1:
-        return [one(r) for r in ordered]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(one, ordered))
+    order = spread_order(releases)
+    if jobs <= 1 or len(order) <= 1:
+        runs = [one(r) for r in order]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            runs = list(pool.map(one, order))
+    return sorted(runs, key=lambda r: version_key(r.release))
 
 
 # ---------------------------------------------------------------------------

@@ -78,6 +78,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     run.add_argument("--bisect", nargs=2, metavar=("OLD", "NEW"),
                      help="run OLD and NEW, then only the patterns of the items that differ on the releases "
                      "between them, halving, until each change has its first release")
+    run.add_argument("--resume", action="store_true",
+                     help="reuse the reports an earlier, stopped run with the same selection left in OUT")
     run.add_argument("--installer", choices=("uv", "pip"), help="default: uv when it is installed, else pip")
     run.add_argument("--env-dir", metavar="DIR", help="where environments are kept (default: $JAXPAT_HISTORY_DIR "
                      "or ~/.cache/jaxpat/history)")
@@ -141,7 +143,7 @@ def history_command(ns: argparse.Namespace) -> int:
     env_dir = Path(ns.env_dir).expanduser() if ns.env_dir else h.history_dir()
     builder = h.EnvironmentBuilder(env_dir, jaxpat, plugins, installer=ns.installer)
     check_args = ["-n", str(ns.numprocesses), *ns.check_args]
-    runner = h.CheckRunner(builder, pythons, out, check_args, progress=say)
+    runner = h.CheckRunner(builder, pythons, out, check_args, progress=say, resume=ns.resume)
     say(f"{len(releases)} release{'s' if len(releases) != 1 else ''}: {', '.join(releases)}; environments in "
         f"{env_dir} ({builder.installer}); jaxpat from {jaxpat.spec}{' (editable)' if jaxpat.editable else ''}"
         + (f"; plugins: {', '.join(p.spec for p in plugins)}" if plugins else ""))
@@ -162,7 +164,18 @@ def history_command(ns: argparse.Namespace) -> int:
         for line in view.bisect_lines(result, style=view.style_for(sys.stdout)):
             print(line)
         return int(Exit.OK)
-    runs = h.run_releases(releases, ns.pattern, runner, jobs=ns.jobs)
+    json_path = Path(ns.json) if ns.json else out / "history.json"
+
+    def partial(finished: list[Any]) -> None:
+        """After each release: the history so far (a run stopped early still leaves one)."""
+        left = [r for r in releases if r not in {x.release for x in finished}]
+        if not left:
+            return
+        so_far = h.build_history(finished, {**meta, "wall_seconds": round(time.time() - started, 1),
+                                            "partial": True, "pending": left})
+        so_far.write(json_path)
+
+    runs = h.run_releases(releases, ns.pattern, runner, jobs=ns.jobs, done=partial)
     meta["wall_seconds"] = round(time.time() - started, 1)
     hist = h.build_history(runs, meta)
     _write_outputs(ns, hist, say, default_dir=out)

@@ -72,34 +72,6 @@ def style_for(stream: TextIO) -> HistoryStyle:
 # the cells
 # ---------------------------------------------------------------------------
 
-def cell(hist: History, pattern: str, release: str) -> tuple[str, str]:
-    """``(state, change)`` of a pattern on a release.
-
-    ``state`` is the worst outcome of its items, or ``uninstallable``,
-    ``release-error`` or ``absent``; ``change`` is ``outcome`` when an item's
-    outcome changed at this release (against the previous release that
-    ran), ``other`` when only what items observed changed, else ``""``.
-    """
-    status = hist.release(release)["status"]
-    if status == "uninstallable":
-        return "uninstallable", ""
-    if status == "error":
-        return "release-error", ""
-    counts = hist.patterns.get(pattern, {}).get("outcomes", {}).get(release)
-    if not counts:
-        return "absent", ""
-    state = next(o for o in WORST_FIRST if counts.get(o)) if any(counts.values()) else "absent"
-    change = ""
-    for c in hist.changes(pattern):
-        if c["release"] != release:
-            continue
-        if any(x["what"] == "outcome" for x in c["changes"]):
-            change = "outcome"
-            break
-        change = "other"
-    return state, change
-
-
 def _cells(hist: History) -> dict[tuple[str, str], tuple[str, str]]:
     """Every (pattern, release) cell, computed in one pass over the changes."""
     marks: dict[tuple[str, str], str] = {}
@@ -186,8 +158,8 @@ def matrix_lines(hist: History, *, width: int = 100, style: HistoryStyle | None 
     for start in range(0, len(releases), per_block):
         block = releases[start:start + per_block]
         tall = max(len(r) for r in block)
-        for row in range(tall):
-            chars = "".join(f"{(r.rjust(tall)[row]):<3}" for r in block)
+        for i in range(tall):
+            chars = "".join(f"{(r.rjust(tall)[i]):<3}" for r in block)
             out.append((" " * (name_w + 2) + chars).rstrip())
         for p in patterns:
             row = ""

@@ -296,6 +296,48 @@ def test_environments_are_reused_while_unchanged(tmp_path: Path) -> None:
     assert len(calls) == 4
 
 
+def test_releases_run_oldest_newest_then_middles_and_report_as_they_finish() -> None:
+    # by hand: ends r0 r8; middle r4; then r2 r6; then r1 r3 r5 r7
+    assert h.spread_order(list(reversed(NINE))) == [NINE[i] for i in (0, 8, 4, 2, 6, 1, 3, 5, 7)]
+    runner = FakeRunner(nine_releases())
+    seen: list[list[str]] = []
+    runs = h.run_releases(NINE, [], runner, done=lambda so_far: seen.append([r.release for r in so_far]))
+    assert [r for r, _ in runner.calls] == h.spread_order(NINE)
+    assert [r.release for r in runs] == NINE
+    assert seen[1] == [NINE[0], NINE[8]] and seen[-1] == NINE
+
+
+def test_resume_reuses_a_finished_report_with_the_same_selection(tmp_path: Path) -> None:
+    checks: list[list[str]] = []
+
+    def execute(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        if cmd[:2] == ["uv", "venv"]:
+            (Path(cmd[-1]) / "bin").mkdir(parents=True)
+            (Path(cmd[-1]) / "bin" / "jaxpat").write_text("")
+        elif len(cmd) > 1 and cmd[1] == "check":
+            checks.append(cmd)
+            target = Path(cmd[cmd.index("--report") + 1])
+            data = make_report("0.6.2", {A: ("passed", 1.0)}).to_dict()
+            target.write_text(json.dumps(data))
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    builder = h.EnvironmentBuilder(tmp_path / "envs", h.Requirement("jaxpat==0.1.0"), installer="uv",
+                                   execute=execute)
+
+    def runner(args: list[str], resume: bool) -> h.CheckRunner:
+        return h.CheckRunner(builder, {"0.6.2": PY312}, tmp_path / "out", args, execute=execute, resume=resume)
+
+    first = runner(["-n", "1"], False)("0.6.2", ["pa"])
+    assert first.status == "ran" and len(checks) == 1
+    again = runner(["-n", "1"], True)("0.6.2", ["pa"])
+    assert again.status == "ran" and len(checks) == 1  # reused
+    assert again.report is not None and [r.nodeid for r in again.report.results] == [A]
+    runner(["-n", "1"], True)("0.6.2", ["pb"])  # another selection: run again
+    runner(["-n", "2"], True)("0.6.2", ["pa"])
+    runner(["-n", "1"], False)("0.6.2", ["pa"])  # without --resume: always run
+    assert len(checks) == 4
+
+
 # ---------------------------------------------------------------------------
 # bisect
 # ---------------------------------------------------------------------------
