@@ -304,7 +304,8 @@ def test_releases_run_oldest_newest_then_middles_and_report_as_they_finish() -> 
     runs = h.run_releases(NINE, [], runner, done=lambda so_far: seen.append([r.release for r in so_far]))
     assert [r for r, _ in runner.calls] == h.spread_order(NINE)
     assert [r.release for r in runs] == NINE
-    assert seen[1] == [NINE[0], NINE[8]] and seen[-1] == NINE
+    assert seen[1] == [NINE[0], NINE[8]]
+    assert seen[-1] == NINE
 
 
 def test_resume_reuses_a_finished_report_with_the_same_selection(tmp_path: Path) -> None:
@@ -328,10 +329,13 @@ def test_resume_reuses_a_finished_report_with_the_same_selection(tmp_path: Path)
         return h.CheckRunner(builder, {"0.6.2": PY312}, tmp_path / "out", args, execute=execute, resume=resume)
 
     first = runner(["-n", "1"], False)("0.6.2", ["pa"])
-    assert first.status == "ran" and len(checks) == 1
+    assert first.status == "ran"
+    assert len(checks) == 1
     again = runner(["-n", "1"], True)("0.6.2", ["pa"])
-    assert again.status == "ran" and len(checks) == 1  # reused
-    assert again.report is not None and [r.nodeid for r in again.report.results] == [A]
+    assert again.status == "ran"
+    assert len(checks) == 1
+    assert again.report is not None
+    assert [r.nodeid for r in again.report.results] == [A]
     runner(["-n", "1"], True)("0.6.2", ["pb"])  # another selection: run again
     runner(["-n", "2"], True)("0.6.2", ["pa"])
     runner(["-n", "1"], False)("0.6.2", ["pa"])  # without --resume: always run
