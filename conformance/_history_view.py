@@ -365,6 +365,13 @@ def render_markdown(hist: History, *, source: str | None = None) -> str:
                  + (f", from {ran[0]} to {ran[-1]}" if ran else "")
                  + "".join(f"; {n} {s}" for s, n in Counter(r["status"] for r in hist.releases
                                                             if r["status"] != "ran").items()) + ".")
+    if m.get("partial"):
+        pending = [str(x) for x in m.get("pending") or []]
+        lines += ["", f"**Partial history**: the run was stopped before {len(pending)} more release"
+                      f"{'s' if len(pending) != 1 else ''} ran ({', '.join(pending)}); releases run oldest, newest, "
+                      "then the middles, so the ones that ran span the range. Each change below is listed at the "
+                      "first release *that ran* showing it: the true first release may be one of the pending "
+                      "releases before it (`jaxpat history --bisect` finds it)."]
     lines += ["",
               f"- made: {m.get('created', '?')}, on {mach.get('hostname', '?')} ({mach.get('platform', '?')}, "
               f"{mach.get('cpus', '?')} CPUs), in {_duration(m.get('wall_seconds'))}",
