@@ -261,12 +261,11 @@ def list_releases(pythons: Sequence[Interpreter], *, cache: Path | None = None, 
         by_python = {lb: list(cached["by_python"][lb]) for lb in labels}
     else:
         try:
-            by_python = {}
-            for py in pythons:
-                if py.label in by_python:
-                    continue
-                jax, jaxlib = _index_versions(py, "jax", execute), _index_versions(py, "jaxlib", execute)
-                by_python[py.label] = sorted_versions(set(jax) & set(jaxlib))
+            firsts = list({py.label: py for py in reversed(pythons)}.values())  # one Python per label
+            asks = [(py, pkg) for py in firsts for pkg in ("jax", "jaxlib")]
+            with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(asks) or 1)) as pool:
+                answers = list(pool.map(lambda a: set(_index_versions(a[0], a[1], execute)), asks))
+            by_python = {py.label: sorted_versions(answers[2 * i] & answers[2 * i + 1]) for i, py in enumerate(firsts)}
         except (HistoryError, OSError, subprocess.SubprocessError) as exc:
             if cached and all(lb in cached["by_python"] for lb in labels):
                 note(f"{exc}; using the release list cached on {cached.get('created', '?')}")
@@ -344,7 +343,7 @@ class ReleaseRun:
         if self.exit is not None:
             out["exit"] = self.exit
         if self.report_path:
-            out["report"] = self.report_path
+            out["report"] = Path(self.report_path).name  # in the run's output folder (meta `reports`)
         if self.reason:
             out["reason"] = self.reason
         out["seconds"] = round(self.seconds, 1)

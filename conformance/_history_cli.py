@@ -149,6 +149,7 @@ def history_command(ns: argparse.Namespace) -> int:
         + (f"; plugins: {', '.join(p.spec for p in plugins)}" if plugins else ""))
     started = time.time()
     meta = _meta(ns, releases, check_args)
+    meta["reports"] = str(out.resolve())
     meta["index_releases"] = [r for r in offered if h.in_range(r, meta["range"])]
     meta["pythons"] = {r: pythons[r].version for r in releases}
     if ns.bisect:
@@ -158,7 +159,7 @@ def history_command(ns: argparse.Namespace) -> int:
             print(f"jaxpat history: {exc}", file=sys.stderr)
             return int(Exit.USAGE if "not among" in str(exc) or "earlier release" in str(exc) else Exit.FINDINGS)
         meta["wall_seconds"] = round(time.time() - started, 1)
-        hist = h.build_history(result.runs if not _repeats(result.runs) else _last_per_release(result.runs), meta)
+        hist = h.build_history(result.runs if not _repeats(result.runs) else _first_per_release(result.runs), meta)
         hist.bisect = result.to_dict()
         _write_outputs(ns, hist, say, default_dir=out)
         for line in view.bisect_lines(result, style=view.style_for(sys.stdout)):
@@ -200,13 +201,15 @@ def _plan(ns: argparse.Namespace, say: Any) -> tuple[list[str], dict[str, Any], 
     pythons = h.find_interpreters(ns.python)
     env_dir = Path(ns.env_dir).expanduser() if ns.env_dir else h.history_dir()
     asked = [v.strip() for v in (ns.releases or "").split(",") if v.strip()]
-    try:
-        offered = h.list_releases(pythons, cache=env_dir / "releases.json", refresh=ns.refresh_releases, note=say)
-    except h.HistoryError as exc:
-        if not asked:
-            raise
-        say(f"{exc}; running the releases asked for")
-        offered = {}
+    offered: dict[str, list[str]] = {}
+    if not asked or len(pythons) > 1 or ns.list_releases:  # with one Python and --releases, nothing to choose
+        try:
+            offered = h.list_releases(pythons, cache=env_dir / "releases.json", refresh=ns.refresh_releases,
+                                      note=say)
+        except h.HistoryError as exc:
+            if not asked:
+                raise
+            say(f"{exc}; running the releases asked for")
     if asked:
         releases = h.sorted_versions(asked)
         if ns.spec:
@@ -239,7 +242,7 @@ def _repeats(runs: list[Any]) -> bool:
     return len({r.release for r in runs}) != len(runs)
 
 
-def _last_per_release(runs: list[Any]) -> list[Any]:
+def _first_per_release(runs: list[Any]) -> list[Any]:
     """For a history of a bisect: the first full run of each release (the ends), else its first run."""
     by: dict[str, Any] = {}
     for r in runs:

@@ -110,8 +110,8 @@ def terminal_lines(hist: History, *, width: int = 100, limit: int = 3, style: Hi
     lines = [_fit(f"jax releases: {_releases_line(hist)}", width)]
     for r in hist.releases:
         if r["status"] != "ran":
-            why = (r.get("reason") or "").strip().splitlines()
-            lines.append(_fit(f"  jax {r['version']}: {r['status']}" + (f": {why[-1]}" if why else ""), width))
+            why = reason_line(r.get("reason"))
+            lines.append(_fit(f"  jax {r['version']}: {r['status']}" + (f": {why}" if why else ""), width))
     lines.append("")
     lines += matrix_lines(hist, width=width, style=style)
     changed = [p for p in hist.patterns if hist.patterns[p].get("changed")]
@@ -153,19 +153,21 @@ def matrix_lines(hist: History, *, width: int = 100, style: HistoryStyle | None 
         return ["(no release ran)"]
     cells = _cells(hist)
     name_w = min(max(len(p) for p in patterns), 34)
-    per_block = max(1, (width - name_w - 2) // 3)
+    # a cell is its symbol, its change mark (or a space) and, when every column fits that way, a space
+    cell_w = 3 if name_w + 2 + 3 * len(releases) <= width else 2
+    per_block = max(1, (width - name_w - 2) // cell_w)
     out: list[str] = []
     for start in range(0, len(releases), per_block):
         block = releases[start:start + per_block]
         tall = max(len(r) for r in block)
         for i in range(tall):
-            chars = "".join(f"{(r.rjust(tall)[i]):<3}" for r in block)
+            chars = "".join(f"{(r.rjust(tall)[i]):<{cell_w}}" for r in block)
             out.append((" " * (name_w + 2) + chars).rstrip())
         for p in patterns:
             row = ""
             for r in block:
                 state, change = cells[p, r]
-                row += style.mark(state) + (CHANGE_MARK[change] if change else " ") + " "
+                row += (style.mark(state) + (CHANGE_MARK[change] if change else " ") + " ")[:cell_w]
             out.append(f"{_clip(p, name_w):<{name_w}}  {row}".rstrip())
         out.append("")
     used = {cells[k][0] for k in cells}
@@ -224,6 +226,17 @@ def catalog_check_lines(checks: Sequence[DeviationCheck], *, source: str = "hist
     lines.append(f"{len(checks)} version-keyed deviation{'s' if len(checks) != 1 else ''}: "
                  + ", ".join(f"{counts[v]} {v}" for v in ("confirmed", "unconfirmed", "contradicted")))
     return lines
+
+
+def reason_line(reason: str | None) -> str:
+    """One line of an installer's or a run's reason: its ``error`` line and the last line (the cause), or the last."""
+    lines = [x.strip() for x in (reason or "").splitlines() if x.strip()]
+    if not lines:
+        return ""
+    error = next((x for x in lines if x.lower().startswith(("error", "× ", "x "))), None)
+    if error is None or error == lines[-1]:
+        return lines[-1]
+    return f"{error} ({lines[-1]})"
 
 
 def _fit(text: str, width: int) -> str:
@@ -397,9 +410,8 @@ def render_markdown(hist: History, *, source: str | None = None) -> str:
             lines.append(f"| {r['version']} | {r.get('python') or ''} | ran | {s.get('passed', 0)} | "
                          f"{s.get('failed', 0)} | {s.get('xfailed', 0)} | {s.get('skipped', 0)} | {other} |")
         else:
-            why = (r.get("reason") or "").strip().splitlines()
             lines.append(f"| {r['version']} | {r.get('python') or ''} | {r['status']}: "
-                         f"{_md(why[-1] if why else '')} | | | | | |")
+                         f"{_md(reason_line(r.get('reason')))} | | | | | |")
     changed = [p for p in hist.patterns if hist.patterns[p].get("changed")]
     lines += ["", "## Changes, by pattern", "",
               f"{len(changed)} of {len(hist.patterns)} patterns changed; each change is listed at the first "

@@ -429,20 +429,22 @@ def test_catalog_bound_contradicted_confirmed_or_unconfirmed() -> None:
 
 
 def test_check_catalog_command_on_the_shipped_catalog(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """checkpoint-scan-body says `jax >= 0.11`; a history where 0.11.0 still holds the claim contradicts it."""
+    """checkpoint-scan-body says `jax >= 0.11.2`: a history where 0.11.1 already fails contradicts it."""
     from jaxpat._cli import main
 
     items = [f"jaxpat::checkpoint-scan-body::claim-residuals[reference.{i}-cpu:0]"
              for i in ("with_checkpoint", "remat", "nothing_saveable")]
-    table = {rel: {n: (o, None, "m", "residuals") for n in items}
-             for rel, o in {"0.10.2": "passed", "0.11.0": "xpassed", "0.11.1": "xfailed"}.items()}
-    hist = h.build_history(h.run_releases(list(table), [], FakeRunner(table)))
     path = tmp_path / "history.json"
-    hist.write(path)
-    assert main(["history", "--check-catalog", str(path)]) == 1
-    out = capsys.readouterr().out
-    assert "error: checkpoint-scan-body deviation {jax: >=0.11, claim: residuals} contradicted" in out
-    assert "0.11.0 does not show it" in out
+    for outcome_0111, status, verdict in (("failed", 1, "contradicted"), ("passed", 0, "confirmed")):
+        table = {rel: {n: (o, None, "m", "residuals") for n in items}
+                 for rel, o in {"0.10.2": "passed", "0.11.1": outcome_0111, "0.11.2": "xfailed"}.items()}
+        h.build_history(h.run_releases(list(table), [], FakeRunner(table))).write(path)
+        assert main(["history", "--check-catalog", str(path)]) == status
+        out = capsys.readouterr().out
+        line = next(x for x in out.splitlines() if "checkpoint-scan-body deviation" in x)
+        assert f"checkpoint-scan-body deviation {{jax: >=0.11.2, claim: residuals}} {verdict}" in line
+        assert line.endswith(f"first release showing it: {'0.11.1' if status else '0.11.2'}")
+        assert ("0.11.1 shows it (failed) but is outside `jax: >=0.11.2`" in out) == bool(status)
 
 
 # ---------------------------------------------------------------------------
@@ -510,7 +512,7 @@ def test_docs_history_matches_its_history_file() -> None:
 # end to end: three real release environments
 # ---------------------------------------------------------------------------
 
-E2E_RELEASES = ("0.10.2", "0.11.0", "0.12.1")
+E2E_RELEASES = ("0.10.2", "0.11.1", "0.11.2")
 
 
 def _python312() -> str:
@@ -522,13 +524,13 @@ def _python312() -> str:
 
 
 def test_real_releases(tmp_path: Path) -> None:
-    """Three real environments (jax 0.10.2, 0.11.0, 0.12.1) and one that cannot exist (jax 0.99.0).
+    """Three real environments (jax 0.10.2, 0.11.1, 0.11.2) and one that cannot exist (jax 0.99.0).
 
-    checkpoint-scan-body's residuals claim holds on 0.10.2 and 0.11.0 and no
-    longer holds on 0.12.1 (the plain scan body saves as few residuals as the
-    checkpointed one); the bisect finds the first release of that change
-    among the three. Environments go to $JAXPAT_HISTORY_DIR when set (kept
-    between runs), else under the test's folder.
+    checkpoint-scan-body's residuals claim holds on 0.10.2 and 0.11.1 and no
+    longer holds on 0.11.2 (the plain scan body saves as few residuals as the
+    checkpointed one: 76 B vs 76 B instead of 100 B); 0.11.1 and 0.11.2 are
+    consecutive releases, so the bisect finds the change's true first release. Environments go to
+    $JAXPAT_HISTORY_DIR when set (kept between runs), else under the test's folder.
     """
     env = {**os.environ, "JAXPAT_HISTORY_DIR": os.environ.get("JAXPAT_HISTORY_DIR") or str(tmp_path / "envs")}
     jaxpat = str(Path(sys.executable).with_name("jaxpat"))
@@ -545,24 +547,27 @@ def test_real_releases(tmp_path: Path) -> None:
     assert bad["status"] == "uninstallable"
     assert "0.99.0" in bad["reason"]
     residuals = "jaxpat::checkpoint-scan-body::claim-residuals[reference.with_checkpoint-cpu:0]"
-    assert hist.items[residuals]["outcomes"] == {"0.10.2": "passed", "0.11.0": "xpassed", "0.12.1": "xfailed"}
-    (change,) = [c for c in hist.items[residuals]["changes"] if c["release"] == "0.12.1"]
+    assert hist.items[residuals]["outcomes"] == {"0.10.2": "passed", "0.11.1": "passed", "0.11.2": "xfailed"}
+    (change,) = hist.items[residuals]["changes"]
+    assert change["release"] == "0.11.2"
     assert "verdict held → violated" in json.dumps(change, ensure_ascii=False)
     row = next(line for line in done.stdout.splitlines() if line.startswith("checkpoint-scan-body "))
-    # xpassed on 0.11.0 is no change of behaviour (the claim holds on both); on 0.12.1 it no longer holds
-    assert row.split()[1:] in (["✓", "X", "x!", "u"], ["+", "X", "x!", "u"])
-    # the catalog says jax >= 0.11; 0.11.0 still holds the claim (xpassed): the bound is contradicted
+    # the claim holds on 0.10.2 and 0.11.1; on 0.11.2 it no longer does: an expected failure (jax >= 0.11.2)
+    assert row.split()[1:] in (["✓", "✓", "x!", "u"], ["+", "+", "x!", "u"])
+    # the catalog's bound (jax >= 0.11.2) is confirmed: absent on 0.11.1, present on 0.11.2, consecutive releases
     checked = subprocess.run([jaxpat, "history", "--check-catalog", str(out / "history.json")],
                              capture_output=True, text=True, env=env, check=False)
-    assert checked.returncode == 1, checked.stdout + checked.stderr
-    assert "0.11.0 does not show it" in checked.stdout
-    # bisect between the ends: one middle release, three runs in all, first release 0.12.1
-    done = subprocess.run([jaxpat, "history", "--bisect", "0.10.2", "0.12.1", "--releases", ",".join(E2E_RELEASES),
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    line = next(x for x in checked.stdout.splitlines() if "checkpoint-scan-body deviation" in x)
+    assert "confirmed" in line
+    assert line.endswith("first release showing it: 0.11.2")
+    # bisect between the ends: one middle release, three runs in all, first release 0.11.2
+    done = subprocess.run([jaxpat, "history", "--bisect", "0.10.2", "0.11.2", "--releases", ",".join(E2E_RELEASES),
                            "-o", str(tmp_path / "bisect"), *select], capture_output=True, text=True, env=env,
                           cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     bis = h.load_history(tmp_path / "bisect" / "history.json").bisect
     assert bis is not None
     assert bis["runs"] == 3
-    assert bis["firsts"][residuals]["first"] == "0.12.1"
-    assert bis["firsts"][residuals]["last_same"] == "0.11.0"
+    assert bis["firsts"][residuals]["first"] == "0.11.2"
+    assert bis["firsts"][residuals]["last_same"] == "0.11.1"
