@@ -156,8 +156,9 @@ def supported_range() -> str:
         requires = []
     for req in requires:
         m = re.match(r"^\s*jax\s*(?:\[[^\]]*\])?\s*([<>=!~][^;]*)", req)
-        if m:
-            return ",".join(c.strip() for c in m.group(1).split(",") if c.strip())
+        if m:  # lower bounds first, as people write them: >=0.6,<0.13
+            clauses = [c.strip() for c in m.group(1).split(",") if c.strip()]
+            return ",".join(sorted(clauses, key=lambda c: not c.startswith(">")))
     return ">=0.6,<0.13"
 
 

@@ -111,6 +111,29 @@ def test_version_order_and_ranges() -> None:
 # releases and Pythons
 # ---------------------------------------------------------------------------
 
+def test_supported_range_is_jaxpats_own_requirement() -> None:
+    import re
+
+    (spec,) = re.findall(r'^\s*"jax([<>=][^"]*)",', (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)
+    assert h.supported_range() == spec
+
+
+def test_pythons_are_found_started_and_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = ("python3.11", "python3.12")
+    monkeypatch.setattr(shutil, "which", lambda name: f"/shims/{name}" if name in found else None)
+
+    def execute(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        if cmd[0] == "/shims/python3.11":  # a pyenv shim that selects no version
+            return subprocess.CompletedProcess(cmd, 127, "", "pyenv: python3.11: command not found\n")
+        return subprocess.CompletedProcess(cmd, 0, "/opt/py312/bin/python3.12\n3.12.1\n", "")
+
+    assert h.find_interpreters(execute=execute) == [h.Interpreter("3.12", "3.12.1", "/opt/py312/bin/python3.12")]
+    with pytest.raises(h.HistoryError, match=r"--python 3.11: cannot start it \(pyenv: python3.11: command not found"):
+        h.find_interpreters(["3.11"], execute=execute)
+    with pytest.raises(h.HistoryError, match=r"--python 3\.9: cannot start it"):
+        h.find_interpreters(["3.9"], execute=execute)
+
+
 def _pip_output(versions: list[str]) -> str:
     return f"jax ({versions[0]})\nAvailable versions: {', '.join(versions)}\n"
 
