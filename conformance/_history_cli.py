@@ -289,7 +289,8 @@ def _write_outputs(ns: argparse.Namespace, hist: Any, say: Any, *, default_dir: 
         say(f"wrote {html_path}")
     if ns.markdown:
         Path(ns.markdown).parent.mkdir(parents=True, exist_ok=True)
-        source = os.path.relpath(json_path, Path(ns.markdown).parent) if json_path else None
+        data = json_path or getattr(ns, "source", None)  # the history file the page is made from
+        source = os.path.relpath(data, Path(ns.markdown).parent) if data else None
         atomic_write(Path(ns.markdown), view.render_markdown(hist, source=source))
         say(f"wrote {ns.markdown}")
 

@@ -493,9 +493,11 @@ def test_history_file_round_trip_and_bad_files(tmp_path: Path, capsys: pytest.Ca
         h.load_history(bad)
     assert main(["history", "--from", str(bad)]) == 3
     assert main(["history", "--check-catalog", str(tmp_path / "missing.json")]) == 3
-    assert main(["history", "--from", str(path), "--html", str(tmp_path / "h.html")]) == 0
+    page = tmp_path / "docs" / "history.md"
+    assert main(["history", "--from", str(path), "--html", str(tmp_path / "h.html"), "--markdown", str(page)]) == 0
     assert "pb" in capsys.readouterr().out
     assert (tmp_path / "h.html").is_file()
+    assert page.read_text(encoding="utf-8") == view.render_markdown(hist, source="../h.json")
 
 
 def test_html_escapes_every_value() -> None:
