@@ -293,6 +293,41 @@ def test_a_release_whose_install_fails_is_uninstallable(tmp_path: Path) -> None:
     assert "-e" in calls[1]
 
 
+def test_jaxpat_and_plugins_are_installed_as_they_are_here() -> None:
+    """The test environment (README): jaxpat editable from this checkout, the example plugin from its folder."""
+    jaxpat, plugins = h.local_requirements()
+    assert jaxpat == h.Requirement(str(ROOT), editable=True)
+    assert h.Requirement(str(ROOT / "examples" / "jaxpat-example-plugin")) in plugins
+    assert all(p.spec != str(ROOT) for p in plugins)  # jaxpat itself is not a plugin
+
+
+def test_pip_builds_the_same_environment_when_uv_is_absent(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "uv" else f"/usr/bin/{name}")
+    calls: list[list[str]] = []
+
+    def execute(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(cmd)
+        if cmd[1:3] == ["-m", "venv"]:
+            (Path(cmd[-1]) / "bin").mkdir(parents=True)
+            (Path(cmd[-1]) / "bin" / "jaxpat").write_text("")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    plugin = h.Requirement(str(tmp_path / "plugin"))
+    builder = h.EnvironmentBuilder(tmp_path / "envs", h.Requirement(str(ROOT), editable=True), [plugin],
+                                   execute=execute)
+    assert builder.installer == "pip"
+    env, reason, _ = builder.ensure("0.6.2", PY311)
+    assert env == tmp_path / "envs" / "jax-0.6.2-py3.11"
+    assert reason is None
+    py = str(env / "bin" / "python")
+    assert calls[0] == ["/py311", "-m", "venv", str(env)]
+    assert calls[1][:3] == [py, "-m", "pip"]
+    assert calls[1][-4:] == ["jax==0.6.2", "jaxlib==0.6.2", "-e", str(ROOT)]
+    assert calls[2][:3] == [py, "-m", "pip"]
+    assert calls[2][-1] == str(tmp_path / "plugin")  # the plugin after jaxpat, from its path
+
+
 def test_environments_are_reused_while_unchanged(tmp_path: Path) -> None:
     calls: list[list[str]] = []
 
