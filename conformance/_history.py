@@ -537,6 +537,9 @@ class CheckRunner:
         report = self.out / f"{name}.json"
         log = self.out / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
+        report.unlink(missing_ok=True)  # an earlier run's report must not stand in for this one's
+        if n == 1:
+            self._sidecar(release).unlink(missing_ok=True)
         cmd = [str(env / "bin" / "jaxpat"), "check", "--label", f"jax-{release}", "--report", str(report)]
         cmd += [x for p in patterns for x in ("--pattern", p)] + self.check_args
         self.progress(f"jax {release}: {'reusing' if reused else 'built'} {env}; running jaxpat check"
