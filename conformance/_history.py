@@ -87,6 +87,8 @@ FORMAT = "jaxpat-history"
 VERSION = 1
 #: Change kinds that are not a change of behaviour: XLA compilation counts depend on the compilation cache.
 IGNORED_CHANGES = frozenset({"compiles"})
+#: Claim figures measured with a clock besides those ``report diff`` leaves out: they differ on every run.
+TIMING_CLAIM_FIGURES = frozenset({"band"})
 #: Outcomes that show a deviation's behaviour (the item does not do what the case or claim says).
 PRESENT = frozenset({"failed", "xfailed"})
 #: Outcomes that show its absence.
@@ -816,7 +818,8 @@ def item_changes(old: Report, new: Report) -> dict[str, tuple[str, list[Change]]
     for item in drift(_stripped(old), _stripped(new)).items:
         if item.category in ("added", "removed"):
             continue
-        changes = [c for c in item.changes if c.what not in IGNORED_CHANGES]
+        changes = [c for c in item.changes if c.what not in IGNORED_CHANGES
+                   and not (c.what == "claim" and (c.path or "").split(".")[0] in TIMING_CLAIM_FIGURES)]
         changes = [dataclasses.replace(c, text=f"{raw_old.get(item.nodeid)} → {raw_new.get(item.nodeid)}",
                                        old=raw_old.get(item.nodeid), new=raw_new.get(item.nodeid))
                    if c.what == "outcome" else c for c in changes]

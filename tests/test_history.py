@@ -234,6 +234,24 @@ def test_no_change_when_only_the_label_or_compiles_differ() -> None:
     assert hist.patterns["pa"]["changed"] == 0
 
 
+def test_timing_figures_of_a_speed_claim_are_no_change() -> None:
+    """A speedup claim's band moves on every run; its verdict changing is a change."""
+    nodeid = "jaxpat::pa::claim-speedup[reference.a-cpu:0]"
+
+    def with_claim(release: str, band: list[float], verdict: str) -> h.ReleaseRun:
+        data = make_report(release, {nodeid: ("passed", None, None, "speedup")}).to_dict()
+        data["claims"] = [{"pattern": "pa", "implementation": "reference.a", "claim": "speedup", "nodeid": nodeid,
+                           "verdict": verdict, "claimed": {"at_least": 2},
+                           "measured": {"speedup": band[0] + 1, "band": band, "seconds": band[1]}}]
+        return h.ReleaseRun(release, "ran", "3.12.1", report=Report.from_dict(data))
+
+    quiet = h.build_history([with_claim("0.6.0", [8.5, 13.4], "held"), with_claim("0.7.0", [5.9, 10.5], "held")])
+    assert quiet.items == {}
+    loud = h.build_history([with_claim("0.6.0", [8.5, 13.4], "held"), with_claim("0.7.0", [1.1, 1.5], "violated")])
+    (change,) = loud.items[nodeid]["changes"]
+    assert [c["text"] for c in change["changes"]] == ["claim speedup: verdict held → violated"]
+
+
 def test_matrix_in_the_terminal() -> None:
     table = three_patterns()
     runner = FakeRunner(table, uninstallable={"0.7.5": "no wheel for this platform"})
