@@ -27,6 +27,7 @@ examples:
   jaxpat history --list-releases                  what the index offers, with the Python for each
   jaxpat history --check-catalog docs/history/history.json
   jaxpat history --from docs/history/history.json --markdown docs/history.md
+  jaxpat history --from OUT/history.json --rebuild --json OUT/history.json   (compare its reports again)
   jaxpat history --pattern 'scan-*' -- --cpu-devices 8 --no-claims   (after --: jaxpat check options)
 
 Each release gets its own environment under $JAXPAT_HISTORY_DIR (default
@@ -96,6 +97,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     src = p.add_argument_group("instead of running")
     src.add_argument("--from", dest="source", metavar="HISTORY",
                      help="read a history file and show or re-render it (no release runs)")
+    src.add_argument("--rebuild", action="store_true",
+                     help="with --from: compare the history's reports again (from the folder it names, else "
+                     "the history file's folder), keeping its releases and record")
     src.add_argument("--merge", nargs="+", metavar="REPORT",
                      help="build the history from existing jaxpat check reports (one per release)")
     src.add_argument("--check-catalog", metavar="HISTORY",
@@ -115,7 +119,10 @@ def history_command(ns: argparse.Namespace) -> int:
         return _check_catalog(ns, say)
     if ns.source or ns.merge:
         try:
-            hist = h.load_history(ns.source) if ns.source else _merge(ns.merge, say)
+            if ns.source and ns.rebuild:
+                hist = _rebuild(ns.source, say)
+            else:
+                hist = h.load_history(ns.source) if ns.source else _merge(ns.merge, say)
         except (h.HistoryError, OSError) as exc:
             print(f"jaxpat history: {exc}", file=sys.stderr)
             return int(Exit.UNREADABLE)
@@ -271,6 +278,36 @@ def _merge(paths: list[str], say: Any) -> Any:
     meta = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": ["jaxpat", "history", "--merge", *paths],
             "machine": h.machine()}
     return h.build_history(runs, meta)
+
+
+def _rebuild(path: str, say: Any) -> Any:
+    """The history at ``path`` made again from its own reports (the comparison of this jaxpat)."""
+    from . import _history as h
+    from ._report import ReportError, load_report
+
+    old = h.load_history(path)
+    folders = [Path(str(old.meta["reports"]))] if old.meta.get("reports") else []
+    folders.append(Path(path).parent)
+    runs = []
+    for r in old.releases:
+        if r["status"] != "ran":
+            runs.append(h.ReleaseRun(r["version"], r["status"], r.get("python"), reason=r.get("reason"),
+                                     exit=r.get("exit"), seconds=float(r.get("seconds") or 0.0)))
+            continue
+        found = next((f / str(r.get("report")) for f in folders if (f / str(r.get("report"))).is_file()), None)
+        if found is None:
+            raise h.HistoryError(f"{path}: the report of jax {r['version']} ({r.get('report')}) is in none of "
+                                 + ", ".join(str(f) for f in folders))
+        try:
+            rep = load_report(found)
+        except ReportError as exc:
+            raise h.HistoryError(str(exc)) from exc
+        runs.append(h.ReleaseRun(r["version"], "ran", r.get("python"), report=rep, report_path=str(found),
+                                 exit=r.get("exit"), seconds=float(r.get("seconds") or 0.0)))
+    say(f"rebuilt {path} from {sum(1 for r in runs if r.report is not None)} reports")
+    hist = h.build_history(runs, old.meta)
+    hist.bisect = old.bisect
+    return hist
 
 
 def _write_outputs(ns: argparse.Namespace, hist: Any, say: Any, *, default_dir: Path | None) -> None:

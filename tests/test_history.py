@@ -553,6 +553,27 @@ def test_history_file_round_trip_and_bad_files(tmp_path: Path, capsys: pytest.Ca
     assert page.read_text(encoding="utf-8") == view.render_markdown(hist, source="../h.json")
 
 
+def test_merge_reports_then_rebuild_from_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from jaxpat.conformance._report import write_report
+
+    from jaxpat._cli import main
+
+    paths = []
+    for release, items in three_patterns().items():
+        paths.append(str(write_report(make_report(release, items), tmp_path / f"jax-{release}.json")))
+    merged = tmp_path / "history.json"
+    assert main(["history", "--merge", *reversed(paths), "--json", str(merged)]) == 0
+    hist = h.load_history(merged)
+    assert hist.ran() == list(three_patterns())
+    assert [c["release"] for c in hist.changes()] == ["0.7.0", "0.8.0"]
+    again = tmp_path / "again.json"
+    assert main(["history", "--from", str(merged), "--rebuild", "--json", str(again)]) == 0
+    assert h.load_history(again).items == hist.items
+    (tmp_path / "jax-0.8.0.json").unlink()
+    assert main(["history", "--from", str(merged), "--rebuild", "--json", str(again)]) == 3
+    assert "the report of jax 0.8.0 (jax-0.8.0.json) is in none of" in capsys.readouterr().err
+
+
 def test_html_escapes_every_value() -> None:
     evil = "jaxpat::<script>alert(1)</script>::c1[x]"
     table = {"0.6.0": {evil: ("passed", 1.0)}, "0.7.0": {evil: ("failed", 1.0, "<img src=x onerror=alert(2)>")}}
