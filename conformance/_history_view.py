@@ -387,7 +387,9 @@ def render_markdown(hist: History, *, source: str | None = None) -> str:
                       "releases before it (`jaxpat history --bisect` finds it)."]
     lines += ["",
               f"- made: {m.get('created', '?')}, on {mach.get('hostname', '?')} ({mach.get('platform', '?')}, "
-              f"{mach.get('cpus', '?')} CPUs), in {_duration(m.get('wall_seconds'))}",
+              f"{mach.get('cpus', '?')} CPUs), "
+              + (f"stopped after {_duration(m.get('wall_seconds'))}" if m.get("partial") else
+                 f"in {_duration(m.get('wall_seconds'))}"),
               f"- command: `{_md(' '.join(m.get('command') or ['?']))}`",
               f"- range: `{_md(str(m.get('range', '?')))}`; patterns: "
               f"{_md(', '.join((m.get('selection') or {}).get('patterns') or []) or 'the whole catalog')}; "
