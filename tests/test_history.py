@@ -607,6 +607,17 @@ def test_docs_history_matches_its_history_file() -> None:
     assert len(hist.ran()) >= 3
 
 
+def test_the_catalog_agrees_with_the_committed_history() -> None:
+    """No version-keyed deviation of the shipped catalog is contradicted by docs/history/history.json."""
+    from jaxpat.catalog import load
+
+    hist = h.load_history(ROOT / "docs" / "history" / "history.json")
+    deviations = [(p.id, d, str(p.location)) for p in load() for d in p.deviations]
+    checks = h.check_catalog(hist, deviations, hist.meta.get("index_releases") or [])
+    assert len(checks) == sum(1 for _, d, _ in deviations if d.when.jax)
+    assert [c.to_dict() for c in checks if c.verdict == "contradicted"] == []
+
+
 # ---------------------------------------------------------------------------
 # end to end: three real release environments
 # ---------------------------------------------------------------------------
