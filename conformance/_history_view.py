@@ -380,15 +380,15 @@ def render_markdown(hist: History, *, source: str | None = None) -> str:
                                                             if r["status"] != "ran").items()) + ".")
     if m.get("partial"):
         pending = [str(x) for x in m.get("pending") or []]
-        lines += ["", f"**Partial history**: the run was stopped before {len(pending)} more release"
-                      f"{'s' if len(pending) != 1 else ''} ran ({', '.join(pending)}); releases run oldest, newest, "
+        lines += ["", f"**Partial history**: {len(pending)} more release{'s' if len(pending) != 1 else ''} "
+                      f"had not run when it was written ({', '.join(pending)}); releases run oldest, newest, "
                       "then the middles, so the ones that ran span the range. Each change below is listed at the "
                       "first release *that ran* showing it: the true first release may be one of the pending "
                       "releases before it (`jaxpat history --bisect` finds it)."]
     lines += ["",
               f"- made: {m.get('created', '?')}, on {mach.get('hostname', '?')} ({mach.get('platform', '?')}, "
               f"{mach.get('cpus', '?')} CPUs), "
-              + (f"stopped after {_duration(m.get('wall_seconds'))}" if m.get("partial") else
+              + (f"written after {_duration(m.get('wall_seconds'))} of the run" if m.get("partial") else
                  f"in {_duration(m.get('wall_seconds'))}"),
               f"- command: `{_md(' '.join(m.get('command') or ['?']))}`",
               f"- range: `{_md(str(m.get('range', '?')))}`; patterns: "
