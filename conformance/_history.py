@@ -18,7 +18,7 @@ The engine (docs/history.md explains the choices):
   release (the public command line only), ``--jobs`` at a time
   (:func:`run_releases`); the reports are then read back and compared, each
   release with the previous one that ran (:func:`build_history`, on
-  :func:`jaxpat.conformance._drift.drift`).
+  :func:`jaxpat.report.drift`).
 - **Bisect** (:func:`bisect`): run two releases, then only the patterns whose
   items differ on the releases between them, halving each item's interval
   until every change has its first release.
@@ -54,8 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._drift import Change, drift
-from ._report import Report, ReportError, load_report
+from jaxpat.report import Change, Report, ReportError, drift, load_report
 
 __all__ = [
     "FORMAT",

@@ -258,8 +258,9 @@ def _first_per_release(runs: list[Any]) -> list[Any]:
 
 
 def _merge(paths: list[str], say: Any) -> Any:
+    from jaxpat.report import ReportError, load_report
+
     from . import _history as h
-    from ._report import ReportError, load_report
 
     runs = []
     for p in paths:
@@ -282,8 +283,9 @@ def _merge(paths: list[str], say: Any) -> Any:
 
 def _rebuild(path: str, say: Any) -> Any:
     """The history at ``path`` made again from its own reports (the comparison of this jaxpat)."""
+    from jaxpat.report import ReportError, load_report
+
     from . import _history as h
-    from ._report import ReportError, load_report
 
     old = h.load_history(path)
     folders = [Path(str(old.meta["reports"]))] if old.meta.get("reports") else []

@@ -20,7 +20,7 @@ import pytest
 from jaxpat.catalog import Condition, Deviation
 from jaxpat.conformance import _history as h
 from jaxpat.conformance import _history_view as view
-from jaxpat.conformance._report import Report, new_report, summarize
+from jaxpat.report import Report, new_report, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -554,7 +554,7 @@ def test_history_file_round_trip_and_bad_files(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_merge_reports_then_rebuild_from_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from jaxpat.conformance._report import write_report
+    from jaxpat.report import write_report
 
     from jaxpat._cli import main
 
