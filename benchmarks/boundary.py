@@ -10,7 +10,8 @@ on the machine hits both alike): for each round, a cold run (an empty XLA
 compilation cache) then a warm run (the cache the cold run filled), first the
 baseline then this checkout. Figures are wall seconds of the whole command;
 the ratio is this checkout / baseline, with MET or NOT MET against the
-target (warm ratio <= 1.10). Results go to ``benchmarks/results/boundary.json``.
+target (warm ratio <= 1.10). Results go to ``benchmarks/results/boundary/DATE-jax-VERSION-NCORE.json``
+(a folder of their own: the README's paragraph quotes the newest file of ``benchmarks/results/``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 TARGET_WARM = 1.10
-RESULTS = Path(__file__).parent / "results" / "boundary.json"
+RESULTS = Path(__file__).parent / "results" / "boundary"
 
 
 def _run(jaxpat: str, patterns: list[str], cache: Path, work: Path) -> dict[str, float | int | str]:
@@ -75,8 +76,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"process boundary, warm: {figures['warm']['ratio']:.3f}x (target <= {TARGET_WARM}): "
           f"{'MET' if met else 'NOT MET'}")
     if not ns.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps({
+        import jax  # the version both installs ran (they share it)
+
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"{datetime.now(timezone.utc):%Y-%m-%d}-jax-{jax.__version__}-{os.cpu_count()}core.json"
+        out.write_text(json.dumps({
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
             "machine": f"{platform.node()} ({os.cpu_count()} cores)", "python": platform.python_version(),
             "patterns": ns.pattern or "the whole catalog", "rounds": ns.rounds, "runs": runs,
