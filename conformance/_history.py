@@ -165,8 +165,10 @@ def supported_range() -> str:
 
 def history_dir() -> Path:
     """Where environments and the release list are kept: ``$JAXPAT_HISTORY_DIR``, else ``~/.cache/jaxpat/history``."""
-    env = os.environ.get("JAXPAT_HISTORY_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "jaxpat" / "history"
+    from jaxpat._env import HISTORY_DIR
+
+    chosen = HISTORY_DIR.read()
+    return Path(chosen) if chosen else Path.home() / ".cache" / "jaxpat" / "history"
 
 
 # ---------------------------------------------------------------------------

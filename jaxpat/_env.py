@@ -268,11 +268,15 @@ DEVICES = Variable(
 LABEL = Variable(
     "JAXPAT_LABEL", f"printable text, at most {MAX_LABEL} characters", "the host name",
     "this host's label in reports (docs/distributed.md)", _label)
+HISTORY_DIR = Variable(
+    "JAXPAT_HISTORY_DIR", "an absolute path (~ expands) to a directory jaxpat can create and write",
+    "~/.cache/jaxpat/history",
+    "where `jaxpat history` keeps one environment per JAX release and the release list", _cache_dir)
 
 #: Every variable, in the order docs/cli.md lists them.
 VARIABLES: tuple[Variable, ...] = (
     CACHE_DIR, DISABLE_CATALOG_CACHE, DISABLE_OBSERVATIONS, AUTOLOAD, BLOCK, PLUGIN_CHOICE, IMPORT_TIMEOUT,
-    HOOK_TIMEOUT, DEVICES, LABEL,
+    HOOK_TIMEOUT, DEVICES, LABEL, HISTORY_DIR,
 )
 _BY_NAME = {v.name: v for v in VARIABLES if not v.prefix}
 _CHOICE_PREFIX = "JAXPAT_PLUGIN_"

@@ -138,7 +138,8 @@ def test_check_names_its_own_pytest_plugins() -> None:
     """jaxpat's and xdist's plugins are named by entry point (-p), so they load without autoloading."""
     args = _cli.pytest_args(_check_parser().parse_args(["-n", "0"]))
     assert args[:len(_cli.PLUGIN_ARGS)] == list(_cli.PLUGIN_ARGS)
-    plugins = [args[i + 1] for i, a in enumerate(args) if a == "-p"]
+    # one token each (`-pjaxpat`): xdist rewrites a separate argument that names an existing path
+    plugins = [args[i + 1] if a == "-p" else a[2:] for i, a in enumerate(args) if a.startswith("-p")]
     assert {"jaxpat", "xdist"} <= set(plugins)
     from importlib.metadata import entry_points
 
