@@ -96,6 +96,7 @@ RANGE: dict[str, Callable[[Any], bool]] = {
     "JAXPAT_PLUGIN_HOOK_TIMEOUT": _ok_seconds,
     "JAXPAT_DEVICES": _ok_devices,
     "JAXPAT_LABEL": _ok_label,
+    "JAXPAT_HISTORY_DIR": _ok_cache,
 }
 
 
@@ -116,7 +117,7 @@ def test_hostile_values_give_a_value_in_range_or_the_usage_error(
     name = "JAXPAT_PLUGIN_FUZZ" if variable.prefix else variable.name
     rng = random.Random(f"{SEED}:{variable.name}")
     values = hostile(tmp_path) + randoms(rng, EXAMPLES)
-    if variable is _env.CACHE_DIR:
+    if variable in (_env.CACHE_DIR, _env.HISTORY_DIR):  # folders it creates stay under tmp_path
         values = [_for_cache_dir(v, tmp_path) for v in values]
     ok = refused = 0
     internal: list[str] = []
@@ -157,6 +158,7 @@ def test_every_variable_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     for _ in range(max(EXAMPLES // 3, 10)):
         env = {("JAXPAT_PLUGIN_X" if v.prefix else v.name): rng.choice(pool) for v in _env.VARIABLES}
         env["JAXPAT_CACHE_DIR"] = _for_cache_dir(env["JAXPAT_CACHE_DIR"], tmp_path)
+        env["JAXPAT_HISTORY_DIR"] = _for_cache_dir(env["JAXPAT_HISTORY_DIR"], tmp_path)
         named = {e.name for e in _env.problems(env)}
         for var in _env.VARIABLES:
             key = "JAXPAT_PLUGIN_X" if var.prefix else var.name
