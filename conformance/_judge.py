@@ -197,11 +197,6 @@ def judge_agreement(case: Case, platforms: Sequence[str], device_names: Sequence
         raise ConformanceFailure("devices disagree:\n" + "\n".join(problems))
 
 
-def check_same_bits(a: Any, b: Any) -> list[str]:
-    """:func:`._compare.same_bits` on shipped data (used for inputs compared with fresh ones)."""
-    return same_bits(_decoded(a, "value"), _decoded(b, "value"))
-
-
 def repro_script(pattern: str, case: str, impl: str, transform: str, device: str, *, simulated_cpus: int = 0,
                  load: Sequence[str] = (), catalog: Sequence[str] = (), nodeid: str | None = None) -> str:
     """A Python file that reproduces the item with public APIs only (``python repro.py``).

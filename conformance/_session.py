@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import platform as _platform
-import signal
 import socket
 import sys
 import time
@@ -28,8 +27,6 @@ from ._isolation import Isolation, Watchdog, enable_fault_log
 #: Captured output of one item shown in the terminal: this many characters from its start and from its end
 #: (``--jaxpat-full-output`` shows all of it).
 OUTPUT_HEAD, OUTPUT_TAIL = 2_000, 6_000
-#: Set by the SIGINT handler: a KeyboardInterrupt is the user's Ctrl-C only when a SIGINT arrived.
-_SIGINT = {"received": False, "installed": False}
 
 #: Seconds between incremental report writes while a run is in progress.
 #: Seconds between rewrites of the report while the run goes on (at least).
@@ -129,7 +126,6 @@ class JaxpatSession:
             # A backstop for the judge itself: items' budgets are enforced on their executors (_pool), so this
             # fires only if the judge's own code hangs.
             self.watchdog = Watchdog(crash_dir, 2 * float(limit) + 30, None if _is_worker(config) else self._hung)
-        _watch_sigint()
 
     # -- collection ---------------------------------------------------------
 
@@ -611,30 +607,6 @@ def collected_lines(nodeids: list[str]) -> list[str]:
     lines += [f"  {name}: {count} item{'s' if count != 1 else ''}, {len(pats)} pattern{'s' if len(pats) != 1 else ''}"
               for name, (count, pats) in sorted(plugins.items())]
     return lines
-
-
-def _watch_sigint() -> None:
-    """Remember when a real SIGINT arrives, so a KeyboardInterrupt raised by plugin code is told apart."""
-    if _SIGINT["installed"]:
-        return
-    try:
-        previous = signal.getsignal(signal.SIGINT)
-
-        def on_sigint(signum: int, frame: Any) -> Any:
-            _SIGINT["received"] = True
-            if callable(previous):
-                return previous(signum, frame)
-            raise KeyboardInterrupt
-
-        signal.signal(signal.SIGINT, on_sigint)
-        _SIGINT["installed"] = True
-    except (ValueError, OSError, AttributeError):  # not the main thread, or no signals here
-        pass
-
-
-def _args(exc: BaseException) -> str:
-    text = ", ".join(repr(a) for a in exc.args)[:200]
-    return f"({text})" if text else ""
 
 
 def _bounded(text: str) -> str:
