@@ -45,8 +45,10 @@ __all__ = ["CATEGORIES", "Change", "Drift", "ItemDrift", "drift", "format_text",
 
 #: Item categories, most serious first.
 CATEGORIES = ("regression", "fix", "changed", "added", "removed", "drift")
-#: Claim figures that are timings: they differ on every run, so they are not drift.
-TIMING_FIGURES = frozenset({"seconds", "baseline_seconds", "speedup"})
+#: Claim figures that are timings or follow from timings (a speed claim's noise band, how many rounds fitted
+#: its time budget): they differ on every run, so they are not drift. A verdict that changes is still drift.
+TIMING_FIGURES = frozenset({"seconds", "baseline_seconds", "speedup", "band", "elapsed_s", "rounds",
+                            "planned_rounds", "calls_per_round", "exhausted"})
 #: Environment members compared (besides devices, plugins and the JAX config).
 ENV_FIELDS = ("jax", "jaxlib", "python", "os", "jaxpat", "catalog_digest")
 #: Values shown per changed leaf.

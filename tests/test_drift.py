@@ -362,3 +362,24 @@ def test_final_reports_write_each_observation_on_one_line(tmp_path: Path) -> Non
     assert len(lines) > 50  # the rest is still indented
     back = json.loads(path.read_text())
     assert [r.get("observed") for r in back["results"]] == [r.get("observed") for r in OLD["results"]]
+
+
+def test_speed_claim_timings_are_not_drift_but_a_verdict_change_is() -> None:
+    """Every figure a speed measurement derives from its clock (the band, the rounds that fitted the budget)
+    differs between two runs on one machine; only the verdict, and figures that are not timings, are drift."""
+    from jaxpat.report._drift import claim_changes
+    from jaxpat.report._model import ClaimRecord
+
+    def rec(verdict: str, **measured: object) -> ClaimRecord:
+        base = {"at_least": 2.0, "baseline": "python_loop", "device_kind": "cpu"}
+        return ClaimRecord(pattern="p", implementation="reference.x", claim="speedup", verdict=verdict,
+                           claimed={}, measured={**base, **measured}, nodeid="jaxpat::p::claim-speedup[x]")
+
+    a = rec("held", seconds=1.0, baseline_seconds=3.0, speedup=3.0, band=[2.5, 3.5], elapsed_s=4.1, rounds=7,
+            planned_rounds=7, calls_per_round=10, exhausted=False)
+    b = rec("held", seconds=1.2, baseline_seconds=3.3, speedup=2.75, band=[2.2, 3.1], elapsed_s=9.9, rounds=4,
+            planned_rounds=5, calls_per_round=3, exhausted=True)
+    assert claim_changes(a, b) == []
+    c = rec("inconclusive", seconds=1.2, speedup=2.75, device_kind="gpu")
+    paths = {ch.path for ch in claim_changes(a, c)}
+    assert paths == {"verdict", "device_kind"}
