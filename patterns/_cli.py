@@ -20,6 +20,7 @@ from jaxpat._util import table
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._records import Registry
+    from ._sandbox import RegistryView
 
 __all__ = ["add_parser", "plugins_command", "render_json", "render_table", "report"]
 
@@ -67,12 +68,12 @@ def plugins_command(args: argparse.Namespace, *, out: TextIO | None = None, err:
     """Run ``jaxpat plugins``: print the registry in ``args.format``; return the exit status."""
     from jaxpat.catalog import CatalogError
 
-    from ._registry import load_registry
+    from ._sandbox import registry_isolated
 
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        registry = load_registry()
+        registry = registry_isolated()  # each plugin in a process of its own (docs/security.md)
     except CatalogError as exc:
         print(f"jaxpat plugins: the catalog is invalid:\n{exc}", file=err)
         return EXIT_PROBLEMS
@@ -81,7 +82,7 @@ def plugins_command(args: argparse.Namespace, *, out: TextIO | None = None, err:
     return EXIT_PROBLEMS if registry.errors else EXIT_OK
 
 
-def report(registry: Registry) -> dict[str, Any]:
+def report(registry: Registry | RegistryView) -> dict[str, Any]:
     """The registry as plain data: everything sorted, so equal registries give equal output."""
     by_pattern: dict[str, list[str]] = {pid: [] for pid in registry.catalog.ids()}
     for impl in registry.implementations():
@@ -94,18 +95,18 @@ def report(registry: Registry) -> dict[str, Any]:
     }
 
 
-def render_json(registry: Registry) -> str:
+def render_json(registry: Registry | RegistryView) -> str:
     """The report as indented JSON with sorted keys, ending in a newline."""
     return json.dumps(report(registry), indent=2, sort_keys=True) + "\n"
 
 
-def render_table(registry: Registry) -> str:
+def render_table(registry: Registry | RegistryView) -> str:
     """The report as aligned text for a terminal (registration and catalog order)."""
     sections = [_plugins_table(registry), _implementations_table(registry), _missing(registry), _errors(registry)]
     return "\n\n".join(s for s in sections if s) + "\n"
 
 
-def _plugins_table(registry: Registry) -> str:
+def _plugins_table(registry: Registry | RegistryView) -> str:
     rows = [("NAME", "DISTRIBUTION", "VERSION", "IMPLS", "PATTERNS", "MODULE")]
     rows += [
         (p.name, p.distribution or "-", p.version or "-", str(p.n_implementations), str(p.n_patterns), p.module)
@@ -114,24 +115,24 @@ def _plugins_table(registry: Registry) -> str:
     return f"plugins ({len(rows) - 1})\n" + _align(rows)
 
 
-def _implementations_table(registry: Registry) -> str:
+def _implementations_table(registry: Registry | RegistryView) -> str:
     impls = registry.implementations()
     rows = [
         (pid, ", ".join(i.id for i in impls if i.pattern == pid))
         for pid in registry.catalog.ids()
         if any(i.pattern == pid for i in impls)
     ]
-    return f"implementations ({len(impls)} of {len(rows)} patterns)\n" + _align(rows) if rows else ""
+    return f"implementations ({len(impls)}, of {len(rows)} patterns)\n" + _align(rows) if rows else ""
 
 
-def _missing(registry: Registry) -> str:
+def _missing(registry: Registry | RegistryView) -> str:
     missing = registry.missing()
     if not missing:
         return ""
     return f"patterns without implementation ({len(missing)})\n" + "\n".join(f"  {pid}" for pid in missing)
 
 
-def _errors(registry: Registry) -> str:
+def _errors(registry: Registry | RegistryView) -> str:
     errors = registry.errors
     if not errors:
         return ""

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from ._discovery import REFERENCE, candidates
 from ._errors import PluginLoadError
 from ._guard import import_budget
 
-__all__ = ["SLACK", "catalog_sources", "load_catalog_isolated"]
+__all__ = ["SLACK", "RegistryView", "catalog_sources", "load_catalog_isolated", "registry_isolated"]
 
 #: Seconds a plugin's process gets beyond its budgets (starting Python, reading the catalog).
 SLACK = 5.0
@@ -41,10 +42,14 @@ _PHASE = "\x00jaxpat-sandbox-plugin-code\n"
 
 
 def catalog_sources(
-    *, autoload: bool | None = None, block: Iterable[str] = (),
+    *, autoload: bool | None = None, block: Iterable[str] = (), registry: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[list[tuple[str, str, Path]], list[PluginLoadError]]:
     """``(plugin, origin, path)`` per plugin catalog file, and the plugins left out (as
-    :func:`jaxpat.patterns.plugin_catalog_sources`), each plugin asked in a process of its own."""
+    :func:`jaxpat.patterns.plugin_catalog_sources`), each plugin asked in a process of its own.
+
+    With ``registry`` (a dict to fill), each plugin's process also registers its implementations and
+    ``registry[name]`` receives ``{"plugin": PluginInfo.to_dict(), "implementations": [[id, pattern], ...]}``
+    as data (for ``jaxpat plugins``)."""
     from ._session import Session
 
     session = Session(strict=False)
@@ -60,10 +65,14 @@ def catalog_sources(
             ref, ref_errors = plugin_catalog_sources(autoload=False, block=block)
             out += [s for s in ref if s[0] == REFERENCE]
             errors += [e for e in ref_errors if e.plugin == REFERENCE]
+            if registry is not None:  # jaxpat's own code: asked in process
+                registry[REFERENCE] = _registry_answer(REFERENCE, False)
             continue
         argv = [sys.executable, "-m", "jaxpat.patterns._sandbox", cand.name]
         if autoload is False:
             argv.append("--no-autoload")
+        if registry is not None:
+            argv.append("--registry")
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                                 start_new_session=True)
         procs.append((cand, proc, time.monotonic()))
@@ -106,6 +115,8 @@ def catalog_sources(
         for name, origin, path in answer.get("sources", []):
             if name == cand.name:  # a plugin's process speaks for that plugin only
                 out.append((name, origin, Path(path)))
+        if registry is not None and isinstance(answer.get("registry"), dict):
+            registry[cand.name] = answer["registry"]
         for e in answer.get("errors", []):
             if e.get("plugin") == cand.name:
                 errors.append(PluginLoadError(**{k: str(e.get(k, "")) for k in (
@@ -113,10 +124,12 @@ def catalog_sources(
     return out, errors
 
 
-def load_catalog_isolated(paths: Any = None, *, plugins: bool = True) -> tuple[Any, list[PluginLoadError]]:
+def load_catalog_isolated(
+    paths: Any = None, *, plugins: bool = True, registry: dict[str, dict[str, Any]] | None = None,
+) -> tuple[Any, list[PluginLoadError]]:
     """:func:`jaxpat.patterns.load_catalog_and_errors` with each plugin asked in its own process
-    (:func:`catalog_sources`); a plugin whose files are invalid, or clash with an earlier plugin's, is left
-    out with an error naming it."""
+    (:func:`catalog_sources`, which fills ``registry`` when given); a plugin whose files are invalid, or clash
+    with an earlier plugin's, is left out with an error naming it (and dropped from ``registry``)."""
     from jaxpat.catalog import CatalogError, load
 
     from ._registry import assemble_catalog
@@ -124,7 +137,7 @@ def load_catalog_isolated(paths: Any = None, *, plugins: bool = True) -> tuple[A
 
     if not plugins:
         return assemble_catalog([], paths=paths), []
-    sources, errors = catalog_sources()
+    sources, errors = catalog_sources(registry=registry)
     catalog = load(paths)
     files: list[tuple[str, Path]] = []
     origins = {name: origin for name, origin, _ in sources}
@@ -137,6 +150,8 @@ def load_catalog_isolated(paths: Any = None, *, plugins: bool = True) -> tuple[A
             errors.append(PluginLoadError(
                 name, dist.rsplit(" ", 1)[0], dist.rsplit(" ", 1)[-1] if " " in dist else "", module, CATALOG_HOOK,
                 f"jaxpat plugin {name!r} was not registered: its catalog files are invalid.\n{exc}"))
+            if registry is not None:
+                registry.pop(name, None)
             continue
         files += mine
     return catalog, errors
@@ -203,9 +218,83 @@ def main(argv: list[str] | None = None) -> int:
     os.write(out_fd, _PHASE.encode())  # the plugin's budget counts from here
     for plugin in session.register_all(candidates(autoload, (), (), session, name)):
         sources += [(plugin.name, plugin.cand.origin, str(f)) for f in session.catalog_files(plugin) or ()]
-    answer = {"sources": sources, "errors": [e.to_dict() for e in session.errors]}
+    answer: dict[str, Any] = {"sources": sources, "errors": [e.to_dict() for e in session.errors]}
+    if "--registry" in args and not session.errors:
+        answer["registry"] = _registry_answer(name, autoload)
     os.write(out_fd, (_MARK + json.dumps(answer) + "\n").encode())
     return 0
+
+
+def _registry_answer(name: str, autoload: bool | None) -> dict[str, Any]:
+    """The plugin ``name`` registered alone (its implementations too), as plain data."""
+    from ._registry import load_registry
+
+    reg = load_registry(autoload=autoload, only=name)
+    return {"plugin": next((p.to_dict() for p in reg.plugins() if p.name == name), None),
+            "implementations": [[i.id, i.pattern] for i in reg.implementations() if i.plugin == name],
+            "errors": [e.to_dict() for e in reg.errors]}
+
+
+@dataclass(frozen=True)
+class ImplementationView:
+    """An implementation as a plugin's process described it: its id and pattern (no code)."""
+
+    id: str
+    pattern: str
+
+
+class RegistryView:
+    """What ``jaxpat plugins`` shows, built from each plugin's answer in its own process (no plugin code
+    here): the same read methods as :class:`~._records.Registry` that the plugins table uses."""
+
+    def __init__(self, catalog: Any, answers: dict[str, dict[str, Any]], errors: list[PluginLoadError]) -> None:
+        from ._records import PluginInfo
+
+        self.catalog = catalog
+        self.errors = list(errors)
+        self._plugins: list[PluginInfo] = []
+        self._impls: list[ImplementationView] = []
+        known = set(catalog.ids())
+        failed = {e.plugin for e in self.errors}
+        for name, answer in answers.items():
+            for e in answer.get("errors") or ():
+                if isinstance(e, dict) and e.get("plugin") == name and name not in failed:
+                    self.errors.append(PluginLoadError(**{k: str(e.get(k, "")) for k in (
+                        "plugin", "distribution", "version", "module", "stage", "message", "traceback")}))
+            info = answer.get("plugin")
+            if not isinstance(info, dict) or info.get("name") != name:
+                continue
+            self._plugins.append(PluginInfo(
+                name=name, distribution=str(info.get("distribution", "")), version=str(info.get("version", "")),
+                module=str(info.get("module", "")), n_implementations=int(info.get("implementations", 0)),
+                n_patterns=int(info.get("patterns", 0)),
+                catalog_files=tuple(Path(str(f)) for f in info.get("catalog_files") or ())))
+            self._impls += [ImplementationView(str(i), str(p)) for i, p in answer.get("implementations") or ()
+                            if str(i).startswith(name + ".") and str(p) in known]
+        order = {pid: k for k, pid in enumerate(catalog.ids())}
+        self._impls.sort(key=lambda i: (order.get(i.pattern, 0), i.id))
+
+    def plugins(self) -> list[Any]:
+        """The plugins that answered, reference first."""
+        return list(self._plugins)
+
+    def implementations(self) -> list[ImplementationView]:
+        """Every implementation, in catalog order."""
+        return list(self._impls)
+
+    def missing(self) -> list[str]:
+        """Catalog patterns nobody implements, in catalog order."""
+        done = {i.pattern for i in self._impls}
+        return [pid for pid in self.catalog.ids() if pid not in done]
+
+
+def registry_isolated() -> RegistryView:
+    """The registry ``jaxpat plugins`` shows, each plugin loaded in a process of its own.
+
+    :raises jaxpat.catalog.CatalogError: the shipped catalog is invalid."""
+    answers: dict[str, dict[str, Any]] = {}
+    catalog, errors = load_catalog_isolated(registry=answers)
+    return RegistryView(catalog, answers, errors)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from jaxpat.patterns import (
     _cli,
     _discovery,
     _registry,
+    _sandbox,
     _session,
     hookimpl,
     load_registry,
@@ -768,7 +769,7 @@ def test_reference_plugin_is_valid(clean_env) -> None:
 def cli_registry(clean_env):
     """Make `jaxpat plugins` see a small registry with one failing plugin."""
     registry = load(("good", Plugin(impl(name="b"), impl(name="a"))), ("bad", Plugin(impl("nope"))))
-    clean_env.setattr(_registry, "load_registry", lambda: registry)
+    clean_env.setattr(_sandbox, "registry_isolated", lambda: registry)
     return registry
 
 
@@ -809,8 +810,27 @@ def test_cli_table(cli_registry) -> None:
 
 def test_cli_exit_zero_without_errors(clean_env) -> None:
     """No failed plugin: exit status 0, even with patterns left unimplemented."""
-    clean_env.setattr(_registry, "load_registry", lambda: load(("good", Plugin(impl()))))
+    clean_env.setattr(_sandbox, "registry_isolated", lambda: load(("good", Plugin(impl()))))
     assert run_cli()[0] == 0
+
+
+def test_cli_loads_no_plugin_code_in_its_own_process() -> None:
+    """`jaxpat plugins` asks each installed plugin in a process of its own: the example plugin is listed with
+    its implementations, and its module never enters the command's process (docs/security.md)."""
+    pytest.importorskip("jaxpat_example_plugin")
+    code = ("import io, json, sys, argparse\n"
+            "from jaxpat.patterns import _cli\n"
+            "p = argparse.ArgumentParser(); _cli.add_parser(p.add_subparsers(dest='c'))\n"
+            "a = p.parse_args(['plugins', '--format', 'json']); out = io.StringIO()\n"
+            "status = a.func(a, out=out, err=sys.stderr)\n"
+            "print(json.dumps({'status': status, 'data': json.loads(out.getvalue()),\n"
+            "                  'imported': sorted(m for m in sys.modules if m.startswith('jaxpat_example'))}))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["imported"] == []
+    assert seen["status"] == 0
+    assert "example.triangular_matmul" in seen["data"]["implementations"]["scan-cumsum"]
+    assert "example" in {p["name"] for p in seen["data"]["plugins"]}
 
 
 def test_public_api() -> None:
@@ -830,7 +850,7 @@ def test_cli_invalid_catalog(clean_env) -> None:
     def broken() -> None:
         raise CatalogError([Problem("catalog.yaml", 3, 1, "bad field")])
 
-    clean_env.setattr(_registry, "load_registry", broken)
+    clean_env.setattr(_sandbox, "registry_isolated", broken)
     parser = argparse.ArgumentParser(prog="jaxpat")
     _cli.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["plugins"])
