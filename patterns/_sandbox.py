@@ -227,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _registry_answer(name: str, autoload: bool | None) -> dict[str, Any]:
     """The plugin ``name`` registered alone (its implementations too), as plain data."""
+    import jax  # noqa: F401  - imported first, as in an executor, so a hook that changes JAX's config is seen
+
     from ._registry import load_registry
 
     reg = load_registry(autoload=autoload, only=name)
