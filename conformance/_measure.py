@@ -814,6 +814,11 @@ def collect_figures(name: str, pattern: Pattern, impl: Implementation, device: A
             figures = _residuals_figures(pattern, impl, claims, device, siblings or [impl])
         elif name == "speedup":
             figures = _speedup_figures(pattern, impl, claims, device, siblings or [impl], speed_budget)
+        elif name == "observe":
+            from ._observations import observe_figures
+
+            figures = observe_figures(pattern, impl, claims, device, siblings or [impl],
+                                      SPEED_BUDGET_S if speed_budget is None else speed_budget)
         else:
             figures = _FIGURES[name](pattern, impl, claims, device)
     return figures | {"device": f"{device.platform}:{device.id}"}
