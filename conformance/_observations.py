@@ -113,7 +113,7 @@ def _donated_jit(fn: Callable[..., Any], pattern: Pattern, donate: str | None) -
     if pattern.signature.static:
         kw["static_argnames"] = pattern.signature.static
     if donate is not None:
-        kw["donate_argnames"] = (donate,)
+        kw["donate_argnums"] = (pattern.signature.args.index(donate),)
     return jax.jit(fn, **kw)
 
 
@@ -125,12 +125,12 @@ def _donation_figures(pattern: Pattern, impl: Implementation, spec: ObserveClaim
     param = _param_index(pattern, spec.donate)
     fresh = [jax.device_put(a, device) if isinstance(a, jax.Array) else a for a in args]
     donated = _donated_jit(impl.fn, pattern, spec.donate)
-    compiled = donated.lower(*fresh).compile()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # "Some donated buffers were not usable" is a figure, not an error
+        compiled = donated.lower(*fresh).compile()
+        jax.block_until_ready(donated(*fresh))
     text = compiled.as_text() or ""
     stats = compiled.memory_analysis()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        jax.block_until_ready(donated(*fresh))
     plain = _donated_jit(impl.fn, pattern, None).lower(*args).compile().as_text() or ""
     arr = fresh[i]
     return {

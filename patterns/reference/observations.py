@@ -89,7 +89,7 @@ def gram_einsum(x):
 
 
 # ---------------------------------------------------------------------------
-# jit-python-loop-first-call: seed 000, "does not efficiently support standard Python loops inside JIT-compiled
+# jit-python-loop-vs-scan: seed 000, "does not efficiently support standard Python loops inside JIT-compiled
 # functions. Instead, use lax.scan"
 # ---------------------------------------------------------------------------
 
@@ -103,6 +103,10 @@ def affine_python_loop(x, n):
     for _ in range(n):
         carry = carry * x + 1
     return carry
+
+
+affine_scan_jit = jax.jit(affine_scan, static_argnums=1)
+affine_python_loop_jit = jax.jit(affine_python_loop, static_argnums=1)
 
 
 # ---------------------------------------------------------------------------
@@ -167,10 +171,14 @@ IMPLEMENTATIONS: list[Implementation] = [
     Implementation(pattern="async-dispatch-block-until-ready", name="matmul", fn=gram_matmul, notes="x @ x.T"),
     Implementation(pattern="async-dispatch-block-until-ready", name="einsum", fn=gram_einsum,
                    notes="jnp.einsum('ik,jk->ij', x, x)"),
-    Implementation(pattern="jit-python-loop-first-call", name="lax_scan", fn=affine_scan,
+    Implementation(pattern="jit-python-loop-vs-scan", name="lax_scan", fn=affine_scan,
                    notes="lax.scan: one loop body traced and compiled"),
-    Implementation(pattern="jit-python-loop-first-call", name="python_loop", fn=affine_python_loop,
+    Implementation(pattern="jit-python-loop-vs-scan", name="python_loop", fn=affine_python_loop,
                    notes="a Python for loop: traced as n copies of the body"),
+    Implementation(pattern="jit-python-loop-vs-scan", name="lax_scan_jit", fn=affine_scan_jit,
+                   notes="lax_scan, jitted once (n static): later calls run the compiled loop"),
+    Implementation(pattern="jit-python-loop-vs-scan", name="python_loop_jit", fn=affine_python_loop_jit,
+                   notes="python_loop, jitted once (n static): later calls run the unrolled program"),
     Implementation(pattern="checkpoint-unneeded-under-jit", name="plain", fn=sin_chain,
                    notes="six sin in a row, no checkpoint"),
     Implementation(pattern="checkpoint-unneeded-under-jit", name="checkpointed", fn=sin_chain_checkpointed,
