@@ -32,7 +32,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jaxpat.catalog import Claims, ObserveClaim, Pattern
+from jaxpat.catalog import ObserveClaim, Pattern
 from jaxpat.patterns import Implementation
 
 __all__ = [
@@ -245,22 +245,16 @@ def _fresh_jit(fn: Callable[..., Any], pattern: Pattern) -> Callable[..., Any]:
 
 
 def _first_call_figures(pattern: Pattern, impl: Implementation, base: Implementation, args: list[Any],
-                        budget: float | None) -> dict[str, Any]:
-    from ._measure import speed_figures
-
-    figs = speed_figures(lambda: _fresh_jit(impl.fn, pattern)(*args), lambda: _fresh_jit(base.fn, pattern)(*args),
-                         rounds=FIRST_CALL_ROUNDS, calls=1, budget=budget)
+                        budget: float | None, timer: Callable[..., Any]) -> dict[str, Any]:
+    figs = timer(lambda: _fresh_jit(impl.fn, pattern)(*args), lambda: _fresh_jit(base.fn, pattern)(*args),
+                 rounds=FIRST_CALL_ROUNDS, calls=1, budget=budget)
     return {"seconds": list(figs.seconds), "baseline_seconds": list(figs.baseline_seconds), "baseline": base.id,
             "budget_s": budget, "elapsed_s": round(figs.elapsed, 3), "exhausted": figs.exhausted,
             "planned_rounds": figs.planned_rounds}
 
 
-def _jit_grad_memory_figures(pattern: Pattern, impl: Implementation, base: Implementation, claims: Claims,
-                             args: list[Any]) -> dict[str, Any]:
-    from ._measure import _split, residual_bytes
-
-    wrt = _split(pattern, claims, args)[0]
-
+def _jit_grad_memory_figures(impl: Implementation, base: Implementation, args: list[Any], wrt: int,
+                             residuals: Callable[[Implementation], int]) -> dict[str, Any]:
     def compiled_bytes(fn: Callable[..., Any]) -> int | None:
         def loss(x: Any) -> Any:
             return jnp.sum(fn(*[x if i == wrt else a for i, a in enumerate(args)]))
@@ -269,19 +263,18 @@ def _jit_grad_memory_figures(pattern: Pattern, impl: Implementation, base: Imple
         return None if stats is None else int(stats.temp_size_in_bytes) + int(stats.output_size_in_bytes)
 
     return {"bytes": compiled_bytes(impl.fn), "baseline_bytes": compiled_bytes(base.fn), "baseline": base.id,
-            "residual_bytes": residual_bytes(pattern, impl, claims, args),
-            "baseline_residual_bytes": residual_bytes(pattern, base, claims, args)}
+            "residual_bytes": residuals(impl), "baseline_residual_bytes": residuals(base)}
 
 
-def observe_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
-                    siblings: list[Implementation], budget: float | None = None) -> dict[str, Any]:
-    """Figures of ``claims.observe`` for ``impl`` on ``device`` (plain JSON data, shapes in
-    :mod:`._observation_verdicts`); ``budget``: seconds a timed observation may spend."""
-    from ._measure import _impl_named, base_args
-
-    spec = claims.observe
-    assert spec is not None
-    args = base_args(pattern, claims, device, spec.size, spec.param)
+def observe_figures(pattern: Pattern, impl: Implementation, spec: ObserveClaim, args: list[Any], device: Any, *,
+                    base: Implementation | None = None, wrt: int = 0, budget: float | None = None,
+                    timer: Callable[..., Any] | None = None,
+                    residuals: Callable[[Implementation], int] | None = None) -> dict[str, Any]:
+    """Figures of the observation ``spec`` for ``impl`` at ``args`` on ``device`` (plain JSON data, shapes in
+    :mod:`._observation_verdicts`). ``base``: the baseline implementation (first_call, jit_grad_memory);
+    ``wrt``: the index of the differentiated argument; ``budget``: seconds a timed observation may spend;
+    ``timer``: :func:`._measure.speed_figures`; ``residuals``: the residual bytes of an implementation at
+    ``args`` (:func:`._measure.residual_bytes`). :func:`._measure.collect_figures` passes them."""
     out: dict[str, Any] = {"what": spec.what}
     if spec.what == "fusion":
         out |= _fusion_figures(_donated_jit(impl.fn, pattern, None).lower(*args).compile().as_text() or "")
@@ -296,13 +289,16 @@ def observe_figures(pattern: Pattern, impl: Implementation, claims: Claims, devi
     elif spec.what == "compiles":
         out |= _compiles_figures(impl, spec, args)
     elif spec.what in ("first_call", "jit_grad_memory"):
-        if spec.baseline is None:
+        if base is None:
             raise ValueError(f"`observe: {{what: {spec.what}}}` needs `baseline: IMPLEMENTATION`")
-        base = _impl_named(siblings, spec.baseline)
         if spec.what == "first_call":
-            out |= _first_call_figures(pattern, impl, base, args, budget)
+            if timer is None:
+                raise ValueError("`first_call` needs a timer")
+            out |= _first_call_figures(pattern, impl, base, args, budget, timer)
         else:
-            out |= _jit_grad_memory_figures(pattern, impl, base, claims, args)
+            if residuals is None:
+                raise ValueError("`jit_grad_memory` needs a residual counter")
+            out |= _jit_grad_memory_figures(impl, base, args, wrt, residuals)
     else:
         raise ValueError(f"unknown observation {spec.what!r}")
     return out | {"device_kind": getattr(device, "device_kind", "")}

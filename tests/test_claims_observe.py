@@ -126,6 +126,33 @@ def test_first_call_band_decides_and_an_exhausted_budget_is_inconclusive() -> No
     assert verdict(spec, {"seconds": [], "baseline_seconds": [], "exhausted": True}).verdict == "inconclusive"
 
 
+def test_the_first_call_band_is_the_speed_claims_band() -> None:
+    from jaxpat.conformance import _observation_verdicts as ov
+
+    mine, theirs = [0.1, 0.2, 0.1, 0.3, 0.1, 0.2], [0.5, 0.3, 0.9, 0.4, 0.2, 0.6]
+    assert ov._speed_band(mine, theirs) == cv.speed_band(mine, theirs)
+    assert ov.MIN_SPEED_ROUNDS == cv.MIN_SPEED_ROUNDS
+
+
+def test_a_first_call_plot_draws_the_verdicts_ratio() -> None:
+    from types import SimpleNamespace
+
+    from jaxpat.report import ClaimRecord, _html
+
+    spec = {"what": "first_call", "baseline": "python_loop", "at_least": 1.5}
+    j = verdict(spec, {"seconds": [0.1] * 5, "baseline_seconds": [0.4, 0.5, 0.45, 0.5, 0.4], "baseline": "b"})
+    (fig,) = cv.verdict_figures("observe", j.measured, spec)
+    assert (fig.value, fig.at_least) == (j.measured["speedup"], 1.5)
+    rec = ClaimRecord(pattern="p", implementation="r.impl", claim="observe", claimed=spec, verdict=j.verdict,
+                      measured=j.measured, message=j.message)
+    section = _html._plots_section(SimpleNamespace(claims=(rec,)))  # type: ignore[arg-type]
+    assert "speedup over the baseline" in section
+    # observations judged on other figures (counts, flags) have nothing to plot
+    fused = verdict({"what": "fusion"}, {"entry_ops": ["fusion"], "kernels": 1, "fusions": 1,
+                                         "fused_ops": [["add", 2]]})
+    assert cv.verdict_figures("observe", fused.measured, {"what": "fusion"}) == []
+
+
 def test_jit_grad_memory_at_most_the_baselines() -> None:
     spec = {"what": "jit_grad_memory", "baseline": "checkpointed", "at_most": 1}
     same = {"bytes": 400000, "baseline_bytes": 400000, "residual_bytes": 2400000, "baseline_residual_bytes": 400000}
