@@ -326,3 +326,33 @@ def test_async_rounds_with_an_injected_clock(monkeypatch: pytest.MonkeyPatch) ->
     cut = ob.async_rounds(lambda: _Fake(1, now), rounds=5, clock=clock, budget=0.6)
     assert cut["exhausted"]
     assert len(cut["rounds"]) == 1
+
+
+NEW_PATTERNS = ["arange-grad-under-jit", "jit-donate-argnums", "at-set-in-place-under-jit",
+                "logical-ops-evaluate-both", "async-dispatch-block-until-ready", "jit-python-loop-vs-scan",
+                "checkpoint-unneeded-under-jit", "index-update-eager-vs-jit"]
+
+
+@pytest.mark.parametrize("pattern_id", NEW_PATTERNS)
+def test_every_reference_implementation_conforms(registry: Any, pattern_id: str) -> None:
+    from jaxpat.conformance._execute import ItemSpec, run_item
+
+    pattern = registry.catalog.get(pattern_id)
+    impls = registry.implementations(pattern_id)
+    assert len(impls) >= 2, "a pattern needs more than one way to be checked against"
+    for impl in impls:
+        for case in pattern.cases:
+            for transform in case.transforms:
+                run_item(ItemSpec(pattern, case, impl, jax.devices()[0], transform))
+
+
+def test_a_wrong_gradient_of_arange_is_caught(registry: Any) -> None:
+    """The arange pattern's cases catch an implementation whose weights are off by one (1..n, not 0..n-1)."""
+    import jax.numpy as jnp
+    from jaxpat.conformance._execute import ConformanceFailure, ItemSpec, run_item
+
+    pattern = registry.catalog.get("arange-grad-under-jit")
+    base = registry.implementations("arange-grad-under-jit")[0]
+    wrong = dataclasses.replace(base, fn=lambda x: jnp.sum(x * jnp.arange(1, x.shape[0] + 1, dtype=x.dtype)))
+    with pytest.raises(ConformanceFailure):
+        run_item(ItemSpec(pattern, pattern.case("three"), wrong, jax.devices()[0], "grad"))
