@@ -38,11 +38,11 @@ def _fusion(spec: ObserveClaim, f: Mapping[str, Any]) -> Verdict:
     kernels, fusions = int(f["kernels"]), int(f["fusions"])
     fused = {str(op): int(n) for op, n in f.get("fused_ops") or ()}
     at_most = int(spec.at_most if spec.at_most is not None else 1)
-    measured = {"kernels": kernels, "entry_ops": list(f.get("entry_ops") or ()), "fusions": fusions,
-                "fused_ops": fused, "at_most": at_most}
+    entry = [str(op) for op in f.get("entry_ops") or ()]
+    measured = {"kernels": kernels, "entry_ops": entry, "fusions": fusions, "fused_ops": fused, "at_most": at_most}
     n_fused = sum(fused.values())
     ok = kernels <= at_most and fusions >= 1 and n_fused >= 2
-    why = (f"the compiled program runs {kernels} kernel(s) ({', '.join(measured['entry_ops']) or 'none'}), "
+    why = (f"the compiled program runs {kernels} kernel(s) ({', '.join(entry) or 'none'}), "
            f"{fusions} of them fusions holding {n_fused} operations ({', '.join(f'{k}×{v}' for k, v in fused.items())})"
            f"; claimed: at most {at_most} kernel(s), fused")
     return ("held" if ok else "violated"), measured, why
