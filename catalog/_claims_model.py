@@ -16,6 +16,7 @@ from ._values import Value, encode
 
 __all__ = [
     "CLAIM_KINDS",
+    "OBSERVATIONS",
     "Claims",
     "Condition",
     "EarlyExitClaim",
@@ -23,6 +24,7 @@ __all__ = [
     "GradSpec",
     "MeasurementSettings",
     "MemoryClaim",
+    "ObserveClaim",
     "ProgramSizeClaim",
     "Raises",
     "ResidualsClaim",
@@ -32,7 +34,7 @@ __all__ = [
 ]
 
 #: The claim kinds the conformance suite measures, in the order it measures them.
-CLAIM_KINDS = ("jit", "grad", "memory", "program_size", "early_exit", "residuals", "speedup")
+CLAIM_KINDS = ("jit", "grad", "memory", "program_size", "early_exit", "residuals", "speedup", "observe")
 
 
 def _drop_none(pairs: Mapping[str, Any]) -> dict[str, Any]:
@@ -190,6 +192,48 @@ class SpeedupClaim:
                            "size": self.size, "seed_figure": self.seed_figure})
 
 
+#: What an ``observe`` claim observes (docs/claims.md, *Observations*).
+OBSERVATIONS = ("fusion", "donation", "in_place", "operands", "async_dispatch", "compiles", "first_call",
+                "jit_grad_memory")
+
+
+@dataclass(frozen=True)
+class ObserveClaim:
+    """A statement observed on the compiled program or on a run rather than on values: ``what`` names the
+    observation (:data:`OBSERVATIONS`); the other fields are its parameters (None: not given).
+
+    ``donate``: the argument donated (donation, in_place); ``at_most``: the most kernels (fusion) or the
+    largest ratio to the baseline (jit_grad_memory); ``at_least``: the smallest speed-up (first_call);
+    ``baseline``: the implementation compared against; ``operands``: the names of the operands that must be
+    evaluated (operands); ``expensive``: the function that alone is jitted (compiles); ``param``/``size``:
+    a size argument to set.
+    """
+
+    what: str
+    donate: str | None = None
+    at_most: float | None = None
+    at_least: float | None = None
+    baseline: str | None = None
+    operands: tuple[str, ...] | None = None
+    expensive: str | None = None
+    param: str | None = None
+    size: int | None = None
+    seed_figure: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ObserveClaim:
+        ops = data.get("operands")
+        return cls(str(data["what"]), data.get("donate"), data.get("at_most"), data.get("at_least"),
+                   data.get("baseline"), None if ops is None else tuple(str(o) for o in ops), data.get("expensive"),
+                   data.get("param"), data.get("size"), data.get("seed_figure"))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.operands is not None:
+            out["operands"] = list(self.operands)
+        return _drop_none(out)
+
+
 @dataclass(frozen=True)
 class SeedTableRow:
     """A row of one of the seeds' tables that the pattern stands for (``jaxpat claims``)."""
@@ -250,6 +294,7 @@ _BUILDERS: dict[str, Any] = {
     "early_exit": lambda v: v if isinstance(v, bool) else EarlyExitClaim.from_dict(v),
     "residuals": ResidualsClaim.from_dict,
     "speedup": SpeedupClaim.from_dict,
+    "observe": ObserveClaim.from_dict,
 }
 
 
@@ -270,6 +315,7 @@ class Claims:
     early_exit: bool | EarlyExitClaim | None = None
     residuals: ResidualsClaim | None = None
     speedup: SpeedupClaim | None = None
+    observe: ObserveClaim | None = None
     settings: MeasurementSettings = field(default_factory=MeasurementSettings)
     implementations: Mapping[str, Claims] = field(default_factory=lambda: MappingProxyType({}))
 

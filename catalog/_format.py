@@ -8,7 +8,7 @@ one field to another (a case's args against the signature, say) live in
 
 from __future__ import annotations
 
-from ._claims_model import CLAIM_KINDS
+from ._claims_model import CLAIM_KINDS, OBSERVATIONS
 from ._kinds import (
     Bool,
     Const,
@@ -219,6 +219,23 @@ _CLAIM_FIELDS = (
         Field("size", Number(minimum=1, integer=True), doc="its value"),
         Field("seed_figure", Number(minimum=0, exclusive=True), doc="the speed-up the seed reports, shown beside"),
     )), doc="at least N times faster than the baseline, within the noise band (docs/claims.md)"),
+    Field("observe", Struct((
+        Field("what", Enum(OBSERVATIONS, "observation"), required=True, doc="what is observed (docs/claims.md, "
+              "Observations)"),
+        Field("donate", NAME, doc="donation, in_place: the argument donated to jax.jit"),
+        Field("at_most", Number(minimum=0), doc="fusion: the most kernels in the compiled program; "
+              "jit_grad_memory: the largest ratio of compiled bytes to the baseline's"),
+        Field("at_least", Number(minimum=0, exclusive=True), doc="first_call: the smallest speed-up of the first "
+              "call (tracing + compiling + running)"),
+        Field("baseline", TEXT, doc="first_call, jit_grad_memory: the implementation compared against"),
+        Field("operands", List(NAME, min_items=1, unique=True), doc="operands: the operands (jaxpat.patterns."
+              "observe.operand names) that must be evaluated"),
+        Field("expensive", NAME, doc="compiles: the function that alone must be compiled, once"),
+        Field("param", NAME, doc="a size argument to set"),
+        Field("size", Number(minimum=1, integer=True), doc="its value"),
+        Field("seed_figure", Number(minimum=0, exclusive=True), doc="a figure the seed reports, shown beside"),
+    )), doc="a statement observed on the compiled program or on a run: fused kernels, a donated buffer, an "
+        "in-place update, evaluated operands, asynchronous dispatch, what is compiled"),
     Field("wrt", NAME, doc="the argument grad and memory claims differentiate (default: the cases' grad.wrt)"),
     Field("under_jit", Bool(), doc="measure grad claims inside jax.jit, every non-static argument traced"),
     Field("seed_claim", TEXT, doc="the claim as the seed states it, kept verbatim when measurement disagrees"),

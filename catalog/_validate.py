@@ -202,7 +202,7 @@ def _check_vmap(pattern: dict, sig: _Sig, at: Path, report: Checked) -> None:
 
 def _check_params(pattern: dict, sig: _Sig, at: Path, report: Checked) -> None:
     claims = pattern.get("claims")
-    for claim in ("memory", "program_size", "early_exit", "speedup", "residuals"):
+    for claim in ("memory", "program_size", "early_exit", "speedup", "residuals", "observe"):
         body = claims.get(claim) if isinstance(claims, dict) else None
         param = body.get("param") if isinstance(body, dict) else None
         if isinstance(param, str) and param not in sig.args:
@@ -210,6 +210,10 @@ def _check_params(pattern: dict, sig: _Sig, at: Path, report: Checked) -> None:
                 (*at, "claims", claim, "param"),
                 f"`{param}` is not one of the args ({sig.listing()}){suggest(param, sig.args)}",
             )
+        donate = body.get("donate") if claim == "observe" and isinstance(body, dict) else None
+        if isinstance(donate, str) and donate not in sig.args:
+            report.error((*at, "claims", claim, "donate"),
+                         f"`{donate}` is not one of the args ({sig.listing()}){suggest(donate, sig.args)}")
         if claim == "early_exit" and isinstance(body, dict):
             stop = body.get("stop")
             if isinstance(stop, str) and stop not in sig.args:

@@ -29,6 +29,8 @@ Figures, per claim kind (every list holds one entry per size, smallest first):
 ``speedup``
     ``{"seconds": [...], "baseline_seconds": [...], "baseline", "device_kind"}``: one entry per
     interleaved round; optional ``budget_s``, ``elapsed_s`` and ``exhausted`` (the time budget ran out)
+``observe``
+    ``{"what": NAME, ...}``: see :mod:`._observation_verdicts`
 
 ``OUTCOME`` is ``{"ok": bool, "detail": "works" or "TypeName: first line", "types": [...]}``;
 ``types`` names the exception's classes, most derived first, each as ``module.QualName``
@@ -552,6 +554,15 @@ def _judge_speedup(claims: Claims, figures: Mapping[str, Any]) -> Judgement:
         f"rounds; claimed ≥ {spec.at_least}×{seed}){note}: {verdict}"))
 
 
+def _judge_observe(claims: Claims, figures: Mapping[str, Any]) -> Judgement:
+    """An observation (fused kernels, a donated buffer, evaluated operands, ...): :mod:`._observation_verdicts`."""
+    from ._observation_verdicts import judge_observation
+
+    assert claims.observe is not None
+    verdict, measured, message = judge_observation(claims.observe, figures)
+    return Judgement(verdict, {"what": claims.observe.what, **measured}, message)
+
+
 _JUDGES = {
     "jit": _judge_jit,
     "grad": _judge_grad,
@@ -560,6 +571,7 @@ _JUDGES = {
     "early_exit": _judge_early_exit,
     "residuals": _judge_residuals,
     "speedup": _judge_speedup,
+    "observe": _judge_observe,
 }
 
 

@@ -95,7 +95,8 @@ class ClaimItem(pytest.Item):
         verdict, message = result["verdict"], str(result.get("message", ""))
         record = {**result, "nodeid": self.nodeid}
         self.user_properties.append(("jaxpat_facts", {"claims": [record], "message": message}))
-        if verdict == "skipped" or (self.claim == "speedup" and verdict == "inconclusive"):
+        timed = self.claim == "speedup" or (self.claim == "observe" and _timed_observation(claims))
+        if verdict == "skipped" or (timed and verdict == "inconclusive"):
             # a timing inside its noise band proves nothing: skipped, never passed, never a flaky failure
             pytest.skip(message)
         if verdict in ("violated", "inconclusive"):
@@ -110,3 +111,8 @@ class ClaimItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return (self.path, None, self.nodeid)
+
+
+def _timed_observation(claims: Any) -> bool:
+    """Observations decided by timing (async dispatch, first calls): inconclusive is a skip, as for speed."""
+    return claims.observe is not None and claims.observe.what in ("async_dispatch", "first_call")

@@ -790,6 +790,20 @@ def _speedup_figures(pattern: Pattern, impl: Implementation, claims: Claims, dev
             "calls_per_round": figs.calls}
 
 
+def _observe_figures(pattern: Pattern, impl: Implementation, claims: Claims, device: Any,
+                     siblings: list[Implementation], budget: float) -> dict[str, Any]:
+    """An ``observe:`` claim's figures (:mod:`._observations`), at the base case with ``param`` set."""
+    from ._observations import observe_figures
+
+    spec = claims.observe
+    assert spec is not None
+    args = base_args(pattern, claims, device, spec.size, spec.param)
+    base = _impl_named(siblings, spec.baseline) if spec.baseline else None
+    return observe_figures(pattern, impl, spec, args, device, base=base, wrt=_split(pattern, claims, args)[0],
+                           budget=budget, timer=speed_figures,
+                           residuals=lambda which: residual_bytes(pattern, which, claims, args))
+
+
 _FIGURES: dict[str, Callable[[Pattern, Implementation, Claims, Any], dict[str, Any]]] = {
     "jit": _jit_figures,
     "grad": _grad_figures,
@@ -814,6 +828,9 @@ def collect_figures(name: str, pattern: Pattern, impl: Implementation, device: A
             figures = _residuals_figures(pattern, impl, claims, device, siblings or [impl])
         elif name == "speedup":
             figures = _speedup_figures(pattern, impl, claims, device, siblings or [impl], speed_budget)
+        elif name == "observe":
+            figures = _observe_figures(pattern, impl, claims, device, siblings or [impl],
+                                       SPEED_BUDGET_S if speed_budget is None else speed_budget)
         else:
             figures = _FIGURES[name](pattern, impl, claims, device)
     return figures | {"device": f"{device.platform}:{device.id}"}

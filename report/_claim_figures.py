@@ -63,6 +63,13 @@ def verdict_figures(claim: str, measured: Mapping[str, Any], claimed: Any = None
         if len(measured["work"]) == len(sizes):
             out.append(Series(f"work (loop iterations + traced equations) vs {param}", [float(x) for x in sizes],
                               [float(y) for y in measured["work"]], str(measured.get("stops_early", ""))))
+    elif claim == "observe" and measured.get("what") == "first_call":
+        # a first-call observation is judged on its speed-up band, like a speed claim
+        value = measured.get("speedup")
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            at_least = measured.get("at_least")
+            out.append(Ratio("speedup (first call)", float(value),
+                             float(at_least) if isinstance(at_least, int | float) else None))
     elif claim in ("speedup", "residuals"):
         key = "speedup" if claim == "speedup" else "saving_factor"
         value = measured.get(key)

@@ -206,7 +206,7 @@ def _plots_section(report: Report) -> str:
         for fig in verdict_figures(c.claim, m, c.claimed):
             if isinstance(fig, Series):
                 growth.setdefault((c.pattern, fig.title), []).append((label, fig.sizes, fig.values, fig.growth))
-            elif c.claim == "speedup":
+            elif c.claim == "speedup" or fig.title.startswith("speedup"):
                 speed.append((f"{c.pattern} · {label}", fig.value, fig.at_least))
             else:
                 saving.append((f"{c.pattern} · {label}", fig.value, fig.at_least))

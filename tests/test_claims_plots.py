@@ -47,6 +47,9 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                   {"residual_bytes": 76, "baseline_residual_bytes": 100, "baseline": "r.plain"}),
     "speedup": ({"speedup": {"baseline": "eager", "at_least": 3}},
                 {"seconds": [1.0] * 5, "baseline_seconds": [10.0, 9.0, 11.0, 10.0, 12.0], "baseline": "r.eager"}),
+    "observe": ({"observe": {"what": "first_call", "baseline": "python_loop", "at_least": 1.5}},
+                {"what": "first_call", "seconds": [0.1] * 5, "baseline_seconds": [0.4, 0.5, 0.45, 0.5, 0.4],
+                 "baseline": "r.python_loop"}),
 }
 
 

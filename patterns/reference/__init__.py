@@ -15,7 +15,7 @@ from .._markers import hookimpl
 MODULES = (
     "arange", "scan", "loops", "checkpoint", "control_flow",
     "vmap", "prng", "pytree", "arrays", "jit",
-    "autodiff", "gotchas", "devices", "sharding", "speed", "distributed",
+    "autodiff", "gotchas", "devices", "sharding", "speed", "distributed", "observations",
 )
 
 
