@@ -27,8 +27,19 @@ from ._yaml import DEFAULT_LIMITS, Document, parse
 
 __all__ = ["SHIPPED", "load", "load_files", "read_catalog_file", "validate"]
 
-#: The catalog shipped with jaxpat (a symlink to the repository's catalog.yaml).
-SHIPPED = Path(__file__).parent / "catalog.yaml"
+
+def _shipped() -> Path:
+    """The catalog shipped with jaxpat: ``catalog.yaml`` beside this module in an installed wheel
+    (setup.py's build step copies it there), else the repository's top-level ``catalog.yaml`` (a
+    source checkout or an editable install, where this module is ``catalog/_loader.py``). The
+    repository holds one copy of the file, not a symlink."""
+    here = Path(__file__).parent
+    installed = here / "catalog.yaml"
+    return installed if installed.is_file() else here.parent / "catalog.yaml"
+
+
+#: The catalog shipped with jaxpat (see :func:`_shipped`).
+SHIPPED = _shipped()
 
 PathLike = str | os.PathLike
 #: Extra files: ``(origin, path)`` pairs; ``origin`` becomes each pattern's ``origin`` (a plugin's name).
