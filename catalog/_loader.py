@@ -34,8 +34,9 @@ def _shipped() -> Path:
     source checkout or an editable install, where this module is ``catalog/_loader.py``). The
     repository holds one copy of the file, not a symlink."""
     here = Path(__file__).parent
-    installed = here / "catalog.yaml"
-    return installed if installed.is_file() else here.parent / "catalog.yaml"
+    candidates = [here / "catalog.yaml", here.parent / "catalog.yaml",
+                  Path(__file__).resolve().parent.parent / "catalog.yaml"]  # a strict editable install's links
+    return next((c for c in candidates if c.is_file()), candidates[0])
 
 
 #: The catalog shipped with jaxpat (see :func:`_shipped`).
