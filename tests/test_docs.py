@@ -413,3 +413,16 @@ def test_docs_import_only_public_modules() -> None:
              for n, line in enumerate(_read(p).splitlines(), 1) if PRIVATE_IMPORT.search(line)]
     assert found == []
     assert PRIVATE_IMPORT.search("from jaxpat.report._drift import drift, format_text")  # what it used to say
+
+
+def test_benchmark_figure_count_is_the_code() -> None:
+    """README, benchmarks/run.py and benchmarks/__main__.py say how many figures `python -m benchmarks` prints: the
+    number of distinct figure numbers run.py builds (``h.Figure(N, ...)``)."""
+    source = _read(ROOT / "benchmarks" / "run.py")
+    numbers = {int(n) for n in re.findall(r"h\.Figure\(\s*(\d+),", source)}
+    assert numbers == set(range(1, len(numbers) + 1))
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+    word = words[len(numbers)]
+    assert f"`python -m benchmarks` prints {word} figures" in _flat(_read(README))
+    assert f": {word} figures" in source.splitlines()[0]
+    assert f"print the {word} figures" in _read(ROOT / "benchmarks" / "__main__.py").splitlines()[0]

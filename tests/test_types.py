@@ -54,8 +54,8 @@ def test_errors_name_the_repository_paths(tmp_path: Path) -> None:
     bad = ROOT / "report" / "_zz_type_error_probe.py"
     bad.write_text("x: int = 'not an int'\n")
     try:
-        proc = subprocess.run([sys.executable, str(SCRIPT), "--cache-dir", str(tmp_path / "cache")],
-                              capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, str(SCRIPT), "--cache-dir", str(tmp_path / "cache"), "-p",
+                               "jaxpat.report"], capture_output=True, text=True)
     finally:
         bad.unlink()
     assert proc.returncode == 1
