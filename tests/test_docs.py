@@ -167,6 +167,20 @@ def test_plugins_md_plugin_module_registers(tmp_path: Path) -> None:
     _check_registers(tmp_path, ["mine.associative_scan"])
 
 
+def test_plugins_md_test_and_registry_blocks_run(tmp_path: Path) -> None:
+    """docs/plugins.md's section-5 test passes against section 1's plugin, and section 7's registry calls run."""
+    found = [b for b in d.blocks(_read(ROOT / "docs" / "plugins.md")) if b.lang == "python"]
+    files = {m.group(1): b.body for b in found if (m := re.fullmatch(r"# my_jaxpat_plugin/(\w+\.py)",
+                                                                     b.body.splitlines()[0]))}
+    (test,) = [b.body for b in found if "def test_plugin_registers" in b.body]
+    (api,) = [b.body for b in found if b.body.startswith("from jaxpat.patterns import get_registry")]
+    _write_plugin(tmp_path, files)
+    script = f"{test}\ntest_plugin_registers()\n{api}\nprint('ok', len(registry.implementations()) > 0)\n"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          env=d.sample_env(tmp_path), timeout=600)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "ok True"), proc.stderr[-4000:]
+
+
 def test_readme_plugin_example_registers(tmp_path: Path) -> None:
     """The README's plugin module, written as it is, passes check_plugin."""
     (block,) = [b for b in d.blocks(_read(README)) if b.lang == "python"]
