@@ -91,7 +91,6 @@ def _calibrate(specs: list[Any], rounds: int = 3) -> float | None:
     import statistics
 
     import jax
-
     from jaxpat.conformance._execute import _call, build_args, config_scope
 
     times = []

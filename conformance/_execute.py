@@ -18,7 +18,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-
 from jaxpat.catalog import (
     ArrayValue,
     Case,

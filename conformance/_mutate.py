@@ -31,7 +31,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from jaxpat.catalog import ArrayValue, ExpectedError, GeneratedArray, Pattern
 from jaxpat.patterns import Implementation
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jaxpat._util import cache_root
 from jaxpat.patterns import hookimpl
+
+from jaxpat._util import cache_root
 
 __all__ = ["GUARDED_CONFIG", "DeviceNaming", "ExtraCatalog", "catalog_with_files", "default_cache_dir", "jsonable"]
 

@@ -17,7 +17,6 @@ from ._implementation import Implementation
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
-
     from jaxpat.catalog import Catalog
 
 __all__ = ["PluginInfo", "Registry"]

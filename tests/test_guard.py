@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import pytest
-
 import jaxpat.catalog._loader as loader
-from jaxpat._env import EnvError
+import pytest
 from jaxpat.patterns import _guard
+
+from jaxpat._env import EnvError
 
 
 @pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt(), GeneratorExit(), ValueError("v")],

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from jaxpat.conformance import _cli, _options
 
 #: pytest options that `jaxpat check` always passes itself, so it has no flag for them.

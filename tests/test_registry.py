@@ -14,8 +14,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from jaxpat import patterns
 from jaxpat.catalog import Catalog, Pattern, Signature
 from jaxpat.patterns import (
     Implementation,
@@ -28,6 +26,8 @@ from jaxpat.patterns import (
     load_registry,
 )
 from jaxpat.patterns.testing import check_plugin
+
+from jaxpat import patterns
 
 # ---------------------------------------------------------------------------
 # Fixtures: a small catalog, in-process plugins, fake entry points

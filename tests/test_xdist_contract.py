@@ -6,7 +6,6 @@ import inspect
 import re
 
 import pytest
-
 from jaxpat.conformance import _xdist
 
 

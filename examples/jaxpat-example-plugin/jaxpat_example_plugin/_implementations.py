@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 from jax import lax
-
 from jaxpat.patterns import Implementation
 
 

@@ -4,7 +4,6 @@ import itertools
 
 import jax
 import jax.numpy as jnp
-
 from jaxpat.patterns import Implementation, hookimpl
 
 _calls = itertools.count()

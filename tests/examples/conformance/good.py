@@ -2,7 +2,6 @@
 
 import jax.numpy as jnp
 from jax import lax
-
 from jaxpat.patterns import Implementation, hookimpl
 
 

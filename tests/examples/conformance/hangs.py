@@ -5,7 +5,6 @@ import os
 
 import jax.numpy as jnp
 from jax import lax
-
 from jaxpat.patterns import Implementation, hookimpl
 
 
