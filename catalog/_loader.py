@@ -27,8 +27,20 @@ from ._yaml import DEFAULT_LIMITS, Document, parse
 
 __all__ = ["SHIPPED", "load", "load_files", "read_catalog_file", "validate"]
 
-#: The catalog shipped with jaxpat (a symlink to the repository's catalog.yaml).
-SHIPPED = Path(__file__).parent / "catalog.yaml"
+
+def _shipped() -> Path:
+    """The catalog shipped with jaxpat: ``catalog.yaml`` beside this module in an installed wheel
+    (setup.py's build step copies it there), else the repository's top-level ``catalog.yaml`` (a
+    source checkout or an editable install, where this module is ``catalog/_loader.py``). The
+    repository holds one copy of the file, not a symlink."""
+    here = Path(__file__).parent
+    candidates = [here / "catalog.yaml", here.parent / "catalog.yaml",
+                  Path(__file__).resolve().parent.parent / "catalog.yaml"]  # a strict editable install's links
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
+#: The catalog shipped with jaxpat (see :func:`_shipped`).
+SHIPPED = _shipped()
 
 PathLike = str | os.PathLike
 #: Extra files: ``(origin, path)`` pairs; ``origin`` becomes each pattern's ``origin`` (a plugin's name).

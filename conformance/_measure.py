@@ -4,9 +4,12 @@
 |----------------|---------------------------------------------------------------------|
 | `jit`          | calling ``jax.jit(fn)`` on the base case                            |
 | `grad`         | ``jax.jvp`` (forward) and ``jax.vjp`` (reverse) w.r.t. ``wrt``      |
-| `memory`       | forward: ``jit(fn).lower().compile().memory_analysis()`` temp bytes;|
-|                | backward: bytes of the residuals ``jax.vjp`` saves; at two sizes    |
-| `program_size` | equations in ``jax.make_jaxpr(fn)``, sub-jaxprs included, two sizes |
+| `memory`       | forward: ``jit(fn).lower().compile().memory_analysis()`` compiled   |
+|                | temp + output bytes; backward: bytes of the residuals ``jax.vjp``   |
+|                | saves; at two sizes                                                 |
+| `program_size` | HLO instructions of the compiled, optimised program (every          |
+|                | computation: loop bodies, fusions), at two sizes; its ``while``     |
+|                | loops and the jaxpr's equation count are reported beside it         |
 | `early_exit`   | a ``while`` primitive (a loop that stops on a traced condition)     |
 | `residuals`    | residual bytes of a baseline implementation ÷ this one's            |
 | `speedup`      | median wall time of a baseline ÷ this one (reported, not failing)   |

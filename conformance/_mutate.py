@@ -467,9 +467,13 @@ def _kill_by_claim(pattern: Pattern, impl: Implementation, claim: str, device: A
 
 
 def load_equivalents(path: Path = EQUIVALENT_FILE) -> list[dict[str, str]]:
-    """The recorded equivalent mutants: ``[{pattern, implementation, mutant, reason}]`` (globs allowed)."""
+    """The recorded equivalent mutants: ``[{pattern, implementation, mutant, reason}]`` (globs allowed).
+
+    A missing file is an error, not an empty list: it ships as package data, and without it every
+    known-equivalent survivor would be reported as unexplained.
+    """
     if not path.is_file():
-        return []
+        raise FileNotFoundError(f"the equivalent-mutants file is missing: {path} (package data of jaxpat.conformance)")
     data = json.loads(path.read_text(encoding="utf-8"))
     return list(data.get("equivalent", []))
 

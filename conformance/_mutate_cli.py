@@ -48,7 +48,7 @@ def mutate_command(ns: argparse.Namespace) -> int:
     import jax
     from jaxpat.patterns import load_registry
 
-    from ._mutate import run_mutants, summarise
+    from ._mutate import load_equivalents, run_mutants, summarise
 
     registry = load_registry()
     if ns.pattern:
@@ -61,6 +61,7 @@ def mutate_command(ns: argparse.Namespace) -> int:
     start = time.perf_counter()
     results = run_mutants(registry, device, patterns=ns.pattern or None)
     summary = summarise(results)
+    summary["equivalence_rules"] = len(load_equivalents())
     summary["device"] = f"{device.platform}:{device.id}"
     summary["jax"] = jax.__version__
     summary["seconds"] = round(time.perf_counter() - start, 1)
@@ -79,7 +80,8 @@ def _text(summary: dict[str, Any]) -> str:
     score = f"{100 * killed / total:.1f} %" if total else "n/a"
     lines = [f"mutants: {total}, killed: {killed} ({score}), survived: {total - killed} "
              f"({summary['equivalent']} recorded as equivalent, {summary['unexplained']} unexplained) "
-             f"on {summary['device']} with jax {summary['jax']} in {summary['seconds']} s", ""]
+             f"on {summary['device']} with jax {summary['jax']} in {summary['seconds']} s; "
+             f"{summary.get('equivalence_rules', 0)} equivalence rules loaded", ""]
     rows = [[pid, str(p["total"]), str(p["killed"])] for pid, p in sorted(summary["per_pattern"].items())]
     lines.append(table(rows, header=["pattern", "mutants", "killed"]))
     if summary["survivors"]:

@@ -439,13 +439,14 @@ class JaxpatSession:
             status, reason = "incomplete", self.refused
             if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
                 session.exitstatus = exitstatus = pytest.ExitCode.USAGE_ERROR
-        elif exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or missing:
-            status = "incomplete"
-        elif not self.results:
-            # nothing ran: whatever pytest thinks, that is not a complete conformance run
+        elif not self.results and not missing:
+            # nothing ran (none collected, all deselected, or the run stopped before any): whatever pytest
+            # thinks, that is not a complete conformance run; pytest's own status 5 says so too
             status, reason = "incomplete", "no item ran"
             if exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+        elif exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or missing:
+            status = "incomplete"
         if missing and exitstatus == pytest.ExitCode.OK:
             # "all passed" would hide the items that never ran
             session.exitstatus = exitstatus = pytest.ExitCode.TESTS_FAILED
