@@ -242,6 +242,11 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     diff.add_argument("--full", action="store_true",
                       help="text: print changed messages in full (they are clipped at "
                       f"{_report.MAX_TERMINAL_MESSAGE} characters otherwise)")
+    diff.add_argument("--fail-on", choices=["drift", "regressions"], default="drift",
+                      help="drift (default): exit 1 on a regression, 5 on drift only; regressions: exit 1 on a "
+                      "regression and 0 otherwise (a CI gate that fixes and drift do not trip)")
+    diff.add_argument("--regressions-only", dest="fail_on", action="store_const", const="regressions",
+                      help="the same as --fail-on regressions")
     page = sub.add_parser(
         "html", help="write one self-contained HTML page: matrix, failures, claim plots, changes",
         description="Write REPORT as one HTML file that works offline (no network, no CDN): summary and "
@@ -368,8 +373,11 @@ exit status (a CI gate can tell these apart):
   5  drift only: observations, outcomes or items changed, none for the worse
   3  unreadable input: a report is missing, unreadable, or not a jaxpat report
   2  usage error
+With --fail-on regressions (or --regressions-only), drift only exits 0: only a
+regression fails a CI job; fixes, added or removed items and drift are printed.
 examples:
   jaxpat report diff jax-0.10.json jax-0.12.json
+  jaxpat report diff base.json pr.json --fail-on regressions   # CI: fail on regressions only
   jaxpat report diff old.json new.json --format json | jq '.patterns | keys'
 """
 
@@ -380,6 +388,12 @@ def _diff(ns: argparse.Namespace) -> int:
     if ns.format == "json":
         print(_report.dumps_strict(result.to_dict(), indent=1))
     else:
-        for line in _report.format_drift(result, ns.old, ns.new, limit=ns.limit, clip_at=0 if ns.full else None):
+        lines = _report.format_drift(result, ns.old, ns.new, limit=ns.limit, clip_at=0 if ns.full else None)
+        if ns.fail_on == "regressions" and result.status == "drift" and lines:
+            lines[-1] = lines[-1].replace("(exit 5)", "(exit 0: --fail-on regressions)")
+        for line in lines:
             print(line)
-    return int(result.exit_status())
+    status = result.exit_status()
+    if ns.fail_on == "regressions" and status == Exit.DRIFT:
+        return int(Exit.OK)
+    return int(status)
