@@ -61,7 +61,8 @@ def test_expected_and_actual_are_aligned_element_by_element(want: list, got: lis
         assert ends(e) == ends(a), (e, a)
     shown_want = re.findall(r"-?[0-9][0-9.e+-]*", " ".join(x[len("  expected: "):] for x in exp_lines))
     shown_got = re.findall(r"-?[0-9][0-9.e+-]*", " ".join(x[len("  expected: "):] for x in act_lines))
-    assert shown_want == flat_want and shown_got == flat_got
+    assert shown_want == flat_want
+    assert shown_got == flat_got
 
 
 def test_failure_messages_still_escape_control_characters() -> None:
