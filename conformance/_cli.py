@@ -125,6 +125,12 @@ def check(ns: argparse.Namespace) -> int:
         if not os.path.isfile(path):
             print(f"jaxpat check: --catalog {path}: no such file", file=sys.stderr)
             return Exit.UNREADABLE
+    from ._filters import cache_dir_problem
+
+    problem = None if ns.no_cache else cache_dir_problem(ns.cache_dir)
+    if problem:
+        print(f"jaxpat check: --cache-dir {_report.printable(ns.cache_dir)}: {problem}", file=sys.stderr)
+        return Exit.USAGE
     saved = {name: os.environ.pop(name) for name in IGNORED_ENV if name in os.environ}
     if saved:
         print(f"jaxpat check: ignoring {', '.join(saved)} (pass pytest options after --)", file=sys.stderr)

@@ -663,6 +663,10 @@ def selection(config: pytest.Config) -> dict[str, Any]:
         partial.append(f"-m {opt.markexpr!r}")
     if getattr(opt, "deselect", None):
         partial.append(f"--deselect ({len(opt.deselect)})")
+    from ._filters import node_ids
+
+    if node_ids(config):
+        partial.append(f"node ids ({len(node_ids(config))})")
     # jaxpat's and xdist's own plugins (`jaxpat check` names them: they load even without autoload)
     own = ("jaxpat", "xdist", "xdist.plugin", "xdist.looponfail", "jaxpat.conformance.plugin")
     plugins = [p for p in (getattr(opt, "plugins", None) or []) if p not in own]
