@@ -136,11 +136,18 @@ def check(ns: argparse.Namespace) -> int:
         print(f"jaxpat check: ignoring {', '.join(saved)} (pass pytest options after --)", file=sys.stderr)
     # the controller's own ini file and rootdir (check_addopts); workers on other hosts never see them
     os.environ["PYTEST_ADDOPTS"] = check_addopts()
+    from ._summary import stamp, write_interrupted_report
+
+    before = stamp(ns.report)
     try:
         code = int(pytest.main(pytest_args(ns)))
+    except KeyboardInterrupt:  # Ctrl-C before pytest could handle it (its start-up)
+        code = int(pytest.ExitCode.INTERRUPTED)
     finally:
         os.environ.pop("PYTEST_ADDOPTS", None)
         os.environ.update(saved)
+    if code == pytest.ExitCode.INTERRUPTED and ns.report and stamp(ns.report) == before:
+        write_interrupted_report(ns.report, ["jaxpat", *sys.argv[1:]])  # the run wrote none: say it was cut short
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         _explain_nothing_selected(ns)
     return int(FROM_PYTEST.get(code, Exit.INTERNAL))

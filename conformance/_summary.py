@@ -9,15 +9,20 @@
   / ``-rx`` list them one by one).
 * :func:`summary_width`: 100 columns when the output is not a terminal (piped
   output is never cut at 80), else the terminal's width up to 100.
+* :class:`FinalReport` and :func:`write_interrupted_report`: a run interrupted
+  (Ctrl-C) before pytest finished its session still leaves a report that says
+  ``interrupted`` (and claims nothing ran).
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["complete_records", "outcome_lines", "summary_width"]
+__all__ = ["FinalReport", "complete_records", "complete_run_records", "outcome_lines", "stamp", "summary_width",
+           "write_interrupted_report"]
 
 #: The widest terminal summary, in columns.
 MAX_WIDTH = 100
@@ -94,3 +99,81 @@ def _catalog_families(config: Any) -> dict[str, str]:
     except Exception:
         return {}
     return {p.id: p.family for p in catalog}
+
+
+#: Why a run interrupted before its session finished has no item in its report.
+EARLY_INTERRUPT = ("interrupted (Ctrl-C) while the run was starting (before or while its workers and executors "
+                   "started): no item ran")
+
+
+def stamp(path: str | None) -> tuple[int, int] | None:
+    """What identifies one write of ``path`` (modification time, size); None when there is no such file."""
+    try:
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size) if st is not None else None
+
+
+def write_interrupted_report(path: str, command: list[str], reason: str = EARLY_INTERRUPT) -> str | None:
+    """Write a report with status ``interrupted``, no results and ``reason`` to ``path`` (for a run interrupted
+    before its session could write one); return why it could not be written, or None."""
+    import platform
+    import socket
+
+    from jaxpat import report as _report
+
+    rep = _report.new_report({"python": platform.python_version(), "hostname": socket.gethostname(),
+                              "host": os.environ.get("JAXPAT_LABEL") or socket.gethostname()}, command)
+    rep.update(status="interrupted", reason=reason, exitstatus=2)
+    try:
+        _report.write_report(rep, path)
+    except OSError as exc:
+        return str(exc)
+    return None
+
+
+class FinalReport:
+    """Writes the report of a run interrupted before pytest finished its session (pytest calls no
+    ``pytest_sessionfinish`` when Ctrl-C lands in ``pytest_sessionstart``, where xdist starts its workers):
+    registered on the controller or the single process."""
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.finished = False
+        self.interrupted = False
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        self.interrupted = True
+
+    def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
+        self.finished = True
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Items that never ran count in pytest's last line (``3 passed, 13 not run``, not a green ``3 passed``)."""
+        session = self.config.pluginmanager.get_plugin("jaxpat-session")
+        results = getattr(session, "results", None) or {}
+        count = sum(1 for r in results.values() if r.get("outcome") == "not_run")
+        stats = getattr(terminalreporter, "stats", None)
+        if count and isinstance(stats, dict):
+            stats.setdefault("not run", []).extend(_NotRun() for _ in range(count))
+            if hasattr(terminalreporter, "_main_color"):
+                terminalreporter._main_color = None  # pytest recomputes its colour and kinds with "not run"
+
+    def pytest_unconfigure(self, config: Any) -> None:
+        path = config.getoption("jaxpat_report")
+        if self.finished or not self.interrupted or not path:
+            return
+        session = config.pluginmanager.get_plugin("jaxpat-session")
+        if session is not None and hasattr(session, "_write"):
+            session._write("interrupted", exitstatus=2, reason=EARLY_INTERRUPT)
+            if getattr(session, "isolation", None) is not None:
+                session.isolation.cleanup()
+        else:
+            write_interrupted_report(path, list(getattr(config.invocation_params, "args", ())))
+
+
+class _NotRun:
+    """An entry of pytest's terminal statistics for an item that never ran (it counts in the last line)."""
+
+    count_towards_summary = True

@@ -47,6 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if ids:
         config.pluginmanager.register(NodeIdSelection(ids), "jaxpat-node-ids")
     if not hasattr(config, "workerinput"):
+        from ._summary import FinalReport
+
+        config.pluginmanager.register(FinalReport(config), "jaxpat-final-report")  # Ctrl-C before the session ran
         config.pluginmanager.register(FilterCheck(config), "jaxpat-filter-check")
     from ._session import JaxpatSession
 
