@@ -165,8 +165,7 @@ class FilterCheck:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         config = self.config
-        if config.option.collectonly and not node_ids(config) and not any(
-                config.getoption(o) for o in ("jaxpat_pattern", "jaxpat_impl", "jaxpat_family")):
+        if config.option.collectonly:  # collecting only: a filter that matches nothing is pytest's "no tests"
             return
         wanted = (config.getoption("jaxpat_pattern"), config.getoption("jaxpat_impl"),
                   config.getoption("jaxpat_family"), node_ids(config))
@@ -184,9 +183,9 @@ class FilterCheck:
 
         config = self.config
         try:
-            if getattr(config.option, "dist", "no") != "no":
-                shared_listing(config)  # made once for the local workers anyway; its executors end here
-            listing = load_listing(config)
+            if getattr(config.option, "dist", "no") != "no" and shared_listing(config) is None:
+                return []  # made once for the local workers anyway (its executors end there); None: it failed
+            listing = load_listing(config)  # the controller: the listing just made; -n 0: made here, kept
         except Exception:  # an invalid catalog, a plugin that cannot start: the run reports it in full
             return []
         if listing.problems:  # a plugin that failed to load may be the one a filter names
