@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,8 @@ class NodeIdSelection:
     @pytest.hookimpl(trylast=True)  # after jaxpat's own items were added
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
-        keep, drop = [], []
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
         for item in items:
             (keep if any(selects(a, item.nodeid) for a in self.ids) else drop).append(item)
         if drop:
@@ -102,13 +104,13 @@ def _unmatched(globs: list[str], ids: list[str]) -> list[str]:
     return [g for g in globs if not any(fnmatch.fnmatchcase(i, g) for i in ids)]
 
 
-def _hint(glob: str, ids: list[str]) -> str:
+def _hint(glob: str, ids: Sequence[str]) -> str:
     return did_you_mean(glob.replace("*", "").replace("?", ""), ids)
 
 
 def filter_problems(patterns: list[Any], impl_ids: list[str], *, pattern_globs: list[str],
                     impl_globs: list[str], family_globs: list[str], families: list[str],
-                    asked_ids: list[str] = (), impls_of: dict[str, list[str]] | None = None) -> list[str]:
+                    asked_ids: Sequence[str] = (), impls_of: dict[str, list[str]] | None = None) -> list[str]:
     """One message per filter value that matches nothing, and per node id naming something that does not exist,
     each with the closest id. ``patterns`` are catalog patterns (``id``, ``family``, ``cases``)."""
     pattern_ids = [p.id for p in patterns]

@@ -319,6 +319,7 @@ def test_ctrl_c_at_random_moments_is_recorded_as_interrupted_every_time(tmp_path
         os.killpg(proc.pid, signal.SIGINT)
         code = proc.wait(300)
         reader.join(60)
+        proc.stdout.close()
         out = "".join(lines)
         anchor = "the first finished call" if run % 2 else "the header"
         where = f"run {run} (SIGINT {delay:.2f} s after {anchor}), exit {code}:\n{out[-2500:]}"
