@@ -121,10 +121,15 @@ def write_interrupted_report(path: str, command: list[str], reason: str = EARLY_
     import platform
     import socket
 
+    from jaxpat import _env
     from jaxpat import report as _report
 
+    try:
+        label = _env.label() or socket.gethostname()
+    except Exception:  # a bad JAXPAT_LABEL was reported when the run started
+        label = socket.gethostname()
     rep = _report.new_report({"python": platform.python_version(), "hostname": socket.gethostname(),
-                              "host": os.environ.get("JAXPAT_LABEL") or socket.gethostname()}, command)
+                              "host": label}, command)
     rep.update(status="interrupted", reason=reason, exitstatus=2)
     try:
         _report.write_report(rep, path)
