@@ -20,12 +20,19 @@ from ._judge import ConformanceFailure
 __all__ = ["ClaimItem", "claim_items"]
 
 
+def all_or_any(value: str, globs: list[str]) -> bool:
+    """True when ``globs`` is empty or one of them matches ``value``."""
+    return not globs or any(fnmatch.fnmatchcase(value, g) for g in globs)
+
+
 def claim_items(config: pytest.Config, root: pytest.Collector, registry: Any, devices: list[Any]) -> list[pytest.Item]:
     """One item per pattern × implementation × device × claim, under ``jaxpat::PATTERN::claim-NAME[...]``."""
     pats, impls_glob = config.getoption("jaxpat_pattern"), config.getoption("jaxpat_impl")
     out: list[pytest.Item] = []
     for pattern in registry.catalog:
         if pats and not any(fnmatch.fnmatchcase(pattern.id, g) for g in pats):
+            continue
+        if not all_or_any(pattern.family, config.getoption("jaxpat_family")):
             continue
         impls = registry.implementations(pattern.id)
         chosen = [i for i in impls if not impls_glob or any(fnmatch.fnmatchcase(i.id, g) for g in impls_glob)]

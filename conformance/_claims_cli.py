@@ -371,8 +371,9 @@ def _wrap(text: str, indent: int, first: str = "") -> list[str]:
 
 
 def _seed_line(table: dict[str, Any]) -> str:
+    """The seed by its title (the file name means nothing to a reader; ``--format json`` keeps it)."""
     title = table.get("seed_title") or table["seed"]
-    return f'seed "{title}" ({table["seed"]})'
+    return f'seed "{title}"'
 
 
 def _starred(text: str | None, footnote: str) -> str:
@@ -431,8 +432,8 @@ def _text(result: dict[str, Any]) -> str:
 def _markdown(result: dict[str, Any]) -> str:
     lines = [f"Measured on {result['device']} with jax {result['jax']}.", ""]
     for table in result["tables"].values():
-        lines += [f"### {table['title']}", "", f"Seed: \"{table.get('seed_title') or table['seed']}\" "
-                  f"(`{table['seed']}`). Each cell: the seed's claim → measured."
+        lines += [f"### {table['title']}", "", f"Seed: \"{table.get('seed_title') or table['seed']}\". "
+                  "Each cell: the seed's claim → measured."
                   + (f" `*` in the seed: {table['footnote']}." if table.get("footnote") else ""), ""]
         lines.append("| construct | " + " | ".join(table["columns"]) + " | measured on |")
         lines.append("|---" * (len(table["columns"]) + 2) + "|")

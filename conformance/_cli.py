@@ -125,16 +125,29 @@ def check(ns: argparse.Namespace) -> int:
         if not os.path.isfile(path):
             print(f"jaxpat check: --catalog {path}: no such file", file=sys.stderr)
             return Exit.UNREADABLE
+    from ._filters import cache_dir_problem
+
+    problem = None if ns.no_cache else cache_dir_problem(ns.cache_dir)
+    if problem:
+        print(f"jaxpat check: --cache-dir {_report.printable(ns.cache_dir)}: {problem}", file=sys.stderr)
+        return Exit.USAGE
     saved = {name: os.environ.pop(name) for name in IGNORED_ENV if name in os.environ}
     if saved:
         print(f"jaxpat check: ignoring {', '.join(saved)} (pass pytest options after --)", file=sys.stderr)
     # the controller's own ini file and rootdir (check_addopts); workers on other hosts never see them
     os.environ["PYTEST_ADDOPTS"] = check_addopts()
+    from ._summary import stamp, write_interrupted_report
+
+    before = stamp(ns.report)
     try:
         code = int(pytest.main(pytest_args(ns)))
+    except KeyboardInterrupt:  # Ctrl-C before pytest could handle it (its start-up)
+        code = int(pytest.ExitCode.INTERRUPTED)
     finally:
         os.environ.pop("PYTEST_ADDOPTS", None)
         os.environ.update(saved)
+    if code == pytest.ExitCode.INTERRUPTED and ns.report and stamp(ns.report) == before:
+        write_interrupted_report(ns.report, ["jaxpat", *sys.argv[1:]])  # the run wrote none: say it was cut short
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         _explain_nothing_selected(ns)
     return int(FROM_PYTEST.get(code, Exit.INTERNAL))
@@ -242,6 +255,11 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
     diff.add_argument("--full", action="store_true",
                       help="text: print changed messages in full (they are clipped at "
                       f"{_report.MAX_TERMINAL_MESSAGE} characters otherwise)")
+    diff.add_argument("--fail-on", choices=["drift", "regressions"], default="drift",
+                      help="drift (default): exit 1 on a regression, 5 on drift only; regressions: exit 1 on a "
+                      "regression and 0 otherwise (a CI gate that fixes and drift do not trip)")
+    diff.add_argument("--regressions-only", dest="fail_on", action="store_const", const="regressions",
+                      help="the same as --fail-on regressions")
     page = sub.add_parser(
         "html", help="write one self-contained HTML page: matrix, failures, claim plots, changes",
         description="Write REPORT as one HTML file that works offline (no network, no CDN): summary and "
@@ -368,8 +386,11 @@ exit status (a CI gate can tell these apart):
   5  drift only: observations, outcomes or items changed, none for the worse
   3  unreadable input: a report is missing, unreadable, or not a jaxpat report
   2  usage error
+With --fail-on regressions (or --regressions-only), drift only exits 0: only a
+regression fails a CI job; fixes, added or removed items and drift are printed.
 examples:
   jaxpat report diff jax-0.10.json jax-0.12.json
+  jaxpat report diff base.json pr.json --fail-on regressions   # CI: fail on regressions only
   jaxpat report diff old.json new.json --format json | jq '.patterns | keys'
 """
 
@@ -380,6 +401,12 @@ def _diff(ns: argparse.Namespace) -> int:
     if ns.format == "json":
         print(_report.dumps_strict(result.to_dict(), indent=1))
     else:
-        for line in _report.format_drift(result, ns.old, ns.new, limit=ns.limit, clip_at=0 if ns.full else None):
+        lines = _report.format_drift(result, ns.old, ns.new, limit=ns.limit, clip_at=0 if ns.full else None)
+        if ns.fail_on == "regressions" and result.status == "drift" and lines:
+            lines[-1] = lines[-1].replace("(exit 5)", "(exit 0: --fail-on regressions)")
+        for line in lines:
             print(line)
-    return int(result.exit_status())
+    status = result.exit_status()
+    if ns.fail_on == "regressions" and status == Exit.DRIFT:
+        return int(Exit.OK)
+    return int(status)

@@ -453,7 +453,8 @@ def pattern_collectors(
     """``(collector, pattern, implementations)`` for each pattern that ``keep`` accepts and
     ``--jaxpat-pattern`` selects, with the implementations ``--jaxpat-impl`` selects (none: skipped)."""
     for pattern in registry.catalog:
-        if not keep(pattern) or not _matches(pattern.id, config.getoption("jaxpat_pattern")):
+        if not keep(pattern) or not _matches(pattern.id, config.getoption("jaxpat_pattern")) or not _matches(
+                pattern.family, config.getoption("jaxpat_family")):
             continue
         impls = [i for i in registry.implementations(pattern.id) if _matches(i.id, config.getoption("jaxpat_impl"))]
         if not impls:
@@ -777,7 +778,9 @@ class SkipItem(pytest.Item):
 
     def __init__(self, *, reason: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.reason = reason
+        from jaxpat.report import printable
+
+        self.reason = printable(reason)  # as every message shown: control characters escaped
         self.user_properties.append(("jaxpat", {"nodeid": self.nodeid, "kind": "setup", "pattern": None}))
 
     def runtest(self) -> None:

@@ -119,37 +119,57 @@ def _compare_array(exp: ArrayValue, act: Any, path: str, tol: Tolerance, platfor
     if arr.dtype.kind in "fc":
         rtol, atol, source = tol.for_dtype(exp.dtype, platform)
         close = np.isclose(arr, want, rtol=rtol, atol=atol, equal_nan=True)
-        rule = f"within rtol={rtol:g}, atol={atol:g} ({exp.dtype} tolerance from {source})"
+        rule = f"beyond rtol={rtol:g}, atol={atol:g} ({exp.dtype} tolerance from {source})"
     else:
         close = arr == want
         rule = "exactly (integer, bool and key data compare exactly)"
     if np.all(close):
         return
-    out.append(f"{path}: values differ {rule}\n" + _mismatch_details(want, arr, close))
+    out.append(f"{path}: values differ {rule}{_largest_differences(want, arr)}\n"
+               + _mismatch_details(want, arr, close))
+
+
+def _largest_differences(want: np.ndarray, got: np.ndarray) -> str:
+    """``: max abs diff A, max rel diff R`` over the finite differences (empty when there is none)."""
+    if want.dtype.kind not in "fciu" or got.dtype.kind not in "fciu":
+        return ""
+    w, g = want.astype(np.complex128 if want.dtype.kind == "c" else np.float64), got.astype(
+        np.complex128 if got.dtype.kind == "c" else np.float64)
+    with np.errstate(all="ignore"):
+        abs_err = np.abs(g - w)
+        rel_err = abs_err / np.abs(w)
+    finite = np.isfinite(abs_err)
+    if not finite.any():
+        return ""
+    text = f": max abs diff {np.max(abs_err[finite]):.6g}"
+    rel = rel_err[finite & np.isfinite(rel_err)]
+    return text + (f", max rel diff {np.max(rel):.6g}" if rel.size else "")
 
 
 def _mismatch_details(want: np.ndarray, got: np.ndarray, close: np.ndarray) -> str:
     bad = np.argwhere(~np.asarray(close))
     lines = [f"  mismatched elements: {len(bad)} / {want.size}"]
-    if want.dtype.kind in "fciu" and got.dtype.kind in "fciu":
-        w, g = want.astype(np.complex128 if want.dtype.kind == "c" else np.float64), got.astype(
-            np.complex128 if got.dtype.kind == "c" else np.float64)
-        with np.errstate(all="ignore"):
-            abs_err = np.abs(g - w)
-            rel_err = abs_err / np.abs(w)
-        finite = np.isfinite(abs_err)
-        if finite.any():
-            lines.append(f"  max abs error: {np.max(abs_err[finite]):.6g}")
-            rel = rel_err[finite & np.isfinite(rel_err)]
-            if rel.size:
-                lines.append(f"  max rel error: {np.max(rel):.6g}")
     shown = [tuple(int(i) for i in idx) for idx in bad[:_MAX_SHOWN]]
     for idx in shown:
         lines.append(f"  at {list(idx)}: expected {_scalar(want[idx])}, got {_scalar(got[idx])}")
     if want.size <= 20:
-        lines.append(f"  expected: {np.array2string(want, separator=', ')}")
-        lines.append(f"  actual:   {np.array2string(got, separator=', ')}")
+        lines += _aligned(want, got)
     return "\n".join(lines)
+
+
+def _aligned(want: np.ndarray, got: np.ndarray) -> list[str]:
+    """``expected:`` and ``actual:`` lines with each element of ``got`` right under the same element of
+    ``want`` (arrays of one shape): every element is padded to the widest of both."""
+    def text(x: Any) -> str:
+        return str(x.item()) if want.dtype.kind == "b" else str(x)
+
+    width = max((len(text(x)) for x in (*want.ravel(), *got.ravel())), default=0)
+    out = []
+    for label, arr in (("  expected: ", want), ("  actual:   ", got)):
+        body = np.array2string(arr, separator=", ", prefix=label, max_line_width=10_000,
+                               formatter={"all": lambda x: text(x).rjust(width)}, threshold=10_000)
+        out.append(label + body)
+    return out
 
 
 def _scalar(x: Any) -> str:

@@ -90,6 +90,8 @@ OPTIONS: tuple[Option, ...] = (
            metavar="K|all"),
     Option("--jaxpat-pattern", "--pattern", "only patterns whose id matches GLOB (repeatable)",
            action="append", default=[], metavar="GLOB"),
+    Option("--jaxpat-family", "--family", "only patterns of families matching GLOB (repeatable; `jaxpat list` "
+           "shows each pattern's family)", action="append", default=[], metavar="GLOB"),
     Option("--jaxpat-impl", "--impl", "only implementations whose id (PLUGIN.NAME) matches GLOB (repeatable)",
            action="append", default=[], metavar="GLOB"),
     Option("--jaxpat-transform", "--transform", f"only these transforms: {', '.join(TRANSFORM_CHOICES)} (repeatable)",

@@ -6,8 +6,11 @@ at most every :data:`INTERVAL` seconds, a line like::
 
     jaxpat: 523/1792 items (29%), 2 failed; 1m02s elapsed, about 2m31s left
 
-is written between the dots. The estimate is the mean time per finished item
-so far times the items left.
+is written on a line of its own (never glued to pytest's row of dots). The
+estimate is given only once :func:`eta_after` items have finished (before that,
+start-up -- workers, executors, JAX's first compilations -- would dominate it:
+"about 10h11m left" after one item), and it counts from the first finished
+item: the mean time per item since then times the items left.
 """
 
 from __future__ import annotations
@@ -18,12 +21,20 @@ from typing import Any
 
 import pytest
 
-__all__ = ["FIRST_AFTER", "INTERVAL", "Progress", "duration"]
+__all__ = ["ETA_FRACTION", "ETA_MIN_ITEMS", "FIRST_AFTER", "INTERVAL", "Progress", "duration", "eta_after"]
 
 #: Seconds before the first progress line (short runs get none).
 FIRST_AFTER = 10.0
 #: Seconds between progress lines.
 INTERVAL = 15.0
+#: The least number of finished items before an estimate is given (and at least :data:`ETA_FRACTION` of all).
+ETA_MIN_ITEMS = 20
+ETA_FRACTION = 0.05
+
+
+def eta_after(total: int) -> int:
+    """How many items must have finished before the line estimates the time left."""
+    return max(ETA_MIN_ITEMS, int(total * ETA_FRACTION + 0.999))
 
 
 def duration(seconds: float) -> str:
@@ -48,6 +59,7 @@ class Progress:
         self.total = 0
         self.done = 0
         self.failed = 0
+        self.first_done_at: float | None = None  # when the first item finished (start-up is over)
         self._write = write
 
     # -- the total -----------------------------------------------------------------------------------------------
@@ -69,6 +81,8 @@ class Progress:
             return
         self.done += 1
         now = self.clock()
+        if self.first_done_at is None:
+            self.first_done_at = now
         if now >= self.next_at and self.total:
             self.next_at = now + INTERVAL
             self.emit(self.line(now))
@@ -81,8 +95,9 @@ class Progress:
         text += f", {self.failed} failed" if self.failed else ""
         text += f"; {duration(elapsed)} elapsed"
         left = self.total - self.done
-        if self.done and left > 0:
-            text += f", about {duration(elapsed / self.done * left)} left"
+        if left > 0 and self.done >= eta_after(self.total) and self.first_done_at is not None:
+            per_item = (now - self.first_done_at) / (self.done - 1)
+            text += f", about {duration(per_item * left)} left"
         return text
 
     def emit(self, text: str) -> None:
@@ -91,4 +106,7 @@ class Progress:
             return
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None and self.config.get_verbosity() >= 0:
-            tr.write_line(text)
+            tw = getattr(tr, "_tw", None)
+            if getattr(tw, "width_of_current_line", 0) and not getattr(tr, "currentfspath", None):
+                tr.write("\n")  # pytest's dots (or xdist's) are on this line: the progress gets its own
+            tr.write_line(text)  # ends the line: the dots go on below it

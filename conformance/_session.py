@@ -430,6 +430,9 @@ class JaxpatSession:
             return
         interrupted = self.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED
         missing = self._account_for_every_item(interrupted)
+        from ._summary import complete_run_records
+
+        complete_run_records(self.config, self.results, self.environment)  # family, platform; setup E
         status = "complete"
         reason = None
         if interrupted:
@@ -557,11 +560,15 @@ class JaxpatSession:
         tr.section("jaxpat conformance matrix")
         # pytest's own colour decision (it honours NO_COLOR, FORCE_COLOR, --color) and the stream's encoding
         style = Style(unicode=style_for(sys.stdout).unicode, colour=bool(getattr(tr, "hasmarkup", False)))
-        width = min(int(getattr(getattr(tr, "_tw", None), "fullwidth", 100) or 100), 100)
+        from ._summary import outcome_lines, summary_width
+
+        width = summary_width(tr)  # piped output: 100 columns, never the 80 of a pipe
         multi = len(set(self.hosts.values())) > 1  # each result names its host: a column block per host
         results = sorted((_report.Result.from_dict({**r, "host": self.hosts.get(r["nodeid"], "unknown")} if multi
                                                    else r) for r in self.results.values()), key=lambda r: r.nodeid)
         for line in matrix_lines(results, width=width, style=style):
+            tr.write_line(line)
+        for line in outcome_lines((r.outcome for r in results), getattr(tr, "reportchars", "")):
             tr.write_line(line)
         failed = [r for r in results if r.outcome in _report.BAD]
         if failed:
@@ -664,6 +671,10 @@ def selection(config: pytest.Config) -> dict[str, Any]:
         partial.append(f"-m {opt.markexpr!r}")
     if getattr(opt, "deselect", None):
         partial.append(f"--deselect ({len(opt.deselect)})")
+    from ._filters import node_ids
+
+    if node_ids(config):
+        partial.append(f"node ids ({len(node_ids(config))})")
     # jaxpat's and xdist's own plugins (`jaxpat check` names them: they load even without autoload)
     own = ("jaxpat", "xdist", "xdist.plugin", "xdist.looponfail", "jaxpat.conformance.plugin")
     plugins = [p for p in (getattr(opt, "plugins", None) or []) if p not in own]

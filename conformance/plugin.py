@@ -38,6 +38,19 @@ def pytest_configure(config: pytest.Config) -> None:
     for family in FAMILIES:
         config.addinivalue_line("markers", f"jaxpat_{family.replace('-', '_')}: jaxpat items of the {family} family")
     _prepare_environment(config)
+    from ._filters import FilterCheck, NodeIdSelection, cache_dir_problem, take_node_ids
+
+    problem = cache_dir_problem(config.getoption("jaxpat_cache_dir"))
+    if problem and not config.getoption("jaxpat_no_cache"):
+        raise pytest.UsageError(f"--jaxpat-cache-dir {config.getoption('jaxpat_cache_dir')}: {problem}")
+    ids = take_node_ids(config)  # node ids select items; pytest would look for a file named `jaxpat`
+    if ids:
+        config.pluginmanager.register(NodeIdSelection(ids), "jaxpat-node-ids")
+    if not hasattr(config, "workerinput"):
+        from ._summary import FinalReport
+
+        config.pluginmanager.register(FinalReport(config), "jaxpat-final-report")  # Ctrl-C before the session ran
+        config.pluginmanager.register(FilterCheck(config), "jaxpat-filter-check")
     from ._session import JaxpatSession
 
     config.pluginmanager.register(JaxpatSession(config), "jaxpat-session")

@@ -74,6 +74,8 @@ uses this scheme (docs/cli.md); `jaxpat COMMAND --help` describes each one.
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``jaxpat`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     parser, runners = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    _ARGV[:] = words[: words.index("--")] if "--" in words else words
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:
@@ -124,21 +126,47 @@ def _unknown_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace
     message also says that such options go after ``--``.
     """
     sub = _subparser(parser, args)
-    options = [s for s in sub._option_string_actions if s.startswith("--")]
-    words = []
-    for word in extra:
-        best = closest(word.split("=", 1)[0], options) if word.startswith("--") else None
-        words.append(f"{word} (did you mean {best}?)" if best else word)
+    words = [(_did_you_mean_words(sub, [w]) or [w])[0] for w in extra]
     message = f"unrecognized arguments: {' '.join(words)}"
     if any(a.dest == "pytest_args" for a in sub._actions) and any(w.startswith("-") for w in extra):
         message += f"; pytest options go after -- ({sub.prog} [OPTIONS] -- PYTEST_ARGS)"
     sub.error(message)
 
 
+#: The command line being parsed, up to ``--`` (for :func:`_required_error`).
+_ARGV: list[str] = []
+
+
+def _did_you_mean_words(parser: argparse.ArgumentParser, words: list[str]) -> list[str]:
+    """Each ``--word`` that ``parser`` does not know, with its closest option when there is one."""
+    options = [s for s in parser._option_string_actions if s.startswith("--")]
+    out = []
+    for word in words:
+        name = word.split("=", 1)[0]
+        if word.startswith("--") and name not in parser._option_string_actions:
+            best = closest(name, options)
+            out.append(f"{word} (did you mean {best}?)" if best else word)
+    return out
+
+
+def _required_error(parser: argparse.ArgumentParser, error: Any) -> Any:
+    """``parser.error`` that, when a required argument is missing, also names the unknown options of the
+    command line with a did-you-mean (``report merge --outut x`` is a typo of the required ``--output``)."""
+    def report(message: str) -> Any:
+        if message.startswith("the following arguments are required"):
+            unknown = [w for w in _did_you_mean_words(parser, _ARGV) if "did you mean" in w]
+            if unknown:
+                message += f"; unrecognized arguments: {' '.join(unknown)}"
+        return error(message)
+
+    return report
+
+
 def _finish(parser: argparse.ArgumentParser) -> None:
     """Give ``parser`` and its sub-parsers ``--traceback`` and, when their epilog lacks one, the exit statuses."""
     if parser.prefix_chars == "\0":  # the stub of a broken module takes every argument as is
         return
+    parser.error = _required_error(parser, parser.error)  # type: ignore[method-assign]
     if "--traceback" not in parser._option_string_actions:
         parser.add_argument("--traceback", action="store_true", help="show the full traceback of an internal error")
     if "exit status" not in (parser.epilog or ""):

@@ -15,6 +15,7 @@ cannot move the cursor or repaint the screen; long messages are clipped.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -166,7 +167,10 @@ def legend_lines(style: Style, width: int = 100) -> list[str]:
              f"  ({style.mark('passed')}4: 4 items, all passed; {style.mark('failed')}1: 1 item failed)"]
     for part in parts:
         lines.append(f"  {part}")
-    return [line if len(line) <= width else line[: width - 1] + style.ellipsis for line in lines]
+    # wrapped, never cut: a narrow terminal (or a pipe) still reads every word
+    return [wrapped for line in lines
+            for wrapped in (textwrap.wrap(line, width, subsequent_indent="      ", break_on_hyphens=False)
+                            if len(line) > width else [line])]
 
 
 def _blocks(widths: list[int], room: int, groups: list[str] | None = None) -> list[list[int]]:

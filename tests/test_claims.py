@@ -217,6 +217,7 @@ def test_claims_text_and_markdown_render_a_table() -> None:
                                    "cells": {"jit": cell}}]}}}
     text = _claims_cli._text(result)
     assert max(len(line) for line in text.splitlines()) <= 100
-    assert 'seed "notes on JAX" (004_f255994e8172e92e.txt)' in text
+    assert 'seed "notes on JAX"' in text
+    assert "004_f255994e8172e92e" not in text + _claims_cli._markdown(result)  # named by title, not by file
     assert "seed ✓* (* = argument-value-independent loop condition) | measured ❌ (TypeError)  ≠" in text
     assert "| while (`p`) | ✓* → ❌ (TypeError) **≠** | `i` |" in _claims_cli._markdown(result)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -387,3 +388,43 @@ def test_validate_never_writes(tmp_path, capsys):
     before = snapshot()
     assert main(["validate", str(good), str(bad)]) == 1
     assert snapshot() == before
+
+
+def _every_subparser() -> list[tuple[list[str], Any]]:
+    import argparse
+
+    from jaxpat._cli import build_parser
+
+    out = []
+
+    def walk(p: Any, path: list[str]) -> None:
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for name, sub in a.choices.items():
+                    walk(sub, [*path, name])
+                return
+        out.append((path, p))
+
+    walk(build_parser()[0], [])
+    return out
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _every_subparser()], ids=lambda p: "-".join(p))
+def test_every_subcommand_answers_an_option_typo_with_a_did_you_mean(capsys, path):
+    """For every (sub)command: its longest option with one letter dropped is a usage error under that command's
+    own usage line that names the option meant -- also when the option meant is a required one (-o/--output);
+    only `check`, which passes options on to pytest, adds where pytest options go."""
+    import argparse
+
+    parser = dict((tuple(p), sub) for p, sub in _every_subparser())[tuple(path)]
+    options = [s for s in parser._option_string_actions if s.startswith("--") and s not in ("--help", "--traceback")]
+    assert options, path
+    meant = max(options, key=len)
+    typo = meant[: len(meant) // 2 + 1] + meant[len(meant) // 2 + 2:]
+    positional = [a for a in parser._actions if not a.option_strings and a.help != argparse.SUPPRESS
+                  and a.nargs not in ("?", "*", argparse.REMAINDER)]
+    status, _out, err = _run(capsys, *path, typo, *["x"] * len(positional))
+    assert status == 2
+    assert err.startswith(f"usage: jaxpat {' '.join(path)} "), err
+    assert f"{typo} (did you mean {meant}?)" in err
+    assert ("pytest options go after --" in err) == (path == ["check"])

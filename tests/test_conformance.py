@@ -117,7 +117,7 @@ def test_broken_implementation_fails_with_message(
 def test_wrong_value_message_gives_errors_and_values(broken_run: dict[str, Any]) -> None:
     """A value mismatch reports the mismatch count, max errors, expected and actual."""
     text = messages(broken_run, "broken.wrong_value")
-    for fragment in ("mismatched elements: 5 / 5", "max abs error: 1", "expected: [ 1,  3,  6, 10, 15]",
+    for fragment in ("mismatched elements: 5 / 5", "max abs diff 1", "expected: [ 1,  3,  6, 10, 15]",
                      "actual:   [ 2,  4,  7, 11, 16]"):
         assert fragment in text
 

@@ -69,7 +69,7 @@ def test_reference_passes_on_the_whole_device_set(eight: dict[str, dict[str, Any
     ("wrongdev.device_1", "unexpected: device 1: [0:3]"),
     ("wrongdev.no_host", "result[1]: expected a NumPy array on the host, got ArrayImpl"),
     ("wrongdev.roll_backwards", "values differ exactly"),
-    ("wrongdev.bf16", "values differ within rtol=1e-06"),
+    ("wrongdev.bf16", "values differ beyond rtol=1e-06"),
 ])
 def test_wrong_placement_or_values_fail(eight: dict[str, dict[str, Any]], impl: str, fragment: str) -> None:
     """Each kind of multi-device mistake fails every item it affects, with a message naming it."""

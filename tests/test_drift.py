@@ -204,6 +204,30 @@ def test_diff_exit_statuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["report", "diff", str(old)]) == Exit.USAGE
 
 
+def test_diff_fail_on_regressions_exits_non_zero_only_on_regressions(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--fail-on regressions` (alias `--regressions-only`): drift and fixes exit 0, a regression 1, unreadable 3."""
+    old = _report.write_report(OLD, tmp_path / "old.json")
+    drifted = _report.write_report(report("new", "0.12.0.1", value=-5.25, message=OLD["results"][1]["observed"]
+                                          ["error"]["message"], residual=100), tmp_path / "drift.json")
+    regressed = _report.write_report(report("new", "0.12.0.1", value=-5.25, message="m", residual=76,
+                                            outcome="failed"), tmp_path / "regressed.json")
+    # a run that only fixed things: the regressed run as OLD, the good one as NEW
+    assert main(["report", "diff", str(regressed), str(old)]) == Exit.DRIFT
+    assert "fixed" in capsys.readouterr().out
+    for flag in (["--fail-on", "regressions"], ["--regressions-only"]):
+        assert main(["report", "diff", str(regressed), str(old), *flag]) == Exit.OK
+        assert "(exit 0: --fail-on regressions)" in capsys.readouterr().out
+        assert main(["report", "diff", str(old), str(drifted), *flag]) == Exit.OK
+        capsys.readouterr()
+        assert main(["report", "diff", str(old), str(regressed), *flag]) == Exit.FINDINGS
+        assert "REGRESSION" in capsys.readouterr().out
+        assert main(["report", "diff", str(old), str(tmp_path / "missing.json"), *flag]) == Exit.UNREADABLE
+        capsys.readouterr()
+    assert main(["report", "diff", str(old), str(old), "--fail-on", "regressions"]) == Exit.OK
+    assert main(["report", "diff", str(old), str(old), "--fail-on", "everything"]) == Exit.USAGE
+
+
 def test_diff_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "diff", "--help"]) == Exit.OK
     text = capsys.readouterr().out

@@ -134,6 +134,11 @@ def test_progress_line_counts_and_estimates() -> None:
         now[0] += 2.0
         prog.pytest_runtest_logreport(SimpleNamespace(when="call", failed=k == 3))  # type: ignore[arg-type]
         prog.pytest_runtest_logreport(SimpleNamespace(when="teardown", failed=False))  # type: ignore[arg-type]
-    assert lines == ["jaxpat: 5/40 items (12%), 1 failed; 10s elapsed, about 1m10s left"]
-    assert prog.line(now[0]) == "jaxpat: 10/40 items (25%), 1 failed; 20s elapsed, about 1m00s left"
+    # fewer than _progress.eta_after(40) == 20 items finished: no estimate yet
+    assert lines == ["jaxpat: 5/40 items (12%), 1 failed; 10s elapsed"]
+    assert prog.line(now[0]) == "jaxpat: 10/40 items (25%), 1 failed; 20s elapsed"
+    for _ in range(10):  # 20 done; 2 s each since the first finished: 19 gaps of 2 s -> 20 left * 2 s = 40 s
+        now[0] += 2.0
+        prog.pytest_runtest_logreport(SimpleNamespace(when="teardown", failed=False))  # type: ignore[arg-type]
+    assert prog.line(now[0]) == "jaxpat: 20/40 items (50%), 1 failed; 40s elapsed, about 40s left"
     assert _progress.duration(3725) == "1h02m"
