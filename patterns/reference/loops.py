@@ -16,7 +16,7 @@ from .._implementation import Implementation
 
 
 def _affine_python(x, n):
-    carry = 0.0
+    carry = jnp.zeros_like(x)  # not 0.0: with n = 0 the result is still an array of x's dtype (found by --explore)
     for _ in range(n):
         carry = carry * x + 1  # each iteration adds new ops to the trace
     return carry
@@ -39,7 +39,9 @@ def _affine_scan(x, n):
 def _power_sum_scan_xs(x, n):
     # the same sum, 1 + x + ... + x^(n-1), by a body that reads its xs: the k of each term
     def body(acc, k):
-        return acc + x ** k, None
+        # x ** 0 through a safe base: d/dx x**k = k x**(k-1) is 0 * inf = NaN at x = 0, k = 0 (found by --explore)
+        first = k == 0
+        return acc + jnp.where(first, 1.0, jnp.where(first, 1.0, x) ** k), None
     return lax.scan(body, jnp.zeros_like(x), jnp.arange(n, dtype=x.dtype))[0]
 
 
