@@ -63,6 +63,11 @@ class ClaimItem(pytest.Item):
         }))
 
     def runtest(self) -> None:
+        from ._reuse import run_or_reuse
+
+        run_or_reuse(self, self._runtest)  # speed claims are never reused
+
+    def _runtest(self) -> None:
         from ._claim_verdicts import claim_result
 
         limit = item_limit(self.config)

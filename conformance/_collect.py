@@ -573,9 +573,7 @@ def ask(item: pytest.Item, plugin: str, impl: str, request: dict[str, Any]) -> d
     from ._pool import ExecutorFailure
 
     config = item.config
-    if not config.stash.get(_ENV_SENT, False):
-        item.user_properties.append(("jaxpat_env", environment(config)))
-        config.stash[_ENV_SENT] = True
+    send_environment(item)
     pool = pool_of(config)
     limit = item_limit(config)
     try:
@@ -585,23 +583,37 @@ def ask(item: pytest.Item, plugin: str, impl: str, request: dict[str, Any]) -> d
             from ._judge import NotRun
 
             raise NotRun(exc.message) from None
-        raise ConformanceFailure(_failure_text(exc, impl)) from None
+        failure = ConformanceFailure(_failure_text(exc, impl))
+        failure.transient = True  # type: ignore[attr-defined]  # a crash or timeout: never stored (_reuse)
+        raise failure from None
     if output:
         from ._judge import printable
 
         sys.stdout.write(printable(output))
     if answer.get("ended"):
-        raise ConformanceFailure(
+        failure = ConformanceFailure(
             f"the implementation raised {answer['ended']}: an implementation returns "
             "a result or raises an Exception; this one tried to end the process or the run")
+        failure.transient = True  # type: ignore[attr-defined]
+        raise failure
     if answer.get("broken"):
-        raise ConformanceFailure(f"the executor could not serve this item: {answer['broken']}\n"
-                                 f"{answer.get('traceback', '')}")
+        failure = ConformanceFailure(f"the executor could not serve this item: {answer['broken']}\n"
+                                     f"{answer.get('traceback', '')}")
+        failure.transient = True  # type: ignore[attr-defined]
+        raise failure
     if answer.get("unavailable") is not None:
         from ._judge import printable
 
         pytest.skip(printable(f"{impl} is unavailable in this JAX: {answer['unavailable']}"))
     return answer
+
+
+def send_environment(item: pytest.Item) -> None:
+    """The first item of this process carries the environment to the report (run or reused)."""
+    config = item.config
+    if not config.stash.get(_ENV_SENT, False):
+        item.user_properties.append(("jaxpat_env", environment(config)))
+        config.stash[_ENV_SENT] = True
 
 
 def _failure_text(exc: Any, impl: str) -> str:
@@ -662,6 +674,11 @@ class JaxpatItem(pytest.Item):
         self._traceback = ""
 
     def runtest(self) -> None:
+        from ._reuse import run_or_reuse
+
+        run_or_reuse(self, self._runtest)
+
+    def _runtest(self) -> None:
         from ._judge import ConformanceFailure, judge_case
 
         spec = self.spec
@@ -729,6 +746,11 @@ class AgreementItem(pytest.Item):
         }))
 
     def runtest(self) -> None:
+        from ._reuse import run_or_reuse
+
+        run_or_reuse(self, self._runtest)
+
+    def _runtest(self) -> None:
         from ._judge import ConformanceFailure, judge_agreement
 
         first = self.specs[0]
