@@ -256,7 +256,9 @@ def load_listing(config: pytest.Config) -> Listing:
     listing.problems = file_problems + listing.problems
     pool = pool_of(config)
     files: list[tuple[str, Path]] = list(base_extra)
-    hellos = pool.start_all(names)  # side by side: each loads its plugin meanwhile
+    from ._reuse import listing_hellos
+
+    hellos = listing_hellos(config, names, pool)  # side by side: each loads its plugin meanwhile (stored: none)
     for name in names:
         hello = hellos[name]
         if not isinstance(hello, dict):

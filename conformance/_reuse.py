@@ -28,6 +28,7 @@ The store is a user file: a plugin running as the user can write it (docs/securi
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -41,7 +42,8 @@ from typing import Any
 
 import pytest
 
-__all__ = ["FORMAT", "Store", "plugin_digest", "run_or_reuse", "store_of", "tree_digest"]
+__all__ = ["FORMAT", "Store", "listing_hellos", "plugin_digest", "plugin_digests", "run_or_reuse", "store_of",
+           "tree_digest"]
 
 #: The store's layout and entry format; a new format starts a new folder (old entries are never read).
 FORMAT = 1
@@ -55,8 +57,11 @@ SKIP_DIRS = frozenset({"__pycache__", "node_modules", "build", "dist", "venv", "
 OUTCOMES = ("passed", "failed", "skipped")
 #: Claim kinds whose figures are timings: never stored.
 TIMED_CLAIMS = frozenset({"speedup"})
-#: Environment variables that change what JAX computes (prefixes) or what a result records.
-ENV_PREFIXES = ("JAX_", "XLA_", "TPU_", "CUDA_", "ROCR_", "HIP_")
+#: Environment variables that change what JAX computes (prefixes) or what a result records; not those that
+#: share memory and devices out among xdist workers (``_workers.worker_environment``: a worker and a single
+#: process compute the same results; the device kind is in every key).
+ENV_PREFIXES = ("JAX_", "XLA_")
+ENV_SKIP = ("XLA_PYTHON_CLIENT_",)
 ENV_NAMES = ("JAXPAT_DISABLE_OBSERVATIONS", "JAXPAT_DEVICES")
 
 _STORE = pytest.StashKey[Any]()
@@ -162,6 +167,7 @@ def _distribution_digest(name: str) -> str | None:
     return h.hexdigest()
 
 
+@functools.cache
 def jaxpat_digest() -> str | None:
     """sha256 over jaxpat's source: its five packages (executor, judge, catalog, reference plugin, report)."""
     import importlib.util
@@ -213,8 +219,10 @@ class Store:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The entry stored for ``key``, or None (absent, or ignored because it is not a valid entry of it)."""
+    def get(self, key: str, valid: Callable[[bytes, str], dict[str, Any] | None] | None = None
+            ) -> dict[str, Any] | None:
+        """The entry stored for ``key``, or None (absent, or ignored because it is not a valid entry of it:
+        ``valid``, by default :func:`_valid`, says)."""
         path = self.path(key)
         try:
             with open(path, "rb") as f:
@@ -224,7 +232,7 @@ class Store:
         except OSError:
             self.ignored += 1
             return None
-        entry = _valid(raw, key)
+        entry = (valid or _valid)(raw, key)
         if entry is None:
             self.ignored += 1
         return entry
@@ -252,8 +260,9 @@ class Store:
                     os.unlink(tmp)
 
 
-def _valid(raw: bytes, key: str) -> dict[str, Any] | None:
-    """``raw`` as an entry of ``key``, or None: too big, not UTF-8 JSON, wrong shape, wrong key or checksum."""
+def _whole(raw: bytes, key: str) -> dict[str, Any] | None:
+    """``raw`` as an entry of ``key`` whatever it holds, or None: too big, not UTF-8 JSON, not an object, wrong
+    format, key or checksum."""
     if len(raw) > MAX_ENTRY_BYTES:
         return None
     try:
@@ -263,6 +272,25 @@ def _valid(raw: bytes, key: str) -> dict[str, Any] | None:
     if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key:
         return None
     if entry.get("sha256") != _checksum(entry):
+        return None
+    return entry
+
+
+def _valid_hello(raw: bytes, key: str) -> dict[str, Any] | None:
+    """``raw`` as a stored hello (what a plugin's executor said it holds) of ``key``, or None."""
+    entry = _whole(raw, key)
+    if entry is None or not isinstance(entry.get("hello"), dict) or entry["hello"].get("errors"):
+        return None
+    if not isinstance(entry["hello"].get("plugins"), list) or not isinstance(entry["hello"].get("implementations"),
+                                                                                list):
+        return None
+    return entry
+
+
+def _valid(raw: bytes, key: str) -> dict[str, Any] | None:
+    """``raw`` as a result entry of ``key``, or None: too big, not UTF-8 JSON, wrong shape, wrong key or checksum."""
+    entry = _whole(raw, key)
+    if entry is None:
         return None
     if entry.get("outcome") not in OUTCOMES or not isinstance(entry.get("facts"), dict):
         return None
@@ -301,25 +329,14 @@ class Keys:
                         "cpu_devices": opt("jaxpat_cpu_devices"), "worker_devices": opt("jaxpat_worker_devices"),
                         "timeout": opt("jaxpat_timeout"), "load": list(opt("jaxpat_load")),
                         "catalog": [Path(p).name for p in opt("jaxpat_catalog")]},  # contents: in each case
-            "env": {k: v for k, v in sorted(os.environ.items()) if k.startswith(ENV_PREFIXES) or k in ENV_NAMES},
+            "env": {k: v for k, v in sorted(os.environ.items())
+                    if (k.startswith(ENV_PREFIXES) and not k.startswith(ENV_SKIP)) or k in ENV_NAMES},
         })
         self.known = probe.get("jax") is not None
-        self._plugins: dict[str, str | None] | None = None
 
     def plugin(self, name: str) -> str | None:
-        """The code digest of plugin ``name``, found by this process from distribution metadata and files."""
-        if self._plugins is None:
-            from jaxpat.patterns._discovery import REFERENCE_MODULE, candidates
-            from jaxpat.patterns._session import Session
-
-            self._plugins = {}
-            where = {c.name: (c.module, c.distribution) for c in candidates(None, (), (), Session(strict=False))}
-            for m in self.config.getoption("jaxpat_load"):
-                where.setdefault(m, (m, None))
-            for n, (module, dist) in where.items():
-                self._plugins[n] = "jaxpat" if module == REFERENCE_MODULE else (
-                    plugin_digest(module, dist or None))
-        return self._plugins.get(name)
+        """The code digest of plugin ``name`` (:func:`plugin_digests`)."""
+        return plugin_digests(self.config).get(name)
 
     def item(self, item: pytest.Item) -> str | None:
         """The key of ``item`` (a case, agreement or claim item), or None when it cannot be reused."""
@@ -361,6 +378,78 @@ class Keys:
         if code is None:
             return None
         return _sha({"base": self.base, "impl": impl, "plugin": plugin, "code": code, "xfail": xfails, **what})
+
+
+_DIGESTS = pytest.StashKey[dict]()
+
+
+def plugin_digests(config: pytest.Config) -> dict[str, str | None]:
+    """Each plugin's code digest, found by this process from distribution metadata and files (once per process);
+    the reference plugin's is jaxpat's (in every key already)."""
+    if _DIGESTS not in config.stash:
+        from jaxpat.patterns._discovery import REFERENCE_MODULE, candidates
+        from jaxpat.patterns._session import Session
+
+        where = {c.name: (c.module, c.distribution) for c in candidates(None, (), (), Session(strict=False))}
+        for m in config.getoption("jaxpat_load"):
+            where.setdefault(m, (m, None))
+        config.stash[_DIGESTS] = {n: jaxpat_digest() if module == REFERENCE_MODULE else
+                                  plugin_digest(module, dist or None) for n, (module, dist) in where.items()}
+    return config.stash[_DIGESTS]
+
+
+def _hello_key(config: pytest.Config, name: str) -> str | None:
+    """The key of plugin ``name``'s hello: its code, jaxpat's, the installed JAX/jaxlib/NumPy (their metadata:
+    the controller of an xdist run starts no JAX), Python, the options and environment that reach executors."""
+    from jaxpat._util import dist_version
+
+    code = plugin_digests(config).get(name)
+    if code is None:
+        return None
+    opt = config.getoption
+    return _sha({"format": FORMAT, "hello": name, "code": code, "jaxpat": jaxpat_digest(),
+                 "versions": [dist_version(d) for d in ("jaxpat", "jax", "jaxlib", "numpy")], "python": sys.version,
+                 "options": {"load": list(opt("jaxpat_load")), "platforms": opt("jaxpat_platforms"),
+                             "all_devices": opt("jaxpat_all_devices"), "cpu_devices": opt("jaxpat_cpu_devices"),
+                             "catalog": [_file_digest(Path(p)) for p in opt("jaxpat_catalog")]},
+                 "env": {k: v for k, v in sorted(os.environ.items())
+                         if (k.startswith((*ENV_PREFIXES, "JAXPAT_")) and not k.startswith(ENV_SKIP))}})
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def listing_hellos(config: pytest.Config, names: list[str], pool: Any) -> dict[str, Any]:
+    """Each plugin's hello for the listing: the stored one where its key matches (no executor is started for
+    it: an executor starts when an item of its plugin runs), else from its executor (:meth:`Pool.start_all`),
+    stored when it reports no error."""
+    reuse = store_of(config)
+    if reuse is None:
+        return dict(pool.start_all(names))
+    out: dict[str, Any] = {}
+    keys: dict[str, str | None] = {}
+    for name in names:
+        try:
+            keys[name] = _hello_key(config, name)
+        except Exception:
+            keys[name] = None
+        k = keys[name]
+        entry = reuse.store.get(k, _valid_hello) if k else None
+        if entry is not None:
+            out[name] = entry["hello"]
+    rest = [n for n in names if n not in out]
+    if rest:
+        fresh = pool.start_all(rest)
+        for name in rest:
+            hello, k = fresh[name], keys[name]
+            if k and isinstance(hello, dict) and not hello.get("errors"):
+                reuse.store.put(k, {"hello": hello, "run": reuse.run, "date": reuse.date})
+        out.update(fresh)
+    return out
 
 
 def _device(d: Any) -> list[Any]:
