@@ -618,6 +618,17 @@ def send_environment(item: pytest.Item) -> None:
         config.stash[_ENV_SENT] = True
 
 
+def reuse_support() -> Any:
+    """What :mod:`._reuse` needs from here (it cannot import this module: this one imports it)."""
+    from ._reuse import Support
+
+    def repro(item: pytest.Item) -> str | None:
+        spec = getattr(item, "spec", None)
+        return _repro(item.config, spec, item.nodeid) if spec is not None else None
+
+    return Support(probe_of, send_environment, repro)
+
+
 def _failure_text(exc: Any, impl: str) -> str:
     if exc.kind == "timeout":
         return (f"timeout: the item ran longer than {exc.limit:g} s (--jaxpat-timeout); its executor was "
@@ -678,7 +689,7 @@ class JaxpatItem(pytest.Item):
     def runtest(self) -> None:
         from ._reuse import run_or_reuse
 
-        run_or_reuse(self, self._runtest)
+        run_or_reuse(self, self._runtest, reuse_support())
 
     def _runtest(self) -> None:
         from ._judge import ConformanceFailure, judge_case
@@ -750,7 +761,7 @@ class AgreementItem(pytest.Item):
     def runtest(self) -> None:
         from ._reuse import run_or_reuse
 
-        run_or_reuse(self, self._runtest)
+        run_or_reuse(self, self._runtest, reuse_support())
 
     def _runtest(self) -> None:
         from ._judge import ConformanceFailure, judge_agreement

@@ -37,12 +37,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["FORMAT", "Store", "listing_hellos", "plugin_digest", "plugin_digests", "run_or_reuse", "store_of",
+__all__ = ["FORMAT", "Store", "Support", "listing_hellos", "plugin_digest", "plugin_digests", "run_or_reuse",
+           "store_of",
            "tree_digest"]
 
 #: The store's layout and entry format; a new format starts a new folder (old entries are never read).
@@ -310,12 +312,9 @@ class Keys:
     """What every key of this judge process shares, computed once: jaxpat, the probe, options, environment;
     and each plugin's code digest (on first use)."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, probe: Mapping[str, Any]) -> None:
         from jaxpat._util import dist_version
 
-        from ._collect import probe_of
-
-        probe = probe_of(config)
         opt = config.getoption
         self.config = config
         self.base = _sha({
@@ -342,30 +341,30 @@ class Keys:
         """The key of ``item`` (a case, agreement or claim item), or None when it cannot be reused."""
         if not self.known:
             return None
-        from ._claims import ClaimItem
-        from ._collect import AgreementItem, JaxpatItem
-
+        # by shape, not class: _collect and _claims import this module (conformance has no import cycle)
         xfails = sorted(str(m.kwargs.get("reason", m.args)) for m in item.iter_markers("xfail"))
-        if isinstance(item, JaxpatItem):
-            specs = [item.spec]
-            what: dict[str, Any] = {"kind": "case", "case": case_data(item.spec.pattern, item.spec.case)}
-        elif isinstance(item, AgreementItem):
-            specs = list(item.specs)
+        spec, specs_of, claim = getattr(item, "spec", None), getattr(item, "specs", None), getattr(item, "claim", None)
+        if spec is not None:
+            specs = [spec]
+            what: dict[str, Any] = {"kind": "case", "case": case_data(spec.pattern, spec.case)}
+        elif specs_of:
+            specs = list(specs_of)
             what = {"kind": "agreement", "case": case_data(specs[0].pattern, specs[0].case)}
-        elif isinstance(item, ClaimItem):
-            if item.claim in TIMED_CLAIMS:
+        elif isinstance(claim, str) and hasattr(item, "siblings"):
+            item_: Any = item
+            if claim in TIMED_CLAIMS:
                 return None
-            plugins = sorted({s.plugin for s in item.siblings})
+            plugins = sorted({s.plugin for s in item_.siblings})
             codes = {p: self.plugin(p) for p in plugins}
             if any(c is None for c in codes.values()):
                 return None
-            claims = item.pattern.claims.for_implementation(item.impl.id, item.impl.name)
-            what = {"kind": "claim", "claim": item.claim, "claims": _sha(claims.to_dict()),
-                    "pattern": _sha([item.pattern.to_dict(), [tolerance_data(c.tolerance)
-                                                              for c in item.pattern.cases]]),
-                    "siblings": sorted(s.id for s in item.siblings), "sibling_code": codes,
-                    "device": _device(item.device)}
-            return self._key(item.impl.id, item.impl.plugin, xfails, what)
+            claims = item_.pattern.claims.for_implementation(item_.impl.id, item_.impl.name)
+            what = {"kind": "claim", "claim": claim, "claims": _sha(claims.to_dict()),
+                    "pattern": _sha([item_.pattern.to_dict(), [tolerance_data(c.tolerance)
+                                                               for c in item_.pattern.cases]]),
+                    "siblings": sorted(s.id for s in item_.siblings), "sibling_code": codes,
+                    "device": _device(item_.device)}
+            return self._key(item_.impl.id, item_.impl.plugin, xfails, what)
         else:
             return None
         first = specs[0]
@@ -475,6 +474,17 @@ def case_data(pattern: Any, case: Any) -> str:
 # running or reusing an item
 # ---------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Support:
+    """What reuse needs of the collecting module (``_collect.reuse_support()``), passed in: that module imports
+    this one. ``probe(config)``: the plugin-free probe's answer; ``send_environment(item)``: attach the run's
+    environment to the first item; ``repro(item)``: a failing item's reproduction, or None."""
+
+    probe: Callable[[pytest.Config], Mapping[str, Any]]
+    send_environment: Callable[[pytest.Item], None]
+    repro: Callable[[pytest.Item], str | None]
+
+
 class Reuse:
     """This judge process's store, keys and run id (None from :func:`store_of` when reuse is off)."""
 
@@ -486,9 +496,9 @@ class Reuse:
         self.run = str(workerinput.get("testrunuid") or uuid.uuid4().hex)
         self.date = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
-    def key(self, item: pytest.Item) -> str | None:
+    def key(self, item: pytest.Item, support: Support) -> str | None:
         if self.keys is None:
-            self.keys = Keys(self.config)
+            self.keys = Keys(self.config, support.probe(self.config))
         try:
             return self.keys.item(item)
         except Exception:  # a key that cannot be made: the item runs
@@ -529,19 +539,19 @@ def _facts(item: pytest.Item) -> dict[str, Any]:
     return out
 
 
-def run_or_reuse(item: pytest.Item, run: Callable[[], None]) -> None:
+def run_or_reuse(item: pytest.Item, run: Callable[[], None], support: Support) -> None:
     """Run ``item`` (``run()``), or replay its stored result when its key is in the store; store what a run
     decided (see the module's docstring for what is never stored)."""
     from ._judge import ConformanceFailure
 
     reuse = store_of(item.config)
-    key = reuse.key(item) if reuse is not None else None
+    key = reuse.key(item, support) if reuse is not None else None
     if reuse is None or key is None:
         return run()
     before = reuse.store.ignored
     entry = reuse.store.get(key)
     if entry is not None:
-        return _replay(item, entry)
+        return _replay(item, entry, support)
     if reuse.store.ignored > before:
         item.stash[_IGNORED] = True  # its entry was corrupt or not jaxpat's: recorded with its result
     outcome, message = "passed", ""
@@ -578,20 +588,18 @@ def _keep(reuse: Reuse, key: str, item: pytest.Item, outcome: str, message: str)
                           "run": reuse.run, "date": reuse.date})
 
 
-def _replay(item: pytest.Item, entry: dict[str, Any]) -> None:
+def _replay(item: pytest.Item, entry: dict[str, Any], support: Support) -> None:
     """Give ``item`` the stored result: its facts (marked ``reused``), then pass, skip or fail as stored."""
-    from ._collect import send_environment
     from ._judge import ConformanceFailure
 
-    send_environment(item)
+    support.send_environment(item)
     reused = {"run": entry["run"], "date": entry["date"]}
     facts = {**entry["facts"], "reused": reused}
     if isinstance(facts.get("claims"), list):
         facts["claims"] = [{**c, "reused": reused} if isinstance(c, dict) else c for c in facts["claims"]]
-    if entry["outcome"] == "failed" and hasattr(item, "spec"):
-        from ._collect import _repro
-
-        facts["repro"] = _repro(item.config, item.spec, item.nodeid)  # type: ignore[attr-defined]
+    repro = support.repro(item) if entry["outcome"] == "failed" else None
+    if repro:
+        facts["repro"] = repro
     item.user_properties.append(("jaxpat_facts", facts))
     if entry["outcome"] == "skipped":
         pytest.skip(entry["message"])

@@ -160,7 +160,7 @@ def test_jaxpat_fresh_turns_reuse_off() -> None:
 
 def test_corrupt_and_forged_store_entries_are_ignored_and_counted(work: Path) -> None:
     entries = sorted((work / "cache" / "results").rglob("*.json"))
-    by_node = {json.loads(p.read_text())["nodeid"]: p for p in entries}
+    by_node = {e["nodeid"]: p for p in entries if "nodeid" in (e := json.loads(p.read_text()))}  # not hellos
     victims = sorted(n for n in by_node if "[beta." in n)
     assert len(victims) == 4
     by_node[victims[0]].write_bytes(by_node[victims[0]].read_bytes()[:40])  # truncated
