@@ -65,6 +65,9 @@ TIMED_CLAIMS = frozenset({"speedup"})
 ENV_PREFIXES = ("JAX_", "XLA_")
 ENV_SKIP = ("XLA_PYTHON_CLIENT_",)
 ENV_NAMES = ("JAXPAT_DISABLE_OBSERVATIONS", "JAXPAT_DEVICES")
+#: ``JAXPAT_*`` variables that cannot change what a plugin registers (every other one is in a hello's key).
+HELLO_ENV_SKIP = ("JAXPAT_CACHE_DIR", "JAXPAT_HISTORY_DIR", "JAXPAT_LABEL", "JAXPAT_FRESH",
+                  "JAXPAT_DISABLE_CATALOG_CACHE", "JAXPAT_TESTS_CACHE_DIR")
 
 _STORE = pytest.StashKey[Any]()
 _IGNORED = pytest.StashKey[bool]()
@@ -350,6 +353,12 @@ class Keys:
         elif specs_of:
             specs = list(specs_of)
             what = {"kind": "agreement", "case": case_data(specs[0].pattern, specs[0].case)}
+        elif all(hasattr(item, a) for a in ("pattern", "case", "impl", "transform")) and claim is None:
+            # a case run across processes (_multiprocess.DistributedItem): only a pass is ever stored
+            item_d: Any = item
+            what = {"kind": "distributed", "case": case_data(item_d.pattern, item_d.case),
+                    "processes": item_d.case.processes, "transform": item_d.transform}
+            return self._key(item_d.impl.id, item_d.impl.plugin, xfails, what)
         elif isinstance(claim, str) and hasattr(item, "siblings"):
             item_: Any = item
             if claim in TIMED_CLAIMS:
@@ -389,7 +398,8 @@ def plugin_digests(config: pytest.Config) -> dict[str, str | None]:
         from jaxpat.patterns._discovery import REFERENCE_MODULE, candidates
         from jaxpat.patterns._session import Session
 
-        where = {c.name: (c.module, c.distribution) for c in candidates(None, (), (), Session(strict=False))}
+        where: dict[str, tuple[str, str | None]] = {
+            c.name: (c.module, c.distribution) for c in candidates(None, (), (), Session(strict=False))}
         for m in config.getoption("jaxpat_load"):
             where.setdefault(m, (m, None))
         config.stash[_DIGESTS] = {n: jaxpat_digest() if module == REFERENCE_MODULE else
@@ -412,7 +422,8 @@ def _hello_key(config: pytest.Config, name: str) -> str | None:
                              "all_devices": opt("jaxpat_all_devices"), "cpu_devices": opt("jaxpat_cpu_devices"),
                              "catalog": [_file_digest(Path(p)) for p in opt("jaxpat_catalog")]},
                  "env": {k: v for k, v in sorted(os.environ.items())
-                         if (k.startswith((*ENV_PREFIXES, "JAXPAT_")) and not k.startswith(ENV_SKIP))}})
+                         if (k.startswith((*ENV_PREFIXES, "JAXPAT_")) and not k.startswith(ENV_SKIP)
+                             and k not in HELLO_ENV_SKIP)}})
 
 
 def _file_digest(path: Path) -> str | None:
@@ -564,7 +575,8 @@ def run_or_reuse(item: pytest.Item, run: Callable[[], None], support: Support) -
         _keep(reuse, key, item, outcome, message)
         raise
     except pytest.skip.Exception as exc:
-        _keep(reuse, key, item, "skipped", str(exc.msg))
+        if getattr(item, "spec", None) is not None or getattr(item, "claim", None) is not None:
+            _keep(reuse, key, item, "skipped", str(exc.msg))  # not a multi-process case's: its skips may pass
         raise
     _keep(reuse, key, item, outcome, message)
     return None
@@ -605,7 +617,7 @@ def _replay(item: pytest.Item, entry: dict[str, Any], support: Support) -> None:
         pytest.skip(entry["message"])
     if entry["outcome"] == "failed":
         if hasattr(item, "_traceback"):
-            item._traceback = entry["traceback"]  # type: ignore[attr-defined]
+            item._traceback = entry["traceback"]
         raise ConformanceFailure(entry["message"])
 
 

@@ -572,9 +572,9 @@ class JaxpatSession:
         tr.write_line(f"compilations: {sum(self.compiles.values())} ({COMPILATIONS_NOTE})")
         from ._reuse import summary_line
 
-        line = summary_line(self.results.values(), self.config)
-        if line:
-            tr.write_line(line)
+        reuse_line = summary_line(self.results.values(), self.config)
+        if reuse_line:
+            tr.write_line(reuse_line)
         for warning in jax_warnings(_version("jax"), _version("jaxlib")):
             tr.write_line(f"WARNING: {warning}", yellow=True)
         for r in results:  # a requested platform that is absent (an error under --jaxpat-strict-platforms)

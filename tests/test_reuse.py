@@ -86,6 +86,8 @@ def test_a_rerun_with_nothing_changed_reuses_everything_but_speed_claims(work: P
     assert all(c.get("reused") for c in report["claims"] if c["claim"] != "speedup")
     assert "reused: 12 of 13 results (12 passed) from earlier runs" in proc.stdout
     assert report["compiles"]["count"] <= 2  # only the speed claim can compile: nothing of the cases ran
+    # the listing came from the store: no executor had started when the first (reused) item was reported
+    assert report["environment"]["judge"]["executor_pids"] == {}
     first = next(r for r in report["results"] if r["nodeid"] in ITEMS - {SPEED})
     assert set(first["reused"]) == {"run", "date"}
     from jaxpat.report._model import schema
@@ -253,3 +255,20 @@ def test_timing_figures_are_recognised() -> None:
     assert _reuse._timed([{"measured": {"seconds": [0.1], "baseline_seconds": [0.3]}}])
     assert not _reuse._timed([{"measured": {"jit": "works"}}])
     assert "speedup" in _reuse.TIMED_CLAIMS
+
+
+def test_the_html_page_marks_reused_items() -> None:
+    from jaxpat.report._html import _payload
+
+    from jaxpat import report as _report
+
+    data = _report.new_report({"host": "h"}, ["jaxpat", "check"])
+    ran = {"nodeid": "jaxpat::p::c[x.y-cpu:0-jit]", "outcome": "passed", "duration": 0.5, "message": None,
+           "pattern": "p", "kind": "case", "transform": "jit", "platform": "cpu"}
+    data["results"] = [ran, {**ran, "nodeid": "jaxpat::p::c[x.y-cpu:0-eager]", "transform": "eager",
+                             "reused": {"run": "abc", "date": "2026-12-07T07:00:00+0000"}}]
+    data["status"] = "complete"
+    _report.summarize(data)
+    payload = _payload(_report.Report.from_dict(data), None)
+    reused = [payload["items"]["id"][i] for i in payload["items"]["u"]]
+    assert reused == ["jaxpat::p::c[x.y-cpu:0-eager]"]
