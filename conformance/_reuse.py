@@ -67,7 +67,7 @@ ENV_SKIP = ("XLA_PYTHON_CLIENT_",)
 ENV_NAMES = ("JAXPAT_DISABLE_OBSERVATIONS", "JAXPAT_DEVICES")
 #: ``JAXPAT_*`` variables that cannot change what a plugin registers (every other one is in a hello's key).
 HELLO_ENV_SKIP = ("JAXPAT_CACHE_DIR", "JAXPAT_HISTORY_DIR", "JAXPAT_LABEL", "JAXPAT_FRESH",
-                  "JAXPAT_DISABLE_CATALOG_CACHE", "JAXPAT_TESTS_CACHE_DIR")
+                  "JAXPAT_DISABLE_CATALOG_CACHE")
 
 _STORE = pytest.StashKey[Any]()
 _IGNORED = pytest.StashKey[bool]()
