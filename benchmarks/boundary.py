@@ -34,7 +34,7 @@ RESULTS = Path(__file__).parent / "results" / "boundary"
 
 
 def _run(jaxpat: str, patterns: list[str], cache: Path, work: Path) -> dict[str, float | int | str]:
-    args = [jaxpat, "check", "-n", "2", "--no-claims", "--cache-dir", str(cache), "--report", "r.json"]
+    args = [jaxpat, "check", "-n", "2", "--no-claims", "--fresh", "--cache-dir", str(cache), "--report", "r.json"]
     for p in patterns:
         args += ["--pattern", p]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from jaxpat.catalog import Pattern
 
-from ._collect import Device, ImplRef, PatternCollector, ask, item_limit, jax_version
+from ._collect import Device, ImplRef, PatternCollector, ask, item_limit, jax_version, reuse_support
 from ._judge import ConformanceFailure
 
 __all__ = ["ClaimItem", "claim_items"]
@@ -70,6 +70,11 @@ class ClaimItem(pytest.Item):
         }))
 
     def runtest(self) -> None:
+        from ._reuse import run_or_reuse
+
+        run_or_reuse(self, self._runtest, reuse_support())  # speed claims are never reused
+
+    def _runtest(self) -> None:
         from ._claim_verdicts import claim_result
 
         limit = item_limit(self.config)

@@ -256,7 +256,9 @@ def load_listing(config: pytest.Config) -> Listing:
     listing.problems = file_problems + listing.problems
     pool = pool_of(config)
     files: list[tuple[str, Path]] = list(base_extra)
-    hellos = pool.start_all(names)  # side by side: each loads its plugin meanwhile
+    from ._reuse import listing_hellos
+
+    hellos = listing_hellos(config, names, pool)  # side by side: each loads its plugin meanwhile (stored: none)
     for name in names:
         hello = hellos[name]
         if not isinstance(hello, dict):
@@ -574,9 +576,7 @@ def ask(item: pytest.Item, plugin: str, impl: str, request: dict[str, Any]) -> d
     from ._pool import ExecutorFailure
 
     config = item.config
-    if not config.stash.get(_ENV_SENT, False):
-        item.user_properties.append(("jaxpat_env", environment(config)))
-        config.stash[_ENV_SENT] = True
+    send_environment(item)
     pool = pool_of(config)
     limit = item_limit(config)
     try:
@@ -586,23 +586,48 @@ def ask(item: pytest.Item, plugin: str, impl: str, request: dict[str, Any]) -> d
             from ._judge import NotRun
 
             raise NotRun(exc.message) from None
-        raise ConformanceFailure(_failure_text(exc, impl)) from None
+        failure = ConformanceFailure(_failure_text(exc, impl))
+        failure.transient = True  # type: ignore[attr-defined]  # a crash or timeout: never stored (_reuse)
+        raise failure from None
     if output:
         from ._judge import printable
 
         sys.stdout.write(printable(output))
     if answer.get("ended"):
-        raise ConformanceFailure(
+        failure = ConformanceFailure(
             f"the implementation raised {answer['ended']}: an implementation returns "
             "a result or raises an Exception; this one tried to end the process or the run")
+        failure.transient = True  # type: ignore[attr-defined]
+        raise failure
     if answer.get("broken"):
-        raise ConformanceFailure(f"the executor could not serve this item: {answer['broken']}\n"
-                                 f"{answer.get('traceback', '')}")
+        failure = ConformanceFailure(f"the executor could not serve this item: {answer['broken']}\n"
+                                     f"{answer.get('traceback', '')}")
+        failure.transient = True  # type: ignore[attr-defined]
+        raise failure
     if answer.get("unavailable") is not None:
         from ._judge import printable
 
         pytest.skip(printable(f"{impl} is unavailable in this JAX: {answer['unavailable']}"))
     return answer
+
+
+def send_environment(item: pytest.Item) -> None:
+    """The first item of this process carries the environment to the report (run or reused)."""
+    config = item.config
+    if not config.stash.get(_ENV_SENT, False):
+        item.user_properties.append(("jaxpat_env", environment(config)))
+        config.stash[_ENV_SENT] = True
+
+
+def reuse_support() -> Any:
+    """What :mod:`._reuse` needs from here (it cannot import this module: this one imports it)."""
+    from ._reuse import Support
+
+    def repro(item: pytest.Item) -> str | None:
+        spec = getattr(item, "spec", None)
+        return _repro(item.config, spec, item.nodeid) if spec is not None else None
+
+    return Support(probe_of, send_environment, repro)
 
 
 def _failure_text(exc: Any, impl: str) -> str:
@@ -663,6 +688,11 @@ class JaxpatItem(pytest.Item):
         self._traceback = ""
 
     def runtest(self) -> None:
+        from ._reuse import run_or_reuse
+
+        run_or_reuse(self, self._runtest, reuse_support())
+
+    def _runtest(self) -> None:
         from ._judge import ConformanceFailure, judge_case
 
         spec = self.spec
@@ -730,6 +760,11 @@ class AgreementItem(pytest.Item):
         }))
 
     def runtest(self) -> None:
+        from ._reuse import run_or_reuse
+
+        run_or_reuse(self, self._runtest, reuse_support())
+
+    def _runtest(self) -> None:
         from ._judge import ConformanceFailure, judge_agreement
 
         first = self.specs[0]

@@ -109,6 +109,7 @@ def probe(platforms: str | None, all_devices: bool) -> dict[str, Any]:
         "absent": absent,
         "jax": jax.__version__,
         "jaxlib": dist_version("jaxlib"),
+        "numpy": dist_version("numpy"),
         "python": _platform.python_version(),
         "default_backend": jax.default_backend(),
         "jax_config": {name: jsonable(getattr(jax.config, name)) for name in GUARDED_CONFIG},

@@ -90,6 +90,12 @@ class DistributedItem(pytest.Item):
         }))
 
     def runtest(self) -> None:
+        from ._collect import reuse_support
+        from ._reuse import run_or_reuse
+
+        run_or_reuse(self, self._runtest, reuse_support())  # a pass may be reused; a failure always runs
+
+    def _runtest(self) -> None:
         if not self.config.stash.get(_ENV_SENT, False):
             self.user_properties.append(("jaxpat_env", environment(self.config)))
             self.config.stash[_ENV_SENT] = True

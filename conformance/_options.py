@@ -61,6 +61,8 @@ class Option:
         """The ``jaxpat check`` namespace attribute (``--no-claims`` → ``claims``)."""
         assert self.check is not None
         name = self.check.lstrip("-")
+        if self.inverted and not name.startswith("no-"):  # `--fresh` turns `--jaxpat-reuse` off: dest `reuse`
+            return self.dest.removeprefix("jaxpat_")
         return (name.removeprefix("no-") if self.inverted else name).replace("-", "_")
 
     def _kwargs(self, default: Any) -> dict[str, Any]:
@@ -122,6 +124,13 @@ OPTIONS: tuple[Option, ...] = (
            "also measure the catalog's claims (jit, grad modes, memory and program growth)",
            action="store_true", default=False, inverted=True,
            check_help="skip measuring the catalog's claims (measured by default)"),
+    Option("--jaxpat-reuse", "--fresh",
+           "reuse an item's stored result when nothing that decides it changed (case, tolerance, deviations, "
+           "the implementation's code, jaxpat, JAX/jaxlib/NumPy/Python, device kind, options); speed claims, "
+           "crashes and timeouts always run (docs/cli.md, Reusing results)",
+           action="store_true", default=False, inverted=True,
+           check_help="run every item: ignore the results stored by earlier runs (jaxpat check reuses unchanged "
+           "results by default; JAXPAT_FRESH=1 does the same)"),
 )
 
 

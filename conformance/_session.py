@@ -370,7 +370,7 @@ class JaxpatSession:
                 prev["message"] = message
             if facts.get("repro") and prev["outcome"] in ("failed", "error"):
                 prev["repro"] = facts["repro"]
-        for key in ("check_grads", "compiles", "observed", "determinism"):
+        for key in ("check_grads", "compiles", "observed", "determinism", "reused", "reuse_ignored"):
             if key in facts:
                 prev[key] = facts[key]
 
@@ -578,6 +578,11 @@ class JaxpatSession:
             if len(failed) > 50:
                 tr.write_line(f"... and {len(failed) - 50} more: jaxpat report show REPORT")
         tr.write_line(f"compilations: {sum(self.compiles.values())} ({COMPILATIONS_NOTE})")
+        from ._reuse import summary_line
+
+        reuse_line = summary_line(self.results.values(), self.config)
+        if reuse_line:
+            tr.write_line(reuse_line)
         for warning in jax_warnings(_version("jax"), _version("jaxlib")):
             tr.write_line(f"WARNING: {warning}", yellow=True)
         for r in results:  # a requested platform that is absent (an error under --jaxpat-strict-platforms)

@@ -36,6 +36,7 @@ __all__ = [
     "DEVICE_PLATFORMS",
     "DISABLE_CATALOG_CACHE",
     "DISABLE_OBSERVATIONS",
+    "FRESH",
     "HOOK_TIMEOUT",
     "IMPORT_TIMEOUT",
     "LABEL",
@@ -238,7 +239,8 @@ _BUDGET = f"0 (no limit) or seconds from {MIN_SECONDS:g} to {MAX_SECONDS:g}"
 CACHE_DIR = Variable(
     "JAXPAT_CACHE_DIR", "an absolute path (~ expands) to a directory jaxpat can create and write",
     "$XDG_CACHE_HOME/jaxpat, else ~/.cache/jaxpat",
-    "root of jaxpat's caches: parsed catalog files in catalog/, compiled XLA programs in xla/", _cache_dir)
+    "root of jaxpat's caches: parsed catalog files in catalog/, compiled XLA programs in xla/, stored "
+    "results in results/", _cache_dir)
 DISABLE_CATALOG_CACHE = Variable(
     "JAXPAT_DISABLE_CATALOG_CACHE", _YES_NO, "no", "yes: parse every catalog file, never read or write the parse cache",
     _flag)
@@ -268,6 +270,9 @@ DEVICES = Variable(
 LABEL = Variable(
     "JAXPAT_LABEL", f"printable text, at most {MAX_LABEL} characters", "the host name",
     "this host's label in reports (docs/distributed.md)", _label)
+FRESH = Variable(
+    "JAXPAT_FRESH", _YES_NO, "no",
+    "yes: never reuse stored results (as `jaxpat check --fresh`); results are still stored", _flag)
 HISTORY_DIR = Variable(
     "JAXPAT_HISTORY_DIR", "an absolute path (~ expands) to a directory jaxpat can create and write",
     "~/.cache/jaxpat/history",
@@ -276,7 +281,7 @@ HISTORY_DIR = Variable(
 #: Every variable, in the order docs/cli.md lists them.
 VARIABLES: tuple[Variable, ...] = (
     CACHE_DIR, DISABLE_CATALOG_CACHE, DISABLE_OBSERVATIONS, AUTOLOAD, BLOCK, PLUGIN_CHOICE, IMPORT_TIMEOUT,
-    HOOK_TIMEOUT, DEVICES, LABEL, HISTORY_DIR,
+    HOOK_TIMEOUT, DEVICES, LABEL, HISTORY_DIR, FRESH,
 )
 _BY_NAME = {v.name: v for v in VARIABLES if not v.prefix}
 _CHOICE_PREFIX = "JAXPAT_PLUGIN_"

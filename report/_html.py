@@ -118,7 +118,7 @@ def _payload(report: Report, old: Report | None) -> dict[str, Any]:
         for col, counts in row.cells.items():
             cells.append([col_index[col], _CODES[worst(counts) or "passed"], [counts.get(o, 0) for o in OUTCOMES]])
         rows.append([row.pattern, fam_index[row.family], cells])
-    ids, codes, rix, cix, durs = [], [], [], [], []
+    ids, codes, rix, cix, durs, reused = [], [], [], [], [], []
     failures = []
     for i, r in enumerate(report.results):
         ids.append(r.nodeid if not r.host else f"{r.host}::{r.nodeid}")
@@ -126,6 +126,8 @@ def _payload(report: Report, old: Report | None) -> dict[str, Any]:
         rix.append(row_index[r.pattern_id])
         cix.append(col_index[column_of(r)])
         durs.append(round(r.duration or 0.0, 4))
+        if r.extra.get("reused"):
+            reused.append(i)  # a stored result of an earlier run (docs/cli.md): the item did not run
         if r.outcome in BAD:
             failures.append([i, reason(r.message, r.outcome, MAX_HEADLINE), _clip(r.message), r.repro])
     claims = [[c.pattern, c.implementation, c.claim, c.verdict, c.message or "",
@@ -142,7 +144,7 @@ def _payload(report: Report, old: Report | None) -> dict[str, Any]:
         "columns": matrix.columns,
         "families": matrix.families(),
         "rows": rows,
-        "items": {"id": ids, "o": codes, "r": rix, "c": cix, "d": durs},
+        "items": {"id": ids, "o": codes, "r": rix, "c": cix, "d": durs, "u": reused},
         "failures": failures,
         "claims": claims,
         "diff": _diff(old, report) if old is not None else None,

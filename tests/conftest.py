@@ -19,6 +19,9 @@ if "JAXPAT_TESTS_CACHE_DIR" not in os.environ:
     os.environ["JAXPAT_TESTS_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxpat-tests-cache-")
     atexit.register(shutil.rmtree, os.environ["JAXPAT_TESTS_CACHE_DIR"], True)
 os.environ["JAXPAT_CACHE_DIR"] = os.environ["JAXPAT_TESTS_CACHE_DIR"]
+# `jaxpat check` reuses stored results by default; tests that run it twice check fresh runs unless they say
+# otherwise (tests/test_reuse.py unsets this)
+os.environ["JAXPAT_FRESH"] = "1"
 
 # pyproject.toml sets `pytester_example_dir`, an option only the pytester plugin declares
 # (and --strict-config rejects unknown options); conformance tests use pytester too.

@@ -129,7 +129,7 @@ function renderClaims(){
  pager($("claim-pages"),list.length,CPAGE,cpage,function(p){cpage=p;renderClaims();});}
 
 /* items */
-var IPAGE=100,ipage=0,cellFilter=null;
+var IPAGE=100,ipage=0,cellFilter=null,RU={};(D.items.u||[]).forEach(function(i){RU[i]=1;});
 function showCell(ri,ci){cellFilter=[ri,ci];ipage=0;renderItems();location.hash="items";}
 function renderItems(){
  var m=matcher($("iq").value),oc=$("outcome").value,I=D.items,list=[],t=$("item-table");t.textContent="";
@@ -145,7 +145,9 @@ function renderItems(){
  t.appendChild(hr);
  list.slice(ipage*IPAGE,ipage*IPAGE+IPAGE).forEach(function(i){var tr=el("tr");
   tr.appendChild(idEl("td",{"class":"id"},I.id[i]));tr.appendChild(el("td",null,D.columns[I.c[i]]));
-  var o=el("td");o.appendChild(el("span",{"class":"badge o"+I.o[i]},MARK[I.o[i]]+" "+NAMES[I.o[i]]));tr.appendChild(o);
+  var o=el("td");o.appendChild(el("span",{"class":"badge o"+I.o[i]},MARK[I.o[i]]+" "+NAMES[I.o[i]]));
+  if(RU[i])o.appendChild(el("span",{"class":"badge reused",title:"the stored result of an earlier run: nothing that decides it changed"},"reused"));
+  tr.appendChild(o);
   tr.appendChild(el("td",null,I.d[i]));t.appendChild(tr);});
  pager($("item-pages"),list.length,IPAGE,ipage,function(p){ipage=p;renderItems();});}
 
