@@ -87,3 +87,8 @@ def sample_replicas(k: int, n: int, seed: int = 2024) -> list[int]:
     """Replica 0 (warmed up) and ``n - 1`` fixed random others among ``1..k-1``."""
     others = sorted(random.Random(seed).sample(range(1, k), min(n - 1, k - 1))) if k > 1 else []
     return [0, *others]
+
+
+def is_replica(nodeid: str, r: int) -> bool:
+    """Whether ``nodeid`` is an item of replica ``r`` (``jaxpat::ID-rR::case[...]``)."""
+    return f"-r{r}::" in nodeid
