@@ -167,7 +167,8 @@ def pytest_terminal_summary(terminalreporter, config):
 #    so the fixture is computed once, on one worker (with plain `--dist load` each worker
 #    computed it again for the tests it happened to get).
 # 2. Groups and tests are sent to the workers most expensive first, by the durations recorded
-#    in tests/durations.json (`python tests/_durations.py JUNIT.xml` rewrites it): the long
+#    in tests/durations.json (`python tests/_durations.py JUNIT.xml` rewrites it; its "first" list
+#    names tests that run only in CI, such as the whole-catalog report, and go before all): the long
 #    ones start at once and the many short ones fill the other worker meanwhile, instead of
 #    one long test starting last. Unknown tests count 0 s and keep their order.
 # Without xdist the order is pytest's own. Nothing here changes what a test checks.
@@ -192,8 +193,13 @@ def _recorded_durations() -> dict[str, float]:
         data = json.loads(DURATIONS_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    seconds = data.get("seconds") if isinstance(data, dict) else None
-    return {str(k): float(v) for k, v in seconds.items()} if isinstance(seconds, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    seconds = data.get("seconds")
+    out = {str(k): float(v) for k, v in seconds.items()} if isinstance(seconds, dict) else {}
+    # tests measured nowhere but known to be long (CI-only ones): before everything else
+    out.update({str(k): float("inf") for k in data.get("first") or []})
+    return out
 
 
 def schedule(items: list[Any], durations: dict[str, float]) -> list[Any]:

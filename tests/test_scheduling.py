@@ -44,8 +44,19 @@ def test_most_expensive_first_groups_together_unknown_tests_keep_their_order() -
     # nothing recorded: pytest's order, except that a group's tests come together at its first test's place
     assert [i.nodeid for i in conftest.schedule(items, {})] == [
         "t.py::a", "t.py::g1", "t.py::g2", "t.py::b", "t.py::slow[1]", "t.py::c"]
+    # a test of the table's "first" list (infinite cost) goes before everything
+    assert conftest.schedule(items, {**durations, "t.py::c": float("inf")})[0].nodeid == "t.py::c"
     ungrouped = [i for i in items if not i.markers]
     assert conftest.schedule(ungrouped, {}) == ungrouped
+
+
+def test_the_table_is_read_with_its_first_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = tmp_path / "durations.json"
+    table.write_text(json.dumps({"first": ["t.py::ci_only"], "seconds": {"t.py::a": 2.5}}))
+    monkeypatch.setattr(conftest, "DURATIONS_FILE", table)
+    assert conftest._recorded_durations() == {"t.py::a": 2.5, "t.py::ci_only": float("inf")}
+    table.write_text("not json")
+    assert conftest._recorded_durations() == {}  # a broken table orders nothing; it never fails the suite
 
 
 def test_workers_group_tests_by_shared_fixture_and_reorder(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,9 +84,14 @@ def _defined_functions(path: Path) -> set[str]:
 
 def test_the_duration_table_names_existing_tests() -> None:
     """A renamed or deleted test must leave the table (`python tests/_durations.py JUNIT.xml` rewrites it)."""
-    table = json.loads(conftest.DURATIONS_FILE.read_text(encoding="utf-8"))["seconds"]
+    data = json.loads(conftest.DURATIONS_FILE.read_text(encoding="utf-8"))
+    table = data["seconds"]
     assert table, "tests/durations.json is empty"
-    missing = []
+    missing: list[str] = []
+    for nodeid in data.get("first", []):
+        path, _, name = nodeid.partition("::")
+        if not (ROOT / path).is_file() or name.split("[", 1)[0] not in _defined_functions(ROOT / path):
+            missing.append(nodeid)
     for nodeid, seconds in table.items():
         assert isinstance(seconds, (int, float)), nodeid
         assert seconds >= 0, nodeid
