@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,7 @@ def test_workers_group_tests_by_shared_fixture_and_reorder(monkeypatch: pytest.M
     assert groups == {"t.py::other": "conformance-broken-run", "t.py::plain": None, "t.py::reads": "hostile-plugins"}
 
 
+@functools.cache
 def _defined_functions(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
