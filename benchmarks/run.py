@@ -477,6 +477,8 @@ class Bench:
             runs[100] = [self._collect_once(100, *dirs[100], 0)]
         collect: dict[int, dict[str, Any]] = {}
         for k, rs in runs.items():
+            if rs[0][0] != k * runs[1][0][0]:  # e.g. a synthetic file over the catalog's node limit: error items
+                raise RuntimeError(f"collect x{k}: {rs[0][0]} items, expected {k} x {runs[1][0][0]}")
             collect[k] = {"items": rs[0][0], "wall": h.median([w for _, w, _ in rs]), "walls": [w for _, w, _ in rs],
                           "phase": h.median([p for _, _, p in rs])}
             self.log(f"collect x{k}: {rs[0][0]} items, {_list(collect[k]['walls'])} "
