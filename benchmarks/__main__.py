@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: measure and print the six figures (``--help`` for options)."""
+"""``python -m benchmarks``: measure and print the ten figures (``--help`` for options)."""
 
 import sys
 
