@@ -217,11 +217,16 @@ class Figure:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "number": self.number, "name": self.name, "a_label": self.a_label, "a": self.a,
-            "b_label": self.b_label, "b": self.b, "unit": self.unit, "ratio": self.ratio,
+            # strict JSON: a figure that measured nothing (inconclusive) has null, not NaN
+            "number": self.number, "name": self.name, "a_label": self.a_label, "a": _finite(self.a),
+            "b_label": self.b_label, "b": _finite(self.b), "unit": self.unit, "ratio": _finite(self.ratio),
             "target": self.target, "met": self.met, "notes": self.notes, "extra": self.extra,
             **({"inconclusive": self.inconclusive} if self.inconclusive else {}),
         }
+
+
+def _finite(x: float) -> float | None:
+    return x if x == x and abs(x) != float("inf") else None
 
 
 def _fmt(x: float, unit: str) -> str:
