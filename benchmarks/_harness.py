@@ -71,7 +71,7 @@ def run(cmd: Sequence[str], *, cwd: str | Path, environ: dict[str, str], timeout
 def pytest_command(
     cwd: str | Path, *, report: str | None = None, workers: int = 0, no_cache: bool = True,
     cache_dir: str | None = None, patterns: Sequence[str] = (), transforms: Sequence[str] = (),
-    loads: Sequence[str] = (), catalogs: Sequence[str] = (), extra: Sequence[str] = (),
+    loads: Sequence[str] = (), catalogs: Sequence[str] = (), extra: Sequence[str] = (), reuse: bool = False,
 ) -> list[str]:
     """``python -m pytest ...`` exactly as ``jaxpat check`` builds it: its own parser, then ``pytest_args``.
 
@@ -85,6 +85,10 @@ def pytest_command(
     argv = ["check", "-n", str(workers), "--report", report or "jaxpat-report.json"]
     argv += ["--no-cache"] if no_cache else []
     argv += ["--cache-dir", cache_dir] if cache_dir else []
+    # Results stored by earlier runs are reused only where a figure measures reuse (figure 9); every other
+    # figure runs every item. A checkout without a result store has no `--fresh`: it runs every item anyway.
+    if not reuse and "--fresh" in check_options():
+        argv += ["--fresh"]
     for flag, values in (("--pattern", patterns), ("--transform", transforms), ("--load", loads),
                          ("--catalog", catalogs)):
         argv += [x for v in values for x in (flag, v)]
@@ -97,6 +101,28 @@ def pytest_command(
     if report is None:  # no report wanted: drop the option pytest_args always adds
         args = [a for a in args if not a.startswith("--jaxpat-report=")]
     return [sys.executable, "-m", "pytest", *args]
+
+
+def check_options() -> set[str]:
+    """The option strings ``jaxpat check`` accepts in this checkout (``--fresh`` only where results are reused)."""
+    from jaxpat.conformance._cli import add_check_parser
+
+    parser = argparse.ArgumentParser(prog="jaxpat")
+    sub = parser.add_subparsers(dest="command")
+    add_check_parser(sub)
+    check = sub.choices["check"]
+    return {s for a in check._actions for s in a.option_strings}
+
+
+def junit_durations(path: str | Path) -> dict[str, float]:
+    """Each test's duration (seconds, set-up + call + teardown) from a pytest junit xml file, by ``file::name``."""
+    import xml.etree.ElementTree as ET  # a file pytest wrote in this run (not untrusted input)
+
+    out: dict[str, float] = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        key = f"{case.get('classname', '')}::{case.get('name', '')}"
+        out[key] = out.get(key, 0.0) + float(case.get("time") or 0.0)
+    return out
 
 
 def load_json(path: str | Path) -> Any:
@@ -174,9 +200,13 @@ class Figure:
     met: bool
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Why the measurement cannot decide (then ``met`` is False and the verdict reads NOT MET (inconclusive: ...)).
+    inconclusive: str = ""
 
     def lines(self) -> list[str]:
         verdict = "MET" if self.met else "NOT MET"
+        if self.inconclusive:
+            verdict = f"NOT MET (inconclusive: {self.inconclusive})"
         out = [
             f"[{self.number}] {self.name}",
             f"    {self.a_label}: {_fmt(self.a, self.unit)}",
@@ -188,10 +218,16 @@ class Figure:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "number": self.number, "name": self.name, "a_label": self.a_label, "a": self.a,
-            "b_label": self.b_label, "b": self.b, "unit": self.unit, "ratio": self.ratio,
+            # strict JSON: a figure that measured nothing (inconclusive) has null, not NaN
+            "number": self.number, "name": self.name, "a_label": self.a_label, "a": _finite(self.a),
+            "b_label": self.b_label, "b": _finite(self.b), "unit": self.unit, "ratio": _finite(self.ratio),
             "target": self.target, "met": self.met, "notes": self.notes, "extra": self.extra,
+            **({"inconclusive": self.inconclusive} if self.inconclusive else {}),
         }
+
+
+def _finite(x: float) -> float | None:
+    return x if x == x and abs(x) != float("inf") else None
 
 
 def _fmt(x: float, unit: str) -> str:

@@ -3,8 +3,9 @@
 Every shipped pattern is copied ``k`` times with its id suffixed ``-r{i}``
 (same cases, values and claims). The copies are written as text (the shipped
 file's pattern list repeated, with the pattern ids rewritten), at most
-:data:`REPLICAS_PER_FILE` copies per file because one catalog file is
-limited to 200,000 YAML nodes and the shipped one has about 11,300. Each
+:func:`replicas_per_file` copies per file because one catalog file is
+limited to 200,000 YAML nodes (the shipped one had about 11,300 on 2026-11-22,
+20,000 on 2026-12-07). Each
 file is passed with ``--jaxpat-catalog``; :mod:`benchmarks._replicas`
 implements the copies with the reference functions, loaded with
 ``--jaxpat-load`` through a one-line shim module named ``replica`` (so the
@@ -13,14 +14,15 @@ implementation ids read ``replica.lax_scan``).
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from pathlib import Path
 
 from . import _harness
 
-#: Copies of the catalog per synthetic file (about 113,000 YAML nodes).
-REPLICAS_PER_FILE = 10
+#: A catalog file's YAML node limit (catalog/_yaml.py), less a margin for the file's head.
+MAX_NODES_PER_FILE = 180_000
 #: The shim module registered with ``--jaxpat-load``; its name is the plugin's name.
 PLUGIN_MODULE = "replica"
 
@@ -45,18 +47,35 @@ def _split(text: str) -> tuple[str, str]:
     return head + sep, body
 
 
+@functools.cache
+def replicas_per_file() -> int:
+    """Copies of the shipped catalog that fit in one catalog file (its YAML nodes, counted with PyYAML)."""
+    import yaml
+
+    def count(node: yaml.Node) -> int:
+        if isinstance(node, yaml.MappingNode):
+            return 1 + sum(count(k) + count(v) for k, v in node.value)
+        if isinstance(node, yaml.SequenceNode):
+            return 1 + sum(count(v) for v in node.value)
+        return 1
+
+    nodes = count(yaml.compose(shipped_text(), Loader=yaml.SafeLoader))
+    return max(1, MAX_NODES_PER_FILE // nodes)
+
+
 def write_catalogs(directory: Path, k: int) -> list[Path]:
     """Write the ``k``-fold catalog into ``directory``; return its files in order."""
     head, body = _split(shipped_text())
     n = len(_PATTERN_ID.findall(body))
     files = []
-    for start in range(0, k, REPLICAS_PER_FILE):
+    per_file = replicas_per_file()
+    for start in range(0, k, per_file):
         parts = [head]
-        for r in range(start, min(k, start + REPLICAS_PER_FILE)):
+        for r in range(start, min(k, start + per_file)):
             copy, count = _PATTERN_ID.subn(lambda m, r=r: f"  - id: {m.group(1)}-r{r}", body)
             assert count == n
             parts.append(copy)
-        path = directory / f"replicas-x{k}-{start // REPLICAS_PER_FILE:03d}.yaml"
+        path = directory / f"replicas-x{k}-{start // per_file:03d}.yaml"
         path.write_text("".join(parts), encoding="utf-8")
         files.append(path)
     (directory / f"{PLUGIN_MODULE}.py").write_text(
@@ -87,3 +106,8 @@ def sample_replicas(k: int, n: int, seed: int = 2024) -> list[int]:
     """Replica 0 (warmed up) and ``n - 1`` fixed random others among ``1..k-1``."""
     others = sorted(random.Random(seed).sample(range(1, k), min(n - 1, k - 1))) if k > 1 else []
     return [0, *others]
+
+
+def is_replica(nodeid: str, r: int) -> bool:
+    """Whether ``nodeid`` is an item of replica ``r`` (``jaxpat::ID-rR::case[...]``)."""
+    return f"-r{r}::" in nodeid

@@ -74,6 +74,7 @@ class Executor:
         self._err: list[str] = []
         self._err_chars = 0
         self._err_lock = threading.Lock()
+        self._err_more = threading.Condition(self._err_lock)  # notified whenever the reader adds output
         self._reader = threading.Thread(target=self._drain, name="jaxpat-executor-stderr", daemon=True)
         self._reader.start()
         self.seq = 0
@@ -82,11 +83,14 @@ class Executor:
         assert self.proc.stderr is not None
         for raw in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[union-attr,attr-defined]
             text = raw.decode("utf-8", "replace")
-            with self._err_lock:
+            with self._err_more:
                 self._err.append(text)
                 self._err_chars += len(text)
                 while self._err_chars > MAX_OUTPUT and len(self._err) > 1:
                     self._err_chars -= len(self._err.pop(0))
+                self._err_more.notify_all()
+        with self._err_more:
+            self._err_more.notify_all()  # end of output: a waiting output_of stops waiting
 
     def take_output(self) -> str:
         """What the executor wrote to stdout/stderr since the last call (the plugin's prints, warnings)."""
@@ -99,17 +103,20 @@ class Executor:
         thread to get there, at most ``wait`` seconds), without the marker."""
         marker = f"{END_OF_OUTPUT} {seq}\n"
         deadline = time.monotonic() + wait
-        while True:
-            with self._err_lock:
+        with self._err_more:
+            while True:
                 text = "".join(self._err)
                 i = text.find(marker)
                 if i >= 0:
                     rest = text[i + len(marker):]
                     self._err, self._err_chars = ([rest] if rest else []), len(rest)
                     return text[:i]
-            if time.monotonic() > deadline or not self._reader.is_alive():
-                return self.take_output()
-            time.sleep(0.005)
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._reader.is_alive():
+                    break
+                # woken as soon as the reader adds output (it used to poll every 5 ms: up to 5 ms per item)
+                self._err_more.wait(min(left, 0.1))
+        return self.take_output()
 
     def read(self, limit: float | None) -> dict[str, Any]:
         """The next answer line, within ``limit`` seconds (None: no limit); ExecutorFailure otherwise."""

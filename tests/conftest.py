@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -156,3 +158,85 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("reliability")
         for kind, (tried, handled) in sorted(_RELIABILITY.items()):
             terminalreporter.write_line(f"{kind}: {tried} tried, {handled} handled")
+
+
+# ---------------------------------------------------------------------------
+# Scheduling under pytest-xdist (`pytest -n N`; pyproject.toml adds `--dist loadgroup
+# --no-loadscope-reorder`): the suite's wall time is decided by a few end-to-end tests that
+# run `jaxpat check` in subprocesses, install plugins or build environments.
+#
+# 1. Tests that read one expensive module- or session-scoped fixture (a `jaxpat check` run
+#    whose report many tests read, the installed hostile plugins, ...) form one xdist group,
+#    so the fixture is computed once, on one worker (with plain `--dist load` each worker
+#    computed it again for the tests it happened to get).
+# 2. Groups and tests are sent to the workers most expensive first, by the durations recorded
+#    in tests/durations.json (`python tests/_durations.py JUNIT.xml` rewrites it; its "first" list
+#    names tests that run only in CI, such as the whole-catalog report, and go before all): the long
+#    ones start at once and the many short ones fill the other worker meanwhile, instead of
+#    one long test starting last. Unknown tests count 0 s and keep their order.
+# Without xdist the order is pytest's own. Nothing here changes what a test checks.
+# ---------------------------------------------------------------------------
+
+#: Fixture -> xdist group: every test that uses the fixture (directly or through another) runs on one worker.
+SHARED_FIXTURES = {
+    "sites": "hostile-plugins",  # tests/test_hostile_plugins.py: installed plugins, and the runs built on them
+    "broken_run": "conformance-broken-run",
+    "eight": "devices-eight",
+    "other_env": "distributed-other-env",
+    "site": "example-plugin-site",
+    "broken_report": "isolation-repro-report",
+    "released": "memory-released",
+}
+
+DURATIONS_FILE = Path(__file__).with_name("durations.json")
+
+
+def _recorded_durations() -> dict[str, float]:
+    try:
+        data = json.loads(DURATIONS_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    seconds = data.get("seconds")
+    out = {str(k): float(v) for k, v in seconds.items()} if isinstance(seconds, dict) else {}
+    # tests measured nowhere but known to be long (CI-only ones): before everything else
+    out.update({str(k): float("inf") for k in data.get("first") or []})
+    return out
+
+
+def schedule(items: list[Any], durations: dict[str, float]) -> list[Any]:
+    """``items`` most expensive first, each group's tests together and in their own order (a stable sort).
+
+    A test's cost is its recorded duration (its node id, else its parametrized function's ``path::name``);
+    a group costs the sum of its tests' and sorts at its first test's place among equals.
+    """
+    def group_of(item: Any) -> str | None:
+        marker = item.get_closest_marker("xdist_group")
+        if marker is None:
+            return None
+        return str(marker.args[0] if marker.args else marker.kwargs.get("name", ""))
+
+    def cost(item: Any) -> float:
+        nodeid = item.nodeid
+        return durations.get(nodeid, durations.get(nodeid.split("[", 1)[0], 0.0))
+
+    units: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        units.setdefault(group_of(item) or f"\0{i}", []).append(i)
+    unit_cost = {key: sum(cost(items[i]) for i in idx) for key, idx in units.items()}
+    order = sorted(units, key=lambda key: (-unit_cost[key], units[key][0]))
+    return [items[i] for key in order for i in units[key]]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which turns the groups into node id suffixes
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):  # not an xdist worker: pytest's order
+        return
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for fixture, group in SHARED_FIXTURES.items():
+            if fixture in names:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+    items[:] = schedule(items, _recorded_durations())

@@ -274,11 +274,16 @@ def test_device_kind_is_part_of_the_matrix_column() -> None:
     assert column_of(cpu) == "cpu/jit"
 
 
-def test_repro_of_a_multi_device_failure_runs_on_the_device_set(tmp_path: Path) -> None:
-    """The report's reproduction of a device-set item asks for the devices and reproduces the failure."""
-    _, results = conformance(tmp_path, "--jaxpat-cpu-devices", "8", "--jaxpat-pattern", "shard-map-ppermute",
-                             "--jaxpat-impl", "wrongdev.*", "--jaxpat-transform", "eager")
-    failed = pick(results, "wrongdev.roll_backwards")[0]
+def test_repro_of_a_multi_device_failure_runs_on_the_device_set(eight: dict[str, dict[str, Any]],
+                                                               tmp_path: Path) -> None:
+    """The report's reproduction of a device-set item asks for the devices and reproduces the failure.
+
+    The item comes from the module's 8-device run (``eight``: shard-map-ppermute is in it); the
+    reproduction runs here, next to a copy of the test plugins, in a process of its own."""
+    failed = next(r for r in pick(eight, "wrongdev.roll_backwards") if r["transform"] == "eager")
+    assert failed["outcome"] == "failed", failed
+    for f in EXAMPLES.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
     script = tmp_path / "repro.py"
     script.write_text(failed["repro"])
     env = {**os.environ, "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
