@@ -1,0 +1,5 @@
+"""Oracles of the arrays patterns (NumPy and plain Python; no JAX)."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
