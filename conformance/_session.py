@@ -139,6 +139,10 @@ class JaxpatSession:
         from ._multiprocess import distributed_items
 
         extra = [distributed_items]
+        if config.getoption("jaxpat_explore", 0):
+            from ._explore_items import explore_items
+
+            extra.append(explore_items)
         if config.getoption("jaxpat_claims"):
             from ._claims import claim_items
 
@@ -370,7 +374,7 @@ class JaxpatSession:
                 prev["message"] = message
             if facts.get("repro") and prev["outcome"] in ("failed", "error"):
                 prev["repro"] = facts["repro"]
-        for key in ("check_grads", "compiles", "observed", "determinism"):
+        for key in ("check_grads", "compiles", "observed", "determinism", "explore"):
             if key in facts:
                 prev[key] = facts[key]
 
@@ -523,6 +527,10 @@ class JaxpatSession:
         rep["claims"] = sorted(claims, key=lambda c: (c.get("pattern", ""), c.get("nodeid", "")))
         rep["compiles"] = {"count": sum(self.compiles.values()), "by_process": dict(self.compiles)}
         rep["selection"] = selection(self.config)
+        if self.config.getoption("jaxpat_explore", 0):
+            from ._explore_items import explore_summary
+
+            rep["explore"] = explore_summary(self.config)
         if self.peak_rss:
             rep["peak_rss"] = {"max": max(self.peak_rss.values()), "by_process": dict(self.peak_rss)}
         t0 = time.monotonic()

@@ -32,6 +32,8 @@ def _cumsum_python(xs):
     for i in range(xs.shape[0]):
         carry = carry + xs[i]
         outputs.append(carry)
+    if not outputs:  # no step: no output rows (jnp.stack needs at least one; found by jaxpat check --explore)
+        return jnp.zeros((0, *xs.shape[1:]), xs.dtype)
     return jnp.stack(outputs)
 
 
