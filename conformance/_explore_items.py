@@ -105,8 +105,7 @@ class ExploreItem(pytest.Item):
                 "device": f"{spec.device.platform}:{spec.device.id}", "platform": spec.device.platform}
 
         def run(example: Any, case: Any) -> Mapping[str, Any]:
-            request = {**base, "args": example.encoded(), "config": dict(case.config),
-                       "wrt": case.grad.wrt if case.grad else None}
+            request = {**base, "args": example.encoded(), "config": dict(case.config)}
             answer = ask(self, spec.impl.plugin, spec.impl.id, request)
             self._rearm()
             obs = answer.get("obs")

@@ -1,5 +1,0 @@
-"""Oracles of the autodiff patterns (NumPy and plain Python; no JAX)."""
-
-from __future__ import annotations
-
-__all__: list[str] = []
