@@ -361,6 +361,8 @@ class Exploration:
     compiles: int = 0
     failure: Failure | None = None
     error: str | None = None
+    #: a failing input passed when Hypothesis replayed it
+    flaky: bool = False
 
     def facts(self) -> dict[str, Any]:
         """The report's ``explore`` member of this item."""
@@ -371,6 +373,8 @@ class Exploration:
             out["failure"] = self.failure.to_dict()
         if self.error:
             out["error"] = self.error
+        if self.flaky:
+            out["flaky"] = True
         return out
 
 
@@ -407,9 +411,13 @@ def run_exploration(pattern: Pattern, transform: str, n: int, seed: int, nodeid:
     class _Fail(Exception):
         pass
 
+    def fail() -> None:
+        # every failure is raised here, from one line: Hypothesis tells failures apart by where they are raised
+        raise _Fail()
+
     def check(example: Example) -> None:
         if escaped:  # stop: every further call fails at once, so Hypothesis ends without running anything more
-            raise _Fail()
+            fail()
         result.calls += 1
         if not state["shrinking"]:
             result.generated += 1
@@ -419,16 +427,16 @@ def run_exploration(pattern: Pattern, transform: str, n: int, seed: int, nodeid:
         except ExploreError as exc:
             result.error = str(exc)
             escaped.append(exc)
-            raise _Fail() from exc
+            fail()
         case = explore_case(pattern, example, transform, expected)
         try:
             obs = run(example, case)
         except ConformanceFailure as exc:  # the executor could not run it (ask() turns that into a failure)
             escaped.append(exc)
-            raise _Fail() from exc
+            fail()
         except Exception as exc:  # anything else: stop exploring and let it propagate
             escaped.append(exc)
-            raise _Fail() from exc
+            fail()
         if compiles is not None:
             result.compiles += compiles(obs)
         try:
@@ -436,7 +444,7 @@ def run_exploration(pattern: Pattern, transform: str, n: int, seed: int, nodeid:
         except ConformanceFailure as exc:
             result.failure = Failure(example, expected, _actual(obs), str(exc))
             state["shrinking"] = True
-            raise _Fail() from exc
+            fail()
 
     test = hypothesis.given(strategy(ex))(check)
     test = settings(max_examples=n, database=None, deadline=None, derandomize=False, report_multiple_bugs=False,
@@ -447,6 +455,10 @@ def run_exploration(pattern: Pattern, transform: str, n: int, seed: int, nodeid:
         test()
     except _Fail:
         pass
+    except hypothesis.errors.Flaky:
+        # the same input failed once and passed when replayed: the implementation (or the executor) is not a
+        # function of its input; the failure seen is kept, and said to be flaky
+        result.flaky = True
     except hypothesis.errors.Unsatisfiable:
         result.error = (f"no example satisfies the domain's constraints ({', '.join(map(str, ex.where))}) often "
                         "enough: Hypothesis gave up")

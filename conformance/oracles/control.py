@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["square_or_negate", "square_or_negate_grad", "identity_or_double", "identity_or_double_grad"]
+__all__ = ["identity_or_double", "identity_or_double_grad", "square_or_negate", "square_or_negate_grad"]
 
 
 def _each(x: np.ndarray, fn: object) -> np.ndarray:
