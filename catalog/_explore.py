@@ -30,10 +30,10 @@ neither.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._kinds import (
     Bool,
@@ -52,8 +52,11 @@ from ._kinds import (
     Value,
     suggest,
 )
-from ._values import DTYPES, INT_DTYPES, ArrayValue, DictValue, KeyValue, ListValue, TupleValue
+from ._values import DTYPES, INT_DTYPES, ArrayValue, DictValue, ExpectedError, KeyValue, ListValue, TupleValue
 from ._values import Value as CatalogValue
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._model import Pattern as _Pattern
 
 __all__ = [
     "ARG_KINDS",
@@ -492,6 +495,52 @@ def _gen(raw: dict, values: Mapping[Path, Any], at: Path) -> Gen:
     if kind in ("tuple", "list"):
         return SeqGen(kind, tuple(_gen(g, values, (*at, "items", i)) for i, g in enumerate(raw["items"])))
     return DictGen(tuple((k, _gen(g, values, (*at, "items", k))) for k, g in raw["items"].items()))
+
+
+# ---------------------------------------------------------------------------
+# which patterns, which transforms, coverage (what `jaxpat show`, `list` and reports say)
+# ---------------------------------------------------------------------------
+
+def explore_transforms(pattern: _Pattern) -> tuple[str, ...]:
+    """The transforms a pattern's exploration runs: the domain's ``transforms``, else every transform under
+    which some case expects a value (``grad`` only with a grad oracle), in the catalog's order."""
+    ex = pattern.explore
+    if ex is None or not ex.has_oracle:
+        return ()
+    if ex.transforms is not None:
+        chosen = ex.transforms
+    else:
+        chosen = tuple(t for t in ("eager", "jit", "vmap", "grad") if any(
+            t in c.transforms and not isinstance(c.expect_under.get(t, c.expect), ExpectedError)
+            for c in pattern.cases))
+    return tuple(t for t in chosen if t != "grad" or ex.grad_oracle)
+
+
+def explorable(pattern: _Pattern) -> bool:
+    """True when the pattern has a domain and an oracle and runs on one device in one process."""
+    return bool(explore_transforms(pattern)) and all(c.devices == 1 and not c.processes for c in pattern.cases)
+
+
+def coverage(patterns: Sequence[_Pattern]) -> dict[str, Any]:
+    """The explore coverage of ``patterns``: how many return a value (:meth:`_Pattern.returns_value`), how many of
+    those have a domain and an oracle, and the others' reasons (``skip``) or that they declare nothing."""
+    value = [p for p in patterns if p.returns_value()]
+    with_oracle = [p.id for p in value if p.explore is not None and p.explore.has_oracle]
+    skipped = {p.id: str(p.explore.skip) for p in patterns if p.explore is not None and p.explore.skip}
+    undeclared = [p.id for p in value if p.explore is None]
+    return {"value_patterns": len(value), "with_oracle": len(with_oracle), "patterns": len(patterns),
+            "skipped": skipped, "undeclared": undeclared,
+            "figure": f"{len(with_oracle)}/{len(value)}"}
+
+
+def coverage_line(patterns: Sequence[_Pattern]) -> str:
+    """One line: ``explore coverage: K/V patterns that return a value have a domain and an oracle (P %) ...``."""
+    c = coverage(patterns)
+    pct = 100.0 * c["with_oracle"] / c["value_patterns"] if c["value_patterns"] else 0.0
+    return (f"explore coverage: {c['with_oracle']}/{c['value_patterns']} patterns whose output is a value have a "
+            f"domain and an oracle ({pct:.0f} %); {len(c['skipped'])} say why not (explore.skip), "
+            f"{len(c['undeclared'])} declare nothing")
+
 
 
 # ---------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from jaxpat.catalog import (
     ArrayValue,
     Case,
     DictValue,
-    ExpectedError,
     GradSpec,
     KeyDataValue,
     KeyValue,
@@ -53,6 +52,8 @@ from jaxpat.catalog._explore import (
     KeyGen,
     SeqGen,
     SizeGen,
+    coverage,
+    explore_transforms,
 )
 
 __all__ = ["DEFAULT_EXAMPLES", "Example", "Exploration", "coverage", "explore_case", "explore_transforms",
@@ -76,47 +77,6 @@ class ExploreError(Exception):
 # ---------------------------------------------------------------------------
 # which patterns, which transforms, coverage
 # ---------------------------------------------------------------------------
-
-def explore_transforms(pattern: Pattern) -> tuple[str, ...]:
-    """The transforms a pattern's exploration runs: the domain's ``transforms``, else every transform under
-    which some case expects a value (``grad`` only with a grad oracle), in the catalog's order."""
-    ex = pattern.explore
-    if ex is None or not ex.has_oracle:
-        return ()
-    if ex.transforms is not None:
-        chosen = ex.transforms
-    else:
-        chosen = tuple(t for t in ("eager", "jit", "vmap", "grad") if any(
-            t in c.transforms and not isinstance(c.expect_under.get(t, c.expect), ExpectedError)
-            for c in pattern.cases))
-    return tuple(t for t in chosen if t != "grad" or ex.grad_oracle)
-
-
-def explorable(pattern: Pattern) -> bool:
-    """True when the pattern has a domain and an oracle and runs on one device in one process."""
-    return bool(explore_transforms(pattern)) and all(c.devices == 1 and not c.processes for c in pattern.cases)
-
-
-def coverage(patterns: Sequence[Pattern]) -> dict[str, Any]:
-    """The explore coverage of ``patterns``: how many return a value (:meth:`Pattern.returns_value`), how many of
-    those have a domain and an oracle, and the others' reasons (``skip``) or that they declare nothing."""
-    value = [p for p in patterns if p.returns_value()]
-    with_oracle = [p.id for p in value if p.explore is not None and p.explore.has_oracle]
-    skipped = {p.id: str(p.explore.skip) for p in patterns if p.explore is not None and p.explore.skip}
-    undeclared = [p.id for p in value if p.explore is None]
-    return {"value_patterns": len(value), "with_oracle": len(with_oracle), "patterns": len(patterns),
-            "skipped": skipped, "undeclared": undeclared,
-            "figure": f"{len(with_oracle)}/{len(value)}"}
-
-
-def coverage_line(patterns: Sequence[Pattern]) -> str:
-    """One line: ``explore coverage: K/V patterns that return a value have a domain and an oracle (P %) ...``."""
-    c = coverage(patterns)
-    pct = 100.0 * c["with_oracle"] / c["value_patterns"] if c["value_patterns"] else 0.0
-    return (f"explore coverage: {c['with_oracle']}/{c['value_patterns']} patterns whose output is a value have a "
-            f"domain and an oracle ({pct:.0f} %); {len(c['skipped'])} say why not (explore.skip), "
-            f"{len(c['undeclared'])} declare nothing")
-
 
 # ---------------------------------------------------------------------------
 # drawing inputs

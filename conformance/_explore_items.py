@@ -18,7 +18,7 @@ import pytest
 
 from ._collect import Device, ImplRef, JudgeSpec, Listing, _mark_deviations, ask, pattern_collectors, platform_devices
 
-__all__ = ["ExploreItem", "explore_items", "explore_settings", "explore_summary"]
+__all__ = ["ExploreItem", "explore_items", "explore_lines", "explore_settings", "explore_summary"]
 
 _SUMMARY = pytest.StashKey[dict]()
 
@@ -46,6 +46,23 @@ def explore_summary(config: pytest.Config) -> dict[str, Any]:
         n, seed = explore_settings(config)
         config.stash[_SUMMARY] = {"examples": n, "seed": seed, "coverage": coverage(patterns)}
     return config.stash[_SUMMARY]
+
+
+def explore_lines(config: pytest.Config, results: Any) -> list[str]:
+    """The terminal summary's explore lines: examples, seed, items, shrunk failures, compiles, coverage."""
+    summary = explore_summary(config)
+    mine = [r for r in results if r.get("kind") == "explore"]
+    facts = [r["explore"] for r in mine if isinstance(r.get("explore"), dict)]
+    failed = sum(1 for r in mine if r.get("outcome") == "failed")
+    shapes, compiles = sum(f["shapes"] for f in facts), sum(f["compiles"] for f in facts)
+    calls = sum(f["calls"] for f in facts)
+    cov = summary["coverage"]
+    line = (f"explore: {len(mine)} items, {summary['examples']} examples each (seed {summary['seed']}, "
+            f"--explore-seed); {failed} failed with a shrunk example; {calls} calls ran {shapes} distinct "
+            f"shapes with {compiles} compilations")
+    pct = 100.0 * cov["with_oracle"] / cov["value_patterns"] if cov["value_patterns"] else 0.0
+    return [line, f"explore coverage: {cov['figure']} patterns whose output is a value have a domain and an "
+                  f"oracle ({pct:.0f} %)"]
 
 
 def explore_items(config: pytest.Config, root: pytest.Collector, listing: Listing,

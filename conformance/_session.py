@@ -578,6 +578,11 @@ class JaxpatSession:
             if len(failed) > 50:
                 tr.write_line(f"... and {len(failed) - 50} more: jaxpat report show REPORT")
         tr.write_line(f"compilations: {sum(self.compiles.values())} ({COMPILATIONS_NOTE})")
+        if self.config.getoption("jaxpat_explore", 0):
+            from ._explore_items import explore_lines
+
+            for line in explore_lines(self.config, self.results.values()):
+                tr.write_line(line)
         for warning in jax_warnings(_version("jax"), _version("jaxlib")):
             tr.write_line(f"WARNING: {warning}", yellow=True)
         for r in results:  # a requested platform that is absent (an error under --jaxpat-strict-platforms)

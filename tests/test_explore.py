@@ -148,12 +148,14 @@ def test_oracles_agree_with_mathematics() -> None:
     assert vmap.conv1d_rows(np.array([[0.0, 1, 2, 3, 4]], np.float32), np.array([[2.0, 3, 4]], np.float32)).tolist() \
         == [[7.0, 16.0, 25.0]]  # the kernel is flipped: 0*4 + 1*3 + 2*2
     out, unchanged = arrays.at_add(np.zeros(4, np.int32), np.array([0, 0, 2]), 1)
-    assert out.tolist() == [2, 0, 1, 0] and unchanged.tolist() == [0, 0, 0, 0]  # repeated indices accumulate
+    assert out.tolist() == [2, 0, 1, 0]
+    assert unchanged.tolist() == [0, 0, 0, 0]
     a, x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32), np.array([1.0, -1.0], np.float32)
     eps = 1e-3
     numeric = [((x + eps * e) @ a @ (x + eps * e) - (x - eps * e) @ a @ (x - eps * e)) / (2 * eps) for e in np.eye(2)]
     assert np.allclose(arrays.quadratic_form_grad(a, x), numeric, atol=1e-3)
-    assert control.square_or_negate(np.float32(0.0)) == 0.0 and control.square_or_negate_grad(np.float32(0.0)) == -1
+    assert control.square_or_negate(np.float32(0.0)) == 0.0
+    assert control.square_or_negate_grad(np.float32(0.0)) == -1
     # Threefry: Random123's known answers, then the catalog's published bits
     for key, ctr, want in threefry.KAT:
         assert threefry.threefry2x32(key, ctr) == want
@@ -249,12 +251,14 @@ def test_a_right_implementation_passes_every_example_and_shapes_come_from_bucket
                     else np.cumsum(xs.astype(np.float64), axis=0).astype(xs.dtype), seen)
     result = run_exploration(pattern, "eager", 30, 0, "t::explore[y]", right, _verdict(pattern),  # type: ignore[arg-type]
                              compiles=lambda obs: int(obs["compiles"]))
-    assert result.failure is None and result.error is None
+    assert result.failure is None
+    assert result.error is None
     assert result.generated == result.calls == len(seen) == 30
     # sizes n in {0, 1, 2, 5, 16}, m in {1, 3}, rank 1 or 2, two dtypes: at most (5 + 10) * 2 = 30 shapes
     shapes = {(e["xs"]["dtype"], json.dumps(np.asarray(e["xs"]["$array"]).shape if e["xs"]["$array"] else
                                           e["xs"].get("shape"))) for e in seen}
-    assert len(result.shapes) <= 30 and len(shapes) <= 30
+    assert len(result.shapes) <= 30
+    assert len(shapes) <= 30
     assert result.compiles == 30  # the stand-in reports one compile per call
 
 
@@ -292,7 +296,8 @@ def test_an_oracle_that_cannot_run_fails_the_item_with_its_reason() -> None:
     pattern = _cumsum_pattern()
     broken = dataclasses.replace(pattern, explore=dataclasses.replace(pattern.explore, oracle="scan.nope"))  # type: ignore[arg-type]
     result = run_exploration(broken, "eager", 5, 0, "t", _runner(_flattening_cumsum), _verdict(broken))
-    assert result.error is not None and "no oracle 'nope' in jaxpat.conformance.oracles.scan" in result.error
+    assert result.error is not None
+    assert "no oracle 'nope' in jaxpat.conformance.oracles.scan" in result.error
     assert result.calls == 1  # it stopped at once
 
 
@@ -320,7 +325,8 @@ def test_the_judges_exploration_never_imports_jax() -> None:
         def verdict(case, obs):
             judge_case(pattern, case, "eager", "cpu", ["cpu:0"], obs)
         _explore.run_exploration(pattern, "eager", 5, 0, "t", run, verdict)
-        print(sorted(m for m in sys.modules if m == "jax" or m.startswith(("jax.", "jaxlib", "jaxpat.patterns.reference"))))
+        banned = ("jax.", "jaxlib", "jaxpat.patterns.reference")
+        print(sorted(m for m in sys.modules if m == "jax" or m.startswith(banned)))
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
