@@ -132,9 +132,10 @@ def run_example(pattern: str, implementation: str, args: dict[str, Any], *, tran
     do not fit its signature.
     """
     from jaxpat.catalog import decode
+    from jaxpat.catalog._explore import explore_transforms
 
     from ._execute import ConformanceFailure, ItemSpec, run_item, snapshot_config, undo_config_changes
-    from ._explore import Example, explore_case, explore_transforms
+    from ._explore import Example, explore_case
 
     if transform not in _TRANSFORMS:
         raise NoMatchError(f"unknown transform {transform!r}{did_you_mean(transform, _TRANSFORMS)}; "

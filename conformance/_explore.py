@@ -52,11 +52,9 @@ from jaxpat.catalog._explore import (
     KeyGen,
     SeqGen,
     SizeGen,
-    coverage,
-    explore_transforms,
 )
 
-__all__ = ["DEFAULT_EXAMPLES", "Example", "Exploration", "coverage", "explore_case", "explore_transforms",
+__all__ = ["DEFAULT_EXAMPLES", "Example", "Exploration", "explore_case",
            "item_seed", "oracle_expectation", "repro_script", "run_exploration", "strategy"]
 
 #: ``jaxpat check --explore`` without a number: examples per item.

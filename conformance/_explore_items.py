@@ -33,8 +33,9 @@ def explore_settings(config: pytest.Config) -> tuple[int, int]:
 def explore_summary(config: pytest.Config) -> dict[str, Any]:
     """The report's ``explore`` member: examples per item, the run's seed and the catalog's coverage figure."""
     if _SUMMARY not in config.stash:
+        from jaxpat.catalog._explore import coverage
+
         from ._collect import _LISTING
-        from ._explore import coverage
 
         listing = config.stash.get(_LISTING, None)
         if listing is not None:
@@ -68,7 +69,7 @@ def explore_lines(config: pytest.Config, results: Any) -> list[str]:
 def explore_items(config: pytest.Config, root: pytest.Collector, listing: Listing,
                   devices: list[Device]) -> list[pytest.Item]:
     """The explore items of every selected pattern that has a domain and an oracle (none without ``--explore``)."""
-    from ._explore import explorable, explore_transforms
+    from jaxpat.catalog._explore import explorable, explore_transforms
 
     n, _ = explore_settings(config)
     if n <= 0:

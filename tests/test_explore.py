@@ -306,6 +306,7 @@ def test_the_judges_exploration_never_imports_jax() -> None:
     code = textwrap.dedent("""
         import sys
         from jaxpat.catalog import load
+        from jaxpat.catalog._explore import explore_transforms
         from jaxpat.conformance import _explore, _explore_items, _wire
         from jaxpat.conformance.oracles import MODULES, resolve
         from jaxpat.conformance._judge import judge_case
@@ -315,7 +316,7 @@ def test_the_judges_exploration_never_imports_jax() -> None:
         cat = load(use_cache=False)
         for p in cat:
             if p.explore is not None and p.explore.has_oracle:
-                for t in _explore.explore_transforms(p):
+                for t in explore_transforms(p):
                     ex = _explore.strategy(p.explore).example()
                     _explore.oracle_expectation(p, ex, t)
         pattern = cat.get("scan-cumsum")
@@ -331,3 +332,108 @@ def test_the_judges_exploration_never_imports_jax() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+# ---------------------------------------------------------------------------
+# end to end: a plugin right on every fixed case and wrong on an empty input, installed as a distribution
+# ---------------------------------------------------------------------------
+
+_EDGY_SOURCE = '''
+def cumsum(xs):
+    import jax.numpy as jnp
+
+    # rows x everything else, so that one cumsum serves every rank: right on every non-empty xs, but reshape
+    # cannot infer -1 when there is no row
+    flat = xs.reshape(xs.shape[0], -1)
+    return jnp.cumsum(flat, axis=0).reshape(xs.shape)
+'''
+
+
+@pytest.fixture(scope="module")
+def edgy(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """``jaxpat check --explore 10 --explore-seed 3`` on scan-cumsum with the plugin ``edgy`` alone."""
+    import os
+
+    import _hostile  # tests/_hostile.py: plugins as real distributions, installed with pip into a folder
+
+    plugin = _hostile.Plugin("edgy", "good", "scan-cumsum through reshape(rows, -1): wrong on an empty xs",
+                             _hostile._HEAD + _EDGY_SOURCE + _hostile._impls(("scan-cumsum", "cumsum")))
+    root = tmp_path_factory.mktemp("edgy")
+    site = _hostile.install([plugin], root / "wheels", root / "site")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAXPAT_PLUGIN_", "JAXPAT_BLOCK"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    report = root / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "jaxpat", "check", "--pattern", "scan-cumsum", "--impl", "edgy.*",
+                           "--explore", "10", "--explore-seed", "3", "--no-claims", "-n", "0", "--report",
+                           str(report)], cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    assert report.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    return {"proc": proc, "report": json.loads(report.read_text()), "path": report, "env": env, "root": root}
+
+
+def test_the_edge_bug_passes_every_fixed_case_and_fails_under_explore(edgy: dict) -> None:
+    results = edgy["report"]["results"]
+    cases = [r for r in results if r.get("kind") == "case"]
+    explored = [r for r in results if r.get("kind") == "explore"]
+    assert len(cases) == 12  # 4 cases x eager, jit, vmap
+    assert {r["outcome"] for r in cases} == {"passed"}
+    assert sorted(r["transform"] for r in explored) == ["eager", "jit", "vmap"]
+    assert {r["outcome"] for r in explored} == {"failed"}
+    assert edgy["proc"].returncode == 1
+    for r in explored:
+        assert r["nodeid"] == f"jaxpat::scan-cumsum::explore[edgy.cumsum-cpu:0-{r['transform']}]"
+        facts = r["explore"]
+        assert facts["seed"] == 3
+        assert facts["examples"] == 10
+        failure = facts["failure"]
+        assert failure["args"] == {"xs": {"$array": [], "dtype": "int32", "shape": [0]}}  # the minimal input
+        assert failure["expected"] == {"$array": [], "dtype": "int32", "shape": [0]}
+        assert failure["actual"].startswith("raised ")
+        message = r["message"]
+        assert 'args: {"xs": {"$array": [], "dtype": "int32", "shape": [0]}}' in message
+        assert "expected (oracle scan.cumsum)" in message
+        assert "run_example('scan-cumsum', 'edgy.cumsum', args" in r["repro"]
+    top = edgy["report"]["explore"]
+    assert top["seed"] == 3
+    assert top["examples"] == 10
+    assert top["coverage"]["with_oracle"] >= 15
+    assert "explore coverage:" in edgy["proc"].stdout
+
+
+def test_the_repro_reproduces_the_shrunk_example(edgy: dict) -> None:
+    explored = next(r for r in edgy["report"]["results"] if r.get("kind") == "explore")
+    script = edgy["root"] / "repro.py"
+    script.write_text(explored["repro"])
+    proc = subprocess.run([sys.executable, str(script)], cwd=edgy["root"], env=edgy["env"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "ConformanceFailure" in proc.stderr
+    assert "conforms" not in proc.stdout
+
+
+def test_save_turns_the_failing_example_into_a_catalog_case(edgy: dict, tmp_path: object) -> None:
+    import yaml
+    from jaxpat.catalog import load
+    from jaxpat.catalog._loader import SHIPPED
+
+    proc = subprocess.run([sys.executable, "-m", "jaxpat", "explore", "--save", str(edgy["path"])],
+                          cwd=edgy["root"], env=edgy["env"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    snippet = proc.stdout
+    assert snippet.count("- id: explore-") == 1  # three items, one distinct example
+    (case,) = yaml.safe_load(snippet)
+    assert case["args"] == {"xs": {"$array": [], "dtype": "int32", "shape": [0]}}
+    assert case["expect"] == {"$array": [], "dtype": "int32", "shape": [0]}
+    assert case["provenance"]["kind"] == "oracle"
+    # pasted under scan-cumsum's cases, the catalog is valid and holds the case
+    text = SHIPPED.read_text()
+    start = text.index("\n  - id: scan-cumsum\n")
+    at = text.index("\n    cases:\n", start) + len("\n    cases:\n")
+    pasted = text[:at] + textwrap.indent(snippet, "      ") + text[at:]
+    target = tmp_path / "catalog.yaml"  # type: ignore[operator]
+    target.write_text(pasted)
+    assert case["id"] in [c.id for c in load([target], use_cache=False).get("scan-cumsum").cases]
+    refused = subprocess.run([sys.executable, "-m", "jaxpat", "explore", "--save", str(edgy["path"]), "--append",
+                              str(SHIPPED)], cwd=edgy["root"], env=edgy["env"], capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2
+    assert "will not write the shipped catalog" in refused.stderr
