@@ -139,7 +139,7 @@ class JaxpatSession:
         from ._multiprocess import distributed_items
 
         extra = [distributed_items]
-        if config.getoption("jaxpat_explore", 0):
+        if config.getoption("jaxpat_explore"):
             from ._explore_items import explore_items
 
             extra.append(explore_items)
@@ -527,7 +527,7 @@ class JaxpatSession:
         rep["claims"] = sorted(claims, key=lambda c: (c.get("pattern", ""), c.get("nodeid", "")))
         rep["compiles"] = {"count": sum(self.compiles.values()), "by_process": dict(self.compiles)}
         rep["selection"] = selection(self.config)
-        if self.config.getoption("jaxpat_explore", 0):
+        if self.config.getoption("jaxpat_explore"):
             from ._explore_items import explore_summary
 
             rep["explore"] = explore_summary(self.config)
@@ -578,7 +578,7 @@ class JaxpatSession:
             if len(failed) > 50:
                 tr.write_line(f"... and {len(failed) - 50} more: jaxpat report show REPORT")
         tr.write_line(f"compilations: {sum(self.compiles.values())} ({COMPILATIONS_NOTE})")
-        if self.config.getoption("jaxpat_explore", 0):
+        if self.config.getoption("jaxpat_explore"):
             from ._explore_items import explore_lines
 
             for line in explore_lines(self.config, self.results.values()):

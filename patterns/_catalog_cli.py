@@ -118,10 +118,10 @@ def list_command(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     rows = [("ID", "FAMILY", "CASES", "TITLE")]
     rows += [(p.id, p.family, str(len(p.cases)), p.title) for p in cat]
     out.write(_table(rows))
-    out.write(f"{len(cat)} patterns, {cat.n_cases()} cases\n")
     from jaxpat.catalog._explore import coverage_line
 
     out.write(coverage_line(list(cat)) + "\n")
+    out.write(f"{len(cat)} patterns, {cat.n_cases()} cases\n")
     return EXIT_OK
 
 
