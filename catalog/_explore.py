@@ -156,8 +156,8 @@ ARG = Tagged(_KIND, {
                   ),
     "float": Struct((Field(_KIND, Enum(("float",), "kind"), required=True), *_RANGE,
                      Field("nonzero", Bool(), doc="never 0"),
-                     Field("width", Enum((16, 32, 64), "float width"),
-                           doc="draw values exactly representable at this width (default 32)"))),
+                     Field("width", Number(minimum=16, integer=True),
+                           doc="draw values exactly representable at this width: 16, 32 (default) or 64"))),
     "bool": Struct((Field(_KIND, Enum(("bool",), "kind"), required=True),)),
     "size": Struct((Field(_KIND, Enum(("size",), "kind"), required=True),
                     Field("of", Str(pattern=_NAME, hint="a size name declared under `sizes`"), required=True,
@@ -486,12 +486,14 @@ def _gen(raw: dict, values: Mapping[Path, Any], at: Path) -> Gen:
     if kind == "size":
         return SizeGen(raw["of"])
     if kind == "choice":
-        return ChoiceGen(tuple(values[(*at, "values", i)] for i in range(len(raw["values"]))))
+        keys = [(*at, "values", i) for i in range(len(raw["values"]))]
+        return ChoiceGen(tuple(values[k] for k in keys))
     if kind == "key":
         return KeyGen(bool(raw.get("legacy", False)), raw.get("impl"), int(raw.get("min", 0)),
                       int(raw.get("max", 2**31 - 1)))
     if kind == "const":
-        return ConstGen(values[(*at, "value")])
+        key = (*at, "value")
+        return ConstGen(values[key])
     if kind in ("tuple", "list"):
         return SeqGen(kind, tuple(_gen(g, values, (*at, "items", i)) for i, g in enumerate(raw["items"])))
     return DictGen(tuple((k, _gen(g, values, (*at, "items", k))) for k, g in raw["items"].items()))
@@ -565,8 +567,8 @@ def check_explore(pattern: dict, args: list[str] | None, static: list[str], at: 
     if not isinstance(raw, dict) or "skip" in raw:
         return
     where = (*at, "explore")
-    sizes = raw.get("sizes") if isinstance(raw.get("sizes"), dict) else {}
-    dtypes = raw.get("dtypes") if isinstance(raw.get("dtypes"), dict) else {}
+    sizes: dict[str, Any] = raw["sizes"] if isinstance(raw.get("sizes"), dict) else {}
+    dtypes: dict[str, Any] = raw["dtypes"] if isinstance(raw.get("dtypes"), dict) else {}
     for name, bucket in sizes.items():
         if isinstance(bucket, list):
             for i, n in enumerate(bucket):
@@ -575,7 +577,7 @@ def check_explore(pattern: dict, args: list[str] | None, static: list[str], at: 
         if name in dtypes:
             report.error((*where, "dtypes", name), f"`{name}` is declared both as a size and as a dtype variable",
                          key=True)
-    gens = raw.get("args") if isinstance(raw.get("args"), dict) else {}
+    gens: dict[str, Any] = raw["args"] if isinstance(raw.get("args"), dict) else {}
     if args is not None:
         for name in gens:
             if name not in args:
@@ -624,7 +626,8 @@ def _check_gen(gen: Any, at: Path, sizes: dict, dtypes: dict, report: Report, va
     if not isinstance(gen, dict):
         return
     kind = gen.get("kind")
-    lo, hi = gen.get("min"), gen.get("max")
+    lo: Any = gen.get("min")
+    hi: Any = gen.get("max")
     if _is_number(lo) and _is_number(hi) and lo > hi:
         report.error((*at, "min"), f"min {lo} is above max {hi}")
     if kind == "array":
@@ -641,7 +644,7 @@ def _check_gen(gen: Any, at: Path, sizes: dict, dtypes: dict, report: Report, va
         names = [dtype] if dtype in DTYPES else list(dtypes.get(dtype) or [])
         if any(d in ("bool",) or d in INT_DTYPES for d in names if isinstance(d, str)):
             for bound in ("min", "max"):
-                b = gen.get(bound)
+                b: Any = gen.get(bound)
                 if _is_number(b) and not float(b).is_integer() and any(d in INT_DTYPES for d in names):
                     report.error((*at, bound), f"an integer dtype needs an integer {bound}, got {b}")
     elif kind == "size":
@@ -650,9 +653,12 @@ def _check_gen(gen: Any, at: Path, sizes: dict, dtypes: dict, report: Report, va
             report.error((*at, "of"), f"`{of}` is not a size declared under `sizes`{suggest(of, sizes)}")
     elif kind == "int":
         for bound in ("min", "max"):
-            b = gen.get(bound)
-            if _is_number(b) and not float(b).is_integer():
-                report.error((*at, bound), f"an int's {bound} is an integer, got {b}")
+            v: Any = gen.get(bound)
+            if _is_number(v) and not float(v).is_integer():
+                report.error((*at, bound), f"an int's {bound} is an integer, got {v}")
+    elif kind == "float":
+        if gen.get("width") not in (None, 16, 32, 64):
+            report.error((*at, "width"), f"a float width is 16, 32 or 64, got {gen.get('width')!r}")
     elif kind == "key":
         if _is_number(hi) and hi > 2**32 - 1:
             report.error((*at, "max"), f"a key seed is at most 2**32 - 1, got {hi}")

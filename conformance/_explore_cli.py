@@ -82,13 +82,13 @@ def _listing(ns: argparse.Namespace, catalog: Any, out: TextIO) -> int:
 
     patterns = [p for p in catalog if _selected(ns, p.id)]
     if ns.format == "json":
-        rows = [{"id": p.id, "returns_value": p.returns_value(),
+        data = [{"id": p.id, "returns_value": p.returns_value(),
                  "explore": p.explore.to_dict() if p.explore is not None else None,
                  "transforms": list(explore_transforms(p))} for p in patterns]
-        json.dump({"coverage": coverage(patterns), "patterns": rows}, out, indent=1)
+        json.dump({"coverage": coverage(patterns), "patterns": data}, out, indent=1)
         out.write("\n")
         return int(Exit.OK)
-    rows = [["PATTERN", "EXPLORE"]]
+    rows: list[list[str]] = [["PATTERN", "EXPLORE"]]
     for p in patterns:
         ex = p.explore
         if ex is not None and ex.has_oracle:

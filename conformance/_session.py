@@ -138,7 +138,7 @@ class JaxpatSession:
         from ._collect import collect_items
         from ._multiprocess import distributed_items
 
-        extra = [distributed_items]
+        extra: list[Any] = [distributed_items]
         if config.getoption("jaxpat_explore"):
             from ._explore_items import explore_items
 

@@ -18,10 +18,9 @@ algorithms of ``jax._src.prng`` / ``jax._src.random`` (both settings of
   erfinv is solved here in float64 with Newton's method on :func:`math.erf`,
   so normal draws match JAX's float32 polynomial to a few ulp, not bit for bit.
 
-The product copy of ``tests/oracles/threefry.py`` (the PRNG patterns' explore oracles, ``prng.py``).
-Used by ``tests/test_prng_oracle.py`` to recompute every catalog case whose
-provenance is ``{kind: oracle, oracle: threefry}``, and runnable as a script
-to print those values: ``python tests/oracles/threefry.py``.
+The product copy of ``tests/oracles/threefry.py``'s algorithms (the PRNG patterns' explore oracles,
+``prng.py``; ``tests/test_explore.py`` holds the two equal function by function). The tests' copy also
+computes the catalog's ``{kind: oracle, oracle: threefry}`` cases (``catalog_values``).
 """
 
 from __future__ import annotations
@@ -141,44 +140,3 @@ def normal(key: tuple[int, int], size: int, *, partitionable: bool = True) -> li
     lo = float(struct.unpack("<f", struct.pack("<I", 0xBF7FFFFF))[0])  # nextafter(-1, 0) in float32
     us = uniform(key, size, lo, 1.0, partitionable=partitionable)
     return [_f32(math.sqrt(2.0) * erfinv(u)) for u in us]
-
-
-def catalog_values() -> dict[str, object]:
-    """The oracle's values for the catalog's ``oracle: threefry`` cases, keyed by ``PATTERN/CASE``."""
-    k42, k0 = prng_key(42), prng_key(0)
-    out: dict[str, object] = {}
-    for name, key in (("42", k42), ("0", k0)):
-        out[f"prng-draws/uniform-{name}"] = uniform(key, 3)
-        out[f"prng-draws/normal-{name}"] = normal(key, 3)
-        out[f"prng-draws/bits-{name}"] = bits(key, 3)
-    out["prng-draws/uniform-42-legacy-bits"] = uniform(k42, 3, partitionable=False)
-    out["prng-draws/normal-42-legacy-bits"] = normal(k42, 3, partitionable=False)
-    out["prng-draws/bits-42-legacy-bits"] = bits(k42, 3, partitionable=False)
-    # same key, same draws: two normal draws of shape (3,) from key(0) / PRNGKey(42)
-    out["prng-same-key-same-draws/typed-key"] = [normal(k0, 3), normal(k0, 3)]
-    out["prng-same-key-same-draws/legacy-key"] = [normal(k42, 3), normal(k42, 3)]
-    # seed 003's foo = bar(subkey1) + 2 * baz(subkey2) with scalar uniforms, both evaluation orders
-    for name, key in (("typed-key", k0), ("legacy-key", k42)):
-        s1, s2 = split(key, 2)
-        foo = _f32(uniform(s1, 1)[0] + _f32(2.0 * uniform(s2, 1)[0]))
-        out[f"prng-split-any-order/{name}"] = [foo, foo]
-    # n scalar draws from split(key, n) / fold_in(key, i) vs one draw of shape (n,)
-    for name, part in (("typed-key-3", True), ("legacy-key-3-legacy-bits", False)):
-        sub = split(k42, 3, partitionable=part)
-        out[f"prng-parallel-vs-sequential/{name}/split"] = [
-            [normal(k, 1, partitionable=part)[0] for k in sub], normal(k42, 3, partitionable=part)]
-        out[f"prng-parallel-vs-sequential/{name}/fold_in"] = [
-            [normal(fold_in(k42, i), 1, partitionable=part)[0] for i in range(3)], normal(k42, 3, partitionable=part)]
-    # seed 002's idiom: key, subkey = split(key); draw with subkey; n times (prng-split-threading)
-    for name, key in (("typed-key-4", k0), ("legacy-key-4", k42)):
-        state, draws = key, []
-        for _ in range(4):
-            state, sub = split(state, 2)
-            draws.append(uniform(sub, 1)[0])
-        out[f"prng-split-threading/{name}"] = draws
-    return out
-
-
-if __name__ == "__main__":  # pragma: no cover - a developer's printout
-    for key_, value in catalog_values().items():
-        print(key_, value)
