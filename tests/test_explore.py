@@ -437,3 +437,63 @@ def test_save_turns_the_failing_example_into_a_catalog_case(edgy: dict, tmp_path
                              timeout=300)
     assert refused.returncode == 2
     assert "will not write the shipped catalog" in refused.stderr
+
+
+# ---------------------------------------------------------------------------
+# jaxpat mutate --explore
+# ---------------------------------------------------------------------------
+
+_SQUARE = """\
+version: 1
+patterns:
+  - id: t-square
+    family: arrays
+    title: t
+    summary: s
+    source: {doc: d}
+    signature: {args: [x]}
+    transforms: [eager, jit]
+    explore:
+      oracle: vmap.square
+      sizes: {n: [0, 1, 2, 3]}
+      args:
+        x: {kind: array, shape: [n], dtype: float32, min: -100, max: 100}
+    cases:
+      - id: two
+        args: {x: {$array: [1.0, 2.5], dtype: float32}}
+        expect: {$array: [1.0, 6.25], dtype: float32}
+        provenance: {kind: math, note: "x * x"}
+"""
+
+
+def test_mutate_explore_kills_the_edge_mutants_that_every_fixed_case_lets_through(tmp_path: object) -> None:
+    import jax
+    from jaxpat.conformance import _mutate
+    from jaxpat.patterns import Implementation
+
+    from jaxpat import catalog
+
+    path = tmp_path / "c.yaml"  # type: ignore[operator]
+    path.write_text(_SQUARE)
+    cat = catalog.load_files([path])
+
+    class _Registry:
+        def __init__(self) -> None:
+            self.catalog = cat
+
+        def implementations(self, pattern_id: str) -> list:
+            return [Implementation("t-square", "times_self", lambda x: x * x).bound("test")]
+
+    plain = {r.mutant: r for r in _mutate.run_mutants(_Registry(), jax.devices()[0])}
+    assert not any(name.startswith("edge-") for name in plain)  # only with --explore
+    explored = {r.mutant: r for r in _mutate.run_mutants(_Registry(), jax.devices()[0], explore=10)}
+    edges = {k: r for k, r in explored.items() if k.startswith("edge-")}
+    assert sorted(edges) == ["edge-empty", "edge-large", "edge-negative", "edge-singleton"]
+    for name, r in edges.items():
+        assert r.killed, (name, r.reason)
+        assert r.by_explore, (name, r.by)  # every fixed case passed: only a generated input told it apart
+        assert r.by.startswith("explore[eager]"), r.by
+    assert explored["identity"].killed
+    assert not explored["identity"].by_explore  # the fixed case kills it first
+    assert explored["constant"].by_explore  # the one case is the one it returns: the fixed case cannot see it
+    assert _mutate.summarise(list(explored.values()))["killed_by_explore"] == 5
