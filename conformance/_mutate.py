@@ -44,6 +44,7 @@ __all__ = [
     "claim_mutants",
     "edge_mutants",
     "load_equivalents",
+    "reachable_edges",
     "run_mutants",
     "summarise",
     "value_mutants",
@@ -281,7 +282,8 @@ def _shift(out: Any, when: Any) -> Any:
 def edge_mutants(pattern: Pattern, impl: Implementation) -> list[Mutant]:
     """Wrong versions of ``impl`` that agree with it on inputs like most fixed cases and differ on an edge of the
     pattern's domain: an empty array, a dimension of size 1, a negative element, an element of magnitude over
-    50. Shapes are static, so the first two decide in Python; values are traced, so the last two select with
+    50 -- each only where the domain can draw it (:func:`reachable_edges`). Shapes are static, so the first
+    two decide in Python; values are traced, so the last two select with
     ``jnp.where`` (they work under jit, vmap and grad). Made only for patterns with a domain and an oracle."""
     fn = impl.fn
 
@@ -308,12 +310,55 @@ def edge_mutants(pattern: Pattern, impl: Implementation) -> list[Mutant]:
             return out
         return _shift(out, jnp.any(jnp.stack([jnp.any(jnp.abs(jnp.asarray(a)) > 50) for a in signed])))
 
-    return [
+    reach = reachable_edges(pattern)
+    return [m for m in (
         Mutant("edge-empty", "value", empty, "raises on an input with a zero-size dimension"),
         Mutant("edge-singleton", "value", singleton, "result shifted when an input has a dimension of size 1"),
         Mutant("edge-negative", "value", negative, "result shifted when an input holds a negative element"),
         Mutant("edge-large", "value", large, "result shifted when an input holds an element of magnitude > 50"),
-    ]
+    ) if m.name.removeprefix("edge-") in reach]
+
+
+def reachable_edges(pattern: Pattern) -> set[str]:
+    """The edges (``empty``, ``singleton``, ``negative``, ``large``) that the pattern's domain can draw in an
+    array argument: an edge mutant whose edge no drawn input reaches cannot be told apart by any example, so it
+    is not made (it would survive by construction, not by a weakness of the catalog)."""
+    from jaxpat.catalog._explore import DEFAULT_MAX, DEFAULT_MIN, ArrayGen, DictGen, SeqGen
+
+    ex = pattern.explore
+    found: set[str] = set()
+    if ex is None or not ex.has_oracle:
+        return found
+
+    def gens(g: Any) -> Iterator[Any]:
+        if isinstance(g, SeqGen):
+            for item in g.items:
+                yield from gens(item)
+        elif isinstance(g, DictGen):
+            for _, item in g.items:
+                yield from gens(item)
+        else:
+            yield g
+
+    for top in ex.args.values():
+        for g in gens(top):
+            if not isinstance(g, ArrayGen):
+                continue
+            for shape in g.shapes:
+                dims = {d for dim in shape for d in (ex.sizes.get(dim, ()) if isinstance(dim, str) else (dim,))}
+                found |= {"empty"} if 0 in dims else set()
+                found |= {"singleton"} if 1 in dims else set()
+            dtypes = set(ex.dtypes.get(g.dtype, (g.dtype,)))
+            if not dtypes - {"bool"}:
+                continue
+            lo = DEFAULT_MIN if g.min is None else g.min
+            values = list(g.values) or [lo, DEFAULT_MAX if g.max is None else g.max]
+            if min(values) < 0 and dtypes & {"int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
+                                              "float64"}:
+                found.add("negative")
+            if max(abs(v) for v in values) > 50:
+                found.add("large")
+    return found
 
 
 # ---------------------------------------------------------------------------
