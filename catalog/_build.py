@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ._claims_model import Claims, Condition, GradSpec, Source
+from ._explore import build_explore
 from ._kinds import Path
 from ._model import DEFAULT_TOLERANCE, Case, Deviation, Location, Pattern, Provenance, Signature, Tolerance
 from ._validate import Checked, effective_transforms
@@ -47,6 +48,7 @@ def _pattern(checked: Checked, raw: dict, at: Path, defaults: dict, origin: str)
             Deviation(Condition.from_dict(d["when"]), d["reason"]) for d in raw.get("deviations", ())
         ),
         vmap_axes=_vmap_axes(raw, sig),
+        explore=build_explore(raw.get("explore"), checked.values, (*at, "explore"), layers, merge_tolerance),
         origin=origin,
         location=_location(checked, at),
     )

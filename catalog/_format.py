@@ -9,6 +9,7 @@ one field to another (a case's args against the signature, say) live in
 from __future__ import annotations
 
 from ._claims_model import CLAIM_KINDS, OBSERVATIONS
+from ._explore import explore_kind
 from ._kinds import (
     Bool,
     Const,
@@ -294,6 +295,8 @@ PATTERN = Ref("pattern", Struct((
     Field("tolerance", TOLERANCE),
     Field("claims", CLAIMS, doc="measurable statements, checked by the conformance suite"),
     Field("deviations", List(DEVIATION), doc="known deviations, run as strict xfails"),
+    Field("explore", explore_kind(TRANSFORM_LIST, TOLERANCE, CONFIG),
+          doc="an input domain and an oracle for jaxpat check --explore, or {skip: REASON} (docs/explore.md)"),
     Field("cases", List(CASE, min_items=1, empty_message="a pattern needs at least one case"), required=True),
 )))
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jaxpat._util import NoMatchError, did_you_mean
 
 from ._claims_model import Claims, Condition, GradSpec, Source
 from ._values import Value, encode
+
+if TYPE_CHECKING:  # pragma: no cover - the model only annotates with it
+    from ._explore import Explore
 
 __all__ = [
     "FAMILIES",
@@ -228,6 +231,18 @@ class Pattern:
     vmap_axes: Mapping[str, int | None] = field(default_factory=lambda: _frozen({}))
     origin: str = "catalog.yaml"
     location: Location | None = None
+    #: the input domain and oracle of ``jaxpat check --explore`` (docs/explore.md), or why there is none
+    explore: Explore | None = None
+
+    def returns_value(self) -> bool:
+        """True when some case of a single-process, single-device pattern expects a value (not an error, not a
+        placement): the patterns an oracle can judge, the denominator of the explore coverage figure."""
+        from ._values import ExpectedError
+
+        return any(
+            not isinstance(c.expect, ExpectedError) and not c.shards and c.devices == 1 and not c.processes
+            for c in self.cases
+        )
 
     def __repr__(self) -> str:
         return f"<Pattern {self.id!r} family={self.family!r} cases={len(self.cases)}>"
@@ -258,6 +273,8 @@ class Pattern:
             out["deviations"] = [d.to_dict() for d in self.deviations]
         if self.vmap_axes:
             out["vmap"] = {"in_axes": dict(self.vmap_axes)}
+        if self.explore is not None:
+            out["explore"] = self.explore.to_dict()
         return out
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import Problem, format_path
+from ._explore import check_explore
 from ._format import CATALOG
 from ._kinds import Path, suggest
 from ._model import TRANSFORMS
@@ -158,6 +159,7 @@ def _check_patterns(data: dict, report: Checked) -> None:
             _check_static(pattern, sig, at, report)
             _check_vmap(pattern, sig, at, report)
             _check_params(pattern, sig, at, report)
+        check_explore(pattern, sig.args if sig else None, sig.static if sig else [], at, report, report.values)
         _check_references(pattern, case_ids, at, report)
         for case_at, case in _items(pattern, "cases", at):
             _check_case(case, case_at, pattern, data.get("defaults"), sig, report)
@@ -169,6 +171,9 @@ def _check_case_ids(pattern: dict, at: Path, report: Checked) -> list[str]:
         cid = case.get("id")
         if not isinstance(cid, str):
             continue
+        if cid == "explore":
+            report.error((*case_at, "id"), "the case id `explore` is reserved: explore items are named "
+                         "PATTERN::explore[...] (docs/explore.md)")
         if cid in first:
             line, column = report.doc.locate(first[cid])
             message = f"duplicate case id {cid!r} (first declared at line {line}, column {column})"

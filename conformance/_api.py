@@ -17,7 +17,7 @@ from typing import Any
 
 from jaxpat._util import NoMatchError, did_you_mean
 
-__all__ = ["run_case"]
+__all__ = ["run_case", "run_example"]
 
 _TRANSFORMS = ("eager", "jit", "vmap", "grad")
 
@@ -105,6 +105,56 @@ def run_case(pattern: str, case: str, implementation: str, *, transform: str = "
     else:
         spec = ItemSpec(pat, the_case, impl, _device(device), transform)
     before = snapshot_config()  # as the item does: an implementation must leave JAX's global config alone
+    facts: dict[str, Any] = {}
+    try:
+        run_item(spec, facts)
+    finally:
+        damage = undo_config_changes(before)
+    if damage:
+        raise ConformanceFailure(damage)
+    return facts
+
+
+def run_example(pattern: str, implementation: str, args: dict[str, Any], *, transform: str = "eager",
+                device: str | None = None, load: Sequence[str] = (), catalog: Sequence[str] = ()) -> dict[str, Any]:
+    """Check ``implementation`` on one generated input of ``pattern`` against the pattern's oracle.
+
+    What an explore item of ``jaxpat check --explore`` does for one example
+    (docs/explore.md), in this process: ``args`` maps every argument name to
+    a value in the catalog's value language (``{"$array": [1, 2], "dtype":
+    "int32"}``, a plain number, ``{"$key": 3}``), exactly as a failing
+    explore item's message and repro print it; the oracle named by the
+    pattern's ``explore.oracle`` gives the expected value. The other
+    arguments mean what they mean for :func:`run_case`. Raises
+    :class:`jaxpat.conformance.ConformanceFailure` when the implementation
+    does not conform, :class:`jaxpat.catalog.NoMatchError` for unknown names
+    and ``ValueError`` when the pattern has no domain and oracle or ``args``
+    do not fit its signature.
+    """
+    from jaxpat.catalog import decode
+    from jaxpat.catalog._explore import explore_transforms
+
+    from ._execute import ConformanceFailure, ItemSpec, run_item, snapshot_config, undo_config_changes
+    from ._explore import Example, explore_case
+
+    if transform not in _TRANSFORMS:
+        raise NoMatchError(f"unknown transform {transform!r}{did_you_mean(transform, _TRANSFORMS)}; "
+                           f"known: {', '.join(_TRANSFORMS)}")
+    registry = registry_for(tuple(load), tuple(catalog))
+    try:
+        pat = registry.catalog.get(pattern)
+        impl = registry.get(implementation, pattern=pattern)
+    except KeyError as exc:
+        raise NoMatchError(exc.args[0] if exc.args else str(exc)) from None
+    if transform not in explore_transforms(pat):
+        raise ValueError(f"pattern {pattern!r} explores no {transform!r} (explored: "
+                         f"{', '.join(explore_transforms(pat)) or 'none: it has no domain and oracle'})")
+    if set(args) != set(pat.signature.args):
+        raise ValueError(f"args must name exactly {list(pat.signature.args)}, got {sorted(args)}")
+    example = Example({name: decode(args[name], role="input", path=("args", name)) for name in pat.signature.args})
+    case = explore_case(pat, example, transform)
+    spec = ItemSpec(pat, case, impl, _device(device), transform)
+    before = snapshot_config()
     facts: dict[str, Any] = {}
     try:
         run_item(spec, facts)

@@ -190,6 +190,33 @@ class _Server:
             return ItemSpec(pattern, case, impl, devices[0], req["transform"], devices=devices)
         return ItemSpec(pattern, case, impl, self.devices[req["device"]], req["transform"])
 
+    def _explore_spec(self, req: dict[str, Any]) -> Any:
+        """An item of one generated example (``jaxpat check --explore``): the judge sends the arguments as
+        catalog values (the value language, decoded here as a case's are) and the config; no expectation
+        (the judge keeps the oracle's value)."""
+        from jaxpat.catalog import Case, GradSpec, Provenance, decode
+
+        from ._execute import ItemSpec
+
+        pattern = self.registry.catalog.get(req["pattern"])
+        sent = req.get("args")
+        if not isinstance(sent, dict) or set(sent) != set(pattern.signature.args):
+            raise ValueError(f"an explore request needs a value for each of {list(pattern.signature.args)}")
+        args = {name: decode(sent[name], role="input", path=("args", name)) for name in pattern.signature.args}
+        grad = None
+        if req["transform"] == "grad":
+            import dataclasses
+
+            # the oracle's derivative is the check: no check_grads (a numerical check straddles the kinks that
+            # drawn inputs reach, x near 0 in a branch), so the pattern's grad claim is not consulted here
+            wrt = next(c.grad.wrt for c in pattern.cases if c.grad)
+            grad = GradSpec(wrt, None)
+            pattern = dataclasses.replace(pattern, claims=dataclasses.replace(pattern.claims, grad=None))
+        case = Case(id="explore", args=args, expect=None, provenance=Provenance("oracle"),
+                    transforms=(req["transform"],), grad=grad, config=dict(req.get("config") or {}))
+        impl = self._impl(pattern.id, req["impl"])
+        return ItemSpec(pattern, case, impl, self.devices[req["device"]], req["transform"])
+
     def handle(self, req: dict[str, Any]) -> dict[str, Any]:
         from jaxpat.patterns import Unavailable
 
@@ -206,6 +233,8 @@ class _Server:
             elif op == "agree":
                 specs = [self._spec({**req, "device": d, "count": 0}) for d in req["devices"]]
                 answer = {"obs": observe_agreement(specs)}
+            elif op == "explore":
+                answer = {"obs": observe_case(self._explore_spec(req))}
             elif op == "claim":
                 answer = {"claim": self._claim(req)}
             else:

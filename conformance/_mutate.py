@@ -42,7 +42,9 @@ __all__ = [
     "Mutant",
     "MutantResult",
     "claim_mutants",
+    "edge_mutants",
     "load_equivalents",
+    "reachable_edges",
     "run_mutants",
     "summarise",
     "value_mutants",
@@ -78,6 +80,8 @@ class MutantResult:
     reason: str = ""
     equivalent: bool = False
     checks: int = 0
+    #: killed on generated inputs (``--explore``), after every fixed case passed
+    by_explore: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -254,6 +258,107 @@ def value_mutants(pattern: Pattern, impl: Implementation, device: Any) -> list[M
         out.append(Mutant("identity", "value", lambda *args: args[first],
                           f"returns its argument {pattern.signature.args[first]!r} unchanged"))
     return out
+
+
+# ---------------------------------------------------------------------------
+# edge mutants: right wherever the inputs look like the fixed cases', wrong on edges (jaxpat mutate --explore)
+# ---------------------------------------------------------------------------
+
+def _arrays(args: tuple) -> list[Any]:
+    return [a for a in jax.tree_util.tree_leaves(args) if hasattr(a, "shape") and hasattr(a, "dtype")
+            and not _is_key(a)]
+
+
+def _shift(out: Any, when: Any) -> Any:
+    """Every numeric leaf changed (floats by 1e-3 relative, integers + 1, bools negated) where ``when`` holds."""
+    def change(x: Any) -> Any:
+        k = _kind(x)
+        new = _perturb(x) if k == "f" else _plus_one(x) if k == "i" else jnp.logical_not(x) if k == "b" else x
+        return jnp.where(when, new, jnp.asarray(x))
+
+    return _map_leaves(out, lambda x: _kind(x) in ("f", "i", "b"), change)
+
+
+def edge_mutants(pattern: Pattern, impl: Implementation) -> list[Mutant]:
+    """Wrong versions of ``impl`` that agree with it on inputs like most fixed cases and differ on an edge of the
+    pattern's domain: an empty array, a dimension of size 1, a negative element, an element of magnitude over
+    50 -- each only where the domain can draw it (:func:`reachable_edges`). Shapes are static, so the first
+    two decide in Python; values are traced, so the last two select with
+    ``jnp.where`` (they work under jit, vmap and grad). Made only for patterns with a domain and an oracle."""
+    fn = impl.fn
+
+    def empty(*args: Any) -> Any:
+        if any(0 in a.shape for a in _arrays(args)):
+            raise ValueError("mutant: an empty input is refused")
+        return fn(*args)
+
+    def singleton(*args: Any) -> Any:
+        out = fn(*args)
+        return _shift(out, True) if any(1 in a.shape for a in _arrays(args)) else out
+
+    def negative(*args: Any) -> Any:
+        out = fn(*args)
+        signed = [a for a in _arrays(args) if _kind(a) in ("f", "i") and a.size]
+        if not signed:
+            return out
+        return _shift(out, jnp.any(jnp.stack([jnp.any(jnp.asarray(a) < 0) for a in signed])))
+
+    def large(*args: Any) -> Any:
+        out = fn(*args)
+        signed = [a for a in _arrays(args) if _kind(a) in ("f", "i") and a.size]
+        if not signed:
+            return out
+        return _shift(out, jnp.any(jnp.stack([jnp.any(jnp.abs(jnp.asarray(a)) > 50) for a in signed])))
+
+    reach = reachable_edges(pattern)
+    return [m for m in (
+        Mutant("edge-empty", "value", empty, "raises on an input with a zero-size dimension"),
+        Mutant("edge-singleton", "value", singleton, "result shifted when an input has a dimension of size 1"),
+        Mutant("edge-negative", "value", negative, "result shifted when an input holds a negative element"),
+        Mutant("edge-large", "value", large, "result shifted when an input holds an element of magnitude > 50"),
+    ) if m.name.removeprefix("edge-") in reach]
+
+
+def reachable_edges(pattern: Pattern) -> set[str]:
+    """The edges (``empty``, ``singleton``, ``negative``, ``large``) that the pattern's domain can draw in an
+    array argument: an edge mutant whose edge no drawn input reaches cannot be told apart by any example, so it
+    is not made (it would survive by construction, not by a weakness of the catalog)."""
+    from jaxpat.catalog._explore import DEFAULT_MAX, DEFAULT_MIN, ArrayGen, DictGen, SeqGen
+
+    ex = pattern.explore
+    found: set[str] = set()
+    if ex is None or not ex.has_oracle:
+        return found
+
+    def gens(g: Any) -> Iterator[Any]:
+        if isinstance(g, SeqGen):
+            for item in g.items:
+                yield from gens(item)
+        elif isinstance(g, DictGen):
+            for _, item in g.items:
+                yield from gens(item)
+        else:
+            yield g
+
+    for top in ex.args.values():
+        for g in gens(top):
+            if not isinstance(g, ArrayGen):
+                continue
+            for shape in g.shapes:
+                dims = {d for dim in shape for d in (ex.sizes.get(dim, ()) if isinstance(dim, str) else (dim,))}
+                found |= {"empty"} if 0 in dims else set()
+                found |= {"singleton"} if 1 in dims else set()
+            dtypes = set(ex.dtypes.get(g.dtype, (g.dtype,)))
+            if not dtypes - {"bool"}:
+                continue
+            lo = DEFAULT_MIN if g.min is None else g.min
+            values = list(g.values) or [lo, DEFAULT_MAX if g.max is None else g.max]
+            if min(values) < 0 and dtypes & {"int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
+                                              "float64"}:
+                found.add("negative")
+            if max(abs(v) for v in values) > 50:
+                found.add("large")
+    return found
 
 
 # ---------------------------------------------------------------------------
@@ -453,6 +558,45 @@ def _kill_by_cases(pattern: Pattern, impl: Implementation, device: Any) -> tuple
     return False, "", checks
 
 
+def _kill_by_explore(pattern: Pattern, impl: Implementation, device: Any, n: int, seed: int) -> tuple[bool, str, int]:
+    """Run ``impl`` on ``n`` generated inputs per explored transform, as ``jaxpat check --explore`` does (here,
+    in-process: mutants are trusted code); ``(killed, by, calls)``."""
+    import dataclasses
+
+    from jaxpat.catalog._explore import explore_transforms
+
+    from ._execute import observe_case
+    from ._explore import run_exploration
+    from ._judge import judge_case
+    from ._placement import platform_name
+
+    calls = 0
+    device_id = f"{device.platform}:{device.id}"
+    for transform in sorted(explore_transforms(pattern), key=lambda t: _ORDER.get(t, 9)):
+        if any(d.matches(platform=device.platform, jax=jax.__version__, implementation=impl.id, transform=transform,
+                         case="explore", device=device_id) for d in pattern.deviations):
+            continue
+        # the oracle's derivative is the check: no check_grads, as explore items (conformance/_executor.py)
+        run_pattern = pattern if transform != "grad" else dataclasses.replace(
+            pattern, claims=dataclasses.replace(pattern.claims, grad=None))
+
+        def run(example: Any, case: Any, t: str = transform, p: Pattern = run_pattern) -> Any:
+            return observe_case(ItemSpec(p, case, impl, device, t))
+
+        def verdict(case: Any, obs: Any, t: str = transform) -> None:
+            judge_case(pattern, case, t, platform_name(device), [device_id], obs)
+
+        try:
+            result = run_exploration(pattern, transform, n, seed, f"mutate::{pattern.id}::{impl.id}::{transform}",
+                                     run, verdict)
+        except Exception as exc:  # the suite reports an error item: the mutant is caught as well
+            return True, f"explore[{transform}]: error {type(exc).__name__}", calls
+        calls += result.calls
+        if result.failure is not None:
+            return True, f"explore[{transform}]: {json.dumps(result.failure.example.encoded())[:160]}", calls
+    return False, "", calls
+
+
 def _kill_by_claim(pattern: Pattern, impl: Implementation, claim: str, device: Any,
                    siblings: list[Implementation]) -> tuple[bool, str]:
     try:
@@ -487,8 +631,16 @@ def _explained(equivalents: list[dict[str, str]], pattern: str, impl: str, mutan
 
 
 def run_mutants(registry: Any, device: Any, *, patterns: list[str] | None = None,
-                progress: Callable[[MutantResult], None] | None = None) -> list[MutantResult]:
-    """Make and run every mutant of every implementation of the patterns matching ``patterns`` (globs)."""
+                progress: Callable[[MutantResult], None] | None = None, explore: int = 0,
+                explore_seed: int = 0) -> list[MutantResult]:
+    """Make and run every mutant of every implementation of the patterns matching ``patterns`` (globs).
+
+    ``explore`` > 0 (``jaxpat mutate --explore N``): a value mutant that every fixed case lets through is also
+    run on N generated inputs per explored transform of a pattern with a domain and an oracle, and such
+    patterns get the :func:`edge_mutants` as well.
+    """
+    from jaxpat.catalog._explore import explorable
+
     equivalents = load_equivalents()
     results: list[MutantResult] = []
     for pattern in registry.catalog:
@@ -497,17 +649,25 @@ def run_mutants(registry: Any, device: Any, *, patterns: list[str] | None = None
         impls = registry.implementations(pattern.id)
         for impl in impls:
             mutants = value_mutants(pattern, impl, device)
+            explored = explore > 0 and explorable(pattern)
+            if explored:
+                mutants += edge_mutants(pattern, impl)
             with contextlib.suppress(Exception):  # a claim no rewrite can express makes no counter
                 mutants += claim_mutants(pattern, impl, impls)
             for m in mutants:
                 mimpl = Implementation(impl.pattern, impl.name, m.fn, plugin=impl.plugin)
+                by_explore = False
                 if m.kind == "value":
                     killed, by, checks = _kill_by_cases(pattern, mimpl, device)
+                    if not killed and explored:
+                        killed, by, more = _kill_by_explore(pattern, mimpl, device, explore, explore_seed)
+                        checks += more
+                        by_explore = killed
                 else:
                     killed, by = _kill_by_claim(pattern, mimpl, m.kind.split(":", 1)[1], device, impls)
                     checks = 1
                 r = MutantResult(pattern.id, impl.id, m.name, m.kind, m.what, killed, by if killed else "",
-                                 checks=checks)
+                                 checks=checks, by_explore=by_explore)
                 if not killed:
                     why = _explained(equivalents, pattern.id, impl.id, m.name)
                     r.equivalent = why is not None
@@ -534,6 +694,7 @@ def summarise(results: list[MutantResult]) -> dict[str, Any]:
         "killed": killed,
         "score": round(killed / len(results), 4) if results else None,
         "equivalent": sum(r.equivalent for r in results),
+        "killed_by_explore": sum(r.by_explore for r in results),
         "unexplained": sum(1 for r in results if not r.killed and not r.equivalent),
         "survivors": survivors,
         "per_pattern": per,

@@ -41,6 +41,11 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--pattern", action="append", default=[], metavar="GLOB",
                    help="only patterns whose id matches GLOB (repeatable)")
     p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--explore", type=int, nargs="?", const=25, default=0, metavar="N",
+                   help="also run each mutant that passes every fixed case on N generated inputs per transform "
+                   "(alone: 25) of the patterns with a domain and an oracle, and add their edge mutants "
+                   "(docs/explore.md)")
+    p.add_argument("--explore-seed", type=int, default=0, metavar="SEED", help="the seed of --explore's draws")
     p.set_defaults(func=mutate_command)
 
 
@@ -59,12 +64,15 @@ def mutate_command(ns: argparse.Namespace) -> int:
             return int(Exit.USAGE)
     device = jax.devices()[0]
     start = time.perf_counter()
-    results = run_mutants(registry, device, patterns=ns.pattern or None)
+    results = run_mutants(registry, device, patterns=ns.pattern or None, explore=ns.explore or 0,
+                          explore_seed=ns.explore_seed)
     summary = summarise(results)
     summary["equivalence_rules"] = len(load_equivalents())
     summary["device"] = f"{device.platform}:{device.id}"
     summary["jax"] = jax.__version__
     summary["seconds"] = round(time.perf_counter() - start, 1)
+    if ns.explore:
+        summary["explore"] = {"examples": ns.explore, "seed": ns.explore_seed}
     if ns.format == "json":
         json.dump(summary, sys.stdout, indent=1, ensure_ascii=False)
         print()
@@ -82,6 +90,10 @@ def _text(summary: dict[str, Any]) -> str:
              f"({summary['equivalent']} recorded as equivalent, {summary['unexplained']} unexplained) "
              f"on {summary['device']} with jax {summary['jax']} in {summary['seconds']} s; "
              f"{summary.get('equivalence_rules', 0)} equivalence rules loaded", ""]
+    if summary.get("explore"):
+        lines[-1:-1] = [f"explore: {summary['explore']['examples']} generated inputs per transform (seed "
+                        f"{summary['explore']['seed']}); {summary['killed_by_explore']} mutant(s) passed every "
+                        "fixed case and were killed on a generated input"]
     rows = [[pid, str(p["total"]), str(p["killed"])] for pid, p in sorted(summary["per_pattern"].items())]
     lines.append(table(rows, header=["pattern", "mutants", "killed"]))
     if summary["survivors"]:

@@ -22,6 +22,8 @@ __all__ = ["DEFAULT_REPORT", "DEFAULT_TIMEOUT", "OPTIONS", "TRANSFORM_CHOICES", 
 DEFAULT_TIMEOUT = 60.0
 #: Where ``jaxpat check`` writes its report unless told (pytest writes none unless told).
 DEFAULT_REPORT = "jaxpat-report.json"
+#: ``--explore`` without a number: examples per explore item (``conformance/_explore.py``'s DEFAULT_EXAMPLES).
+EXPLORE_EXAMPLES = 25
 #: ``jaxpat.catalog.TRANSFORMS``, spelled out so that the plugin stays free of the catalog (a test checks).
 TRANSFORM_CHOICES = ("eager", "jit", "vmap", "grad")
 
@@ -50,6 +52,9 @@ class Option:
     check_default: Any = _UNSET
     check_help: str | None = None
     inverted: bool = False
+    #: ``"?"``: the value may be left out (then ``const`` is used), as in ``--explore`` alone
+    nargs: str | None = None
+    const: Any = None
 
     @property
     def dest(self) -> str:
@@ -69,7 +74,8 @@ class Option:
         kw: dict[str, Any] = {"action": self.action, "default": default}
         if self.action != "store_true":
             kw.update({k: v for k, v in (("type", self.type), ("metavar", self.metavar),
-                                          ("choices", self.choices)) if v is not None})
+                                          ("choices", self.choices), ("nargs", self.nargs),
+                                          ("const", self.const)) if v is not None})
         return kw
 
 
@@ -120,6 +126,13 @@ OPTIONS: tuple[Option, ...] = (
            "label this host in the report (default: $JAXPAT_LABEL, else the machine's name); merge and diff "
            "tell hosts apart by it; with several --tx, one label per --tx, in order (docs/distributed.md)",
            action="append", default=[], metavar="NAME"),
+    Option("--jaxpat-explore", "--explore",
+           f"also draw N generated inputs per pattern, implementation and transform from the patterns' domains "
+           f"and compare with their oracles (alone: {EXPLORE_EXAMPLES}; 0: off; docs/explore.md)",
+           type=int, default=0, metavar="N", nargs="?", const=EXPLORE_EXAMPLES, check_default=None),
+    Option("--jaxpat-explore-seed", "--explore-seed",
+           "the seed of --explore's draws (default 0: every run draws the same inputs; the report records it)",
+           type=int, default=0, metavar="SEED", check_default=None),
     Option("--jaxpat-claims", "--no-claims",
            "also measure the catalog's claims (jit, grad modes, memory and program growth)",
            action="store_true", default=False, inverted=True,

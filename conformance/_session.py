@@ -138,7 +138,11 @@ class JaxpatSession:
         from ._collect import collect_items
         from ._multiprocess import distributed_items
 
-        extra = [distributed_items]
+        extra: list[Any] = [distributed_items]
+        if config.getoption("jaxpat_explore"):
+            from ._explore_items import explore_items
+
+            extra.append(explore_items)
         if config.getoption("jaxpat_claims"):
             from ._claims import claim_items
 
@@ -370,7 +374,7 @@ class JaxpatSession:
                 prev["message"] = message
             if facts.get("repro") and prev["outcome"] in ("failed", "error"):
                 prev["repro"] = facts["repro"]
-        for key in ("check_grads", "compiles", "observed", "determinism", "reused", "reuse_ignored"):
+        for key in ("check_grads", "compiles", "observed", "determinism", "reused", "reuse_ignored", "explore"):
             if key in facts:
                 prev[key] = facts[key]
 
@@ -527,6 +531,10 @@ class JaxpatSession:
         rep["claims"] = sorted(claims, key=lambda c: (c.get("pattern", ""), c.get("nodeid", "")))
         rep["compiles"] = {"count": sum(self.compiles.values()), "by_process": dict(self.compiles)}
         rep["selection"] = selection(self.config)
+        if self.config.getoption("jaxpat_explore"):
+            from ._explore_items import explore_summary
+
+            rep["explore"] = explore_summary(self.config)
         if self.peak_rss:
             rep["peak_rss"] = {"max": max(self.peak_rss.values()), "by_process": dict(self.peak_rss)}
         t0 = time.monotonic()
@@ -583,6 +591,11 @@ class JaxpatSession:
         reuse_line = summary_line(self.results.values(), self.config)
         if reuse_line:
             tr.write_line(reuse_line)
+        if self.config.getoption("jaxpat_explore"):
+            from ._explore_items import explore_lines
+
+            for line in explore_lines(self.config, self.results.values()):
+                tr.write_line(line)
         for warning in jax_warnings(_version("jax"), _version("jaxlib")):
             tr.write_line(f"WARNING: {warning}", yellow=True)
         for r in results:  # a requested platform that is absent (an error under --jaxpat-strict-platforms)

@@ -51,6 +51,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("report", "jaxpat.conformance._cli", "report"),
     ("claims", "jaxpat.conformance._claims_cli", "claims"),
     ("mutate", "jaxpat.conformance._mutate_cli", "mutate_command"),
+    ("explore", "jaxpat.conformance._explore_cli", "explore_command"),
     ("history", "jaxpat.conformance._history_cli", "history_command"),
 ]
 

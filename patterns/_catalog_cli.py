@@ -118,6 +118,9 @@ def list_command(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     rows = [("ID", "FAMILY", "CASES", "TITLE")]
     rows += [(p.id, p.family, str(len(p.cases)), p.title) for p in cat]
     out.write(_table(rows))
+    from jaxpat.catalog._explore import coverage_line
+
+    out.write(coverage_line(list(cat)) + "\n")
     out.write(f"{len(cat)} patterns, {cat.n_cases()} cases\n")
     return EXIT_OK
 
@@ -267,6 +270,7 @@ def _describe(p: Pattern) -> str:
     lines += [f"signature: ({', '.join(sig.args)})" + (f"   static: {', '.join(sig.static)}" if sig.static else "")]
     if not p.claims.is_empty():
         lines += ["", "claims:"] + [f"  {k}: {_flow(v)}" for k, v in p.claims.to_dict().items()]
+    lines += _describe_explore(p)
     if p.deviations:
         lines += ["", "known deviations:"]
         lines += [f"  when {_flow(d.when.to_dict())}: {d.reason}" for d in p.deviations]
@@ -274,6 +278,32 @@ def _describe(p: Pattern) -> str:
     for case in p.cases:
         lines += _describe_case(case, render_value)
     return "\n".join(lines) + "\n"
+
+
+def _describe_explore(p: Pattern) -> list[str]:
+    """The pattern's domain and oracle for ``jaxpat check --explore`` (docs/explore.md), or why it has none."""
+    from jaxpat.catalog._explore import explore_transforms, gen_to_dict
+
+    ex = p.explore
+    if ex is None:
+        why = "" if p.returns_value() else " (its output is no value: errors or placement)"
+        return ["", f"explore: none declared{why}"]
+    if ex.skip is not None:
+        return ["", f"explore: skipped -- {ex.skip}"]
+    lines = ["", f"explore: oracle {ex.oracle}" + (f", gradient {ex.grad_oracle}" if ex.grad_oracle else "")
+             + f"; transforms {', '.join(explore_transforms(p)) or '-'}"]
+    if ex.sizes:
+        lines.append("  sizes:  " + "; ".join(f"{k} in {list(v)}" for k, v in ex.sizes.items()))
+    if ex.dtypes:
+        lines.append("  dtypes: " + "; ".join(f"{k} in {list(v)}" for k, v in ex.dtypes.items()))
+    lines += [f"  {name}: {_flow(gen_to_dict(gen))}" for name, gen in ex.args.items()]
+    if ex.where:
+        lines.append("  where:  " + "; ".join(map(str, ex.where)))
+    if ex.tolerance_table:
+        lines.append(f"  tolerance: {_flow(ex.tolerance_table)}")
+    if ex.note:
+        lines.append(f"  note: {ex.note}")
+    return lines
 
 
 def _describe_case(case: Case, render: Any) -> list[str]:

@@ -2,8 +2,9 @@
 
 One aggregation for every view (the terminal in :mod:`._terminal`, the HTML
 page in :mod:`._html`). A column is ``[HOST:]PLATFORM/TRANSFORM``; every
-claim item of a platform lands in one ``PLATFORM/claims`` column, so the
-matrix has at most five columns per platform and host. Nothing here imports JAX.
+claim item of a platform lands in one ``PLATFORM/claims`` column and every explore item in one
+``PLATFORM/explore`` column, so the
+matrix has at most six columns per platform and host. Nothing here imports JAX.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ._model import OUTCOMES, Result
 __all__ = ["TRANSFORM_ORDER", "Matrix", "Row", "build_matrix", "column_of"]
 
 #: The order of a platform's columns.
-TRANSFORM_ORDER = ("eager", "jit", "vmap", "grad", "claims")
+TRANSFORM_ORDER = ("eager", "jit", "vmap", "grad", "explore", "claims")
 
 
 def column_of(result: Result) -> str:
@@ -29,6 +30,8 @@ def column_of(result: Result) -> str:
     transform = result.transform or result.kind or "-"
     if result.kind == "claim" or transform.startswith("claim"):
         transform = "claims"
+    elif result.kind == "explore":  # generated inputs (docs/explore.md): a column of their own, every transform
+        transform = "explore"
     platform = result.platform or "-"
     kind = result.extra.get("device_kind")
     if isinstance(kind, str) and kind and kind.lower() != platform:

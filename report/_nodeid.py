@@ -168,8 +168,8 @@ def nodeid_record(nodeid: str) -> dict[str, Any]:
     if node.kind == "claim":
         record.update(kind="claim", claim=node.claim, transform=f"claim:{node.claim}")
     else:
-        record.update(kind="agreement" if node.kind == "agreement" else "case", case=node.case,
-                      transform=node.transform)
+        kind = "agreement" if node.kind == "agreement" else "explore" if node.case == "explore" else "case"
+        record.update(kind=kind, case=node.case, transform=node.transform)
     if node.platform:
         record["platform"] = node.platform
     elif node.kind == "multiprocess":

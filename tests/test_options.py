@@ -42,7 +42,8 @@ def _as_pytest(config: pytest.Config, argv: list[str]) -> dict[str, object]:
     return {k: v for k, v in vars(ns).items() if k.startswith("jaxpat")}
 
 
-SAMPLE = {"--platforms": "cpu", "--cpu-devices": "3", "--transform": "jit", "--timeout": "5", "--report": "r.json"}
+SAMPLE = {"--platforms": "cpu", "--cpu-devices": "3", "--transform": "jit", "--timeout": "5", "--report": "r.json",
+          "--explore": "7", "--explore-seed": "3"}
 
 
 def test_pytest_option_set_equals_check_option_set(pytestconfig: pytest.Config) -> None:

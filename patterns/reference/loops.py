@@ -16,10 +16,11 @@ from .._implementation import Implementation
 
 
 def _affine_python(x, n):
-    carry = jnp.zeros_like(x)  # not 0.0: with n = 0 the result is still an array of x's dtype (found by --explore)
+    carry = 0.0
     for _ in range(n):
         carry = carry * x + 1  # each iteration adds new ops to the trace
-    return carry
+    # n = 0 leaves the Python float 0.0: return x's dtype as every other n does (found by jaxpat check --explore)
+    return jnp.asarray(carry, dtype=jnp.asarray(x).dtype)
 
 
 def _affine_scan_body(carry, _):
@@ -39,9 +40,10 @@ def _affine_scan(x, n):
 def _power_sum_scan_xs(x, n):
     # the same sum, 1 + x + ... + x^(n-1), by a body that reads its xs: the k of each term
     def body(acc, k):
-        # x ** 0 through a safe base: d/dx x**k = k x**(k-1) is 0 * inf = NaN at x = 0, k = 0 (found by --explore)
-        first = k == 0
-        return acc + jnp.where(first, 1.0, jnp.where(first, 1.0, x) ** k), None
+        # x ** 0.0 has the derivative 0 * x ** -1, NaN at x = 0 (found by jaxpat check --explore): the k = 0 term
+        # is 1, and its base is kept away from 0 so that no NaN reaches the gradient through the other branch
+        base = jnp.where(k == 0, jnp.ones_like(x), x)
+        return acc + jnp.where(k == 0, jnp.ones_like(x), base ** k), None
     return lax.scan(body, jnp.zeros_like(x), jnp.arange(n, dtype=x.dtype))[0]
 
 

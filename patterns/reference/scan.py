@@ -32,6 +32,8 @@ def _cumsum_python(xs):
     for i in range(xs.shape[0]):
         carry = carry + xs[i]
         outputs.append(carry)
+    if not outputs:  # no step: no output rows (jnp.stack needs at least one; found by jaxpat check --explore)
+        return jnp.zeros((0, *xs.shape[1:]), xs.dtype)
     return jnp.stack(outputs)
 
 
@@ -72,6 +74,8 @@ def _total_fori_body(i, carry):
 
 def _total_fori(xs):
     xs = jnp.asarray(xs)  # xs[i] with a traced i needs a JAX array, not a NumPy one
+    if xs.shape[0] == 0:  # xs[i] cannot even be traced on an empty axis (found by jaxpat check --explore)
+        return jnp.zeros(xs.shape[1:], xs.dtype)
     return lax.fori_loop(0, xs.shape[0], _total_fori_body, (jnp.zeros(xs.shape[1:], xs.dtype), xs))[0]
 
 
@@ -100,6 +104,8 @@ def _moving_average_python(xs):
     for i in range(xs.shape[0]):
         avg = (avg * 2 + xs[i]) / 3
         out.append(avg)
+    if not out:  # no step: no output (jnp.stack needs at least one; found by jaxpat check --explore)
+        return jnp.zeros((0,), xs.dtype)
     return jnp.stack(out)
 
 
