@@ -257,3 +257,32 @@ def test_the_oracle_modules_import_without_jax() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+# Right numbers in the wrong form: the judge's direction accepts a weak Python scalar, so only the strict
+# direction (the case's value as the expectation) catches an oracle that loses the dtype or the structure.
+_WRONG_FORM: dict[str, Callable[..., Any]] = {
+    "jit-static-argnums": lambda x: float(x) if x > 0 else 2.0 * x,  # a Python float, not float32
+    "grad-partial-derivatives": lambda x, y: [np.float32(2 * x * y), np.float32(x * x + 3)],  # a list, not a tuple
+    "loop-while-early-exit": lambda n: np.asarray(_collatz(int(n)), np.int64),  # int64, not int32
+}
+
+
+def _collatz(n: int) -> int:
+    steps = 0
+    while n != 1:
+        n, steps = (n // 2 if n % 2 == 0 else 3 * n + 1), steps + 1
+    return steps
+
+
+@pytest.mark.parametrize("pid", sorted(_WRONG_FORM))
+def test_an_oracle_of_the_wrong_form_fails_the_strict_comparison(pid: str) -> None:
+    pattern = _CATALOG.get(pid)
+    strict_failures = 0
+    for case_id, transform, _, expected in checks(pattern):
+        if transform == "grad":
+            continue
+        case = pattern.case(case_id)
+        got = _WRONG_FORM[pid](**{k: oracle_input(v) for k, v in case.args.items()})
+        strict_failures += bool(compare(expected, as_result(got), tolerance=case.tolerance, platform="cpu"))
+    assert strict_failures, f"an oracle of the wrong form for {pid} passed the strict comparison"
