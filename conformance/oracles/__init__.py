@@ -28,7 +28,8 @@ from typing import Any
 __all__ = ["MODULES", "KeyArray", "OracleError", "resolve"]
 
 #: The oracle modules of this package (a catalog names ``MODULE.FUNCTION`` with MODULE one of these).
-MODULES = ("arange", "arrays", "control", "loops", "prng", "pytree", "scan", "vmap")
+MODULES = ("arange", "arrays", "autodiff", "control", "devices", "gotchas", "jit", "loops", "prng", "pytree", "scan",
+           "updates", "vmap")
 _NAME = re.compile(r"([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)")
 
 
