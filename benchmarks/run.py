@@ -14,7 +14,9 @@
    pass less their own CPU time (:mod:`benchmarks.observe_cost`) — target <= 1.05;
 8. worker memory: (a) the peak resident memory of each ``-n 2`` worker (the report's ``peak_rss``) —
    bound <= 1 GiB; (b) resident memory left behind per item by a process running every item, releasing
-   at each pattern boundary (:mod:`benchmarks.memory`) — bound <= 0.1 MiB per item.
+   at each pattern boundary (:mod:`benchmarks.memory`) — bound <= 0.1 MiB per item;
+9. reports at scale: ``jaxpat report show``, ``diff``, ``merge`` and ``html`` on two synthetic reports of
+   1,000,000 results (100,000 with ``--quick``; :mod:`benchmarks.report_scale`) — each <= 60 s and <= 2 GiB.
 
 Every measurement is a fresh subprocess; ``benchmarks/README.md`` explains the definitions.
 """
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _harness as h
-from . import _scale
+from . import _scale, report_scale
 
 #: Patterns of the reduced (``--quick``) run: a fixed sample, so quick figures are comparable run to run.
 QUICK_PATTERNS = 10
@@ -542,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true",
                     help=f"reduced run for a smoke check (< 2 minutes): {QUICK_PATTERNS} sampled patterns for figures "
                          "1-4, no 100x catalog, fewer repeats")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8", metavar="LIST",
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9", metavar="LIST",
                     help="figures to measure, e.g. 1,4 (default all)")
     ap.add_argument("--repeat", type=int, default=1, metavar="N",
                     help="repeat the long runs (figures 1-3) N times, alternating the order, and take medians")
@@ -579,6 +581,10 @@ def main(argv: list[str] | None = None) -> int:
             bench.startup()
         if 6 in figures:
             bench.scale()
+        if 9 in figures:  # reports at scale (benchmarks/report_scale.py)
+            for fig in report_scale.figures(bench.workdir("reports"), report_scale.QUICK_N if ns.quick
+                                            else report_scale.FULL_N):
+                bench.add(fig)
     finally:
         total = time.perf_counter() - t0
         m["loadavg_end"] = h._loadavg()
