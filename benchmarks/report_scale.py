@@ -132,6 +132,23 @@ LIMIT_SECONDS, LIMIT_MIB = 60.0, 2048.0
 FULL_N, QUICK_N = 1_000_000, 100_000
 
 
+def figure(name: str, n: int, wall: float, cpu: float, rss: float, code: int, size: float) -> Any:
+    """Figure 9 for one command: ``wall`` and ``cpu`` seconds, ``rss`` MiB, its exit status, ``size`` MiB per report."""
+    from ._harness import Figure
+
+    ratio = max(wall / LIMIT_SECONDS, rss / LIMIT_MIB)
+    return Figure(
+        9, f"reports at scale: jaxpat report {name} on {n:,} results ({size:.0f} MiB per report)",
+        f"wall time, s (limit {LIMIT_SECONDS:.0f})", round(wall, 1),
+        f"peak resident memory, MiB (limit {LIMIT_MIB:.0f})", round(rss), "", round(ratio, 3),
+        "<= 1.00", code in (0, 1, 5) and wall <= LIMIT_SECONDS and rss <= LIMIT_MIB,
+        notes=[f"CPU time {cpu:.1f} s (user + system; wall time also counts the machine's other load: "
+               f"{cpu / LIMIT_SECONDS:.2f} of the limit in CPU time); exit status {code}"],
+        extra={"command": name, "results": n, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+               "peak_rss_mib": round(rss), "exit": code, "report_mib": round(size)},
+    )
+
+
 def commands(out: Path) -> dict[str, list[str]]:
     """The four commands measured, on ``out/old.json`` and ``out/new.json``."""
     old, new = out / "old.json", out / "new.json"
@@ -157,26 +174,13 @@ def prepare(out: Path, n: int) -> float:
 def figures(out: Path, n: int, *, only: Iterable[str] = ("show", "diff", "merge", "html")) -> list[Any]:
     """Figure 9 of ``python -m benchmarks``: per command, its wall time and peak RSS on ``n``-result reports
     against :data:`LIMIT_SECONDS` and :data:`LIMIT_MIB` (the ratio is the larger of the two fractions)."""
-    from ._harness import Figure
-
     prepare(out, n)
     size = (out / "new.json").stat().st_size / 2**20
     argv = commands(out)
     found = []
     for name in only:
         wall, cpu, rss, code = measure(argv[name])
-        ratio = max(wall / LIMIT_SECONDS, rss / LIMIT_MIB)
-        ok = code in (0, 1, 5) and wall <= LIMIT_SECONDS and rss <= LIMIT_MIB
-        found.append(Figure(
-            9, f"reports at scale: jaxpat report {name} on {n:,} results ({size:.0f} MiB per report)",
-            f"wall time, s (limit {LIMIT_SECONDS:.0f})", round(wall, 1),
-            f"peak resident memory, MiB (limit {LIMIT_MIB:.0f})", round(rss), "", round(ratio, 3),
-            "<= 1.00", ok,
-            notes=[f"CPU time {cpu:.1f} s (user + system; wall time also counts the machine's other load); "
-                   f"exit status {code}"],
-            extra={"command": name, "results": n, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-                   "peak_rss_mib": round(rss), "exit": code, "report_mib": round(size)},
-        ))
+        found.append(figure(name, n, wall, cpu, rss, code, size))
     return found
 
 

@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: eight figures, each a ratio of two measurements taken side by side in one invocation.
+"""``python -m benchmarks``: nine figures, each a ratio of two measurements taken side by side in one invocation.
 
 1. harness overhead: the conformance suite (pytest, serial, no persistent cache) vs a bare loop doing
    the same JAX work (:mod:`benchmarks.bare_loop`) — target <= 1.10;
