@@ -118,7 +118,7 @@ def render_html(report: Report | ReportScan, *, old: Report | ReportScan | None 
     })
 
 
-def _payload(report: Report, old: Report | None) -> dict[str, Any]:
+def _payload(report: Report, old: Report | ReportScan | None) -> dict[str, Any]:
     matrix = build_matrix(report.results)
     col_index = {c: i for i, c in enumerate(matrix.columns)}
     row_index = {r.pattern: i for i, r in enumerate(matrix.rows)}
@@ -134,11 +134,12 @@ def _payload(report: Report, old: Report | None) -> dict[str, Any]:
         if r.outcome in BAD:
             failing.append(i)
     kept = _kept(len(ids), failing)
+    columns: dict[str, list[Any]] = {"id": ids, "o": codes, "r": rix, "c": cix, "d": durs}
     if kept is not None:
-        ids, codes, rix, cix, durs = ([column[i] for i in kept] for column in (ids, codes, rix, cix, durs))
-    return _assemble(report, matrix, rows, {"id": ids, "o": codes, "r": rix, "c": cix, "d": durs},
+        columns = {k: [column[i] for i in kept] for k, column in columns.items()}
+    return _assemble(report, matrix, rows, columns,
                      _failures(kept, failing, [report.results[i] for i in failing]),
-                     len(report.results) - len(ids), _diff(old, report) if old is not None else None)
+                     len(report.results) - len(columns["id"]), _diff(old, report) if old is not None else None)
 
 
 def _rows(matrix: Matrix) -> list[list[Any]]:
@@ -272,7 +273,7 @@ def _diff(old: Report | ReportScan, new: Report | ReportScan) -> dict[str, Any]:
 # plots: inline SVG, drawn here
 # ---------------------------------------------------------------------------
 
-def _plots_section(report: Report) -> str:
+def _plots_section(report: Report | ReportScan) -> str:
     """Claim plots: memory and program size against n per implementation; speed and residual ratios."""
     growth: dict[tuple[str, str], list[tuple[str, list[float], list[float], str]]] = {}
     speed: list[tuple[str, float, float | None]] = []

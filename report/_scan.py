@@ -389,21 +389,15 @@ def _read(path: str | os.PathLike[str], on_result: OnResult, reset: Callable[[],
     return full, full
 
 
-def _element(path: str | os.PathLike[str], start: int, end: int) -> dict[str, Any]:
-    with open(path, "rb") as f:
-        f.seek(start)
-        text = f.read(end - start).decode("utf-8")
-    return dict(json.loads(text, parse_constant=NON_FINITE.__getitem__))
-
-
 # ---------------------------------------------------------------------------
 # a scanned report
 # ---------------------------------------------------------------------------
 
 def _signature(element: Mapping[str, Any]) -> bytes:
     """What ``diff`` compares of a result besides claims (outcome, message, XLA compilations, observation)."""
-    text = json.dumps([element["outcome"], element.get("message"), element.get("compiles"),
-                       element.get("observed")], sort_keys=True)
+    # repr of JSON values is exact and one-to-one (1, 1.0 and True differ; keys are strings), so equal digests
+    # mean equal values; the same values in another key order differ and are compared in full, which is right
+    text = repr((element["outcome"], element.get("message"), element.get("compiles"), element.get("observed")))
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
@@ -465,10 +459,6 @@ class ReportScan:
         return self.head.environment
 
     @property
-    def hosts_environments(self) -> tuple[Environment, ...]:
-        return self.head.hosts
-
-    @property
     def environments(self) -> tuple[Environment, ...]:
         return self.head.environments
 
@@ -494,18 +484,32 @@ class ReportScan:
 
     def result(self, i: int) -> Result:
         """The ``i``-th result in full (read again from the file; needs ``index``)."""
+        return self.results([i])[i]
+
+    def results(self, indexes: Iterable[int]) -> dict[int, Result]:
+        """The results at ``indexes`` in full, read again from the file in one pass (needs ``index``)."""
         if self.loaded is not None:
-            return self.loaded.results[i]
-        return Result.from_dict(_element(self.path, self.spans[2 * i], self.spans[2 * i + 1]))
+            return {i: self.loaded.results[i] for i in indexes}
+        out = {}
+        with open(self.path, "rb") as f:
+            for i in sorted(set(indexes)):
+                start, end = self.spans[2 * i], self.spans[2 * i + 1]
+                f.seek(start)
+                text = f.read(end - start).decode("utf-8")
+                out[i] = Result.from_dict(json.loads(text, parse_constant=NON_FINITE.__getitem__))
+        return out
 
 
-def scan(path: str | os.PathLike[str], *, items: bool = False, index: bool = False) -> ReportScan:
+def scan(path: str | os.PathLike[str], *, items: bool = False, index: bool = False, matrix: bool = True
+         ) -> ReportScan:
     """Read the report at ``path`` as a stream into a :class:`ReportScan` (memory: about 200 bytes per result
     with ``items`` or ``index``, 8 without).
 
     Refuses exactly what :func:`~._model.load_report` refuses, with its
     :class:`~._model.ReportError`. ``items`` keeps the per-result columns the
     HTML page shows; ``index`` what :func:`drift_files` compares.
+    ``matrix=False`` (with ``index``: what ``drift_files`` reads) leaves the
+    matrix, the tally's counts and the failures empty.
     """
     out = ReportScan(str(path), _EMPTY)
     groups: dict[tuple[Any, ...], int] = {}
@@ -519,6 +523,15 @@ def scan(path: str | os.PathLike[str], *, items: bool = False, index: bool = Fal
         groups.clear()
         sizes.clear()
         kinds.clear()
+
+    def on_index(i: int, el: dict[str, Any], start: int, end: int) -> None:
+        out.ids.append(el["nodeid"])
+        host = el.get("host")
+        out.hosts.append(seen.setdefault(host, host))
+        out.signatures.append(_signature(el))
+        out.spans.append(start)
+        out.spans.append(end)
+        out.durations.append(el["duration"] or 0.0)
 
     def on_result(i: int, el: dict[str, Any], start: int, end: int) -> None:
         outcome = el["outcome"]
@@ -551,7 +564,7 @@ def scan(path: str | os.PathLike[str], *, items: bool = False, index: bool = Fal
             out.spans.append(start)
             out.spans.append(end)
 
-    head, loaded = _read(path, on_result, reset)
+    head, loaded = _read(path, on_result if matrix or items or not index else on_index, reset)
     out.head, out.loaded = head, loaded
     out.total = len(out.durations)
     named = []
@@ -585,8 +598,10 @@ def drift_files(old: str | os.PathLike[str] | ReportScan, new: str | os.PathLike
     """
     from ._drift import Drift, _claims_by_key, _environment, _item
 
-    a = old if isinstance(old, ReportScan) else scan(old, index=True)
-    b = new if isinstance(new, ReportScan) else scan(new, index=True)
+    a = old if isinstance(old, ReportScan) else scan(old, index=True, matrix=False)
+    b = new if isinstance(new, ReportScan) else scan(new, index=True, matrix=False)
+    if len(a.signatures) != a.total or len(b.signatures) != b.total:
+        raise ValueError("drift_files compares reports scanned with index=True")
     by_host = any(a.hosts) and any(b.hosts)
 
     def key(host: str | None, nodeid: str | None) -> tuple[str, str]:
@@ -615,14 +630,19 @@ def drift_files(old: str | os.PathLike[str] | ReportScan, new: str | os.PathLike
             todo.append(k)
     unchanged = common - sum(1 for k in todo if k in before and k in after)
     items = []
-    for k in sorted(todo):
-        i, j = before.get(k), after.get(k)
-        item = _item(None if i is None else a.result(i), None if j is None else b.result(j),
-                     claims_old.get(k), claims_new.get(k), k[0] or None)
-        if item is None:
-            unchanged += 1
-        else:
-            items.append(item)
+    todo.sort()
+    for first in range(0, len(todo), 10_000):  # a batch of results in memory at a time, each file read once
+        batch = todo[first:first + 10_000]
+        olds = a.results(before[k] for k in batch if k in before)
+        news = b.results(after[k] for k in batch if k in after)
+        for k in batch:
+            x, y = before.get(k), after.get(k)
+            item = _item(None if x is None else olds[x], None if y is None else news[y],
+                         claims_old.get(k), claims_new.get(k), k[0] or None)
+            if item is None:
+                unchanged += 1
+            else:
+                items.append(item)
     return Drift(a.environments, b.environments, tuple(_environment(a.head, b.head)), tuple(items), unchanged)
 
 
