@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: measure and print the ten figures (``--help`` for options)."""
+"""``python -m benchmarks``: measure and print the eleven figures (``--help`` for options)."""
 
 import sys
 

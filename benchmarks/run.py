@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: ten figures, each a ratio of two measurements taken side by side in one invocation.
+"""``python -m benchmarks``: eleven figures, each a ratio of two measurements taken side by side in one invocation.
 
 1. harness overhead: the conformance suite (pytest, serial, no persistent cache) vs a bare loop doing
    the same JAX work (:mod:`benchmarks.bare_loop`) — target <= 1.05;
@@ -17,7 +17,9 @@
    at each pattern boundary (:mod:`benchmarks.memory`) — bound <= 0.1 MiB per item;
 9. reuse: a re-run with nothing changed vs the cold run that stored its results — target <= 0.10
    (inconclusive in a checkout without a result store);
-10. the project's test suite, ``pytest -n 2 tests/``, whole process — bound <= 300 s (not in ``--quick``).
+10. the project's test suite, ``pytest -n 2 tests/``, whole process — bound <= 300 s (not in ``--quick``);
+11. reports at scale: ``jaxpat report show``, ``diff``, ``merge`` and ``html`` on two synthetic reports of
+   1,000,000 results (100,000 with ``--quick``; :mod:`benchmarks.report_scale`) — each <= 60 s and <= 2 GiB.
 
 Every measurement is a fresh subprocess; ``benchmarks/README.md`` explains the definitions.
 """
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _harness as h
-from . import _scale
+from . import _scale, report_scale
 
 #: Patterns of the reduced (``--quick``) run: a fixed sample, so quick figures are comparable run to run.
 QUICK_PATTERNS = 10
@@ -661,6 +663,10 @@ def main(argv: list[str] | None = None) -> int:
             bench.reuse()
         if 10 in figures:
             bench.suite()
+        if 11 in figures:  # reports at scale (benchmarks/report_scale.py)
+            for fig in report_scale.figures(bench.workdir("reports"), report_scale.QUICK_N if ns.quick
+                                            else report_scale.FULL_N):
+                bench.add(fig)
     finally:
         total = time.perf_counter() - t0
         m["loadavg_end"] = h._loadavg()

@@ -316,12 +316,11 @@ def _merge(ns: argparse.Namespace) -> int:
     bad = _output_problem(ns)
     if bad is not None:
         return bad
-    merged = _report.merge([_report.load(p) for p in ns.paths])
-    try:
-        _report.write_report(merged, ns.output)
+    try:  # streamed: a million results are never held (jaxpat.report.merge_files)
+        count = _report.merge_files(ns.paths, ns.output)
     except OSError as exc:
         return _cannot_write(ns, exc)
-    print(f"merged {len(ns.paths)} reports ({len(merged.results)} results) into {_report.printable(ns.output)}")
+    print(f"merged {len(ns.paths)} reports ({count} results) into {_report.printable(ns.output)}")
     return Exit.OK
 
 
@@ -329,12 +328,12 @@ def _show(ns: argparse.Namespace) -> int:
     import shutil
 
     esc = _report.printable
-    rep = _report.load(ns.path)
-    failed = rep.failures()
+    rep = _report.scan(ns.path)  # streamed: the matrix, tally and failures, not every result
+    failed = rep.failures
     finished = rep.status == "complete"
     code = Exit.FINDINGS if failed or not finished else Exit.OK
     if ns.format == "json":
-        data = rep.to_dict()
+        data = rep.head.to_dict()
         print(_report.dumps_strict({"summary": rep.tally(), "status": data["status"],
                                     "environment": data["environment"]}, indent=1))
         return code
@@ -349,7 +348,7 @@ def _show(ns: argparse.Namespace) -> int:
                                      " (the run did not finish: not every item has its final result)"))
     print(f"compilations: {rep.compiles.get('count', 0)} ({_report.COMPILATIONS_NOTE})")
     print()
-    for line in _report.matrix_lines(rep.results, width=width, style=style):
+    for line in _report.matrix_lines(rep.matrix, width=width, style=style):
         print(line)
     if failed:
         print(f"\n{len(failed)} failing item{'s' if len(failed) != 1 else ''}:")
@@ -365,8 +364,8 @@ def _html(ns: argparse.Namespace) -> int:
     bad = _output_problem(ns)
     if bad is not None:
         return bad
-    rep = _report.load(ns.path)
-    old = _report.load(ns.diff) if ns.diff else None
+    rep = _report.scan(ns.path, items=True, index=bool(ns.diff))
+    old = _report.scan(ns.diff, index=True) if ns.diff else None
     page = _report.render_html(rep, old=old, title=ns.title, source=str(ns.path), old_source=ns.diff)
     target = Path(ns.output)
     try:
@@ -375,7 +374,7 @@ def _html(ns: argparse.Namespace) -> int:
     except OSError as exc:
         return _cannot_write(ns, exc)
     print(f"wrote {_report.printable(target)} ({len(page.encode('utf-8')) / 1024:.0f} KiB, "
-          f"{len(rep.results)} items)")
+          f"{rep.total} items)")
     return Exit.OK
 
 
@@ -396,8 +395,7 @@ examples:
 
 
 def _diff(ns: argparse.Namespace) -> int:
-    old, new = _report.load(ns.old), _report.load(ns.new)
-    result = _report.drift(old, new)
+    result = _report.drift_files(ns.old, ns.new)  # streamed; the same Drift as drift(load(old), load(new))
     if ns.format == "json":
         print(_report.dumps_strict(result.to_dict(), indent=1))
     else:

@@ -38,13 +38,15 @@ class SchemaError(Exception):
     """The schema itself uses a keyword this checker does not implement."""
 
 
-def problems(document: Any, schema: Mapping[str, Any], *, limit: int = 20) -> list[str]:
+def problems(document: Any, schema: Mapping[str, Any], *, limit: int = 20, root: Mapping[str, Any] | None = None,
+             at: str = "$") -> list[str]:
     """Where ``document`` departs from ``schema``: ``"$.results[3].outcome: ..."`` lines, at most ``limit``.
 
-    An empty list means the document is valid.
+    An empty list means the document is valid. ``schema`` may be a part of
+    ``root`` (whose ``$defs`` its ``$ref`` name) and ``document`` the member at JSON path ``at``.
     """
     out: list[str] = []
-    _check(document, schema, schema, "$", out, limit)
+    _check(document, schema, schema if root is None else root, at, out, limit)
     return out[:limit]
 
 

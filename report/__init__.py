@@ -18,6 +18,13 @@ Comparing and combining::
     merged = report.merge([rep, report.load("gpu.json")])
     report.write_report(merged, "all.json")
 
+Reports of a million results, read as streams (a few hundred bytes per result, not kilobytes)::
+
+    s = report.scan("big.json", items=True)  # a ReportScan: .matrix, .tally(), .failures, .environments
+    report.matrix_lines(s.matrix); report.render_html(s)
+    d = report.drift_files("old.json", "new.json")  # the same Drift as drift(load(old), load(new))
+    report.merge_files(["a.json", "b.json"], "all.json")  # results spooled to disk, never all held
+
 Views::
 
     report.matrix_lines(rep.results)      # the terminal matrix, with a legend
@@ -65,6 +72,7 @@ from ._model import (
     write_report,
 )
 from ._nodeid import NodeId, format_nodeid, nodeid_record, parse_nodeid
+from ._scan import ReportScan, drift_files, merge_files, scan
 from ._terminal import COMPILATIONS_NOTE, Style, failure_lines, legend_lines, matrix_lines, style_for
 from ._text import MAX_TERMINAL_MESSAGE, clip, printable
 
@@ -92,6 +100,7 @@ __all__ = [
     "Ratio",
     "Report",
     "ReportError",
+    "ReportScan",
     "Result",
     "Row",
     "Series",
@@ -101,6 +110,7 @@ __all__ = [
     "clip",
     "column_of",
     "drift",
+    "drift_files",
     "dumps_strict",
     "failure_lines",
     "format_drift",
@@ -110,11 +120,13 @@ __all__ = [
     "loads",
     "matrix_lines",
     "merge",
+    "merge_files",
     "new_report",
     "nodeid_record",
     "parse_nodeid",
     "printable",
     "render_html",
+    "scan",
     "schema",
     "style_for",
     "summarize",

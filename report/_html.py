@@ -35,17 +35,23 @@ from typing import Any
 
 from ._claim_figures import Series, verdict_figures
 from ._json import dumps_strict
-from ._matrix import build_matrix, column_of, worst
+from ._matrix import Matrix, build_matrix, column_of, worst
 from ._model import BAD, OUTCOMES, Report
+from ._scan import ReportScan, drift_files
 from ._terminal import reason
 from ._text import clip
 
-__all__ = ["MAX_MESSAGE", "MAX_PLOTS", "bar_plot", "fill", "line_plot", "render_html"]
+__all__ = ["MAX_FAILURES", "MAX_ITEMS", "MAX_MESSAGE", "MAX_PLOTS", "bar_plot", "fill", "line_plot", "render_html"]
 
 #: Characters of a failure message kept in the page (the JSON report keeps all of it).
 MAX_MESSAGE = 3000
 #: At most this many claim plots (the rest are listed in the claims table).
 MAX_PLOTS = 240
+#: At most this many items in the page's item list (beyond it: the first ones and every listed failure; the
+#: matrix and the summary still count every item). 100,000 node ids are about 7 MB of page.
+MAX_ITEMS = 100_000
+#: At most this many failures in the page (each with its message, up to MAX_MESSAGE characters).
+MAX_FAILURES = 10_000
 
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f")
 _CODES = {o: i for i, o in enumerate(OUTCOMES)}
@@ -87,14 +93,19 @@ def json_for_script(value: Any) -> str:
 # the page
 # ---------------------------------------------------------------------------
 
-def render_html(report: Report, *, old: Report | None = None, title: str | None = None,
+def render_html(report: Report | ReportScan, *, old: Report | ReportScan | None = None, title: str | None = None,
                 source: str | None = None, old_source: str | None = None) -> str:
     """The report as one HTML document (a string); with ``old``, also what changed since ``old``.
 
     ``source`` and ``old_source`` are shown as where the reports came from.
-    The result depends only on the reports and these arguments.
+    The result depends only on the reports and these arguments. ``report``
+    may be a :class:`~._scan.ReportScan` read with ``items=True`` (and
+    ``index=True`` when ``old`` is given, itself a scan with ``index=True``):
+    the page is the same as for the loaded report. The page lists at most
+    :data:`MAX_ITEMS` items (every failing one among them) and
+    :data:`MAX_FAILURES` failures, and says how many it left out.
     """
-    payload = _payload(report, old)
+    payload = _payload_scan(report, old) if isinstance(report, ReportScan) else _payload(report, old)
     payload["source"] = source
     payload["oldSource"] = old_source
     page_title = title or f"jaxpat conformance report ({report.status})"
@@ -107,19 +118,13 @@ def render_html(report: Report, *, old: Report | None = None, title: str | None 
     })
 
 
-def _payload(report: Report, old: Report | None) -> dict[str, Any]:
+def _payload(report: Report, old: Report | ReportScan | None) -> dict[str, Any]:
     matrix = build_matrix(report.results)
     col_index = {c: i for i, c in enumerate(matrix.columns)}
-    fam_index = {f: i for i, f in enumerate(matrix.families())}
     row_index = {r.pattern: i for i, r in enumerate(matrix.rows)}
-    rows = []
-    for row in matrix.rows:
-        cells = []
-        for col, counts in row.cells.items():
-            cells.append([col_index[col], _CODES[worst(counts) or "passed"], [counts.get(o, 0) for o in OUTCOMES]])
-        rows.append([row.pattern, fam_index[row.family], cells])
+    rows = _rows(matrix)
     ids, codes, rix, cix, durs, reused = [], [], [], [], [], []
-    failures = []
+    failing = []
     for i, r in enumerate(report.results):
         ids.append(r.nodeid if not r.host else f"{r.host}::{r.nodeid}")
         codes.append(_CODES.get(r.outcome, 0))
@@ -129,14 +134,91 @@ def _payload(report: Report, old: Report | None) -> dict[str, Any]:
         if r.extra.get("reused"):
             reused.append(i)  # a stored result of an earlier run (docs/cli.md): the item did not run
         if r.outcome in BAD:
-            failures.append([i, reason(r.message, r.outcome, MAX_HEADLINE), _clip(r.message), r.repro])
+            failing.append(i)
+    kept = _kept(len(ids), failing)
+    columns: dict[str, list[Any]] = {"id": ids, "o": codes, "r": rix, "c": cix, "d": durs}
+    if kept is not None:
+        columns = {k: [column[i] for i in kept] for k, column in columns.items()}
+    columns["u"] = _reused(kept, reused)
+    return _assemble(report, matrix, rows, columns,
+                     _failures(kept, failing, [report.results[i] for i in failing]),
+                     len(report.results) - len(columns["id"]), _diff(old, report) if old is not None else None)
+
+
+def _rows(matrix: Matrix) -> list[list[Any]]:
+    col_index = {c: i for i, c in enumerate(matrix.columns)}
+    fam_index = {f: i for i, f in enumerate(matrix.families())}
+    rows = []
+    for row in matrix.rows:
+        cells = []
+        for col, counts in row.cells.items():
+            cells.append([col_index[col], _CODES[worst(counts) or "passed"], [counts.get(o, 0) for o in OUTCOMES]])
+        rows.append([row.pattern, fam_index[row.family], cells])
+    return rows
+
+
+def _reused(kept: Sequence[int] | None, reused: Sequence[int]) -> list[int]:
+    """The page's indices of the reused items (``reused``: their indices in the report)."""
+    if kept is None:
+        return list(reused)
+    where = {i: k for k, i in enumerate(kept)}
+    return [where[i] for i in reused if i in where]
+
+
+def _kept(total: int, failing: Sequence[int]) -> list[int] | None:
+    """The items the page lists when there are more than :data:`MAX_ITEMS`: the first ones and every
+    failing one (its failure entry points at it), in report order; None when all are listed."""
+    if total <= MAX_ITEMS:
+        return None
+    shown = failing[:MAX_FAILURES]
+    return sorted(set(range(max(0, MAX_ITEMS - len(shown)))) | set(shown))
+
+
+def _failures(kept: Sequence[int] | None, failing: Sequence[int], results: Sequence[Any]) -> list[list[Any]]:
+    """The page's failure entries (at most :data:`MAX_FAILURES`): [item index in the page, headline, message,
+    reproduction]."""
+    where = None if kept is None else {i: k for k, i in enumerate(kept)}
+    out = []
+    for i, r in zip(failing[:MAX_FAILURES], results, strict=False):
+        out.append([i if where is None else where[i], reason(r.message, r.outcome, MAX_HEADLINE), _clip(r.message),
+                    r.repro])
+    return out
+
+
+def _payload_scan(s: ReportScan, old: Report | ReportScan | None) -> dict[str, Any]:
+    """:func:`_payload` of a scanned report (``items=True``): the same payload as for the loaded report."""
+    if not s.ids and s.total:
+        raise ValueError("render_html needs a report scanned with items=True")
+    kept = _kept(s.total, s.failing)
+    chosen: Sequence[int] = range(s.total) if kept is None else kept
+    cells, groups, ids, hosts, outcomes, durations = s.cells, s.groups, s.ids, s.hosts, s.outcomes, s.durations
+    items = {
+        "id": [ids[i] if not hosts[i] else f"{hosts[i]}::{ids[i]}" for i in chosen],
+        "o": [outcomes[i] for i in chosen],
+        "r": [cells[groups[i]][0] for i in chosen],
+        "c": [cells[groups[i]][1] for i in chosen],
+        "d": [round(durations[i], 4) for i in chosen],
+        "u": _reused(kept, s.reused),
+    }
+    diff = None
+    if old is not None:
+        diff = _diff(old, s)
+    return _assemble(s, s.matrix, _rows(s.matrix), items, _failures(kept, s.failing, s.failures),
+                     s.total - len(chosen), diff)
+
+
+def _assemble(report: Report | ReportScan, matrix: Matrix, rows: list[list[Any]], items: dict[str, Any],
+              failures: list[list[Any]], left_out: int, diff: dict[str, Any] | None) -> dict[str, Any]:
+    """The page's JSON payload (``page.js`` reads it)."""
     claims = [[c.pattern, c.implementation, c.claim, c.verdict, c.message or "",
                " ".join(x for x in (c.host, c.device) if x)] for c in report.claims]
+    failing = report.tally()
+    bad = sum(failing[o] for o in BAD)
     return {
         "status": report.status,
         "created": report.created,
         "command": " ".join(report.command),
-        "summary": report.tally(),  # from the results: the file's own summary is not trusted
+        "summary": failing,  # from the results: the file's own summary is not trusted
         "outcomes": list(OUTCOMES),
         "compilations": int(report.compiles.get("count", 0) or 0),
         "wall": report.duration_wall,
@@ -144,10 +226,12 @@ def _payload(report: Report, old: Report | None) -> dict[str, Any]:
         "columns": matrix.columns,
         "families": matrix.families(),
         "rows": rows,
-        "items": {"id": ids, "o": codes, "r": rix, "c": cix, "d": durs, "u": reused},
+        "items": items,
+        "itemsLeftOut": left_out,
         "failures": failures,
+        "failuresLeftOut": bad - len(failures),
         "claims": claims,
-        "diff": _diff(old, report) if old is not None else None,
+        "diff": diff,
     }
 
 
@@ -169,11 +253,16 @@ def _environment(env: Any) -> dict[str, Any]:
     return {"host": env.host or "this host", "rows": [[k, str(v)] for k, v in rows if v not in (None, "")]}
 
 
-def _diff(old: Report, new: Report) -> dict[str, Any]:
+def _diff(old: Report | ReportScan, new: Report | ReportScan) -> dict[str, Any]:
     """What changed since ``old``, from :func:`._drift.drift` (the data behind ``jaxpat report diff``)."""
     from ._drift import CATEGORIES, drift
 
-    d = drift(old, new)
+    if isinstance(old, ReportScan) or isinstance(new, ReportScan):
+        if not (isinstance(old, ReportScan) and isinstance(new, ReportScan)):
+            raise ValueError("render_html: a scanned report is compared with a scanned one (both index=True)")
+        d = drift_files(old, new)
+    else:
+        d = drift(old, new)
     items: dict[str, list[list[str]]] = {c: [] for c in CATEGORIES}
     for item in sorted(d.items, key=lambda i: (CATEGORIES.index(i.category), i.host or "", i.nodeid)):
         what = "\n".join(c.text for c in item.changes[:3] if c.what != "outcome")
@@ -196,7 +285,7 @@ def _diff(old: Report, new: Report) -> dict[str, Any]:
 # plots: inline SVG, drawn here
 # ---------------------------------------------------------------------------
 
-def _plots_section(report: Report) -> str:
+def _plots_section(report: Report | ReportScan) -> str:
     """Claim plots: memory and program size against n per implementation; speed and residual ratios."""
     growth: dict[tuple[str, str], list[tuple[str, list[float], list[float], str]]] = {}
     speed: list[tuple[str, float, float | None]] = []

@@ -134,9 +134,13 @@ def _number_problem(value: Any) -> str | None:
     return None
 
 
-def _walk(data: Any) -> None:
-    """Find the first broken bound (depth, a refused number, a duplicated key, a lone surrogate); raise it."""
-    stack: list[tuple[Any, int, Any]] = [(data, 0, None)] if isinstance(data, dict | list) else []
+def _walk(data: Any, depth: int = 0, at: Any = None) -> None:
+    """Find the first broken bound (depth, a refused number, a duplicated key, a lone surrogate); raise it.
+
+    ``depth`` and ``at`` place ``data`` inside a larger document (a report's
+    ``$.results[i]`` is at depth 2, ``at`` its linked path), for a reader that parses one member at a time.
+    """
+    stack: list[tuple[Any, int, Any]] = [(data, depth, at)] if isinstance(data, dict | list) else []
     while stack:
         value, depth, at = stack.pop()
         if depth > MAX_DEPTH:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ._model import OUTCOMES, Result
 
-__all__ = ["TRANSFORM_ORDER", "Matrix", "Row", "build_matrix", "column_of"]
+__all__ = ["TRANSFORM_ORDER", "Matrix", "Row", "build_matrix", "column_for", "column_of", "matrix_from_counts"]
 
 #: The order of a platform's columns.
 TRANSFORM_ORDER = ("eager", "jit", "vmap", "grad", "explore", "claims")
@@ -27,17 +27,22 @@ def column_of(result: Result) -> str:
     Where the device kind says more than the platform, it is part of the
     platform: ``gpu(NVIDIA H100 80GB HBM3)/jit``, ``tpu(TPU v4)/eager``.
     """
-    transform = result.transform or result.kind or "-"
-    if result.kind == "claim" or transform.startswith("claim"):
+    return column_for(result.transform, result.kind, result.platform, result.extra.get("device_kind"), result.host)
+
+
+def column_for(transform: str | None, kind: str | None, platform: str | None, device_kind: object,
+               host: str | None) -> str:
+    """:func:`column_of` from a result's members (``device_kind`` as the record holds it: any JSON value)."""
+    transform = transform or kind or "-"
+    if kind == "claim" or transform.startswith("claim"):
         transform = "claims"
-    elif result.kind == "explore":  # generated inputs (docs/explore.md): a column of their own, every transform
+    elif kind == "explore":  # generated inputs (docs/explore.md): a column of their own, every transform
         transform = "explore"
-    platform = result.platform or "-"
-    kind = result.extra.get("device_kind")
-    if isinstance(kind, str) and kind and kind.lower() != platform:
-        platform = f"{platform}({kind})"
+    platform = platform or "-"
+    if isinstance(device_kind, str) and device_kind and device_kind.lower() != platform:
+        platform = f"{platform}({device_kind})"
     col = f"{platform}/{transform}"
-    return f"{result.host}:{col}" if result.host else col
+    return f"{host}:{col}" if host else col
 
 
 def _column_key(col: str) -> tuple[str, int, str]:
@@ -91,6 +96,28 @@ def build_matrix(results: Iterable[Result]) -> Matrix:
             row.family = r.family
         row.cells.setdefault(col, Counter())[r.outcome] += 1
         totals[r.outcome] += 1
+    ordered = sorted(rows.values(), key=lambda row: (row.family, row.pattern))
+    return Matrix(sorted(columns, key=_column_key), ordered, totals)
+
+
+def matrix_from_counts(counts: Iterable[tuple[str, str | None, str, str, int]]) -> Matrix:
+    """:func:`build_matrix` from ``(pattern id, family, column, outcome, n)`` groups in the order of their first result.
+
+    The same matrix as :func:`build_matrix` over the results the groups count
+    (a streaming reader counts groups instead of keeping a million results).
+    """
+    rows: dict[str, Row] = {}
+    columns: set[str] = set()
+    totals: Counter[str] = Counter()
+    for pid, family, col, outcome, n in counts:
+        columns.add(col)
+        row = rows.get(pid)
+        if row is None:
+            row = rows[pid] = Row(pid, family or "-")
+        elif row.family == "-" and family:
+            row.family = family
+        row.cells.setdefault(col, Counter())[outcome] += n
+        totals[outcome] += n
     ordered = sorted(rows.values(), key=lambda row: (row.family, row.pattern))
     return Matrix(sorted(columns, key=_column_key), ordered, totals)
 

@@ -50,6 +50,7 @@ __all__ = [
     "Result",
     "load_report",
     "merge_reports",
+    "merged_peak_rss",
     "model_problems",
     "new_report",
     "parse_report",
@@ -543,11 +544,7 @@ def model_problems(data: Mapping[str, Any], *, limit: int = 20) -> list[str]:
     for i, r in enumerate(data.get("results") or ()):
         if len(out) >= limit:
             break
-        at = f"$.results[{i}]"
-        if r["duration"] > MAX_SECONDS:
-            bad(f"{at}.duration", f"{r['duration']!r} is above the maximum {MAX_SECONDS:g} seconds")
-        for j, leaf in enumerate((r.get("observed") or {}).get("leaves") or ()):
-            _leaf_problems(leaf, f"{at}.observed.leaves[{j}]", bad)
+        result_problems(r, f"$.results[{i}]", bad)
     for i, c in enumerate(data.get("claims") or ()):
         if len(out) >= limit:
             break
@@ -569,6 +566,14 @@ def model_problems(data: Mapping[str, Any], *, limit: int = 20) -> list[str]:
         if len(set(ids)) != len(ids):
             bad(f"{where}.devices", f"the device {next(x for x in ids if ids.count(x) > 1)!r} is listed twice")
     return out[:limit]
+
+
+def result_problems(r: Mapping[str, Any], at: str, bad: Any) -> None:
+    """:func:`model_problems`' rules for one result (at JSON path ``at``) that fits the schema: ``bad(path, why)``."""
+    if r["duration"] > MAX_SECONDS:
+        bad(f"{at}.duration", f"{r['duration']!r} is above the maximum {MAX_SECONDS:g} seconds")
+    for j, leaf in enumerate((r.get("observed") or {}).get("leaves") or ()):
+        _leaf_problems(leaf, f"{at}.observed.leaves[{j}]", bad)
 
 
 def _is_number(x: Any) -> bool:
@@ -643,6 +648,31 @@ def merge_reports(reports: Iterable[Report]) -> Report:
     data["results"] = [r.to_dict() for r in sorted(results, key=lambda r: r.key)]
     data["claims"] = [c.to_dict() for c in claims]
     data["compiles"] = {"count": count, "by_process": {}}
+    peak = merged_peak_rss(reports, [rep.environment.host or f"report{i + 1}" for i, rep in enumerate(reports)])
+    if peak:
+        data["peak_rss"] = peak
     summarize(data)
     # built from checked reports; merging adds only host labels, which were checked above
     return Report.from_dict(data, source="merged report", check=False)
+
+
+def merged_peak_rss(reports: Iterable[Report], labels: Iterable[str]) -> dict[str, Any] | None:
+    """The ``peak_rss`` of a merge: ``max`` over the reports, ``by_process`` keyed ``LABEL/PROCESS``.
+
+    A report that was itself merged (it has ``hosts``) keeps its keys, which
+    already name the host. None when no report records ``peak_rss``.
+    """
+    found = False
+    top = 0
+    by_process: dict[str, int] = {}
+    for rep, label in zip(reports, labels, strict=True):
+        peak = rep.extra.get("peak_rss")
+        if not isinstance(peak, Mapping):
+            continue
+        found = True
+        top = max(top, int(peak.get("max") or 0))
+        for proc, value in (peak.get("by_process") or {}).items():
+            by_process[proc if rep.hosts else f"{label}/{proc}"] = value
+    if not found:
+        return None
+    return {"max": top, "by_process": by_process}

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from ._matrix import build_matrix, worst
+from ._matrix import Matrix, build_matrix, worst
 from ._model import OUTCOMES, Result
 from ._text import MAX_TERMINAL_MESSAGE, clip, printable
 
@@ -106,10 +106,13 @@ def _cell(counts: Any, style: Style) -> tuple[str, str | None]:
     return f"{style.mark(outcome)}{counts[outcome]}", outcome
 
 
-def matrix_lines(results: Iterable[Result], *, width: int = 100, style: Style | None = None) -> list[str]:
-    """The matrix, a legend and the totals, every line at most ``width`` characters (colour codes aside)."""
+def matrix_lines(results: Iterable[Result] | Matrix, *, width: int = 100, style: Style | None = None) -> list[str]:
+    """The matrix, a legend and the totals, every line at most ``width`` characters (colour codes aside).
+
+    ``results`` may be a :class:`~._matrix.Matrix` already built (a scanned report's ``matrix``).
+    """
     style = style or Style()
-    matrix = build_matrix(results)
+    matrix = results if isinstance(results, Matrix) else build_matrix(results)
     if not matrix.rows:
         return ["(no results)"]
     cells = {(row.pattern, col): _cell(row.cells.get(col), style) for row in matrix.rows for col in matrix.columns}

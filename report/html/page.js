@@ -102,7 +102,8 @@ var FPAGE=50,fpage=0;
 function renderFailures(){
  var m=matcher($("fq").value),list=[],box=$("failure-list");box.textContent="";
  D.failures.forEach(function(f){if(m(D.items.id[f[0]])||m(f[2]||""))list.push(f);});
- $("failure-count").textContent=list.length+" of "+D.failures.length+" failing items";
+ $("failure-count").textContent=list.length+" of "+D.failures.length+" failing items"+
+  (D.failuresLeftOut?" ("+D.failuresLeftOut+" more left out of this page: jaxpat report show --failures lists them)":"");
  if(!D.failures.length){box.appendChild(el("p",{"class":"note"},"No failures."));}
  list.slice(fpage*FPAGE,fpage*FPAGE+FPAGE).forEach(function(f){
   var d=el("div",{"class":"failure"});d.appendChild(idEl("div",{"class":"id"},D.items.id[f[0]]));
@@ -138,7 +139,8 @@ function renderItems(){
   if(want>=0&&I.o[i]!==want)continue;
   if(cellFilter&&(I.r[i]!==cellFilter[0]||I.c[i]!==cellFilter[1]))continue;
   if(!m(I.id[i]))continue;list.push(i);}
- var label=list.length+" of "+I.id.length+" items";
+ var label=list.length+" of "+I.id.length+" items"+
+  (D.itemsLeftOut?" ("+D.itemsLeftOut+" more left out of this page, which lists the first ones and every failing one; the matrix counts all)":"");
  if(cellFilter)label+=" in "+D.rows[cellFilter[0]][0]+" \u00b7 "+D.columns[cellFilter[1]];
  $("item-count").textContent=label;
  var hr=el("tr");["node id","column","outcome","seconds"].forEach(function(h){hr.appendChild(el("th",null,h));});
