@@ -133,7 +133,7 @@ FULL_N, QUICK_N = 1_000_000, 100_000
 
 
 def figure(name: str, n: int, wall: float, cpu: float, rss: float, code: int, size: float) -> Any:
-    """Figure 11 for one command: ``wall`` and ``cpu`` seconds, ``rss`` MiB, its exit status, ``size`` MiB per report."""
+    """Figure 11 for one command: ``wall`` and ``cpu`` seconds, ``rss`` MiB, exit status, ``size`` MiB per report."""
     from ._harness import Figure
 
     ratio = max(wall / LIMIT_SECONDS, rss / LIMIT_MIB)
