@@ -130,7 +130,7 @@ def test_installed_mutate_loads_every_equivalence_rule(venv: Path, tmp_path: Pat
                            "json"], capture_output=True, text=True, cwd=tmp_path, env=_env(tmp_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     summary = json.loads(proc.stdout)
-    assert summary["equivalence_rules"] == len(rules) == 15
+    assert summary["equivalence_rules"] == len(rules) >= 15
     assert summary["equivalent"] >= 1
     assert summary["unexplained"] == 0
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import jaxpat.conformance as c; print(c.__file__)"],
