@@ -41,7 +41,7 @@ from jaxpat.catalog import (
 )
 from jaxpat.conformance._compare import compare
 from jaxpat.conformance._wire import KeyData
-from jaxpat.conformance.oracles import KeyArray, OracleError, resolve
+from jaxpat.conformance.oracles import KeyArray, OracleError, resolve, threefry
 
 _CATALOG = load()
 _VALUE_PATTERNS = [p for p in _CATALOG.patterns if p.returns_value()]
@@ -215,7 +215,28 @@ _WRONG: dict[str, Callable[..., Any]] = {
                                                                    else [tree[k]])],
     "jit-retrace-per-static-value": lambda values: len(values),
     "at-add": lambda x, idx, value: (np.where(np.isin(np.arange(len(x)), idx), x + value, x).astype(x.dtype), x),
+    # the mapped axis summed instead of the other one
+    "vmap-in-axes": lambda x, in_axes: np.sum(x, axis=int(in_axes), dtype=x.dtype),
+    # the transposed transition matrix (columns read as rows)
+    "scan-markov-chain-sampler": lambda trans, init_state, uniforms: _markov_wrong(trans.T, init_state, uniforms),
+    # every draw from the same subkey (the key not threaded)
+    "prng-split-threading": lambda key, n: np.array(
+        [threefry.uniform(threefry.split(threefry.prng_key(key.seed), 2)[1], 1)[0]] * n, np.float32),
+    # fold_in(key, i + 1) instead of fold_in(key, i)
+    "prng-parallel-vs-fold-in": lambda key, n: (np.array(
+        [threefry.normal(threefry.fold_in(threefry.prng_key(key.seed), i + 1), 1)[0] for i in range(n)], np.float32),
+        np.array(threefry.normal(threefry.prng_key(key.seed), n), np.float32)),
+    # odd indices set instead of even ones
+    "index-update-eager-vs-jit": lambda x: np.where(np.arange(len(x)) % 2 == 1, np.float32(-1), x).astype(x.dtype),
 }
+
+
+def _markov_wrong(trans: np.ndarray, init_state: int, uniforms: np.ndarray) -> np.ndarray:
+    s, out = int(init_state), []
+    for u in np.asarray(uniforms, np.float64):
+        s = min(int(np.sum(np.cumsum(np.asarray(trans, np.float64)[s]) <= u)), len(trans) - 1)
+        out.append(s)
+    return np.array(out, np.int32)
 
 
 @pytest.mark.parametrize("pid", sorted(_WRONG))
@@ -263,6 +284,8 @@ _WRONG_FORM: dict[str, Callable[..., Any]] = {
     "jit-static-argnums": lambda x: float(x) if x > 0 else 2.0 * x,  # a Python float, not float32
     "grad-partial-derivatives": lambda x, y: [np.float32(2 * x * y), np.float32(x * x + 3)],  # a list, not a tuple
     "loop-while-early-exit": lambda n: np.asarray(_collatz(int(n)), np.int64),  # int64, not int32
+    # NumPy's defaults: int64 for integer bounds, float64 for a float bound
+    "arange-dtype": lambda start, stop, dtype: np.arange(start, stop, dtype=dtype),
 }
 
 
