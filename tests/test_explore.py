@@ -138,8 +138,8 @@ def test_oracles_agree_with_mathematics() -> None:
     assert arange.arange_int(10, 0, -3).tolist() == [10, 7, 4, 1]  # ceil(-10 / -3) = 4 elements
     assert arange.arange_int(5, 0, 1).tolist() == []
     assert arange.triangular(5).tolist() == [0, 1, 3, 6, 10]
-    assert float(loops.geometric_sum(np.float32(0.5), 10)) == 1.998046875  # (1 - 2**-10) / (1 - 1/2)
-    assert float(loops.geometric_sum_grad(np.float32(2.0), 4)) == 1 + 2 * 2 + 3 * 4
+    assert float(loops.power_sum(np.float32(0.5), 10)) == 1.998046875  # (1 - 2**-10) / (1 - 1/2)
+    assert float(loops.power_sum_grad(np.float32(2.0), 4)) == 1 + 2 * 2 + 3 * 4
     assert float(loops.power(np.float32(-2.0), 3)) == -8.0
     assert float(loops.power_grad(np.float32(3.0), 0)) == 0.0
     assert int(loops.collatz_steps(np.int32(27))) == 111  # the known record below 100

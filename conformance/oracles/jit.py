@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["branch_on_static", "count_calls", "count_distinct", "count_distinct_shapes", "count_states",
-           "count_traced_once", "matmul_self_sum", "newton_sqrt", "op_by_name", "rewrap_counts", "selu",
-           "set_first_100", "square_plus_one", "value_and_unit"]
+           "count_traced_once", "gram_times", "matmul_self_sum", "newton_sqrt", "op_by_name", "rewrap_counts",
+           "selu", "set_first_100", "sgd_step", "sin_six_times", "square_plus_one", "value_and_unit"]
 
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
@@ -99,3 +99,25 @@ def rewrap_counts(n_calls: int) -> tuple[int, int]:
 def count_states(n_calls: int) -> list[int]:
     """State threaded through a pure jitted count(n) -> (n + 1, n + 1) from 0: [1, 2, ..., n_calls]."""
     return list(range(1, n_calls + 1))
+
+def sgd_step(params: np.ndarray, grads: np.ndarray) -> np.ndarray:
+    """``params - 0.5 * grads`` (one plain gradient step; donation changes where it is written, not its value)."""
+    p = np.asarray(params)
+    return np.asarray(p.astype(np.float64) - 0.5 * np.asarray(grads, np.float64), dtype=p.dtype)
+
+
+def gram_times(x: np.ndarray) -> np.ndarray:
+    """``(x x^T) x`` in float64, rounded once to x's dtype."""
+    x = np.asarray(x)
+    x64 = x.astype(np.float64)
+    return ((x64 @ x64.T) @ x64).astype(x.dtype)
+
+
+def sin_six_times(x: np.ndarray) -> np.ndarray:
+    """``sin(sin(sin(sin(sin(sin(x))))))`` elementwise in float64, rounded once to x's dtype (checkpointing
+    changes what is saved for the gradient, not the value)."""
+    x = np.asarray(x)
+    y = x.astype(np.float64)
+    for _ in range(6):
+        y = np.sin(y)
+    return y.astype(x.dtype)

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["at_add", "at_max", "at_min", "at_set", "reshape_copy_update", "slice_copy_update"]
+__all__ = ["at_add", "at_max", "at_min", "at_set", "logical_and_or", "reshape_copy_update", "set_even_below_64",
+           "set_first", "slice_copy_update"]
 
 
 def _cast(value: Any, dtype: np.dtype) -> Any:
@@ -60,3 +61,24 @@ def reshape_copy_update(x: np.ndarray, value: Any) -> tuple[np.ndarray, np.ndarr
     v = np.array(x, copy=True).reshape(-1)
     v[0] = _cast(value, v.dtype)
     return np.array(x, copy=True), v
+
+def set_first(x: np.ndarray, v: Any) -> np.ndarray:
+    """x with element 0 replaced by v (``a = x.copy(); a[0] = v``)."""
+    a = np.array(x, copy=True)
+    a[0] = _cast(v, a.dtype)
+    return a
+
+
+def set_even_below_64(x: np.ndarray) -> np.ndarray:
+    """x with every even index below 64 set to -1 (``a[0:64:2] = -1`` on a copy; 32 updates)."""
+    a = np.array(x, copy=True)
+    a[0:64:2] = -1
+    return a
+
+
+def logical_and_or(x: np.ndarray) -> np.ndarray:
+    """``[all(x < 0) and sum(x^2) > 10, any(x > 0) or sum(x^2) > 10]`` as bool[2] (sum of squares in float64:
+    the domain keeps it far from 10 or exact)."""
+    x64 = np.asarray(x, np.float64)
+    big = bool(np.sum(x64 * x64) > 10)
+    return np.array([bool(np.all(x64 < 0)) and big, bool(np.any(x64 > 0)) or big], dtype=bool)

@@ -166,6 +166,8 @@ def split_threading_loop(key, n):
     for _ in range(n):
         key, subkey = jax.random.split(key)
         draws.append(jax.random.uniform(subkey))
+    if not draws:  # n = 0: no draw (jnp.stack needs at least one; found by jaxpat check --explore)
+        return jnp.zeros((0,), jnp.float32)
     return jnp.stack(draws)
 
 

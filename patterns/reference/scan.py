@@ -145,6 +145,8 @@ def _markov_python(trans, init_state, uniforms):
     for i in range(uniforms.shape[0]):
         state = _next_state(trans, state, uniforms[i])
         states.append(state)
+    if not states:  # no step: no state visited (jnp.stack needs at least one; found by jaxpat check --explore)
+        return jnp.zeros((0,), jnp.int32)
     return jnp.stack(states)
 
 
@@ -155,6 +157,8 @@ def _markov_fori_body(i, carry):
 
 
 def _markov_fori(trans, init_state, uniforms):
+    if uniforms.shape[0] == 0:  # the body cannot even trace uniforms[i] on an empty axis (jaxpat check --explore)
+        return jnp.zeros((0,), jnp.int32)
     init = (jnp.asarray(init_state, jnp.int32), jnp.zeros(uniforms.shape[0], jnp.int32),
             jnp.asarray(trans), jnp.asarray(uniforms))
     _, states, _, _ = lax.fori_loop(0, uniforms.shape[0], _markov_fori_body, init)
@@ -229,12 +233,15 @@ def broadcast_carry_python(xs, init):
     for i in range(xs.shape[0]):
         carry = carry + xs[i]
         ys.append(carry)
+    if not ys:  # no step: the carry is init, no rows (jnp.stack needs at least one; found by jaxpat check --explore)
+        return carry, jnp.zeros((0, *jnp.shape(init)), jnp.result_type(init, xs))
     return carry, jnp.stack(ys)
 
 
 def broadcast_carry_cumsum(xs, init):
     ys = init[None, :] + jnp.cumsum(xs)[:, None]
-    return ys[-1], ys
+    # no step: the final carry is init (ys[-1] of no rows is out of bounds; found by jaxpat check --explore)
+    return (ys[-1] if xs.shape[0] else jnp.asarray(init, ys.dtype)), ys
 
 
 # --- scan-over-python-list-of-scalars: a list of elements is not a sequence (seed 001) ---------
