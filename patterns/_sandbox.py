@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)  # the plugin's prints go to stderr
     from ._session import Session
 
+    if "--registry" in args:
+        # JAX first, as in an executor: its import is not the plugin's (budget), and a hook that changes JAX's
+        # config is then seen
+        import jax  # noqa: F401
     session = Session(strict=False)
     sources = []
     os.write(out_fd, _PHASE.encode())  # the plugin's budget counts from here
@@ -227,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _registry_answer(name: str, autoload: bool | None) -> dict[str, Any]:
     """The plugin ``name`` registered alone (its implementations too), as plain data."""
-    import jax  # noqa: F401  - imported first, as in an executor, so a hook that changes JAX's config is seen
+    import jax  # noqa: F401  - before the plugin's hooks (main imported it already), as in an executor
 
     from ._registry import load_registry
 

@@ -213,11 +213,11 @@ def test_plugin_import_error_and_raising_hook_are_isolated(suite: pytest.Pyteste
     _, report = run(suite, "--jaxpat-load", "import_error", "--jaxpat-load", "hook_raises",
                          "--jaxpat-load", "good")
     impls = by_impl(report)
-    assert impls["jaxpat::plugin[import_error]"][0]["outcome"] == "failed"
+    assert impls["jaxpat::plugin[import_error]"][0]["outcome"] == "error"
     assert "needs a library that is not installed" in impls["jaxpat::plugin[import_error]"][0]["message"]
     hook = [r for r in report["results"] if "hook_raises" in r["nodeid"]]
     assert hook
-    assert hook[0]["outcome"] == "failed"
+    assert hook[0]["outcome"] == "error"
     assert "hook exploded" in hook[0]["message"]
     assert outcomes({"impls": impls}, "good.cumsum") == {"passed"}
 
@@ -228,7 +228,7 @@ def test_invalid_catalog_is_reported_and_report_written(suite: pytest.Pytester, 
     suite.makefile(".yaml", bad="version: 1\npatterns:\n  - id: t-bad\n    family: scann\n")
     result, report = run(suite, "--jaxpat-catalog", "bad.yaml", "--jaxpat-load", "good")
     [r] = [r for r in report["results"] if r["nodeid"] == "jaxpat::plugin[catalog:bad.yaml]"]
-    assert r["outcome"] == "failed"
+    assert r["outcome"] == "error"
     assert "bad.yaml:4:13: pattern 't-bad', field 'family'" in r["message"]
     assert "did you mean `scan`?" in r["message"]
     assert outcomes({"impls": by_impl(report)}, "good.cumsum") == {"passed"}
@@ -244,7 +244,7 @@ def test_absent_platform_is_skipped_with_existing_devices(suite: pytest.Pytester
     assert "devices here: cpu:0" in r["message"]
     _, report = run(suite, "--jaxpat-platforms", "tpu", "--jaxpat-strict-platforms")
     [r] = [r for r in report["results"] if r["nodeid"] == "jaxpat::platform[tpu]"]
-    assert r["outcome"] == "failed"
+    assert r["outcome"] == "error"
 
 
 def test_hang_and_crash_are_isolated_under_xdist(suite: pytest.Pytester, record_property: Any) -> None:

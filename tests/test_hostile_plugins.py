@@ -217,7 +217,7 @@ def _setup_error(runs: dict[str, Any], name: str) -> str:
     found = [r for r in runs["hostile"]["report"]["results"]
              if r["nodeid"] == f"jaxpat::plugin[{name}]" or r["nodeid"].startswith(f"jaxpat::plugin[{name}:")]
     assert len(found) == (2 if name == "dup" else 1), [r["nodeid"] for r in found]
-    assert all(r["outcome"] == "failed" for r in found)
+    assert all(r["outcome"] == "error" for r in found)
     return "\n".join(str(r["message"]) for r in found)
 
 
@@ -362,7 +362,7 @@ def test_a_plugin_that_ends_or_holds_its_process_while_loading_is_one_failed_ite
     `plugin[NAME]` item, never a green run."""
     record_property("reliability", KIND)
     [r] = [r for r in cheat_runs["cheat"]["report"]["results"] if r["nodeid"] == f"jaxpat::plugin[{name}]"]
-    assert r["outcome"] == "failed"
+    assert r["outcome"] == "error"  # a setup item: E, not a failed check
     if name == "gil_import":
         assert "took longer than its budget" in r["message"], r["message"]
     else:

@@ -321,8 +321,10 @@ def test_scanning_keeps_a_few_bytes_per_result(tmp_path: Path, monkeypatch: pyte
     assert loaded > 1500, loaded
 
 
-def test_the_cli_reads_streams(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_reads_streams(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
     """``jaxpat report`` show/diff/merge/html print what the loaded report gives."""
+    monkeypatch.setenv("COLUMNS", "100")  # the width `report show` draws at, whatever terminal runs the suite
     old = write(tmp_path, "old.json", rich("a"))
     new = write(tmp_path, "new.json", rich("b", drift=True))
     assert main(["report", "show", str(new), "--failures"]) == 1
