@@ -76,6 +76,7 @@ def item_specs(registry: Any, devices: list[Any], pattern_globs: list[str]) -> l
 def run_spec(spec: Any, by_transform: Counter, call_compiles: Counter) -> None:
     """One item's JAX work (see the module docstring); exceptions are the suite's business, not ours."""
     import jax
+
     from jaxpat.catalog import ExpectedError
     from jaxpat.conformance._execute import _call, _check_grads, build_args, config_scope, expectation
 
@@ -119,6 +120,7 @@ def _leaf_signature(x: Any) -> Any:
 def jit_signature(spec: Any) -> tuple:
     """What ``jax.jit`` keys a compiled program on, for this item (dynamic avals, static values, config)."""
     import jax
+
     from jaxpat.conformance._execute import build_args
 
     sig = spec.pattern.signature
@@ -148,10 +150,9 @@ def main(argv: list[str] | None = None) -> int:
 
     jax.monitoring.register_event_duration_secs_listener(_on_event)
 
+    from jaxpat import patterns
     from jaxpat.catalog import ExpectedError
     from jaxpat.conformance._execute import expectation, select_devices
-
-    from jaxpat import patterns
 
     registry = patterns.load_registry()
     devices, _ = select_devices(None, False)

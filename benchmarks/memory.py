@@ -43,6 +43,7 @@ def measure(patterns: list[str], *, release: bool = True, budget: int = 0,
     """
     import jax
     import jax.monitoring
+
     from jaxpat.conformance import _execute
     from jaxpat.conformance._execute import select_devices
     from jaxpat.conformance._memory import current_rss, peak_rss

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = ap.parse_args(argv)
 
     import jax
+
     from jaxpat.conformance import _execute
     from jaxpat.conformance._execute import select_devices
     from jaxpat.patterns import load_registry

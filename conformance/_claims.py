@@ -12,6 +12,7 @@ import fnmatch
 from typing import Any
 
 import pytest
+
 from jaxpat.catalog import Pattern
 
 from ._collect import Device, ImplRef, PatternCollector, ask, item_limit, jax_version, reuse_support

@@ -272,6 +272,7 @@ def build_tables(*, speed: bool = True) -> dict[str, Any]:
     """Measure every ``seed_table`` row of the catalog (and, with ``speed``, every speed claim); return the
     tables, the speed claims and the discrepancies."""
     import jax
+
     from jaxpat.patterns import load_registry
 
     registry = load_registry()

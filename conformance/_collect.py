@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jaxpat.catalog import Catalog, Pattern
 
 from jaxpat._util import dist_version
+from jaxpat.catalog import Catalog, Pattern
 
 from ._setup import GUARDED_CONFIG, DeviceNaming, default_cache_dir
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from jaxpat.catalog import ArrayValue, DictValue, KeyDataValue, ListValue, Tolerance, TupleValue, Value
 
 from ._wire import KeyData, Other, flatten

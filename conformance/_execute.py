@@ -18,6 +18,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+
 from jaxpat.catalog import (
     ArrayValue,
     Case,

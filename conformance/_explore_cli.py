@@ -76,9 +76,8 @@ def _selected(ns: argparse.Namespace, pattern_id: str) -> bool:
 
 
 def _listing(ns: argparse.Namespace, catalog: Any, out: TextIO) -> int:
-    from jaxpat.catalog._explore import coverage, coverage_line, explore_transforms
-
     from jaxpat._util import table
+    from jaxpat.catalog._explore import coverage, coverage_line, explore_transforms
 
     patterns = [p for p in catalog if _selected(ns, p.id)]
     if ns.format == "json":
@@ -112,6 +111,7 @@ def saved_cases(report: Any, catalog: Any, patterns: list[str] | None = None) ->
     the same example twice gives the same id.
     """
     import yaml
+
     from jaxpat.catalog import decode, encode
     from jaxpat.catalog._explore import explore_transforms
 

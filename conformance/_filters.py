@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jaxpat.report import parse_nodeid
 
 from jaxpat._util import did_you_mean
+from jaxpat.report import parse_nodeid
 
 from ._options import TRANSFORM_CHOICES
 

@@ -37,10 +37,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxpat.catalog import CLAIM_KINDS, ArrayValue, Case, Claims, EarlyExitClaim, GeneratedArray, Pattern
-from jaxpat.patterns import Implementation
 
 from jaxpat._util import first_line
+from jaxpat.catalog import CLAIM_KINDS, ArrayValue, Case, Claims, EarlyExitClaim, GeneratedArray, Pattern
+from jaxpat.patterns import Implementation
 
 from ._claim_verdicts import (
     MIN_SPEED_ROUNDS,

@@ -31,6 +31,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from jaxpat.catalog import ArrayValue, ExpectedError, GeneratedArray, Pattern
 from jaxpat.patterns import Implementation
 

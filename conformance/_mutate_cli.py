@@ -51,6 +51,7 @@ def add_parser(subparsers: Any) -> None:
 
 def mutate_command(ns: argparse.Namespace) -> int:
     import jax
+
     from jaxpat.patterns import load_registry
 
     from ._mutate import load_equivalents, run_mutants, summarise

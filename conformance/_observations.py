@@ -32,6 +32,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+
 from jaxpat.catalog import ObserveClaim, Pattern
 from jaxpat.patterns import Implementation
 

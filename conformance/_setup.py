@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jaxpat.patterns import hookimpl
-
 from jaxpat._util import cache_root
+from jaxpat.patterns import hookimpl
 
 __all__ = ["GUARDED_CONFIG", "DeviceNaming", "ExtraCatalog", "catalog_with_files", "default_cache_dir", "jsonable"]
 

@@ -17,6 +17,7 @@ from ._implementation import Implementation
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
+
     from jaxpat.catalog import Catalog
 
 __all__ = ["PluginInfo", "Registry"]

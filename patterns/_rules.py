@@ -13,15 +13,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jaxpat.catalog import CatalogError, load_files
-
 from jaxpat._util import did_you_mean
+from jaxpat.catalog import CatalogError, load_files
 
 from ._errors import Problem
 from ._implementation import Implementation
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
+
     from jaxpat.catalog import Catalog, Pattern
 
 __all__ = [

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from jaxpat.catalog import NoMatchError
 
 from jaxpat import catalog
+from jaxpat.catalog import NoMatchError
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,7 @@ def test_reprs_are_short(cat: catalog.Catalog) -> None:
 
 def test_every_value_kind_has_a_numpy_form() -> None:
     import numpy as np
+
     from jaxpat.catalog import (
         ArrayValue,
         DictValue,
@@ -88,6 +89,7 @@ def test_key_data_matches_jax(seed: int) -> None:
     """The key data computed without JAX is what JAX gives (JAX is the oracle here)."""
     jax = pytest.importorskip("jax")
     import numpy as np
+
     from jaxpat.catalog import KeyValue
 
     want = np.asarray(jax.random.key_data(jax.random.key(seed)))

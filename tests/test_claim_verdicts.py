@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import pytest
+
 from jaxpat.catalog import Claims
 from jaxpat.conformance import _claim_verdicts as cv
 

@@ -10,10 +10,9 @@ import pytest
 
 jax = pytest.importorskip("jax")
 
+from jaxpat import catalog  # noqa: E402
 from jaxpat.conformance import _measure as _claims  # noqa: E402
 from jaxpat.patterns import Implementation, load_registry  # noqa: E402
-
-from jaxpat import catalog  # noqa: E402
 
 CATALOG = """\
 version: 1

@@ -17,10 +17,10 @@ import pytest
 jax = pytest.importorskip("jax")
 
 import jax.numpy as jnp  # noqa: E402
-from jaxpat.conformance import _measure  # noqa: E402
-from jaxpat.patterns import Implementation  # noqa: E402
 
 from jaxpat import catalog  # noqa: E402
+from jaxpat.conformance import _measure  # noqa: E402
+from jaxpat.patterns import Implementation  # noqa: E402
 
 CATALOG = """\
 version: 1

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 import pytest
+
 from jaxpat.catalog import Claims
 from jaxpat.conformance import _claim_verdicts as cv
 
@@ -247,6 +248,7 @@ def test_in_place_observed_and_a_rebuilt_array_flips_it(registry: Any) -> None:
 
 def test_operands_counted_and_a_short_circuit_flips_it(registry: Any) -> None:
     import jax.numpy as jnp
+
     from jaxpat.patterns.observe import operand
 
     held = _measure(registry, "logical-ops-evaluate-both", impl="logical_and_or")
@@ -349,6 +351,7 @@ def test_every_reference_implementation_conforms(registry: Any, pattern_id: str)
 def test_a_wrong_gradient_of_arange_is_caught(registry: Any) -> None:
     """The arange pattern's cases catch an implementation whose weights are off by one (1..n, not 0..n-1)."""
     import jax.numpy as jnp
+
     from jaxpat.conformance._execute import ConformanceFailure, ItemSpec, run_item
 
     pattern = registry.catalog.get("arange-grad-under-jit")

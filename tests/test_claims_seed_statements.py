@@ -16,6 +16,7 @@ import pytest
 jax = pytest.importorskip("jax")
 
 import jax.numpy as jnp  # noqa: E402
+
 from jaxpat.conformance._execute import ConformanceFailure, ItemSpec, run_item  # noqa: E402
 from jaxpat.patterns import load_registry  # noqa: E402
 

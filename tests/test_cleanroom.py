@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from jaxpat.catalog import ArrayValue, ExpectedError
 from jaxpat.conformance import _judge, _wire
 from jaxpat.conformance._collect import NAME_RULE, safe_label, skeleton

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from jaxpat.catalog import ArrayValue, Tolerance
 from jaxpat.conformance import _compare
 from jaxpat.conformance._filters import cache_dir_problem, filter_problems, selects
@@ -448,6 +449,7 @@ def test_items_that_never_ran_count_in_pytests_last_line() -> None:
     from types import SimpleNamespace
 
     from _pytest.terminal import TerminalReporter
+
     from jaxpat.conformance._summary import FinalReport
 
     results = {f"i{k}": {"outcome": "passed" if k < 3 else "not_run"} for k in range(16)}

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from jaxpat.catalog import CatalogError
 
 from jaxpat import catalog
 from jaxpat._cli import main
+from jaxpat.catalog import CatalogError
 
 CORPUS = Path(__file__).parent / "corpus"
 FILES = sorted(CORPUS.glob("*.yaml"))

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jaxpat.catalog._build import merge_tolerance
-from jaxpat.conformance import _workers
 
 from jaxpat import catalog
+from jaxpat.catalog._build import merge_tolerance
+from jaxpat.conformance import _workers
 
 EXAMPLES = Path(__file__).parent / "examples" / "devices"
 BASE = ["-p", "no:cacheprovider", "--jaxpat", "--jaxpat-only", "--jaxpat-no-cache", "--jaxpat-report", "report.json"]

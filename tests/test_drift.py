@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from jaxpat.conformance._session import SUPPORTED_JAX, jax_warnings
-from jaxpat.report import _drift
 
 from jaxpat import report as _report
 from jaxpat._cli import main
 from jaxpat._util import Exit
+from jaxpat.conformance._session import SUPPORTED_JAX, jax_warnings
+from jaxpat.report import _drift
 
 ROOT = Path(__file__).parents[1]
 SCAN = "jaxpat::scan-cumsum::five[reference.lax_scan-cpu:0-jit]"
@@ -245,6 +245,7 @@ def test_diff_help_documents_the_exit_statuses(capsys: pytest.CaptureFixture[str
 def test_observations_of_values_keys_and_errors() -> None:
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp
+
     from jaxpat.conformance._observe import MAX_VALUES, observe_error, observe_value
 
     obs = observe_value((jnp.float32(-31.0) / 6, {"n": jnp.arange(3)}))

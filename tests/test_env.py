@@ -156,9 +156,8 @@ def test_cache_dir_default_ignores_an_empty_value(tmp_path: Path) -> None:
 
 
 def test_a_bad_cache_dir_turns_the_parse_cache_off_for_library_callers(clean: pytest.MonkeyPatch) -> None:
-    from jaxpat.catalog import _parse_cache
-
     from jaxpat import catalog
+    from jaxpat.catalog import _parse_cache
 
     clean.setenv("JAXPAT_CACHE_DIR", "/dev/null")
     assert _parse_cache.cache_dir() is None

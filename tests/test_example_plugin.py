@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jaxpat.patterns.testing import check_plugin
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "jaxpat-example-plugin"

@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+
 from jaxpat.catalog import CatalogError
 from jaxpat.catalog._loader import _load_bytes
 
@@ -128,6 +129,7 @@ def test_every_shipped_oracle_name_resolves_and_nothing_else_does() -> None:
 
 def test_oracles_agree_with_mathematics() -> None:
     import numpy as np
+
     from jaxpat.catalog import KeyValue
     from jaxpat.conformance.oracles import arange, arrays, control, loops, prng, scan, threefry, vmap
 
@@ -243,6 +245,7 @@ def test_a_wrong_on_empty_input_is_found_and_shrunk_to_the_minimal_example() -> 
 
 def test_a_right_implementation_passes_every_example_and_shapes_come_from_buckets() -> None:
     import numpy as np
+
     from jaxpat.conformance._explore import run_exploration
 
     pattern = _cumsum_pattern()
@@ -264,6 +267,7 @@ def test_a_right_implementation_passes_every_example_and_shapes_come_from_bucket
 
 def test_exploration_is_reproducible_from_its_seed() -> None:
     import numpy as np
+
     from jaxpat.conformance._explore import item_seed, run_exploration
 
     pattern = _cumsum_pattern()
@@ -412,6 +416,7 @@ def test_the_repro_reproduces_the_shrunk_example(edgy: dict) -> None:
 
 def test_save_turns_the_failing_example_into_a_catalog_case(edgy: dict, tmp_path: object) -> None:
     import yaml
+
     from jaxpat.catalog import load
     from jaxpat.catalog._loader import SHIPPED
 
@@ -468,10 +473,10 @@ patterns:
 
 def test_mutate_explore_kills_the_edge_mutants_that_every_fixed_case_lets_through(tmp_path: object) -> None:
     import jax
-    from jaxpat.conformance import _mutate
-    from jaxpat.patterns import Implementation
 
     from jaxpat import catalog
+    from jaxpat.conformance import _mutate
+    from jaxpat.patterns import Implementation
 
     path = tmp_path / "c.yaml"  # type: ignore[operator]
     path.write_text(_SQUARE)

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from jaxpat.catalog import CatalogError
 from jaxpat.catalog._loader import _load_bytes
 from jaxpat.catalog._yaml import parse

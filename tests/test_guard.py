@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import jaxpat.catalog._loader as loader
 import pytest
-from jaxpat.patterns import _guard
 
+import jaxpat.catalog._loader as loader
 from jaxpat._env import EnvError
+from jaxpat.patterns import _guard
 
 
 @pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt(), GeneratorExit(), ValueError("v")],

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jaxpat.catalog import Condition, Deviation
 from jaxpat.conformance import _history as h
 from jaxpat.conformance import _history_view as view
@@ -554,9 +555,8 @@ def test_history_file_round_trip_and_bad_files(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_merge_reports_then_rebuild_from_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from jaxpat.report import write_report
-
     from jaxpat._cli import main
+    from jaxpat.report import write_report
 
     paths = []
     for release, items in three_patterns().items():

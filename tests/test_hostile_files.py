@@ -14,11 +14,11 @@ import os
 import sys
 
 import pytest
+
+from jaxpat._cli import main
 from jaxpat.catalog import CatalogError, load, validate
 from jaxpat.catalog._loader import read_catalog_file
 from jaxpat.catalog._names import BUILTIN_EXCEPTIONS, JAX_ERRORS, exception_name_problem
-
-from jaxpat._cli import main
 
 KIND = "malformed catalog files"
 
@@ -105,6 +105,7 @@ def test_a_file_over_the_limit_is_refused_without_reading_it(tmp_path, monkeypat
 def test_exception_names_the_validator_accepts_are_the_ones_the_suite_resolves():
     """JAX_ERRORS is jax.errors' exception classes, exactly; every accepted name resolves at run time."""
     import jax.errors
+
     from jaxpat.conformance._execute import resolve_exception
 
     actual = sorted(n for n, v in vars(jax.errors).items() if isinstance(v, type) and issubclass(v, BaseException))

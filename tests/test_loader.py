@@ -12,10 +12,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from jaxpat.catalog import CatalogError, Problem
-from jaxpat.catalog._yaml import Limits, parse
 
 from jaxpat import catalog
+from jaxpat.catalog import CatalogError, Problem
+from jaxpat.catalog._yaml import Limits, parse
 
 BASE = """\
 version: 1

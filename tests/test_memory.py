@@ -83,6 +83,7 @@ def _square(x: Any) -> Any:
 def test_release_pattern_drops_compiled_programs_at_a_new_pattern_only(monkeypatch: pytest.MonkeyPatch) -> None:
     import jax
     import jax.numpy as jnp
+
     from jaxpat.conformance import _execute
 
     monkeypatch.setattr(_execute, "_LAST_PATTERN", [None])

@@ -13,10 +13,9 @@ import pytest
 
 jax = pytest.importorskip("jax")
 
+from jaxpat import catalog  # noqa: E402
 from jaxpat.conformance import _mutate  # noqa: E402
 from jaxpat.patterns import Implementation, load_registry  # noqa: E402
-
-from jaxpat import catalog  # noqa: E402
 
 WEAK = """\
 version: 1

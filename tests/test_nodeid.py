@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from jaxpat.report import NodeId, Result, format_nodeid, nodeid_record, parse_nodeid
 
 # every shape the collectors build (conformance/_collect.py, _claims.py, _multiprocess.py), written out by hand

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from jaxpat.conformance import _cli, _options
 
 #: pytest options that `jaxpat check` always passes itself, so it has no flag for them.

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from jaxpat.catalog import (
     ArrayValue,
     DictValue,

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from jaxpat import catalog
 from jaxpat.catalog import CatalogError, _parse_cache, _yaml
 from jaxpat.catalog._loader import SHIPPED, _load_bytes
 from jaxpat.catalog._parse_cache import ENV_CACHE_DIR, ENV_DISABLE, cache_dir, cached_parse
 from jaxpat.catalog._yaml import Document, Limits, parse
-
-from jaxpat import catalog
 
 VALID = """\
 version: 1

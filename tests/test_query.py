@@ -6,9 +6,9 @@ import json
 import math
 
 import pytest
-from jaxpat.catalog import Condition, Deviation, decode
 
 from jaxpat import catalog
+from jaxpat.catalog import Condition, Deviation, decode
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from typing import Any
 import jax
 import jax.monitoring
 import pytest
+
 from jaxpat.catalog import ExpectedError
 from jaxpat.conformance._execute import build_args, config_scope
 from jaxpat.patterns import load_registry

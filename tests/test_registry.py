@@ -14,6 +14,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+from jaxpat import patterns
 from jaxpat.catalog import Catalog, Pattern, Signature
 from jaxpat.patterns import (
     Implementation,
@@ -27,8 +29,6 @@ from jaxpat.patterns import (
     load_registry,
 )
 from jaxpat.patterns.testing import check_plugin
-
-from jaxpat import patterns
 
 # ---------------------------------------------------------------------------
 # Fixtures: a small catalog, in-process plugins, fake entry points

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from _browser import open_page
-from jaxpat.report import _html
 
 from jaxpat import report as _report
 from jaxpat._cli import main
+from jaxpat.report import _html
 
 FAMILIES = {"scan-cumsum": "scan", "scan-reverse": "scan", "loops-fori": "loops", "prng-split": "prng"}
 

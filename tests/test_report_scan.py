@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jaxpat.report import _html, _scan
 
 from jaxpat import report as _report
 from jaxpat._cli import main
+from jaxpat.report import _html, _scan
 
 NODE = "jaxpat::{p}::{c}[reference.{i}-cpu:0-{t}]"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jaxpat.conformance import _reuse
 
 EXAMPLE = Path(__file__).parent / "examples" / "reuse"
@@ -90,9 +91,8 @@ def test_a_rerun_with_nothing_changed_reuses_everything_but_speed_claims(work: P
     assert report["environment"]["judge"]["executor_pids"] == {}
     first = next(r for r in report["results"] if r["nodeid"] in ITEMS - {SPEED})
     assert set(first["reused"]) == {"run", "date"}
-    from jaxpat.report._model import schema
-
     from jaxpat._jsonschema import problems
+    from jaxpat.report._model import schema
 
     assert problems(report, schema()) == []
 
@@ -258,9 +258,8 @@ def test_timing_figures_are_recognised() -> None:
 
 
 def test_the_html_page_marks_reused_items() -> None:
-    from jaxpat.report._html import _payload
-
     from jaxpat import report as _report
+    from jaxpat.report._html import _payload
 
     data = _report.new_report({"host": "h"}, ["jaxpat", "check"])
     ran = {"nodeid": "jaxpat::p::c[x.y-cpu:0-jit]", "outcome": "passed", "duration": 0.5, "message": None,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from jaxpat.catalog._schema import build_schema, render_schema
-from jaxpat.catalog._yaml import parse
 
 from jaxpat import catalog
+from jaxpat.catalog._schema import build_schema, render_schema
+from jaxpat.catalog._yaml import parse
 
 jsonschema = pytest.importorskip("jsonschema")
 

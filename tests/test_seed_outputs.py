@@ -74,6 +74,7 @@ def registry() -> Any:
 def test_seed_case_passes_and_a_wrong_output_is_caught(registry: Any, pc: tuple[Any, Any]) -> None:
     """The reference implementation reproduces the seed's output; the same output bumped by one ulp-ish step fails."""
     import jax
+
     from jaxpat.catalog import ExpectedError
     from jaxpat.conformance._execute import ConformanceFailure, ItemSpec, run_item
 

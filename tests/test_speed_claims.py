@@ -113,6 +113,7 @@ def test_speed_claim_is_measured_on_the_catalog_pattern() -> None:
     import dataclasses
 
     import jax
+
     from jaxpat.patterns import load_registry
 
     reg = load_registry()

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from jaxpat.report import Result
 
 from jaxpat import report as _report
+from jaxpat.report import Result
 
 
 def result(pattern: str, transform: str, outcome: str = "passed", *, host: str | None = None,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from jaxpat.catalog import Claims, Condition, GradSpec, MeasurementSettings, MemoryClaim, NoMatchError, Raises, Source
 
 from jaxpat import catalog
 from jaxpat._cli import main
+from jaxpat.catalog import Claims, Condition, GradSpec, MeasurementSettings, MemoryClaim, NoMatchError, Raises, Source
 
 
 @pytest.fixture

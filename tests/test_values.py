@@ -8,6 +8,7 @@ import string
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from jaxpat.catalog import (
     ArrayValue,
     DictValue,

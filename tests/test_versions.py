@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from jaxpat.catalog._model import Deviation, is_prerelease, version_matches, version_problem
 from jaxpat.conformance._session import SUPPORTED_JAX, jax_warnings
 

@@ -6,6 +6,7 @@ import inspect
 import re
 
 import pytest
+
 from jaxpat.conformance import _xdist
 
 

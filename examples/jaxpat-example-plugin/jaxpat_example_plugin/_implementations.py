@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 from jax import lax
+
 from jaxpat.patterns import Implementation
 
 

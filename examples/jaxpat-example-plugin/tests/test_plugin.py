@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jaxpat_example_plugin
 import numpy as np
+
 from jaxpat.patterns.testing import check_plugin
 
 

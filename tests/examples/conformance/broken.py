@@ -4,6 +4,7 @@ import itertools
 
 import jax
 import jax.numpy as jnp
+
 from jaxpat.patterns import Implementation, hookimpl
 
 _calls = itertools.count()

@@ -2,6 +2,7 @@
 
 import jax.numpy as jnp
 from jax import lax
+
 from jaxpat.patterns import Implementation, hookimpl
 
 

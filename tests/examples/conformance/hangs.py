@@ -5,6 +5,7 @@ import os
 
 import jax.numpy as jnp
 from jax import lax
+
 from jaxpat.patterns import Implementation, hookimpl
 
 

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
+
 from jaxpat.patterns import Implementation, Unavailable, hookimpl
 
 _COUNTER = itertools.count()

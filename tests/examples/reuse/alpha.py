@@ -2,6 +2,7 @@
 under the fake version 0.12.99 set by sitecustomize.py it adds 2, a wrong result)."""
 
 import jax
+
 from jaxpat.patterns import Implementation, hookimpl
 
 
