@@ -607,6 +607,26 @@ def test_docs_history_matches_its_history_file() -> None:
     assert len(hist.ran()) >= 3
 
 
+def test_every_version_keyed_deviation_is_confirmed_by_a_committed_history() -> None:
+    """Each deviation keyed on a JAX version has its bound confirmed -- absent and present on the releases each
+    side of it -- by one of the committed history files (docs/history/*.json: the whole-catalog history and the
+    targeted runs around each bound), and none contradicts it."""
+    from jaxpat.catalog import load
+
+    deviations = [(p.id, d, str(p.location)) for p in load() for d in p.deviations if d.when.jax]
+    assert deviations
+    confirmed: set[tuple[str, str]] = set()
+    for path in sorted((ROOT / "docs" / "history").glob("*.json")):
+        hist = h.load_history(path)
+        for c in h.check_catalog(hist, deviations, hist.meta.get("index_releases") or []):
+            assert c.verdict != "contradicted", (path.name, c.to_dict())
+            if c.verdict == "confirmed":
+                confirmed.add((c.pattern, str(c.to_dict().get("when"))))
+    missing = [(pid, str(d.when)) for pid, d, _ in deviations
+               if not any(pattern == pid for pattern, _ in confirmed)]
+    assert missing == [], "a version bound no committed history confirms (jaxpat history --bisect OLD NEW)"
+
+
 def test_the_catalog_agrees_with_the_committed_history() -> None:
     """No version-keyed deviation of the shipped catalog is contradicted by docs/history/history.json."""
     from jaxpat.catalog import load
