@@ -23,7 +23,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
@@ -625,24 +625,11 @@ def merge_reports(reports: Iterable[Report]) -> Report:
     reports = list(reports)
     if not reports:
         raise ReportError("nothing to merge")
-    hosts: list[Environment] = []
+    hosts, claims, statuses, count = merged_head(reports)
     results: list[Result] = []
-    claims: list[ClaimRecord] = []
-    statuses, count = set(), 0
     for i, rep in enumerate(reports):
         own = rep.environment.host or f"report{i + 1}"
-        for env in rep.environments:
-            label = env.host or own
-            if any(h.host == label for h in hosts):
-                raise ReportError(
-                    f"two reports come from hosts labelled {label!r}: merging would pool their results; "
-                    "give each run its own label (jaxpat check --label NAME)"
-                )
-            hosts.append(Environment.from_dict({**env.to_dict(), "host": label}))
         results += [Result.from_dict({**r.to_dict(), "host": r.host or own}) for r in rep.results]
-        claims += [ClaimRecord.from_dict({**c.to_dict(), "host": c.host or own}) for c in rep.claims]
-        statuses.add(rep.status)
-        count += int(rep.compiles.get("count", 0))
     data = new_report({"hosts": [h.to_dict() for h in hosts]}, ["jaxpat", "report", "merge"])
     data["status"] = "complete" if statuses == {"complete"} else "incomplete"
     data["results"] = [r.to_dict() for r in sorted(results, key=lambda r: r.key)]
@@ -654,6 +641,30 @@ def merge_reports(reports: Iterable[Report]) -> Report:
     summarize(data)
     # built from checked reports; merging adds only host labels, which were checked above
     return Report.from_dict(data, source="merged report", check=False)
+
+
+def merged_head(reports: Sequence[Report]) -> tuple[list[Environment], list[ClaimRecord], set[str], int]:
+    """What a merge takes from each report but its results: the environments (host labels checked: two
+    reports with one label are refused), the claims labelled with their host, the statuses and the
+    compilation count."""
+    hosts: list[Environment] = []
+    claims: list[ClaimRecord] = []
+    statuses: set[str] = set()
+    count = 0
+    for i, rep in enumerate(reports):
+        own = rep.environment.host or f"report{i + 1}"
+        for env in rep.environments:
+            label = env.host or own
+            if any(h.host == label for h in hosts):
+                raise ReportError(
+                    f"two reports come from hosts labelled {label!r}: merging would pool their results; "
+                    "give each run its own label (jaxpat check --label NAME)"
+                )
+            hosts.append(Environment.from_dict({**env.to_dict(), "host": label}))
+        claims += [ClaimRecord.from_dict({**c.to_dict(), "host": c.host or own}) for c in rep.claims]
+        statuses.add(rep.status)
+        count += int(rep.compiles.get("count", 0))
+    return hosts, claims, statuses, count
 
 
 def merged_peak_rss(reports: Iterable[Report], labels: Iterable[str]) -> dict[str, Any] | None:

@@ -54,6 +54,7 @@ from ._model import (
     ReportError,
     Result,
     load_report,
+    merged_head,
     merged_peak_rss,
     new_report,
     result_problems,
@@ -702,7 +703,7 @@ def merge_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLi
 
             heads.append(_read(path, on_result, reset)[0])
         firsts.append(len(nodeids))
-        envs, claims, statuses, count = _merged_head(heads)
+        envs, claims, statuses, count = merged_head(heads)
         labels: list[str] = []
         for n, rep in enumerate(heads):
             own = rep.environment.host or f"report{n + 1}"
@@ -732,28 +733,6 @@ def merge_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLi
         head, _, tail = text.partition(json.dumps(token))
         _write_merged(target, head, tail, order, spans, hosts_of, spool)
     return len(order)
-
-
-def _merged_head(heads: Sequence[Report]) -> tuple[list[Environment], list[ClaimRecord], set[str], int]:
-    """merge_reports' environments (host labels checked), claims, statuses and compilation count."""
-    hosts: list[Environment] = []
-    claims: list[ClaimRecord] = []
-    statuses: set[str] = set()
-    count = 0
-    for i, rep in enumerate(heads):
-        own = rep.environment.host or f"report{i + 1}"
-        for env in rep.environments:
-            label = env.host or own
-            if any(h.host == label for h in hosts):
-                raise ReportError(
-                    f"two reports come from hosts labelled {label!r}: merging would pool their results; "
-                    "give each run its own label (jaxpat check --label NAME)"
-                )
-            hosts.append(Environment.from_dict({**env.to_dict(), "host": label}))
-        claims += [ClaimRecord.from_dict({**c.to_dict(), "host": c.host or own}) for c in rep.claims]
-        statuses.add(rep.status)
-        count += int(rep.compiles.get("count", 0))
-    return hosts, claims, statuses, count
 
 
 def _write_merged(target: Path, head: str, tail: str, order: Iterable[int], spans: array[int],
