@@ -271,6 +271,15 @@ def jaxpat_implementations():
 '''
 
 
+def _sigint_as_at_a_terminal() -> None:
+    """A run started from a terminal has SIGINT's default disposition; one started by a suite that a
+    non-interactive shell put in the background inherits SIGINT *ignored* (and then Python never raises
+    KeyboardInterrupt), so the child gets the terminal's disposition back before it starts."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_at_random_moments_is_recorded_as_interrupted_every_time(tmp_path: Path) -> None:
     """20 runs of `jaxpat check -n 2` on 16 items, each given SIGINT (to its whole process group, as a
     terminal's Ctrl-C) at a seeded random moment after pytest started: every run exits 130 and leaves a report
@@ -299,7 +308,7 @@ def test_ctrl_c_at_random_moments_is_recorded_as_interrupted_every_time(tmp_path
             [str(exe), "check", "-n", "2", "--no-claims", "--pattern", "scan-cumsum", "--impl", "slowint.*",
              "--transform", "eager", "--load", "slowint", "--report", str(report_path)],
             cwd=tmp_path, env={**env, "SLOWINT_LOG": str(log)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True)
+            text=True, start_new_session=True, preexec_fn=_sigint_as_at_a_terminal)
         assert proc.stdout is not None
         lines: list[str] = []
         started = threading.Event()

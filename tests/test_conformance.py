@@ -291,7 +291,10 @@ def test_sigint_leaves_a_valid_interrupted_report(suite: pytest.Pytester, record
             return [Implementation("t-cumsum", f"slow{i}", make(i)) for i in range(30)]
     """)
     cmd = [sys.executable, "-m", "pytest", *BASE, "--jaxpat-load", "slow", "--jaxpat-transform", "eager"]
-    proc = subprocess.Popen(cmd, cwd=suite.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # SIGINT's default disposition, as at a terminal (a suite run in the background of a non-interactive
+    # shell would hand the child SIGINT ignored)
+    proc = subprocess.Popen(cmd, cwd=suite.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     report_path = suite.path / "report.json"
     deadline = time.time() + 120
     while time.time() < deadline and not (suite.path / "running-1").exists():  # slow0 passed, slow1 is running
