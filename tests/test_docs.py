@@ -443,3 +443,16 @@ def test_benchmark_figure_count_is_the_code() -> None:
     assert f"`python -m benchmarks` prints {word} figures" in _flat(_read(README))
     assert f": {word} figures" in source.splitlines()[0]
     assert f"print the {word} figures" in _read(ROOT / "benchmarks" / "__main__.py").splitlines()[0]
+
+
+def test_readme_explore_mutation_figures_come_from_the_committed_run() -> None:
+    """The sentence on `jaxpat mutate --explore` quotes docs/mutate/mutate-explore.json."""
+    run = json.loads(_read(ROOT / "docs" / "mutate" / "mutate-explore.json"))
+    text = _flat(_read(README))
+    assert (run["explore"]["examples"], run["explore"]["seed"]) == (10, 0)
+    assert f"{run['total']} mutants including" in text
+    assert f"{run['killed']} killed, {run['killed_by_explore']} of them only on generated inputs" in text
+    assert f"{run['equivalent']} equivalent" in text
+    rate = 100 * run["killed"] / (run["total"] - run["equivalent"])
+    assert f"{rate:.2f} % of the others killed; {run['unexplained']} edge" in text
+    assert all(s["mutant"].startswith("edge-") for s in run["survivors"] if not s["equivalent"])
