@@ -271,13 +271,11 @@ def jaxpat_implementations():
 '''
 
 
-def _sigint_as_at_a_terminal() -> None:
-    """A run started from a terminal has SIGINT's default disposition; one started by a suite that a
-    non-interactive shell put in the background inherits SIGINT *ignored* (and then Python never raises
-    KeyboardInterrupt), so the child gets the terminal's disposition back before it starts."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+#: A run started from a terminal has SIGINT's default disposition; one started by a suite that a non-interactive
+#: shell put in the background inherits SIGINT *ignored* (and then Python never raises KeyboardInterrupt): this
+#: prelude gives the command after it the terminal's disposition back, then execs it (no preexec_fn: threads).
+_SIGINT_AS_AT_A_TERMINAL = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, "
+                            "signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"]
 
 
 def test_ctrl_c_at_random_moments_is_recorded_as_interrupted_every_time(tmp_path: Path) -> None:
@@ -305,10 +303,11 @@ def test_ctrl_c_at_random_moments_is_recorded_as_interrupted_every_time(tmp_path
         log.touch()
         report_path = tmp_path / f"r{run}.json"
         proc = subprocess.Popen(
-            [str(exe), "check", "-n", "2", "--no-claims", "--pattern", "scan-cumsum", "--impl", "slowint.*",
+            [*_SIGINT_AS_AT_A_TERMINAL, str(exe), "check", "-n", "2", "--no-claims", "--pattern", "scan-cumsum",
+             "--impl", "slowint.*",
              "--transform", "eager", "--load", "slowint", "--report", str(report_path)],
             cwd=tmp_path, env={**env, "SLOWINT_LOG": str(log)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True, preexec_fn=_sigint_as_at_a_terminal)
+            text=True, start_new_session=True)
         assert proc.stdout is not None
         lines: list[str] = []
         started = threading.Event()

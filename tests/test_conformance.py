@@ -21,6 +21,10 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+#: A prelude that gives the command after it SIGINT's default disposition, then execs it.
+SIGINT_AS_AT_A_TERMINAL = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, "
+                           "signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"]
+
 BASE = ["-p", "no:cacheprovider", "--jaxpat", "--jaxpat-only", "--jaxpat-catalog", "tcat.yaml",
         "--jaxpat-pattern", "t-*", "--jaxpat-no-cache", "--jaxpat-report", "report.json"]
 
@@ -292,9 +296,9 @@ def test_sigint_leaves_a_valid_interrupted_report(suite: pytest.Pytester, record
     """)
     cmd = [sys.executable, "-m", "pytest", *BASE, "--jaxpat-load", "slow", "--jaxpat-transform", "eager"]
     # SIGINT's default disposition, as at a terminal (a suite run in the background of a non-interactive
-    # shell would hand the child SIGINT ignored)
-    proc = subprocess.Popen(cmd, cwd=suite.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # shell would hand the child SIGINT ignored); set in an exec'd prelude, not a preexec_fn (threads)
+    proc = subprocess.Popen([*SIGINT_AS_AT_A_TERMINAL, *cmd], cwd=suite.path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
     report_path = suite.path / "report.json"
     deadline = time.time() + 120
     while time.time() < deadline and not (suite.path / "running-1").exists():  # slow0 passed, slow1 is running

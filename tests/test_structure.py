@@ -208,6 +208,7 @@ def test_importing_the_report_package_imports_no_pytest_jax_or_numpy() -> None:
     assert "pytest" in out.stdout
 
 
+@pytest.mark.xdist_group("jaxpat-wheel")  # setuptools builds in the checkout's build/: one wheel build at a time
 def test_wheel_installs_one_top_level_name(tmp_path: Path) -> None:
     """The built wheel holds only `jaxpat` (and its metadata); `jaxpat.__version__` works from it."""
     pytest.importorskip("setuptools")
