@@ -24,6 +24,10 @@ from pathlib import Path
 import _docblocks as d
 import pytest
 
+#: tests/test_types.py plants a probe module in report/ while it runs; the tests that read the source tree
+#: (test_docs, test_structure, test_packaging) run on the same xdist worker, one at a time
+pytestmark = pytest.mark.xdist_group("source-tree")
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]

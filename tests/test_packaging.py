@@ -42,7 +42,7 @@ def data_files() -> dict[str, Path]:
 
 #: setuptools builds in the checkout's build/ folder: wheel builds of this module and tests/test_structure.py run
 #: on one xdist worker, one at a time (two at once collide: "File exists: build/bdist.../jaxpat-0.1.0.dist-info")
-pytestmark = pytest.mark.xdist_group("jaxpat-wheel")
+pytestmark = pytest.mark.xdist_group("source-tree")
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+#: reads the source tree, where tests/test_types.py plants a probe module while it runs (same worker)
+pytestmark = pytest.mark.xdist_group("source-tree")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Import name -> folder, as pyproject.toml's [tool.setuptools.package-dir] maps them.
@@ -208,7 +211,7 @@ def test_importing_the_report_package_imports_no_pytest_jax_or_numpy() -> None:
     assert "pytest" in out.stdout
 
 
-@pytest.mark.xdist_group("jaxpat-wheel")  # setuptools builds in the checkout's build/: one wheel build at a time
+@pytest.mark.xdist_group("source-tree")  # setuptools builds in the checkout's build/: one wheel build at a time
 def test_wheel_installs_one_top_level_name(tmp_path: Path) -> None:
     """The built wheel holds only `jaxpat` (and its metadata); `jaxpat.__version__` works from it."""
     pytest.importorskip("setuptools")

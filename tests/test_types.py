@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+#: tests/test_types.py plants a probe module in report/ while it runs; the tests that read the source tree
+#: (test_docs, test_structure, test_packaging) run on the same xdist worker, one at a time
+pytestmark = pytest.mark.xdist_group("source-tree")
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "mypy"
 
