@@ -538,12 +538,13 @@ class CheckRunner:
             n = self._count[release]
         name = f"jax-{release}" if n == 1 else f"jax-{release}.{n}"
         report = self.out / f"{name}.json"
+        # The check writes beside the kept report and replaces it only once it has finished: a run that is
+        # stopped or fails leaves an earlier finished report (and its sidecar, for --resume) as they were.
+        running = self.out / f"{name}.running.json"
         log = self.out / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        report.unlink(missing_ok=True)  # an earlier run's report must not stand in for this one's
-        if n == 1:
-            self._sidecar(release).unlink(missing_ok=True)
-        cmd = [str(env / "bin" / "jaxpat"), "check", "--label", f"jax-{release}", "--report", str(report)]
+        running.unlink(missing_ok=True)  # a stopped run's leftovers must not stand in for this one's
+        cmd = [str(env / "bin" / "jaxpat"), "check", "--label", f"jax-{release}", "--report", str(running)]
         cmd += [x for p in patterns for x in ("--pattern", p)] + self.check_args
         self.progress(f"jax {release}: {'reusing' if reused else 'built'} {env}; running jaxpat check"
                       + (f" on {len(patterns)} pattern{'s' if len(patterns) != 1 else ''}" if patterns else ""))
@@ -555,16 +556,17 @@ class CheckRunner:
                               patterns=tuple(patterns))
         log.write_text(f"$ {' '.join(cmd)}\n{done.stdout}\n{done.stderr}", encoding="utf-8")
         seconds = self.clock() - start
-        if done.returncode not in (0, 1) or not report.is_file():
+        if done.returncode not in (0, 1) or not running.is_file():
             why = _tail(done.stderr or done.stdout) or "no report written"
             self.progress(f"jax {release}: jaxpat check exited {done.returncode} (log: {log})")
             return ReleaseRun(release, "error", python.version, reason=f"jaxpat check exited {done.returncode}:\n{why}",
                               exit=done.returncode, seconds=seconds, patterns=tuple(patterns))
         try:
-            rep = load_report(report)
+            rep = load_report(running)
         except ReportError as exc:
             return ReleaseRun(release, "error", python.version, reason=str(exc), exit=done.returncode,
                               seconds=seconds, patterns=tuple(patterns))
+        os.replace(running, report)
         if n == 1:
             self._sidecar(release).write_text(json.dumps(
                 {**self._selection(release, patterns, python), "exit": done.returncode, "seconds": seconds},

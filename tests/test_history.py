@@ -419,6 +419,47 @@ def test_resume_reuses_a_finished_report_with_the_same_selection(tmp_path: Path)
     assert len(checks) == 4
 
 
+def test_a_stopped_or_failed_run_keeps_the_finished_report_it_would_replace(tmp_path: Path) -> None:
+    """A run stopped half-way (Ctrl-C, a crash, a different selection tried and abandoned) must not cost the
+    release's earlier finished report: --resume still finds it, and the half-written report is not it."""
+    mode = {"exit": 0, "value": 1.0}
+
+    def execute(cmd: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        if cmd[:2] == ["uv", "venv"]:
+            (Path(cmd[-1]) / "bin").mkdir(parents=True)
+            (Path(cmd[-1]) / "bin" / "jaxpat").write_text("")
+        elif len(cmd) > 1 and cmd[1] == "check":
+            target = Path(cmd[cmd.index("--report") + 1])
+            if mode["exit"] == 0:
+                target.write_text(json.dumps(make_report("0.6.2", {A: ("passed", mode["value"])}).to_dict()))
+            else:
+                target.write_text('{"format": "jaxpat-report", "results": [')  # stopped mid-write
+        return subprocess.CompletedProcess(cmd, int(mode["exit"]), "", "stopped")
+
+    builder = h.EnvironmentBuilder(tmp_path / "envs", h.Requirement("jaxpat==0.1.0"), installer="uv",
+                                   execute=execute)
+
+    def run(args: list[str], resume: bool) -> h.ReleaseRun:
+        return h.CheckRunner(builder, {"0.6.2": PY312}, tmp_path / "out", args, execute=execute,
+                             resume=resume)("0.6.2", ["pa"])
+
+    assert run(["-n", "1"], False).status == "ran"
+    mode.update(exit=130, value=2.0)
+    assert run(["-n", "2"], False).status == "error"  # another selection, stopped
+    assert run(["-n", "1"], False).status == "error"  # the same selection, stopped
+    kept = run(["-n", "1"], True)
+    assert kept.status == "ran"
+    assert kept.report is not None
+    assert [leaf.digest for r in kept.report.results if r.observed for leaf in r.observed.leaves] == ["d1.0"]
+    mode.update(exit=0, value=2.0)
+    fresh = run(["-n", "1"], False)  # a finished run replaces it
+    assert fresh.report is not None
+    assert [leaf.digest for r in fresh.report.results if r.observed for leaf in r.observed.leaves] == ["d2.0"]
+    again = run(["-n", "1"], True)
+    assert again.report is not None
+    assert [leaf.digest for r in again.report.results if r.observed for leaf in r.observed.leaves] == ["d2.0"]
+
+
 # ---------------------------------------------------------------------------
 # bisect
 # ---------------------------------------------------------------------------
