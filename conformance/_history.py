@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jaxpat.report import Change, Report, ReportError, drift, load_report
+from jaxpat.report import Change, Report, ReportError, drift, load_report, summarize
 
 __all__ = [
     "FORMAT",
@@ -337,6 +337,7 @@ class ReleaseRun:
     exit: int | None = None
     seconds: float = 0.0
     patterns: tuple[str, ...] = ()
+    updated_by: tuple[str, ...] = ()
 
     def brief(self) -> dict[str, Any]:
         out: dict[str, Any] = {"version": self.release, "status": self.status, "python": self.python}
@@ -348,6 +349,8 @@ class ReleaseRun:
             out["exit"] = self.exit
         if self.report_path:
             out["report"] = Path(self.report_path).name  # in the run's output folder (meta `reports`)
+        if self.updated_by:
+            out["updated_by"] = list(self.updated_by)
         if self.reason:
             out["reason"] = self.reason
         out["seconds"] = round(self.seconds, 1)
@@ -806,6 +809,34 @@ def load_history(path: str | os.PathLike[str]) -> History:
     except ValueError as exc:
         raise HistoryError(f"{path}: not valid JSON: {exc}") from exc
     return History.from_dict(data, source=str(path))
+
+
+def layer_reports(base: Report, update: Report) -> tuple[Report, list[str]]:
+    """``base`` with the patterns ``update`` ran taken from ``update``: a run of a few patterns laid over a
+    full run of the same release (patterns added or changed since the full run).
+
+    Every result and claim of a pattern that ``update`` has results for is
+    replaced by ``update``'s (items the update no longer has are gone, new
+    ones appear); the rest of ``base`` is kept as it was. Returns the layered
+    report and the patterns taken from ``update``, sorted.
+
+    :raises HistoryError: the two reports ran on different JAX releases.
+    """
+    if base.environment.jax != update.environment.jax:
+        raise HistoryError(f"cannot lay a report of jax {update.environment.jax} over one of jax "
+                           f"{base.environment.jax}")
+    taken = {r.pattern_id for r in update.results}
+    data = base.to_dict()
+    new = update.to_dict()
+    data["results"] = [r for r in data["results"] if r.get("pattern") not in taken] + new["results"]
+    data["claims"] = [c for c in data.get("claims", []) if c.get("pattern") not in taken] + new.get("claims", [])
+    if data.get("status") != "complete" or new.get("status") != "complete":
+        data["status"] = new.get("status") if data.get("status") == "complete" else data.get("status")
+    summarize(data)
+    try:
+        return Report.from_dict(data), sorted(taken)
+    except (ReportError, ValueError) as exc:
+        raise HistoryError(f"the layered report of jax {base.environment.jax} is not valid: {exc}") from exc
 
 
 def item_changes(old: Report, new: Report) -> dict[str, tuple[str, list[Change]]]:

@@ -7,6 +7,7 @@ release environments import it).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
 import sys
@@ -92,6 +93,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     out.add_argument("--json", metavar="PATH", help="the history file (default: OUT/history.json)")
     out.add_argument("--html", metavar="PATH", help="the HTML page (default: OUT/history.html)")
     out.add_argument("--markdown", metavar="PATH", help="also write the history as Markdown (docs/history.md)")
+    out.add_argument("--note", metavar="TEXT",
+                     help="a sentence recorded in the history file and printed on its pages (how it was made)")
     out.add_argument("--limit", type=int, default=3, metavar="N",
                      help="terminal: at most N changes listed per pattern (0: all; default 3)")
     src = p.add_argument_group("instead of running")
@@ -101,7 +104,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                      help="with --from: compare the history's reports again (from the folder it names, else "
                      "the history file's folder), keeping its releases and record")
     src.add_argument("--merge", nargs="+", metavar="REPORT",
-                     help="build the history from existing jaxpat check reports (one per release)")
+                     help="build the history from existing jaxpat check reports (one per release; a later "
+                     "report of the same release, e.g. a run of patterns added since, replaces that "
+                     "release's items of the patterns it ran)")
     src.add_argument("--check-catalog", metavar="HISTORY",
                      help="check every deviation keyed on a JAX version against this history (exit 1 when "
                      "history contradicts a bound)")
@@ -262,7 +267,7 @@ def _merge(paths: list[str], say: Any) -> Any:
 
     from . import _history as h
 
-    runs = []
+    by_release: dict[str, h.ReleaseRun] = {}
     for p in paths:
         try:
             rep = load_report(p)
@@ -271,13 +276,29 @@ def _merge(paths: list[str], say: Any) -> Any:
         release = rep.environment.jax or (rep.hosts[0].jax if rep.hosts else None)
         if not release:
             raise h.HistoryError(f"{p}: the report does not say which jax it ran on")
-        runs.append(h.ReleaseRun(release, "ran", rep.environment.python, report=rep, report_path=str(p),
-                                 exit=rep.exitstatus, seconds=float(rep.duration_wall or 0.0)))
-    if len({r.release for r in runs}) != len(runs):
-        raise h.HistoryError("two reports ran on the same jax release")
-    say(f"merged {len(runs)} reports: jax {', '.join(h.sorted_versions(r.release for r in runs))}")
-    meta = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": ["jaxpat", "history", "--merge", *paths],
-            "machine": h.machine()}
+        seconds = float(rep.duration_wall or 0.0)
+        earlier = by_release.get(release)
+        if earlier is not None and earlier.report is not None:
+            # a later report of the same release is laid over the earlier: its patterns replace theirs
+            layered, taken = h.layer_reports(earlier.report, rep)
+            say(f"jax {release}: {Path(p).name} replaces {len(taken)} pattern{'s' if len(taken) != 1 else ''} "
+                f"of {Path(str(earlier.report_path)).name}")
+            by_release[release] = dataclasses.replace(
+                earlier, report=layered, seconds=earlier.seconds + seconds,
+                exit=max(earlier.exit or 0, rep.exitstatus or 0), updated_by=(*earlier.updated_by, str(p)))
+            continue
+        by_release[release] = h.ReleaseRun(release, "ran", rep.environment.python, report=rep, report_path=str(p),
+                                           exit=rep.exitstatus, seconds=seconds)
+    runs = list(by_release.values())
+    layered_count = sum(1 for r in runs if r.updated_by)
+    say(f"merged {len(paths)} reports: jax {', '.join(h.sorted_versions(r.release for r in runs))}"
+        + (f" ({layered_count} release{'s' if layered_count != 1 else ''} from a report and its updates)"
+           if layered_count else ""))
+    meta: dict[str, Any] = {"created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                            "command": ["jaxpat", "history", "--merge", *paths], "machine": h.machine()}
+    folders = {str(Path(str(r.report_path)).resolve().parent) for r in runs if r.report_path}
+    if len(folders) == 1:  # where --rebuild finds them again
+        meta["reports"] = folders.pop()
     return h.build_history(runs, meta)
 
 
@@ -304,8 +325,18 @@ def _rebuild(path: str, say: Any) -> Any:
             rep = load_report(found)
         except ReportError as exc:
             raise h.HistoryError(str(exc)) from exc
+        for later in r.get("updated_by") or ():  # reports laid over this one by --merge, as they were named
+            where = next((c for c in (Path(str(later)), *(f / str(later) for f in folders)) if c.is_file()), None)
+            if where is None:
+                raise h.HistoryError(f"{path}: the report laid over jax {r['version']}'s ({later}) is in none of "
+                                     + ", ".join(str(f) for f in (Path.cwd(), *folders)))
+            try:
+                rep = h.layer_reports(rep, load_report(where))[0]
+            except ReportError as exc:
+                raise h.HistoryError(str(exc)) from exc
         runs.append(h.ReleaseRun(r["version"], "ran", r.get("python"), report=rep, report_path=str(found),
-                                 exit=r.get("exit"), seconds=float(r.get("seconds") or 0.0)))
+                                 exit=r.get("exit"), seconds=float(r.get("seconds") or 0.0),
+                                 updated_by=tuple(str(x) for x in r.get("updated_by") or ())))
     say(f"rebuilt {path} from {sum(1 for r in runs if r.report is not None)} reports")
     hist = h.build_history(runs, old.meta)
     hist.bisect = old.bisect
@@ -317,6 +348,8 @@ def _write_outputs(ns: argparse.Namespace, hist: Any, say: Any, *, default_dir: 
 
     from . import _history_view as view
 
+    if getattr(ns, "note", None):
+        hist.meta["note"] = ns.note
     json_path = ns.json or (str(default_dir / "history.json") if default_dir else None)
     html_path = ns.html or (str(default_dir / "history.html") if default_dir else None)
     if json_path:

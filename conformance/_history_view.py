@@ -17,6 +17,7 @@ Nothing here imports JAX.
 from __future__ import annotations
 
 import html
+import itertools
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -341,14 +342,40 @@ def _outcome_strip(hist: History, nodeid: str, releases: Sequence[str]) -> str:
     return " ".join(html.escape(f"{r}:{outcomes.get(r, '-')}") for r in releases if r in outcomes)
 
 
+def command_text(command: Sequence[str] | None, *, most: int = 4) -> str:
+    """The command as one line; a ``--merge`` list of more than ``most`` reports is cut to its first two and a
+    count."""
+    words = [str(w) for w in command or ["?"]]
+    if "--merge" in words:
+        at = words.index("--merge") + 1
+        reports = list(itertools.takewhile(lambda w: not w.startswith("-"), words[at:]))
+        if len(reports) > most:
+            words = [*words[:at], *reports[:2], f"… ({len(reports)} reports)", *words[at + len(reports):]]
+    return " ".join(words)
+
+
+def updates_line(hist: History) -> str | None:
+    """What the page says when some releases lay a later run of some patterns over a full run."""
+    layered = [r for r in hist.releases if r.get("updated_by")]
+    if not layered:
+        return None
+    return (f"{len(layered)} of {len(hist.releases)} releases combine a run of the whole catalog with a later run "
+            "of some patterns on the same release (`updated_by` in the history file): those patterns' items come "
+            "from the later run.")
+
+
 def _meta_rows(hist: History) -> list[tuple[str, str]]:
     m = hist.meta
     mach = m.get("machine") or {}
     rows = [("created", str(m.get("created", "?"))),
-            ("command", " ".join(m.get("command") or ["?"])),
+            ("command", command_text(m.get("command"))),
             ("machine", f"{mach.get('hostname', '?')} ({mach.get('platform', '?')}, {mach.get('cpus', '?')} CPUs)"),
             ("range", str(m.get("range", "?"))),
             ("wall time", f"{m['wall_seconds']:.0f} s" if isinstance(m.get("wall_seconds"), int | float) else "?")]
+    if m.get("note"):
+        rows.append(("note", str(m["note"])))
+    if (line := updates_line(hist)) is not None:
+        rows.append(("updates", line))
     return rows
 
 
@@ -390,12 +417,16 @@ def render_markdown(hist: History, *, source: str | None = None) -> str:
               f"{mach.get('cpus', '?')} CPUs), "
               + (f"written after {_duration(m.get('wall_seconds'))} of the run" if m.get("partial") else
                  f"in {_duration(m.get('wall_seconds'))}"),
-              f"- command: `{_md(' '.join(m.get('command') or ['?']))}`",
+              f"- command: `{_md(command_text(m.get('command')))}`",
               f"- range: `{_md(str(m.get('range', '?')))}`; patterns: "
               f"{_md(', '.join((m.get('selection') or {}).get('patterns') or []) or 'the whole catalog')}; "
               f"{len(hist.patterns)} patterns, "
               f"{sum(int(p.get('items', 0)) for p in hist.patterns.values())} items",
               ]
+    if m.get("note"):
+        lines.append(f"- note: {_md(str(m['note']))}")
+    if (line := updates_line(hist)) is not None:
+        lines.append(f"- updates: {line}")
     if source:
         lines.append(f"- history file: [{source}]({source})")
     lines += ["", "Regenerate (docs/cli.md, `jaxpat history`):", "", "```",

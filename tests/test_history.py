@@ -615,6 +615,48 @@ def test_merge_reports_then_rebuild_from_them(tmp_path: Path, capsys: pytest.Cap
     assert "the report of jax 0.8.0 (jax-0.8.0.json) is in none of" in capsys.readouterr().err
 
 
+def test_merge_lays_a_later_run_of_some_patterns_over_a_full_run(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A pattern added (or changed) after a full history ran: a run of just that pattern on every release is
+    laid over the full run's reports; the other patterns keep their items, the updated one is compared as it
+    now is, and --rebuild finds the same history from the files."""
+    from jaxpat._cli import main
+    from jaxpat.report import write_report
+
+    (tmp_path / "full").mkdir()
+    (tmp_path / "new").mkdir()
+    paths, updates = [], []
+    d = "jaxpat::pd::c1[reference.a-cpu:0-jit]"
+    for release, items in three_patterns().items():
+        paths.append(str(write_report(make_report(release, items), tmp_path / "full" / f"jax-{release}.json")))
+        # pa as it is now: its value changes on 0.7.0, not 0.8.0; pd is new and fails from 0.9.0
+        update = {A: ("passed", 1.0 if release == "0.6.0" else 1.5),
+                  d: ("failed" if release == "0.9.0" else "passed", 4.0)}
+        updates.append(str(write_report(make_report(release, update), tmp_path / "new" / f"jax-{release}.json")))
+    merged = tmp_path / "history.json"
+    page = tmp_path / "history.md"
+    assert main(["history", "--merge", *paths, *updates, "--json", str(merged), "--markdown", str(page),
+                 "--note", "full run at commit A; pa and pd at commit B"]) == 0
+    assert "jax 0.7.0: jax-0.7.0.json replaces 2 patterns of jax-0.7.0.json" in capsys.readouterr().err
+    text = page.read_text(encoding="utf-8")
+    assert "- note: full run at commit A; pa and pd at commit B" in text
+    assert "- updates: 4 of 4 releases combine a run of the whole catalog with a later run" in text
+    assert "… (8 reports)" in text
+    assert updates[-1] not in text  # the long --merge list is cut
+    hist = h.load_history(merged)
+    firsts = {(c["nodeid"], c["release"]) for c in hist.changes()}
+    assert firsts == {(A, "0.7.0"), (B, "0.7.0"), (d, "0.9.0")}  # pa's old change on 0.8.0 is gone
+    assert {r["version"]: r.get("updated_by") for r in hist.releases} == {
+        r: [str(tmp_path / "new" / f"jax-{r}.json")] for r in three_patterns()}
+    assert hist.patterns["pc"]["items"] == 1
+    assert hist.patterns["pd"]["outcomes"]["0.9.0"] == {"failed": 1}
+    again = tmp_path / "again.json"
+    assert main(["history", "--from", str(merged), "--rebuild", "--json", str(again)]) == 0
+    assert h.load_history(again).items == hist.items
+    with pytest.raises(h.HistoryError, match=r"cannot lay a report of jax 0\.7\.0 over one of jax 0\.6\.0"):
+        h.layer_reports(make_report("0.6.0", {A: ("passed", 1.0)}), make_report("0.7.0", {A: ("passed", 1.0)}))
+
+
 def test_html_escapes_every_value() -> None:
     evil = "jaxpat::<script>alert(1)</script>::c1[x]"
     table = {"0.6.0": {evil: ("passed", 1.0)}, "0.7.0": {evil: ("failed", 1.0, "<img src=x onerror=alert(2)>")}}
