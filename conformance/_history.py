@@ -946,7 +946,9 @@ def bisect(old: str, new: str, releases: Sequence[str], patterns: Sequence[str],
     otherwise its lower end. A release that cannot be run leaves it out of
     the interval (the halving goes on over the rest). The answer is a first
     release where the item departs from ``old``'s state (the first one when
-    it changes once between the ends).
+    it changes once between the ends); its ``changes`` say how it differs
+    from ``old`` there, and ``ends`` how it differs on ``new`` when that is
+    not the same (it changed again).
 
     :raises HistoryError: ``old`` or ``new`` is not in ``releases`` or cannot be run.
     """
@@ -973,6 +975,7 @@ def bisect(old: str, new: str, releases: Sequence[str], patterns: Sequence[str],
     # per item: candidate releases still possible, lower end (same as old), upper end (differs)
     lo: dict[str, str] = {n: old for n in differing}
     hi: dict[str, str] = {n: new for n in differing}
+    departure = dict(differing)  # per item: how it differs from old on its upper end (what changed on `first`)
     skipped: set[str] = set()
     progress(f"bisect: {len(differing)} item{'s' if len(differing) != 1 else ''} differ between {old} and {new}"
              + (f" ({len({pattern_of.get(n, '?') for n in differing})} patterns)" if differing else ""))
@@ -1011,14 +1014,19 @@ def bisect(old: str, new: str, releases: Sequence[str], patterns: Sequence[str],
                     not_there[n].add(run.release)  # no evidence either way
                 elif n in changed:
                     hi[n] = run.release
+                    departure[n] = changed[n]
                 else:
                     lo[n] = run.release
     firsts: dict[str, dict[str, Any]] = {}
     unresolved: dict[str, str] = {}
     for n, (category, chs) in sorted(differing.items()):
         gap = span[span.index(lo[n]) + 1:span.index(hi[n])]
-        entry = {"pattern": pattern_of.get(n, "?"), "first": hi[n], "last_same": lo[n], "category": category,
-                 "changes": [_change_dict(c) for c in chs]}
+        first_category, first_changes = departure[n]
+        entry = {"pattern": pattern_of.get(n, "?"), "first": hi[n], "last_same": lo[n], "category": first_category,
+                 "changes": [_change_dict(c) for c in first_changes]}
+        if hi[n] != new and [c.text for c in first_changes] != [c.text for c in chs]:
+            # it changed again before `new`: what differs between the ends is not what changed on `first`
+            entry["ends"] = {"category": category, "changes": [_change_dict(c) for c in chs]}
         if gap:
             entry["untested"] = gap
             unresolved[n] = f"releases {', '.join(gap)} between {lo[n]} and {hi[n]} could not be run"

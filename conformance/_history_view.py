@@ -207,6 +207,10 @@ def bisect_lines(result: BisectResult, *, width: int = 100, style: HistoryStyle 
             lines.append(_fit(f"  {_short(nodeid)}", width))
             for c in e["changes"][:3]:
                 lines.append(_fit(f"      {c['text'].splitlines()[0]}", width))
+            if e.get("ends"):
+                lines.append(_fit(f"      then changed again; from {result.old} to {result.new}:", width))
+                for c in e["ends"]["changes"][:3]:
+                    lines.append(_fit(f"        {c['text'].splitlines()[0]}", width))
             if e.get("untested"):
                 lines.append(_fit(f"      not narrowed: {', '.join(e['untested'])} could not be run", width))
     runs = ", ".join(f"{r.release}{'' if r.status == 'ran' else ' (' + r.status + ')'}" for r in result.runs)

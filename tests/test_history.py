@@ -488,6 +488,23 @@ def test_bisect_halves_and_counts_its_runs() -> None:
     assert result.unresolved == {}
 
 
+def test_bisect_says_what_changed_on_the_first_release_not_between_the_ends() -> None:
+    """px goes 1.0 → 2.0 on r5 and 2.0 → 3.0 on r7: its first departure is r5, where it became 2.0 (not 3.0);
+    the ends' difference is shown apart."""
+    table = nine_releases()
+    for r in NINE[7:]:
+        table[r][X] = ("passed", 3.0)
+    result = h.bisect(NINE[0], NINE[-1], NINE, [], FakeRunner(table), jobs=1)
+    e = result.firsts[X]
+    assert e["first"] == NINE[5]
+    assert any("2.0" in c["text"] for c in e["changes"])
+    assert not any("3.0" in c["text"] for c in e["changes"])
+    assert any("3.0" in c["text"] for c in e["ends"]["changes"])
+    assert "ends" not in result.firsts[Y]  # py changes once: its departure is the ends' difference
+    text = "\n".join(view.bisect_lines(result))
+    assert f"then changed again; from {NINE[0]} to {NINE[-1]}:" in text
+
+
 def test_bisect_goes_around_an_uninstallable_release() -> None:
     runner = FakeRunner(nine_releases(), uninstallable={NINE[4]: "no wheel"})
     result = h.bisect(NINE[0], NINE[-1], NINE, ["px"], runner)
