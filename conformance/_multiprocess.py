@@ -14,7 +14,10 @@ comparison and tolerances).
 A process that exits with an error, or dies, fails the item with its exit
 status and the end of its stderr; processes still running at the deadline
 (a collective waiting for a peer that will never come) are killed and the item
-fails saying so. Either way the run goes on. Where JAX's CPU backend offers no
+fails saying so -- unless every one of them is still using CPU (a loaded
+machine, not a hang: a process waiting for a peer uses next to none), which
+earns them up to ``EXTENSION`` times the deadline, after which the message
+says how much CPU each was still using. Either way the run goes on. Where JAX's CPU backend offers no
 cross-process collectives (no ``jax_cpu_collectives_implementation='gloo'``),
 the item is skipped with that reason.
 """
@@ -44,6 +47,11 @@ DEVICES_PER_PROCESS = 4
 GRACE = 5.0
 #: Lines of a failed process's stderr quoted in the item's message.
 STDERR_LINES = 25
+#: Past the deadline, processes that each still use at least MIN_PROGRESS CPU-seconds per PROGRESS_WINDOW
+#: seconds are working on a slow machine, not hung: they get up to EXTENSION times the deadline in all.
+PROGRESS_WINDOW = 10.0
+MIN_PROGRESS = 0.1
+EXTENSION = 2.5
 
 
 def distributed_items(config: pytest.Config, root: pytest.Collector, registry: Any,
@@ -162,7 +170,8 @@ def run_processes(pattern: str, case: str, impl: str, processes: int, *, loads: 
             for i in range(processes):
                 cmd = [sys.executable, "-m", "jaxpat.conformance._multiprocess", "--pattern", pattern, "--case", case,
                        "--impl", impl, "--process-id", str(i), "--processes", str(processes),
-                       "--coordinator", f"127.0.0.1:{port}", "--timeout", str(max(10, int(deadline))),
+                       "--coordinator", f"127.0.0.1:{port}",
+                       "--timeout", str(max(10, int(EXTENSION * deadline))),
                        "--out", str(work / f"out{i}.json")]
                 cmd += [x for m in loads for x in ("--load", m)]
                 if plugin:  # each process holds this plugin's code alone, like an executor
@@ -188,17 +197,46 @@ def run_processes(pattern: str, case: str, impl: str, processes: int, *, loads: 
         return outputs
 
 
-def _wait(procs: list[subprocess.Popen[bytes]], work: Path, deadline: float) -> list[str]:
-    """Wait for every process; the reasons the run failed (a process died, or they outlived the deadline)."""
-    start = time.monotonic()
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, all threads) process ``pid`` has used; None where /proc cannot say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _wait(procs: list[subprocess.Popen[bytes]], work: Path, deadline: float, *,
+          clock: Any = time.monotonic, sleep: Any = time.sleep, cpu_of: Any = cpu_seconds) -> list[str]:
+    """Wait for every process; the reasons the run failed (a process died, or they outlived the deadline).
+
+    At the deadline, processes that each used at least ``MIN_PROGRESS`` CPU-seconds in the last
+    ``PROGRESS_WINDOW`` seconds are still working (a slow machine): the wait goes on while they do, up to
+    ``EXTENSION`` times the deadline. One that uses none (waiting for a peer, asleep) is a hang.
+    """
+    start = clock()
     failed_at: float | None = None
+    samples: list[tuple[float, list[float | None]]] = []  # (time, CPU seconds per process)
+    still_working = ""
     while None in [p.poll() for p in procs]:  # a list: every process polled, each time
-        now = time.monotonic()
+        now = clock()
         if failed_at is None and any(p.returncode not in (None, 0) for p in procs):
             failed_at = now  # the others will likely wait for it forever: a little time, then stop them
-        if now - start > deadline or (failed_at is not None and now - failed_at > GRACE):
+        if failed_at is not None and now - failed_at > GRACE:
             break
-        time.sleep(0.05)
+        if not samples or now - samples[-1][0] >= 1.0:
+            samples.append((now, [cpu_of(p.pid) if p.returncode is None else None for p in procs]))
+            samples = [x for x in samples if now - x[0] <= PROGRESS_WINDOW + 1.0]
+        if now - start > deadline:
+            used = _recent_cpu(samples, [p.returncode is None for p in procs])
+            if used is None or min(used) < MIN_PROGRESS or now - start > EXTENSION * deadline:
+                if used is not None and min(used) >= MIN_PROGRESS:
+                    still_working = (" -- each was still computing (CPU seconds in the last "
+                                     f"{PROGRESS_WINDOW:g} s: {', '.join(f'{u:.2f}' for u in used)}), so this "
+                                     "may be a machine too slow for the deadline rather than a hang: raise "
+                                     "--jaxpat-timeout")
+                break
+        sleep(0.05)
     problems = []
     for i, p in enumerate(procs):
         p.poll()
@@ -207,12 +245,31 @@ def _wait(procs: list[subprocess.Popen[bytes]], work: Path, deadline: float) -> 
             problems.append(f"process {i} of {len(procs)} {how}; its stderr ends:\n{_tail(work / f'err{i}.txt')}")
     running = [i for i, p in enumerate(procs) if p.returncode is None]
     if running and not problems:
+        waited = clock() - start
         problems.append(f"process(es) {', '.join(map(str, running))} of {len(procs)} still running after "
-                        f"{deadline:.0f} s (a hang, e.g. a collective waiting for a peer); killed. stderr of "
+                        f"{waited:.0f} s (deadline {deadline:.0f} s; a hang, e.g. a collective waiting for a "
+                        f"peer){still_working}; killed. stderr of "
                         f"process {running[0]} ends:\n{_tail(work / f'err{running[0]}.txt')}")
     elif running:
         problems.append(f"process(es) {', '.join(map(str, running))} still running after the failure above; killed")
     return problems
+
+
+def _recent_cpu(samples: list[tuple[float, list[float | None]]], running: list[bool]) -> list[float] | None:
+    """CPU seconds each running process used over the window the samples span; None when it cannot be told
+    (no /proc, or the samples span less than the window)."""
+    if len(samples) < 2 or samples[-1][0] - samples[0][0] < PROGRESS_WINDOW:
+        return None
+    first, last = samples[0][1], samples[-1][1]
+    used = []
+    for i, alive in enumerate(running):
+        if not alive:
+            continue
+        a, b = first[i], last[i]
+        if a is None or b is None:
+            return None
+        used.append(b - a)
+    return used or None
 
 
 def check_outputs(case: Any, outputs: list[dict[str, Any]]) -> list[str]:
