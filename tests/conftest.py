@@ -240,3 +240,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.xdist_group(group))
                 break
     items[:] = schedule(items, _recorded_durations())
+
+
+
+class _GroupIds:
+    """Gives each grouped test the ``@GROUP`` node id suffix that ``--dist loadgroup`` sends tests by.
+
+    xdist (3.8) appends it by assigning ``item._nodeid``, which pytest 9 no longer reads (a node id is
+    ``item._id`` there): the suffix never reached the controller, every group was split over both workers,
+    and each worker computed the group's fixtures again (the hostile plugins' runs twice). Tests whose id
+    already ends with the suffix (where xdist's assignment works) are left alone.
+    """
+
+    @pytest.hookimpl(trylast=True)  # after xdist's own hook
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if not config.getvalue("loadgroup"):
+            return
+        for item in items:
+            groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                             for m in item.iter_markers("xdist_group")})
+            suffix = "@" + "_".join(groups)
+            node_id = getattr(item, "_id", None)
+            if groups and node_id is not None and not item.nodeid.endswith(suffix):
+                item._id = type(node_id).parse(item.nodeid + suffix)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        config.pluginmanager.register(_GroupIds(), "jaxpat-tests-group-ids")

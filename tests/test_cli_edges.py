@@ -249,17 +249,20 @@ def test_the_progress_line_is_never_glued_to_the_dots() -> None:
                                         "jaxpat: 6/10 items (60%); 27s elapsed"]
 
 
-# -- Ctrl-C at random moments ---------------------------------------------------------------------------------
+# -- Ctrl-C in each phase of a run -------------------------------------------------------------------------------
 
 SLOW_PLUGIN = '''
 import os, time
 from jaxpat.patterns import Implementation, hookimpl
 
+with open(os.environ["SLOWINT_IMPORTED"], "a") as log:  # an executor imported this plugin
+    log.write(f"{os.getpid()}\\n")
+
 def make(i):
     def f(xs):
         time.sleep(0.5)
         import jax.numpy as jnp
-        out = jnp.cumsum(xs)
+        out = jnp.cumsum(xs, axis=0)  # right on every case: an item either passes or is not run
         with open(os.environ["SLOWINT_LOG"], "a") as log:  # one line per call that got to the end
             log.write(f"slowint.slow{i}\\n")
         return out
@@ -278,60 +281,77 @@ _SIGINT_AS_AT_A_TERMINAL = [sys.executable, "-c", "import os, signal, sys; signa
                             "signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"]
 
 
-def test_ctrl_c_at_random_moments_is_recorded_as_interrupted_every_time(tmp_path: Path) -> None:
-    """20 runs of `jaxpat check -n 2` on 16 items, each given SIGINT (to its whole process group, as a
-    terminal's Ctrl-C) at a seeded random moment after pytest started: every run exits 130 and leaves a report
-    that says `interrupted`, claims no more passes than the implementations finished calls, gives every other
-    item `not_run` with the interrupt as its reason, and the terminal shows no all-green summary.
+#: Where each run of the Ctrl-C test is interrupted: (the event it waits for, seconds after it, the phase it
+#: lands in). Each event is observed, not guessed from a clock, so each run interrupts its phase on a fast or a
+#: loaded machine alike. One run per phase: more runs of one phase add no code path (20 seeded random moments
+#: used to be drawn here; these six are the phases they landed in).
+CTRL_C_MOMENTS = (
+    ("header", 0.0, "pytest's session start: xdist starting its workers (pytest skips sessionfinish here)"),
+    ("header", 1.0, "the workers starting up and collecting"),
+    ("collected", 0.0, "collection finished: items about to be sent, executors starting"),
+    ("imported", 0.0, "an executor imported the plugin: its first item is running"),
+    ("called", 0.0, "the first call finished: its result on its way to the judge"),
+    ("called", 1.5, "items running on both workers (at least 3.5 s of them left)"),
+)
 
-    Each item sleeps 0.5 s in its implementation, so the 16 items need at least 8 s. Even runs are interrupted
-    at a moment drawn in [0, 6) s after pytest's header (start-up: listing, workers, executors, the first
-    items), odd runs in [0, 3.5) s after the first call finished (items running, at least 7.5 s of them left):
-    the interrupt always lands before the run could end, by construction, not by a clock assertion."""
-    import random
+
+def test_ctrl_c_in_each_phase_of_a_run_is_recorded_as_interrupted_every_time(tmp_path: Path) -> None:
+    """Runs of `jaxpat check -n 2` on 16 items, each given SIGINT (to its whole process group, as a terminal's
+    Ctrl-C) at one of the moments of CTRL_C_MOMENTS, one per phase of a run from pytest's header to items
+    running: every run exits 130 and leaves a report that says `interrupted`, claims no more passes than the
+    implementations finished calls, gives every other item `not_run` with the interrupt as its reason, and the
+    terminal shows no all-green summary.
+
+    Each item sleeps 0.5 s in its implementation, so each worker's 8 items need at least 4 s: the interrupt
+    always lands before the run could end, by construction, not by a clock assertion."""
     import signal
     import threading
 
     (tmp_path / "slowint.py").write_text(SLOW_PLUGIN)
-    rng = random.Random(20241207)
     env = {**os.environ, "JAXPAT_BLOCK_PLUGINS": "example", "PYTHONPATH": str(tmp_path), "NO_COLOR": "1"}
     exe = Path(sys.executable).with_name("jaxpat")
     problems = []
-    for run in range(20):
-        delay = rng.uniform(0.0, 6.0) if run % 2 == 0 else rng.uniform(0.0, 3.5)
+    for run, (anchor, delay, phase) in enumerate(CTRL_C_MOMENTS):
         log = tmp_path / f"calls-{run}.log"
         log.touch()
+        imported = tmp_path / f"imported-{run}.log"
+        imported.touch()
         report_path = tmp_path / f"r{run}.json"
         proc = subprocess.Popen(
             [*_SIGINT_AS_AT_A_TERMINAL, str(exe), "check", "-n", "2", "--no-claims", "--pattern", "scan-cumsum",
              "--impl", "slowint.*",
              "--transform", "eager", "--load", "slowint", "--report", str(report_path)],
-            cwd=tmp_path, env={**env, "SLOWINT_LOG": str(log)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True)
+            cwd=tmp_path, env={**env, "SLOWINT_LOG": str(log), "SLOWINT_IMPORTED": str(imported)},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
         assert proc.stdout is not None
         lines: list[str] = []
-        started = threading.Event()
+        seen = {"header": threading.Event(), "collected": threading.Event()}
 
-        def read(stream: Any = proc.stdout, lines: list[str] = lines, started: threading.Event = started) -> None:
+        def read(stream: Any = proc.stdout, lines: list[str] = lines, seen: dict = seen) -> None:
             for line in stream:
                 lines.append(line)
                 if "test session starts" in line:
-                    started.set()
-            started.set()
+                    seen["header"].set()
+                if re.match(r"\d+ workers \[16 items\]", line):
+                    seen["collected"].set()
+            for event in seen.values():  # the run ended: nobody waits for what will not come
+                event.set()
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        started.wait(300)
-        while run % 2 and not log.read_text() and proc.poll() is None:  # odd runs: once items are running
-            threading.Event().wait(0.05)
+        if anchor in seen:
+            seen[anchor].wait(300)
+        else:
+            watched = imported if anchor == "imported" else log
+            while not watched.read_text() and proc.poll() is None:
+                threading.Event().wait(0.02)
         threading.Event().wait(delay)
         os.killpg(proc.pid, signal.SIGINT)
         code = proc.wait(300)
         reader.join(60)
         proc.stdout.close()
         out = "".join(lines)
-        anchor = "the first finished call" if run % 2 else "the header"
-        where = f"run {run} (SIGINT {delay:.2f} s after {anchor}), exit {code}:\n{out[-2500:]}"
+        where = f"run {run} (SIGINT {delay:.1f} s after {anchor}: {phase}), exit {code}:\n{out[-2500:]}"
         if not report_path.exists():
             problems.append(f"no report; {where}")
             continue

@@ -109,3 +109,32 @@ def test_shared_fixtures_exist_and_xdist_keeps_the_order() -> None:
     assert set(conftest.SHARED_FIXTURES) <= defined
     addopts = next(line for line in (ROOT / "pyproject.toml").read_text().splitlines() if line.startswith("addopts"))
     assert '"--dist", "loadgroup", "--no-loadscope-reorder"' in addopts
+
+
+def test_a_shared_fixture_is_computed_on_one_worker_under_xdist(pytester: pytest.Pytester) -> None:
+    """End to end, `pytest -n 2 --dist loadgroup` with this suite's conftest: the tests that read a shared fixture
+    run on one worker, which computes it once (xdist 3.8's own group suffix is lost under pytest 9)."""
+    pytester.makeconftest((Path(conftest.__file__)).read_text(encoding="utf-8"))
+    log = pytester.path / "computed.log"
+    pytester.makepyfile(test_shared=f"""
+        import os
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def sites():
+            with open({str(log)!r}, "a") as f:
+                f.write(f"{{os.getpid()}}\\n")
+            return 1
+
+        @pytest.mark.parametrize("i", range(6))
+        def test_reads(sites, i):
+            pass
+
+        @pytest.mark.parametrize("i", range(6))
+        def test_other(i):
+            pass
+    """)
+    result = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=12)
+    assert len(log.read_text().split()) == 1, result.stdout.str()
+    result.stdout.fnmatch_lines(["*test_reads*@hostile-plugins*"])
