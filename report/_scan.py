@@ -221,18 +221,19 @@ def _leaves_ok(leaves: Iterable[Any]) -> bool:
             continue
         if shape is None or len(values) != math.prod(shape):
             return False
-        if str(leaf.get("dtype") or "").startswith("complex"):
+        if str(leaf.get("dtype") or "").startswith("complex"):  # the schema made it a string when present
             for v in values:
                 if type(v) is not list or len(v) != 2:
                     return False
                 for p in v:
                     if not (type(p) in (int, float, bool) or p in _NON_FINITE):
                         return False
-        else:
-            for v in values:
-                if type(v) not in (int, float, bool, str):
-                    return False
+        elif not _SCALAR_TYPES.issuperset(map(type, values)):
+            return False
     return True
+
+
+_SCALAR_TYPES = frozenset({int, float, bool, str})
 
 
 
@@ -278,6 +279,7 @@ class _Stream:
         self.ascii = True
         self.mark = (0, 0)  # (index in buf, byte offset in the file) of a known point, for byte()
         self.dec = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=NON_FINITE.__getitem__)
+        self.scan = self.dec.scan_once
 
     def more(self) -> None:
         """Read another piece (at least as long as what is buffered), dropping what was consumed."""
@@ -305,6 +307,8 @@ class _Stream:
 
     def peek(self) -> str:
         """The next character that is not white space ('' at the end of the file)."""
+        if self.pos < len(self.buf) and self.buf[self.pos] not in " \t\n\r":  # most often
+            return self.buf[self.pos]
         while True:
             self.pos = _WS.match(self.buf, self.pos).end()  # type: ignore[union-attr]
             if self.pos < len(self.buf):
@@ -318,7 +322,12 @@ class _Stream:
         self.peek()
         while True:
             try:
-                value, end = self.dec.raw_decode(self.buf, self.pos)
+                value, end = self.scan(self.buf, self.pos)  # what raw_decode calls, without its wrapper
+            except StopIteration as stop:  # no value begins at stop.value (raw_decode: "Expecting value")
+                if stop.value < len(self.buf) - 8:
+                    raise _Refuse from None
+                self.more()
+                continue
             except json.JSONDecodeError as exc:
                 # bad JSON well before the end of what is buffered is bad (load_report says where); at the end,
                 # or an unterminated string, it may be a value that goes on in the next piece
@@ -398,8 +407,9 @@ def _elements(s: _Stream, on_result: OnResult, on_text: OnText | None) -> None:
     while True:
         if on_text is not None:
             element = s.value()
-            _result_ok(element, i, _ESCAPE.search(s.buf, s.start, s.pos) is not None)
-            on_text(i, element, s.buf[s.start:s.pos])
+            text = s.buf[s.start:s.pos]
+            _result_ok(element, i, "\\u" in text and _ESCAPE.search(text) is not None)
+            on_text(i, element, text)
         else:
             s.peek()
             start = s.byte(s.pos)
@@ -728,7 +738,8 @@ def merge_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLi
     heads: list[Report] = []
     firsts: list[int] = []
     at = [0]  # where the spool ends
-    with tempfile.TemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".spool") as spool:
+    with tempfile.TemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".spool",
+                                buffering=1 << 20) as spool:
         for path in paths:
             first = len(nodeids)
             firsts.append(first)
@@ -794,8 +805,12 @@ def merge_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLi
         problems = validate_report(data)
         if problems:  # a bug here: the parts were checked
             raise ValueError("jaxpat merged into a report that does not match its schema:\n" + "\n".join(problems))
-        token = "\x00results-" + os.urandom(8).hex()
-        text = json.dumps({**data, "results": [token]}, indent=1, default=str, allow_nan=False)
+        nonce = os.urandom(8).hex()
+        token, listed = "\x00results-" + nonce, "\x00claims-" + nonce
+        # indented but for the results and the claims, one to a line (json's indenting encoder is pure Python)
+        text = json.dumps({**data, "results": [token], "claims": [listed]}, indent=1, default=str, allow_nan=False)
+        text = text.replace(json.dumps(listed), ",\n  ".join(
+            json.dumps(c, default=str, allow_nan=False) for c in data["claims"]), 1)
         head, _, tail = text.partition(json.dumps(token))
         spool.flush()
         _write_merged(target, head, tail, order, spans, hosts_of, labelled, spool)
