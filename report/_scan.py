@@ -789,7 +789,9 @@ def merge_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLi
         keys = list(zip(hosts_of, nodeids, strict=True))
         order = sorted(range(len(nodeids)), key=keys.__getitem__)
         del keys
-        data = new_report({"hosts": [h.to_dict() for h in envs]}, ["jaxpat", "report", "merge"])
+        # the environment as merge_reports' Report writes it: an empty one of its own, then the hosts
+        data = new_report({**Environment.from_dict({}).to_dict(), "hosts": [h.to_dict() for h in envs]},
+                          ["jaxpat", "report", "merge"])
         data["status"] = "complete" if statuses == {"complete"} else "incomplete"
         data["claims"] = [c.to_dict() for c in claims]
         data["compiles"] = {"count": count, "by_process": {}}
