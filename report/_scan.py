@@ -10,8 +10,9 @@ and keeps a compact summary (:class:`ReportScan`): the matrix as counts per
 HTML page or an index for :func:`drift_files` (per item: node id, host, a
 16-byte digest of what ``diff`` compares, and where the element lies in the
 file). :func:`merge_files` writes a merged report without holding the
-results: each element goes to a spool file, is sorted by ``(host, node id)``
-and copied out.
+results: each element goes to a spool file -- its own text when re-encoding
+the loaded result would give the same JSON values, which saves the encoding
+-- is sorted by ``(host, node id)`` and copied out.
 
 Refusals stay exactly those of :func:`~._model.load_report`: whenever the
 stream meets anything it does not accept (bad JSON, a broken bound, a schema
@@ -414,7 +415,7 @@ def _elements(s: _Stream, on_result: OnResult, on_text: OnText | None) -> None:
             s.peek()
             start = s.byte(s.pos)
             element = s.value()
-            escapes = _ESCAPE.search(s.buf, s.start, s.pos) is not None
+            escapes = s.buf.find("\\u", s.start, s.pos) >= 0 and _ESCAPE.search(s.buf, s.start, s.pos) is not None
             end = s.byte(s.pos)
             _result_ok(element, i, escapes)
             on_result(i, element, start, end)
@@ -716,12 +717,18 @@ def drift_files(old: str | os.PathLike[str] | ReportScan, new: str | os.PathLike
 
 def merge_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str]) -> int:
     """Merge the reports at ``paths`` into the file ``output`` as :func:`~._model.merge_reports` and
-    :func:`~._model.write_report` would (the same report, but one result per line); return the result count.
+    :func:`~._model.write_report` would (the same JSON values, but one result, and one claim, per line); return
+    the result count.
 
     The results are not held: each goes to a spool file next to ``output``
-    and is copied out in ``(host, node id)`` order. :class:`ReportError` as
-    ``merge_reports`` (a report that cannot be read, two hosts with one
-    label); ``OSError`` when ``output`` cannot be written (it is then left as it was).
+    and is copied out in ``(host, node id)`` order. A result whose loaded form
+    would be written with the same JSON values as its text holds (no null but
+    the message, no ``NaN``, an observation as the model writes it: see
+    :func:`_verbatim`) is spooled as that text, line breaks taken out;
+    another is re-encoded from ``Result.from_dict(element).to_dict()``.
+    :class:`ReportError` as ``merge_reports`` (a report that cannot be read,
+    two hosts with one label); ``OSError`` when ``output`` cannot be written
+    (it is then left as it was).
     """
     if not paths:
         raise ReportError("nothing to merge")
