@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from jaxpat import _jsonschema
 
@@ -280,7 +280,7 @@ class _Stream:
         self.ascii = True
         self.mark = (0, 0)  # (index in buf, byte offset in the file) of a known point, for byte()
         self.dec = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=NON_FINITE.__getitem__)
-        self.scan = self.dec.scan_once
+        self.scan: Callable[[str, int], tuple[Any, int]] = self.dec.scan_once  # type: ignore[attr-defined]
 
     def more(self) -> None:
         """Read another piece (at least as long as what is buffered), dropping what was consumed."""
@@ -865,7 +865,7 @@ def _verbatim(el: dict[str, Any], text: str) -> bool:
 
 
 def _write_merged(target: Path, head: str, tail: str, order: Iterable[int], spans: array[int],
-                  hosts: Sequence[str | None], labelled: array[int], spool: BinaryIO) -> None:
+                  hosts: Sequence[str | None], labelled: array[int], spool: IO[Any]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     suffixes: dict[str | None, bytes] = {}
     src = spool.fileno()
