@@ -29,6 +29,7 @@ import codecs
 import contextlib
 import hashlib
 import json
+import marshal
 import math
 import os
 import re
@@ -456,10 +457,13 @@ def _read(path: str | os.PathLike[str], on_result: OnResult, reset: Callable[[],
 
 def _signature(element: Mapping[str, Any]) -> bytes:
     """What ``diff`` compares of a result besides claims (outcome, message, XLA compilations, observation)."""
-    # repr of JSON values is exact and one-to-one (1, 1.0 and True differ; keys are strings), so equal digests
-    # mean equal values; the same values in another key order differ and are compared in full, which is right
-    text = repr((element["outcome"], element.get("message"), element.get("compiles"), element.get("observed")))
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    # marshal (written, never read) spells JSON values exactly and tells their types apart (1, 1.0 and True
+    # differ; keys are strings), so equal digests mean equal values; version 2 has no back-references, so equal
+    # values read from two files give equal bytes. The same values in another key order differ and are compared
+    # in full, which is right. About twice as fast as repr.
+    data = marshal.dumps((element["outcome"], element.get("message"), element.get("compiles"),
+                          element.get("observed")), 2)
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _pattern_id(element: Mapping[str, Any]) -> str:

@@ -20,6 +20,7 @@ import pytest
 from jaxpat import report as _report
 from jaxpat._cli import main
 from jaxpat.report import _html, _scan
+from jaxpat.report._json import NON_FINITE
 
 NODE = "jaxpat::{p}::{c}[reference.{i}-cpu:0-{t}]"
 
@@ -484,3 +485,24 @@ def test_merge_files_refuses_an_element_as_load_does(tmp_path: Path, chunk: None
         _report.merge_files([good, bad], tmp_path / "m.json")
     assert str(streamed.value) == str(loaded.value)
     assert not (tmp_path / "m.json").exists()
+
+
+def test_the_diff_digest_tells_values_apart_and_not_their_copies() -> None:
+    """``_signature`` (what drift_files compares before reading an item again): equal for equal values read
+    separately (so unchanged items are not read again), different for values JSON tells apart -- 1, 1.0, true
+    and "1", a message and none, another leaf value or an extra member."""
+    base = ('{"nodeid": "n", "outcome": "passed", "duration": 1, "message": "ü → x", "compiles": 1, "observed":'
+            ' {"tree": "*", "leaves": [{"dtype": "float32", "shape": [3], "digest": "d",'
+            ' "values": [%s, "nan", "a"]}]}}')
+    dec = json.JSONDecoder(parse_constant=NON_FINITE.__getitem__)
+
+    def sig(text: str) -> bytes:
+        return _scan._signature(dec.decode(text))
+
+    assert sig(base % "1") == sig(base % "1")  # two parses: other objects, the same values
+    assert sig(base % "1") == sig((base % "1").replace('"nan"', "NaN"))  # the reader's "nan" either way
+    variants = [base % v for v in ("1", "1.0", "true", '"1"', "2")]
+    variants += [(base % "1").replace('"message": "ü → x"', '"message": null'),
+                 (base % "1").replace('"compiles": 1', '"compiles": 2'),
+                 (base % "1").replace('"tree": "*",', '"tree": "*", "x": 0,')]
+    assert len({sig(v) for v in variants}) == len(variants)
