@@ -10,8 +10,9 @@ and keeps a compact summary (:class:`ReportScan`): the matrix as counts per
 HTML page or an index for :func:`drift_files` (per item: node id, host, a
 16-byte digest of what ``diff`` compares, and where the element lies in the
 file). :func:`merge_files` writes a merged report without holding the
-results: each element goes to a spool file, is sorted by ``(host, node id)``
-and copied out.
+results: each element goes to a spool file -- its own text when re-encoding
+the loaded result would give the same JSON values, which saves the encoding
+-- is sorted by ``(host, node id)`` and copied out.
 
 Refusals stay exactly those of :func:`~._model.load_report`: whenever the
 stream meets anything it does not accept (bad JSON, a broken bound, a schema
@@ -28,6 +29,7 @@ import codecs
 import contextlib
 import hashlib
 import json
+import marshal
 import math
 import os
 import re
@@ -37,7 +39,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from jaxpat import _jsonschema
 
@@ -118,13 +120,16 @@ def _compile(node: Mapping[str, Any], root: Mapping[str, Any]) -> Check:
             else:
                 other[k] = _compile(sub, root)
 
+        # members that may be strings (the most common value): accepted on a type test and a set look-up
+        strings = frozenset(k for k, ts in plain.items() if str in ts)
+        keys = frozenset(required)
+
         def check_object(v: Any) -> bool:
-            if type(v) is not dict:
+            if type(v) is not dict or not keys <= v.keys():
                 return False
-            for k in required:
-                if k not in v:
-                    return False
             for k, x in v.items():
+                if type(x) is str and k in strings:
+                    continue
                 ts = plain.get(k)
                 if ts is not None:
                     t = type(x)
@@ -137,7 +142,39 @@ def _compile(node: Mapping[str, Any], root: Mapping[str, Any]) -> Check:
             return True
 
         return check_object
+    if enum is not None and enum and all(type(e) is str for e in enum) and (types is None or str in types):
+        # an enumeration of strings: only a string equals one of them
+        names_ = frozenset(enum)
+        return lambda v: type(v) is str and v in names_
     items = _compile(node["items"], root) if "items" in node else _free
+    scalar = node.get("items")
+    if types == (list,) and enum is None and minimum is None and scalar is not None and set(scalar) <= {
+            "type", "minimum", "description"} and dict not in _sub_types(scalar):
+        # an array of scalars (or of arrays the schema leaves free): one loop instead of a call per item
+        its = _sub_types(scalar) or None
+        low = scalar.get("minimum")
+
+        def check_scalars(v: Any) -> bool:
+            if type(v) is not list:
+                return False
+            for x in v:
+                t = type(x)
+                if its is not None and t not in its:
+                    return False
+                if t is float:
+                    if x - x != 0 or (low is not None and x < low):
+                        return False
+                elif t is int:
+                    if not -_BIG < x < _BIG or (low is not None and x < low):
+                        return False
+                elif t is list:
+                    if not all(map(_free, x)):
+                        return False
+                elif not (t is str or t is bool or x is None):
+                    return False
+            return True
+
+        return check_scalars
 
     def check(v: Any) -> bool:
         t = type(v)
@@ -186,18 +223,19 @@ def _leaves_ok(leaves: Iterable[Any]) -> bool:
             continue
         if shape is None or len(values) != math.prod(shape):
             return False
-        if str(leaf.get("dtype") or "").startswith("complex"):
+        if str(leaf.get("dtype") or "").startswith("complex"):  # the schema made it a string when present
             for v in values:
                 if type(v) is not list or len(v) != 2:
                     return False
                 for p in v:
                     if not (type(p) in (int, float, bool) or p in _NON_FINITE):
                         return False
-        else:
-            for v in values:
-                if type(v) not in (int, float, bool, str):
-                    return False
+        elif not _SCALAR_TYPES.issuperset(map(type, values)):
+            return False
     return True
+
+
+_SCALAR_TYPES = frozenset({int, float, bool, str})
 
 
 
@@ -243,6 +281,7 @@ class _Stream:
         self.ascii = True
         self.mark = (0, 0)  # (index in buf, byte offset in the file) of a known point, for byte()
         self.dec = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=NON_FINITE.__getitem__)
+        self.scan: Callable[[str, int], tuple[Any, int]] = self.dec.scan_once  # type: ignore[attr-defined]
 
     def more(self) -> None:
         """Read another piece (at least as long as what is buffered), dropping what was consumed."""
@@ -270,6 +309,8 @@ class _Stream:
 
     def peek(self) -> str:
         """The next character that is not white space ('' at the end of the file)."""
+        if self.pos < len(self.buf) and self.buf[self.pos] not in " \t\n\r":  # most often
+            return self.buf[self.pos]
         while True:
             self.pos = _WS.match(self.buf, self.pos).end()  # type: ignore[union-attr]
             if self.pos < len(self.buf):
@@ -283,7 +324,12 @@ class _Stream:
         self.peek()
         while True:
             try:
-                value, end = self.dec.raw_decode(self.buf, self.pos)
+                value, end = self.scan(self.buf, self.pos)  # what raw_decode calls, without its wrapper
+            except StopIteration as stop:  # no value begins at stop.value (raw_decode: "Expecting value")
+                if stop.value < len(self.buf) - 8:
+                    raise _Refuse from None
+                self.more()
+                continue
             except json.JSONDecodeError as exc:
                 # bad JSON well before the end of what is buffered is bad (load_report says where); at the end,
                 # or an unterminated string, it may be a value that goes on in the next piece
@@ -306,12 +352,16 @@ class _Stream:
 
 
 OnResult = Callable[[int, dict[str, Any], int, int], None]
+#: ``on_result(i, element, text)``: the element and its JSON text as the file spells it (``text`` None when
+#: :func:`~._model.load_report` read the file: the element is then its result's ``to_dict()``).
+OnText = Callable[[int, dict[str, Any], "str | None"], None]
 
 
-def _stream(path: str | os.PathLike[str], on_result: OnResult) -> Report:
+def _stream(path: str | os.PathLike[str], on_result: OnResult, on_text: OnText | None = None) -> Report:
     """Read the report at ``path``, each result element given to ``on_result(i, element, start, end)``
-    (byte offsets in the file) once checked; return the report without its results. :class:`_Refuse` for
-    anything :func:`~._model.load_report` might refuse; ``OSError`` when the file cannot be opened."""
+    (byte offsets in the file) once checked -- or, with ``on_text``, to ``on_text(i, element, text)`` (its
+    JSON text) instead; return the report without its results. :class:`_Refuse` for anything
+    :func:`~._model.load_report` might refuse; ``OSError`` when the file cannot be opened."""
     with open(path, "rb") as f:
         s = _Stream(f)
         s.expect("{")
@@ -329,7 +379,7 @@ def _stream(path: str | os.PathLike[str], on_result: OnResult) -> Report:
                 if key == "results" and s.peek() == "[":
                     s.pos += 1
                     members[key] = []
-                    _elements(s, on_result)
+                    _elements(s, on_result, on_text)
                 else:
                     members[key] = s.value()
                 c = s.peek()
@@ -351,19 +401,25 @@ def _stream(path: str | os.PathLike[str], on_result: OnResult) -> Report:
     return Report.from_dict(members, check=False)
 
 
-def _elements(s: _Stream, on_result: OnResult) -> None:
+def _elements(s: _Stream, on_result: OnResult, on_text: OnText | None) -> None:
     if s.peek() == "]":
         s.pos += 1
         return
     i = 0
     while True:
-        s.peek()
-        start = s.byte(s.pos)
-        element = s.value()
-        escapes = _ESCAPE.search(s.buf, s.start, s.pos) is not None
-        end = s.byte(s.pos)
-        _result_ok(element, i, escapes)
-        on_result(i, element, start, end)
+        if on_text is not None:
+            element = s.value()
+            text = s.buf[s.start:s.pos]
+            _result_ok(element, i, "\\u" in text and _ESCAPE.search(text) is not None)
+            on_text(i, element, text)
+        else:
+            s.peek()
+            start = s.byte(s.pos)
+            element = s.value()
+            escapes = s.buf.find("\\u", s.start, s.pos) >= 0 and _ESCAPE.search(s.buf, s.start, s.pos) is not None
+            end = s.byte(s.pos)
+            _result_ok(element, i, escapes)
+            on_result(i, element, start, end)
         c = s.peek()
         s.pos += 1
         if c == "]":
@@ -373,12 +429,14 @@ def _elements(s: _Stream, on_result: OnResult) -> None:
         i += 1
 
 
-def _read(path: str | os.PathLike[str], on_result: OnResult, reset: Callable[[], None]) -> tuple[Report, Report | None]:
+def _read(path: str | os.PathLike[str], on_result: OnResult, reset: Callable[[], None],
+          on_text: OnText | None = None) -> tuple[Report, Report | None]:
     """``(report without results, None)`` from the stream, or -- when the stream refused -- what
     :func:`~._model.load_report` says: its ReportError, or (after ``reset()``, forgetting what the stream gave)
-    ``(report, report)`` with its results given to ``on_result`` (offsets -1)."""
+    ``(report, report)`` with its results given to ``on_result`` (offsets -1; with ``on_text``: to it, text
+    None)."""
     try:
-        return _stream(path, on_result), None
+        return _stream(path, on_result, on_text), None
     except (_Refuse, RecursionError):
         pass
     except OSError as exc:
@@ -386,7 +444,10 @@ def _read(path: str | os.PathLike[str], on_result: OnResult, reset: Callable[[],
     full = load_report(path)
     reset()
     for i, r in enumerate(full.results):
-        on_result(i, r.to_dict(), -1, -1)
+        if on_text is not None:
+            on_text(i, r.to_dict(), None)
+        else:
+            on_result(i, r.to_dict(), -1, -1)
     return full, full
 
 
@@ -396,10 +457,13 @@ def _read(path: str | os.PathLike[str], on_result: OnResult, reset: Callable[[],
 
 def _signature(element: Mapping[str, Any]) -> bytes:
     """What ``diff`` compares of a result besides claims (outcome, message, XLA compilations, observation)."""
-    # repr of JSON values is exact and one-to-one (1, 1.0 and True differ; keys are strings), so equal digests
-    # mean equal values; the same values in another key order differ and are compared in full, which is right
-    text = repr((element["outcome"], element.get("message"), element.get("compiles"), element.get("observed")))
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    # marshal (written, never read) spells JSON values exactly and tells their types apart (1, 1.0 and True
+    # differ; keys are strings), so equal digests mean equal values; version 2 has no back-references, so equal
+    # values read from two files give equal bytes. The same values in another key order differ and are compared
+    # in full, which is right. About twice as fast as repr.
+    data = marshal.dumps((element["outcome"], element.get("message"), element.get("compiles"),
+                          element.get("observed")), 2)
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _pattern_id(element: Mapping[str, Any]) -> str:
@@ -657,12 +721,18 @@ def drift_files(old: str | os.PathLike[str] | ReportScan, new: str | os.PathLike
 
 def merge_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLike[str]) -> int:
     """Merge the reports at ``paths`` into the file ``output`` as :func:`~._model.merge_reports` and
-    :func:`~._model.write_report` would (the same report, but one result per line); return the result count.
+    :func:`~._model.write_report` would (the same JSON values, but one result, and one claim, per line); return
+    the result count.
 
     The results are not held: each goes to a spool file next to ``output``
-    and is copied out in ``(host, node id)`` order. :class:`ReportError` as
-    ``merge_reports`` (a report that cannot be read, two hosts with one
-    label); ``OSError`` when ``output`` cannot be written (it is then left as it was).
+    and is copied out in ``(host, node id)`` order. A result whose loaded form
+    would be written with the same JSON values as its text holds (no null but
+    the message, no ``NaN``, an observation as the model writes it: see
+    :func:`_verbatim`) is spooled as that text, line breaks taken out;
+    another is re-encoded from ``Result.from_dict(element).to_dict()``.
+    :class:`ReportError` as ``merge_reports`` (a report that cannot be read,
+    two hosts with one label); ``OSError`` when ``output`` cannot be written
+    (it is then left as it was).
     """
     if not paths:
         raise ReportError("nothing to merge")
@@ -673,35 +743,51 @@ def merge_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLi
     spans = array("q")
     durations = array("d")
     outcome_of = array("b")
+    #: per result: 1 when its spooled text holds its host label already
+    labelled = array("b")
     seen: dict[str, str] = {}
     heads: list[Report] = []
     firsts: list[int] = []
-    with tempfile.TemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".spool") as spool:
+    at = [0]  # where the spool ends
+    with tempfile.TemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".spool",
+                                buffering=1 << 20) as spool:
         for path in paths:
             first = len(nodeids)
             firsts.append(first)
-            spool_at = spool.tell()
+            spool_at = at[0]
 
             def reset(first: int = first, spool_at: int = spool_at) -> None:
-                for column in (hosts_of, nodeids, durations, outcome_of):
+                for column in (hosts_of, nodeids, durations, outcome_of, labelled):
                     del column[first:]
                 del spans[2 * first:]
                 spool.seek(spool_at)
                 spool.truncate()
+                at[0] = spool_at
 
-            def on_result(i: int, el: dict[str, Any], start: int, end: int) -> None:
-                host = el.pop("host", None)
+            def on_text(i: int, el: dict[str, Any], text: str | None) -> None:
+                host = el.get("host")
                 hosts_of.append(seen.setdefault(host, host) if host else None)
                 nodeids.append(el["nodeid"])
                 durations.append(el["duration"] or 0.0)
                 outcome_of.append(_CODES[el["outcome"]])
-                el.setdefault("message", None)
-                data = json.dumps(el, default=str, allow_nan=False).encode("utf-8", "surrogatepass")
-                spans.append(spool.tell())
+                if text is not None and (host or "host" not in el) and _verbatim(el, text):
+                    # the element as the file spells it (whitespace aside): the same JSON values as re-encoding
+                    # the loaded result would give, at the cost of a copy
+                    if "\n" in text or "\r" in text:
+                        text = _LAYOUT.sub("", text)
+                    data = text.encode("utf-8")
+                    labelled.append(1 if host else 0)
+                else:  # what merge_reports writes: the loaded result's to_dict(), its host label added on output
+                    record = Result.from_dict(el).to_dict()
+                    record.pop("host", None)
+                    data = json.dumps(record, default=str, allow_nan=False).encode("utf-8", "surrogatepass")
+                    labelled.append(0)
+                spans.append(at[0])
                 spans.append(len(data))
                 spool.write(data)
+                at[0] += len(data)
 
-            heads.append(_read(path, on_result, reset)[0])
+            heads.append(_read(path, _no_offsets, reset, on_text)[0])
         firsts.append(len(nodeids))
         envs, claims, statuses, count = merged_head(heads)
         labels: list[str] = []
@@ -711,8 +797,12 @@ def merge_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLi
             for j in range(firsts[n], firsts[n + 1]):
                 if hosts_of[j] is None:
                     hosts_of[j] = own
-        order = sorted(range(len(nodeids)), key=lambda j: (hosts_of[j], nodeids[j]))
-        data = new_report({"hosts": [h.to_dict() for h in envs]}, ["jaxpat", "report", "merge"])
+        keys = list(zip(hosts_of, nodeids, strict=True))
+        order = sorted(range(len(nodeids)), key=keys.__getitem__)
+        del keys
+        # the environment as merge_reports' Report writes it: an empty one of its own, then the hosts
+        data = new_report({**Environment.from_dict({}).to_dict(), "hosts": [h.to_dict() for h in envs]},
+                          ["jaxpat", "report", "merge"])
         data["status"] = "complete" if statuses == {"complete"} else "incomplete"
         data["claims"] = [c.to_dict() for c in claims]
         data["compiles"] = {"count": count, "by_process": {}}
@@ -728,30 +818,79 @@ def merge_files(paths: Sequence[str | os.PathLike[str]], output: str | os.PathLi
         problems = validate_report(data)
         if problems:  # a bug here: the parts were checked
             raise ValueError("jaxpat merged into a report that does not match its schema:\n" + "\n".join(problems))
-        token = "\x00results-" + os.urandom(8).hex()
-        text = json.dumps({**data, "results": [token]}, indent=1, default=str, allow_nan=False)
+        nonce = os.urandom(8).hex()
+        token, listed = "\x00results-" + nonce, "\x00claims-" + nonce
+        # indented but for the results and the claims, one to a line (json's indenting encoder is pure Python)
+        text = json.dumps({**data, "results": [token], "claims": [listed]}, indent=1, default=str, allow_nan=False)
+        text = text.replace(json.dumps(listed), ",\n  ".join(
+            json.dumps(c, default=str, allow_nan=False) for c in data["claims"]), 1)
         head, _, tail = text.partition(json.dumps(token))
-        _write_merged(target, head, tail, order, spans, hosts_of, spool)
+        spool.flush()
+        _write_merged(target, head, tail, order, spans, hosts_of, labelled, spool)
     return len(order)
 
 
+def _no_offsets(i: int, el: dict[str, Any], start: int, end: int) -> None:  # pragma: no cover - never called
+    raise AssertionError("merge_files reads elements with their text")
+
+
+#: Layout outside strings in an element's text: a line break and the indentation after it (JSON strings hold
+#: neither a raw line feed nor a carriage return, so these are never inside one).
+_LAYOUT = re.compile(r"[\r\n][ \t\r\n]*")
+#: The members of ``observed`` that :class:`~._model.Observation` writes back as it reads them.
+_OBSERVED = frozenset({"tree", "leaves", "error"})
+
+
+def _verbatim(el: dict[str, Any], text: str) -> bool:
+    """True when ``Result.from_dict(el).to_dict()`` is ``el`` (the same JSON values, key order aside) and
+    ``text`` spells no ``NaN``/``Infinity`` (which the reader turns into strings), so ``text`` can be copied.
+
+    False means "not sure" (the caller re-encodes the loaded result). What the model changes on a round trip:
+    a member that is null (left out; ``message`` is kept), an observation's null or empty parts (its ``error``
+    becomes ``{"type", "message"}``, ``leaves`` is written when there is a tree).
+    """
+    # no null but a null message (a ``null`` inside a string only sends the element to the re-encoding)
+    if "message" not in el or text.count("null") != (el["message"] is None) or "NaN" in text or "Infinity" in text:
+        return False
+    observed = el.get("observed")
+    if observed is None:
+        return True
+    # the element passed the result schema: an observation is an object, its leaves a list of objects, its error
+    # an object with the strings type and message
+    if not observed.keys() <= _OBSERVED:
+        return False
+    if "leaves" in observed:
+        if not observed["leaves"] and "tree" not in observed:
+            return False
+    elif "tree" in observed:
+        return False
+    error = observed.get("error")
+    return error is None or len(error) == 2
+
+
 def _write_merged(target: Path, head: str, tail: str, order: Iterable[int], spans: array[int],
-                  hosts: Sequence[str | None], spool: BinaryIO) -> None:
+                  hosts: Sequence[str | None], labelled: array[int], spool: IO[Any]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    suffixes: dict[str | None, bytes] = {}
+    src = spool.fileno()
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as f:
             f.write(head.encode("utf-8"))
-            first = True
+            sep = b""
             for j in order:
-                spool.seek(spans[2 * j])
-                data = spool.read(spans[2 * j + 1])
-                if not first:
-                    f.write(b",\n  ")
-                first = False
-                f.write(data[:-1] + b', "host": ' + json.dumps(hosts[j]).encode("utf-8") + b"}")
+                data = os.pread(src, spans[2 * j + 1], spans[2 * j])
+                if labelled[j]:
+                    f.write(sep + data)
+                else:
+                    host = hosts[j]
+                    suffix = suffixes.get(host)
+                    if suffix is None:
+                        suffix = suffixes[host] = b', "host": ' + json.dumps(host).encode("utf-8") + b"}"
+                    f.write(sep + data[:-1] + suffix)
+                sep = b",\n  "
             f.write(tail.encode("utf-8") + b"\n")
             f.flush()
         os.replace(tmp, target)

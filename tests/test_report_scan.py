@@ -20,6 +20,7 @@ import pytest
 from jaxpat import report as _report
 from jaxpat._cli import main
 from jaxpat.report import _html, _scan
+from jaxpat.report._json import NON_FINITE
 
 NODE = "jaxpat::{p}::{c}[reference.{i}-cpu:0-{t}]"
 
@@ -341,3 +342,167 @@ def test_the_cli_reads_streams(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["report", "html", str(new), "--diff", str(old), "-o", str(tmp_path / "p.html")]) == 0
     page = (tmp_path / "p.html").read_text(encoding="utf-8")
     assert same_page(page, _report.render_html(rep, old=_report.load(old), source=str(new), old_source=str(old)))
+
+
+# ---------------------------------------------------------------------------
+# merge_files copies an element's own text when that gives what re-encoding the loaded result gives
+# ---------------------------------------------------------------------------
+
+#: Result elements as a file may spell them, each paired with whether its text can be copied as it stands.
+#: The oracle is merge_reports + write_report on the loaded reports (they re-encode every result).
+ODD_ELEMENTS = [
+    # escapes, non-ASCII text as UTF-8 and as \u escapes, a surrogate pair, quotes and brackets inside strings,
+    # nested containers the schema leaves free, numbers spelled in several ways
+    (r'{"nodeid": "jaxpat::esc::c0[i-cpu:0-jit]", "outcome": "passed", "duration": 1.50E0, "compiles": 1,'
+     r' "message": "quote \" ] } [ { \\ \u00e9 é \ud83d\ude00 \/ \n", "extra": {"nested": ["[", "]",'
+     r' "{\"a\": 1}", {"k": "\"}"}], "n": -0, "big": 12345678901234567890}, "observed": {"tree": "[*]",'
+     r' "leaves": [{"dtype": "float32", "shape": [2], "digest": "d", "values": [1e0, -0.0]}]}}', True),
+    # NaN and infinities, which the reader turns into the strings "nan", "inf", "-inf"
+    ('{"nodeid": "jaxpat::nan::c0[i-cpu:0-jit]", "outcome": "passed", "duration": 1, "message": null,'
+     ' "observed": {"leaves": [{"dtype": "float32", "shape": [3], "digest": "n",'
+     ' "values": [NaN, Infinity, -Infinity]}]}}', False),
+    # a null member the model leaves out, one it keeps (not one of its fields), "null" inside a string
+    ('{"nodeid": "jaxpat::nulls::c0[i-cpu:0-jit]", "outcome": "failed", "duration": 0, "message": "null deref",'
+     ' "pattern": null, "observed": {"error": {"type": "E", "message": ""}}}', False),
+    ('{"nodeid": "jaxpat::nulls::c1[i-cpu:0-jit]", "outcome": "passed", "duration": 0, "message": null,'
+     ' "distribution": null}', False),
+    ('{"nodeid": "jaxpat::nulls::c2[i-cpu:0-jit]", "outcome": "failed", "duration": 0, "message": "null"}', False),
+    # no message (the model writes message: null)
+    ('{"nodeid": "jaxpat::bare::c0[i-cpu:0-jit]", "outcome": "passed", "duration": 2}', False),
+    # observations the model writes otherwise: empty leaves without a tree (left out), a tree without leaves
+    # (leaves: []), an error with another member (dropped), another member (kept)
+    ('{"nodeid": "jaxpat::obs::c0[i-cpu:0-jit]", "outcome": "passed", "duration": 0, "message": null,'
+     ' "observed": {"leaves": []}}', False),
+    ('{"nodeid": "jaxpat::obs::c1[i-cpu:0-jit]", "outcome": "passed", "duration": 0, "message": null,'
+     ' "observed": {"tree": "*"}}', False),
+    ('{"nodeid": "jaxpat::obs::c2[i-cpu:0-jit]", "outcome": "error", "duration": 0, "message": "m",'
+     ' "observed": {"error": {"type": "E", "message": "m", "note": 1}}}', False),
+    ('{"nodeid": "jaxpat::obs::c3[i-cpu:0-jit]", "outcome": "passed", "duration": 0, "message": null,'
+     ' "observed": {"tree": "*", "leaves": [], "x": [1, {"y": null}]}}', False),
+    ('{"nodeid": "jaxpat::obs::c4[i-cpu:0-jit]", "outcome": "passed", "duration": 0, "message": null,'
+     ' "observed": {}}', True),
+    ('{"nodeid": "jaxpat::obs::c5[i-cpu:0-jit]", "outcome": "passed", "duration": 0, "message": null,'
+     ' "observed": {"tree": "*", "leaves": []}}', True),
+    # layout inside the element (white space before colons, tabs, line breaks)
+    ('{ "nodeid" : "jaxpat::lay::c0[i-cpu:0-jit]",\n\t"outcome":"passed" ,\r\n "duration":1 , "message" : null }',
+     True),
+    # host labels: one of its own (kept), an empty one (the report's label)
+    ('{"nodeid": "jaxpat::host::c0[i-cpu:0-jit]", "outcome": "passed", "duration": 0, "message": null,'
+     ' "host": "elsewhere"}', True),
+    ('{"nodeid": "jaxpat::host::c1[i-cpu:0-jit]", "outcome": "passed", "duration": 0, "message": null,'
+     ' "host": ""}', False),
+]
+
+
+def with_elements(tmp_path: Path, name: str, host: str, elements: list[str], *, compact: bool) -> Path:
+    """A rich() report with ``elements`` (JSON text, written as they stand) among its results."""
+    doc = rich(host, n=30)
+    doc["results"] = [f"\x00element{i}" for i in range(len(elements))] + doc["results"]
+    text = json.dumps(doc, indent=None if compact else 1)
+    for i, element in enumerate(elements):
+        text = text.replace(json.dumps(f"\x00element{i}"), element, 1)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def merged_as_written(tmp_path: Path, paths: list[Path]) -> dict[str, Any]:
+    """What merge_reports + write_report give for ``paths``, as plain JSON (``created`` left out)."""
+    out = _report.write_report(_report.merge([_report.load(p) for p in paths]), tmp_path / "oracle.json")
+    data = json.loads(out.read_text(encoding="utf-8"))
+    del data["created"]
+    return data
+
+
+@pytest.mark.parametrize("compact", [False, True], ids=["indented", "one-line"])
+def test_merge_files_writes_what_merge_and_write_report_write(tmp_path: Path, chunk: None, compact: bool,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Element by element, copied or re-encoded, the merged file holds the oracle's JSON values, is strict JSON
+    (no NaN), loads, and has one result per line; the elements that can be copied are copied."""
+    copied: list[tuple[str, bool]] = []
+    real = _scan._verbatim
+
+    def spy(el: dict[str, Any], text: str) -> bool:
+        copied.append((el["nodeid"], real(el, text)))
+        return copied[-1][1]
+
+    monkeypatch.setattr(_scan, "_verbatim", spy)
+    a = with_elements(tmp_path, "a.json", "a", [e for e, _ in ODD_ELEMENTS], compact=compact)
+    b = write(tmp_path, "b.json", rich("b", drift=True, hosts=("x", "y")), compact=compact)
+    count = _report.merge_files([a, b], tmp_path / "m.json")
+    text = (tmp_path / "m.json").read_text(encoding="utf-8")
+    got = json.loads(text, parse_constant=lambda name: pytest.fail(f"the merged file spells {name}"))
+    del got["created"]
+    assert got == merged_as_written(tmp_path, [a, b])
+    assert count == len(got["results"])
+    lines = text.splitlines()
+    first = lines.index(' "results": [') + 1
+    last = first + len(got["results"])
+    assert lines[last] in (" ]", " ],")
+    assert [json.loads(line.rstrip(",")) for line in lines[first:last]] == got["results"]  # one result per line
+    loaded = _report.load(tmp_path / "m.json")
+    assert dataclasses.replace(loaded, created="") == dataclasses.replace(
+        _report.merge([_report.load(a), _report.load(b)]), created="")
+    verdicts = dict(copied)
+    for element, expected in ODD_ELEMENTS:
+        nodeid = json.loads(element, parse_constant=str)["nodeid"]
+        assert verdicts.get(nodeid, False) is expected, element  # an empty host label is not looked at
+    assert sum(verdicts.values()) > len(verdicts) // 2  # the plain elements of rich() are copied
+
+
+def test_copying_every_element_would_be_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counter-check of the test above: an element copied that should have been re-encoded gives other JSON
+    values (or NaN), which the comparison with the oracle sees."""
+    a = with_elements(tmp_path, "a.json", "a", [e for e, ok in ODD_ELEMENTS if not ok], compact=True)
+    oracle = merged_as_written(tmp_path, [a])
+    monkeypatch.setattr(_scan, "_verbatim", lambda el, text: True)
+    _report.merge_files([a], tmp_path / "m.json")
+    got = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    del got["created"]
+    differ = {x["nodeid"] for x, y in zip(got["results"], oracle["results"], strict=True) if x != y}
+    # the others are re-encoded only for safety's sake (a null the model keeps, "null" in a string, an
+    # observation's own member) or never reach the copy (an empty host label)
+    assert differ == {"jaxpat::nulls::c0[i-cpu:0-jit]", "jaxpat::nan::c0[i-cpu:0-jit]",
+                      "jaxpat::bare::c0[i-cpu:0-jit]", "jaxpat::obs::c0[i-cpu:0-jit]", "jaxpat::obs::c1[i-cpu:0-jit]",
+                      "jaxpat::obs::c2[i-cpu:0-jit]"}
+
+
+@pytest.mark.parametrize("element", [
+    '{"nodeid": "x", "outcome": "passed", "duration": 1e400, "message": null}',
+    '{"nodeid": "x", "outcome": "passed", "duration": NaN, "message": null}',
+    '{"nodeid": "x", "outcome": "passed", "duration": 1, "message": null, "outcome": "failed"}',
+    '{"nodeid": "x", "outcome": "passed", "duration": 1, "message": null, "observed": {"leaves": [{"dtype": "f",'
+    ' "shape": [1], "digest": "d", "values": [1], "values": [2]}]}}',
+    '{"nodeid": "x", "outcome": "passed", "duration": 1, "message": "\\ud800"}',
+    '{"nodeid": "x", "outcome": "passed", "duration": 1, "message": null, "extra": [1e400]}',
+])
+def test_merge_files_refuses_an_element_as_load_does(tmp_path: Path, chunk: None, element: str) -> None:
+    bad = with_elements(tmp_path, "bad.json", "a", [element], compact=True)
+    good = write(tmp_path, "good.json", rich("b"))
+    with pytest.raises(_report.ReportError) as loaded:
+        _report.load(bad)
+    with pytest.raises(_report.ReportError) as streamed:
+        _report.merge_files([good, bad], tmp_path / "m.json")
+    assert str(streamed.value) == str(loaded.value)
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_the_diff_digest_tells_values_apart_and_not_their_copies() -> None:
+    """``_signature`` (what drift_files compares before reading an item again): equal for equal values read
+    separately (so unchanged items are not read again), different for values JSON tells apart -- 1, 1.0, true
+    and "1", a message and none, another leaf value or an extra member."""
+    base = ('{"nodeid": "n", "outcome": "passed", "duration": 1, "message": "ü → x", "compiles": 1, "observed":'
+            ' {"tree": "*", "leaves": [{"dtype": "float32", "shape": [3], "digest": "d",'
+            ' "values": [%s, "nan", "a"]}]}}')
+    dec = json.JSONDecoder(parse_constant=NON_FINITE.__getitem__)
+
+    def sig(text: str) -> bytes:
+        return _scan._signature(dec.decode(text))
+
+    assert sig(base % "1") == sig(base % "1")  # two parses: other objects, the same values
+    assert sig(base % "1") == sig((base % "1").replace('"nan"', "NaN"))  # the reader's "nan" either way
+    variants = [base % v for v in ("1", "1.0", "true", '"1"', "2")]
+    variants += [(base % "1").replace('"message": "ü → x"', '"message": null'),
+                 (base % "1").replace('"compiles": 1', '"compiles": 2'),
+                 (base % "1").replace('"tree": "*",', '"tree": "*", "x": 0,')]
+    assert len({sig(v) for v in variants}) == len(variants)
