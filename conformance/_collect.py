@@ -41,9 +41,11 @@ _ENV = pytest.StashKey[dict]()
 _ENV_SENT = pytest.StashKey[bool]()
 _PARSED = pytest.StashKey[dict]()
 _PROBE_STARTED = pytest.StashKey[Any]()
-#: Environment variables that may differ between the controller and its local workers without changing what
-#: the probe finds: pytest's and xdist's own, and the per-worker memory share (``_workers.worker_environment``).
-PROBE_ENV_SKIP = ("PYTEST_", "XLA_PYTHON_CLIENT_")
+_PROBE_HANDED = pytest.StashKey[bool]()
+#: Environment variables (prefixes) that may differ between the controller and its local workers without
+#: changing what the probe finds: pytest's and xdist's own, the terminal size a worker is given, and the
+#: per-worker memory share (``_workers.worker_environment``).
+PROBE_ENV_SKIP = ("PYTEST_", "XLA_PYTHON_CLIENT_", "COLUMNS", "LINES")
 
 
 # ---------------------------------------------------------------------------
@@ -184,6 +186,7 @@ def probe_of(config: pytest.Config) -> dict[str, Any]:
         started = config.stash.get(_PROBE_STARTED, None)
         if handed is not None:
             config.stash[_PROBE] = handed
+            config.stash[_PROBE_HANDED] = True
         elif started is not None:
             del config.stash[_PROBE_STARTED]
             config.stash[_PROBE] = finish_probe(started, 300.0)
@@ -434,7 +437,8 @@ def environment(config: pytest.Config) -> dict[str, Any]:
 
 def judge_facts(config: pytest.Config) -> dict[str, Any]:
     """Evidence that this process stayed clean: its pid, whether JAX was imported here, the plugin modules
-    loaded here (empty), and the executors' pids (the processes where plugin code ran)."""
+    loaded here (empty), the executors' pids (the processes where plugin code ran), and whether the probe's answer
+    was handed by the xdist controller (:func:`handed_probe`) rather than made here."""
     import os
     from importlib.metadata import entry_points
 
@@ -446,6 +450,7 @@ def judge_facts(config: pytest.Config) -> dict[str, Any]:
         "jax_imported": "jax" in sys.modules,
         "plugin_modules_imported": sorted(m for m in modules if m in sys.modules),
         "executor_pids": {name: ex.proc.pid for name, ex in (pool.executors.items() if pool else [])},
+        "probe_handed": config.stash.get(_PROBE_HANDED, False),  # the controller's probe, made in this context
     }
 
 

@@ -154,7 +154,7 @@ class JaxpatSession:
         session = config.pluginmanager.get_plugin("session")  # made before pytest_configure (wrap_session)
         if not isinstance(session, pytest.Session):
             return
-        from ._collect import ErrorItem, SkipItem, reuse_support, start_probe
+        from ._collect import ErrorItem, SkipItem, close, reuse_support, start_probe
         from ._reuse import all_stored
 
         start_probe(config)  # JAX starts in its own process while this one reads the catalog and the plugins
@@ -165,6 +165,8 @@ class JaxpatSession:
                                 lambda item: isinstance(item, (ErrorItem, SkipItem)))
         except Exception:  # whatever failed fails again where it is reported: in the workers
             return
+        finally:
+            close(config)  # the executors that listed the plugins (an item that runs starts its own again)
         if stored:
             config.option.dist = "no"
             config.option.tx = []
