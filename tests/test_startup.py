@@ -60,7 +60,8 @@ def test_a_rerun_with_every_result_stored_starts_no_worker_and_one_changed_byte_
             shutil.copy(f, work / f.name)
     proc, report = _run(work)  # cold: nothing stored, the items run in the worker
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert set(_outcomes(report)) == ITEMS and not _reused(report)
+    assert set(_outcomes(report)) == ITEMS
+    assert not _reused(report)
     assert report["environment"]["judge"]["probe_handed"] is True
     assert SOLO not in proc.stdout
     assert "1 worker" in proc.stdout
@@ -68,7 +69,8 @@ def test_a_rerun_with_every_result_stored_starts_no_worker_and_one_changed_byte_
     proc, report = _run(work)  # nothing changed: replayed by the controller, no worker
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert SOLO in proc.stdout
-    assert "1 worker" not in proc.stdout and "gw0" not in proc.stdout
+    assert "1 worker" not in proc.stdout
+    assert "gw0" not in proc.stdout
     assert _reused(report) == ITEMS
     assert set(_outcomes(report).values()) == {"passed"}
     assert report["environment"]["judge"]["executor_pids"] == {}  # no executor either
@@ -84,7 +86,8 @@ def test_a_rerun_with_every_result_stored_starts_no_worker_and_one_changed_byte_
                                 "expect: {$array: [2, 3, 5], dtype: int32}"))
     proc, report = _run(work)
     ints = {n for n in ITEMS if "::ints[" in n}
-    assert SOLO not in proc.stdout and "1 worker" in proc.stdout  # ints must run: the worker starts
+    assert SOLO not in proc.stdout  # ints must run: the worker starts
+    assert "1 worker" in proc.stdout
     assert _reused(report) == ITEMS - ints
     assert report["environment"]["judge"]["probe_handed"] is True  # the worker took the controller's probe
     assert {n: o for n, o in _outcomes(report).items() if n in ints} == dict.fromkeys(ints, "failed")
@@ -168,13 +171,15 @@ def test_a_catalog_file_is_parsed_once_per_process_and_again_when_one_byte_chang
         return case.to_dict()["expect"]
 
     first = ints_expect()
-    assert ints_expect() == first and len(calls) == 1  # the second load parsed nothing
+    assert ints_expect() == first
+    assert len(calls) == 1  # the second load parsed nothing
     text = cat.read_text()
     cat.write_text(text.replace("expect: {$array: [2, 3, 4], dtype: int32}",
                                 "expect: {$array: [2, 3, 5], dtype: int32}"))
     assert len(cat.read_bytes()) == len(text.encode())  # one byte changed
     changed = ints_expect()
-    assert len(calls) == 2 and changed != first  # parsed again: the new expected value
+    assert len(calls) == 2  # parsed again: the new expected value
+    assert changed != first
     assert json.dumps(changed).count("5") > json.dumps(first).count("5")
     # without the mapping every load parses (the default)
     load([cat], use_cache=False)
