@@ -524,17 +524,18 @@ class Reuse:
 
 
 def all_stored(config: pytest.Config, items: Iterable[pytest.Item], support: Support,
-               needs_nothing: Callable[[pytest.Item], bool]) -> bool:
+               exempt: Callable[[pytest.Item], bool]) -> bool:
     """Whether every one of ``items`` would be replayed from the store: each has a key and a valid entry under it
-    (read and checked as :func:`run_or_reuse` reads it, and kept for it), except those for which
-    ``needs_nothing`` says that running them starts no executor (a setup error, a skip). False at the first item
-    that would run, and whenever reuse is off. Deciding where items go (no xdist workers when nothing runs) is
-    all it is for: each item's verdict is still its own replay's (:func:`run_or_reuse`)."""
+    (read and checked as :func:`run_or_reuse` reads it, and kept for it), except those ``exempt`` names (the
+    caller's: a setup error or a skip, which start no executor; a speed claim, never stored). False at the
+    first other item that would run, and whenever reuse is off. Deciding where items go (no xdist workers when
+    nothing runs) is all it is for: each item's verdict is still its own run's or replay's
+    (:func:`run_or_reuse`)."""
     reuse = store_of(config)
     if reuse is None:
         return False
     for item in items:
-        if needs_nothing(item):
+        if exempt(item):
             continue
         key = reuse.key(item, support)
         if key is None:

@@ -87,6 +87,7 @@ class JaxpatSession:
         self.prebuilt: tuple[pytest.Session, list[pytest.Item]] | None = None
         #: True when this process was to be an xdist controller but replays every stored result itself
         self.solo = False
+        self.solo_timed = 0  # ... and runs this many speed claims (never stored) itself
         if self._may_go_solo():
             self._check_solo()
         #: why the report could not be written (the run then fails), if so
@@ -132,13 +133,18 @@ class JaxpatSession:
             # A backstop for the judge itself: items' budgets are enforced on their executors (_pool), so this
             # fires only if the judge's own code hangs.
             self.watchdog = Watchdog(crash_dir, 2 * float(limit) + 30, None if _is_worker(config) else self._hung)
+
     # -- a re-run where every result is stored: no workers --------------------
 
     def _may_go_solo(self) -> bool:
         """Whether this would-be xdist controller checks, before xdist starts any worker, that every item's
-        result is stored: reuse on, local workers only, and neither --collect-only nor --jaxpat-explore."""
+        result is stored: reuse on, local workers only, jaxpat's items only (``--jaxpat-only``, as ``jaxpat
+        check`` runs: other tests are not this check's to move out of the workers), and neither --collect-only
+        nor --jaxpat-explore."""
         config = self.config
         if not _is_controller(config) or config.option.collectonly or config.getoption("jaxpat_explore"):
+            return False
+        if not config.getoption("jaxpat_only"):
             return False
         from ._filters import _local_workers_only
         from ._reuse import store_of
@@ -155,14 +161,19 @@ class JaxpatSession:
         if not isinstance(session, pytest.Session):
             return
         from ._collect import ErrorItem, SkipItem, close, reuse_support, start_probe
-        from ._reuse import all_stored
+        from ._reuse import TIMED_CLAIMS, all_stored
+
+        def timed(item: pytest.Item) -> bool:
+            return getattr(item, "claim", None) in TIMED_CLAIMS
 
         start_probe(config)  # JAX starts in its own process while this one reads the catalog and the plugins
         try:
             items = self._make_items(session, announce=False)
-            # reversed: claims come last, and a speed claim (never stored) settles it at once
+            # Setup errors and skips start no executor; speed claims are never stored and run here (alone:
+            # no other item competes with their timings). Reversed: claims come last and are the likeliest
+            # to settle it.
             stored = all_stored(config, reversed(items), reuse_support(),
-                                lambda item: isinstance(item, (ErrorItem, SkipItem)))
+                                lambda item: isinstance(item, (ErrorItem, SkipItem)) or timed(item))
         except Exception:  # whatever failed fails again where it is reported: in the workers
             return
         finally:
@@ -173,6 +184,7 @@ class JaxpatSession:
             config.option.numprocesses = 0
             self.prebuilt = (session, items)
             self.solo = True
+            self.solo_timed = sum(1 for item in items if timed(item))
 
     # -- collection ---------------------------------------------------------
 
@@ -220,8 +232,10 @@ class JaxpatSession:
             f"jaxpat: jax {_version('jax')}, jaxlib {_version('jaxlib')}, python {_platform.python_version()}",
         ]
         if self.solo:
-            lines.append("jaxpat: every item's result is stored: replayed in this process, no workers started "
-                         "(--fresh runs every item)")
+            timed = (f" but {self.solo_timed} speed claim{'s' if self.solo_timed != 1 else ''} (never stored: "
+                     "measured again, here)") if self.solo_timed else ""
+            lines.append(f"jaxpat: every item's result is stored{timed}: replayed in this process, no workers "
+                         "started (--fresh runs every item)")
         lines += [f"jaxpat: WARNING: {w}" for w in jax_warnings(_version("jax"), _version("jaxlib"))]
         if config.getoption("jaxpat_label"):
             lines.append(f"jaxpat: host label {', '.join(config.getoption('jaxpat_label'))}")

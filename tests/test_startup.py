@@ -33,12 +33,20 @@ ITEMS = {f"jaxpat::r-add::{c}[{p}.add-cpu:0-{t}]" for c in ("ints", "floats") fo
 SOLO = "every item's result is stored: replayed in this process, no workers started"
 
 
-def _run(work: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def _copy_example(work: Path) -> None:
+    work.mkdir()
+    for f in EXAMPLE.iterdir():
+        if f.is_file():
+            shutil.copy(f, work / f.name)
+
+
+def _run(work: Path, *extra: str, claims: bool = False) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     full = {k: v for k, v in os.environ.items() if k not in ("JAXPAT_FRESH", "FAKE_JAX_VERSION")}
     full.update({"JAXPAT_CACHE_DIR": str(work / "cache"), "JAXPAT_DISABLE_PLUGIN_AUTOLOAD": "1",
                  "JAXPAT_BLOCK_PLUGINS": "reference",
                  "PYTHONPATH": str(work) + os.pathsep + os.environ.get("PYTHONPATH", "")})
-    proc = subprocess.run([sys.executable, "-m", "jaxpat", *ARGS, *extra], cwd=work, env=full,
+    args = [a for a in ARGS if a != "--no-claims"] if claims else ARGS
+    proc = subprocess.run([sys.executable, "-m", "jaxpat", *args, *extra], cwd=work, env=full,
                           capture_output=True, text=True, timeout=600, check=False)
     return proc, json.loads((work / "report.json").read_text())
 
@@ -54,10 +62,7 @@ def _outcomes(report: dict[str, Any]) -> dict[str, str]:
 def test_a_rerun_with_every_result_stored_starts_no_worker_and_one_changed_byte_brings_them_back(
         tmp_path: Path) -> None:
     work = tmp_path / "w"
-    work.mkdir()
-    for f in EXAMPLE.iterdir():
-        if f.is_file():
-            shutil.copy(f, work / f.name)
+    _copy_example(work)
     proc, report = _run(work)  # cold: nothing stored, the items run in the worker
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert set(_outcomes(report)) == ITEMS
@@ -92,6 +97,26 @@ def test_a_rerun_with_every_result_stored_starts_no_worker_and_one_changed_byte_
     assert report["environment"]["judge"]["probe_handed"] is True  # the worker took the controller's probe
     assert {n: o for n, o in _outcomes(report).items() if n in ints} == dict.fromkeys(ints, "failed")
     assert proc.returncode == 1
+
+
+def test_a_rerun_whose_only_unstored_items_are_speed_claims_measures_them_again_without_workers(
+        tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    _copy_example(work)
+    proc, report = _run(work, claims=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    speed = "jaxpat::r-scale::claim-speedup[alpha.scale-cpu:0]"
+    every = ITEMS | {speed, "jaxpat::r-scale::claim-jit[alpha.scale-cpu:0]",
+                     "jaxpat::r-scale::claim-jit[alpha.slow-cpu:0]"}
+    assert set(_outcomes(report)) == every
+    proc, report = _run(work, claims=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "every item's result is stored but 1 speed claim (never stored: measured again, here)" in proc.stdout
+    assert "1 worker" not in proc.stdout
+    assert _reused(report) == every - {speed}  # the speed claim was measured again: never reused
+    claim = next(c for c in report["claims"] if c["claim"] == "speedup")
+    assert "reused" not in claim
+    assert claim.get("verdict")  # decided by this run
 
 
 # ---------------------------------------------------------------------------
