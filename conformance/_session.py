@@ -169,11 +169,12 @@ class JaxpatSession:
         start_probe(config)  # JAX starts in its own process while this one reads the catalog and the plugins
         try:
             items = self._make_items(session, announce=False)
-            # Setup errors and skips start no executor; speed claims are never stored and run here (alone:
-            # no other item competes with their timings). Reversed: claims come last and are the likeliest
-            # to settle it.
+            # Setup errors and skips (a device-set case with too few devices is marked skip) start no executor;
+            # speed claims are never stored and run here (alone: no other item competes with their timings).
+            # Reversed: claims come last and are the likeliest to settle it.
             stored = all_stored(config, reversed(items), reuse_support(),
-                                lambda item: isinstance(item, (ErrorItem, SkipItem)) or timed(item))
+                                lambda item: isinstance(item, (ErrorItem, SkipItem)) or timed(item)
+                                or item.get_closest_marker("skip") is not None)
         except Exception:  # whatever failed fails again where it is reported: in the workers
             return
         finally:
