@@ -13,7 +13,7 @@ import errno
 import hashlib
 import os
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -62,7 +62,7 @@ class _Source:
 
 def load(
     paths: Iterable[PathLike] | PathLike | None = None, *, extra: Extra = (), base: Catalog | None = None,
-    use_cache: bool = True,
+    use_cache: bool = True, parsed: MutableMapping[tuple[str, str], Document] | None = None,
 ) -> Catalog:
     """Load and check ``paths`` (default: the shipped catalog) followed by the ``extra`` files.
 
@@ -84,11 +84,16 @@ def load(
     ``use_cache=False`` and parses every file itself, since any process
     running as the user (a plugin, say) can write the cache
     (docs/security.md).
+
+    ``parsed``, a mapping the caller owns and passes to each of its calls,
+    keeps each file's parse in memory under its name and the sha256 of its
+    bytes, as read by that call: a later call with the same bytes skips the
+    parse (a file changed by one byte is parsed again). Nothing else reads it.
     """
     if base is not None and paths is not None:
         raise TypeError("load() takes `paths` or `base`, not both")
     sources = _sources(paths, extra, base=base is not None)
-    problems, done = _check(sources, cache="read-write" if use_cache else "off")
+    problems, done = _check(sources, cache="read-write" if use_cache else "off", parsed=parsed)
     return _build(problems, done, base)
 
 
@@ -213,7 +218,8 @@ def _read_problem(source: _Source) -> tuple[bytes | None, Problem | None]:
 # -- checking and building -------------------------------------------------------
 
 
-def _check(sources: list[_Source], *, cache: _CacheUse) -> tuple[list[Problem], list[tuple[_Source, bytes, Checked]]]:
+def _check(sources: list[_Source], *, cache: _CacheUse, parsed: MutableMapping[tuple[str, str], Document] | None = None,
+           ) -> tuple[list[Problem], list[tuple[_Source, bytes, Checked]]]:
     problems: list[Problem] = []
     files: list[tuple[_Source, bytes]] = []
     for source in sources:
@@ -222,18 +228,19 @@ def _check(sources: list[_Source], *, cache: _CacheUse) -> tuple[list[Problem], 
             problems.append(problem)
         elif raw is not None:
             files.append((source, raw))
-    more, done = _check_bytes(files, cache=cache)
+    more, done = _check_bytes(files, cache=cache, parsed=parsed)
     return _in_file_order(problems + more, sources), done
 
 
 def _check_bytes(
-    files: list[tuple[_Source, bytes]], *, cache: _CacheUse
+    files: list[tuple[_Source, bytes]], *, cache: _CacheUse,
+    parsed: MutableMapping[tuple[str, str], Document] | None = None,
 ) -> tuple[list[Problem], list[tuple[_Source, bytes, Checked]]]:
     problems: list[Problem] = []
     done: list[tuple[_Source, bytes, Checked]] = []
     for source, raw in files:
         try:
-            checked = check_document(_parse(raw, source.name, cache))
+            checked = check_document(_parse_once(raw, source.name, cache, parsed))
         except CatalogError as e:
             problems.extend(e.problems)
             continue
@@ -241,6 +248,18 @@ def _check_bytes(
         done.append((source, raw, checked))
     problems.extend(check_pattern_ids([checked.doc for _, _, checked in done]))
     return problems, done
+
+
+def _parse_once(raw: bytes, name: str, cache: _CacheUse,
+                parsed: MutableMapping[tuple[str, str], Document] | None) -> Document:
+    """:func:`_parse`, through the caller's in-memory ``parsed`` (name, sha256 of ``raw``) when given."""
+    if parsed is None:
+        return _parse(raw, name, cache)
+    key = (name, hashlib.sha256(raw).hexdigest())
+    doc = parsed.get(key)
+    if doc is None:
+        doc = parsed[key] = _parse(raw, name, cache)  # only a parse without problems gets here
+    return doc
 
 
 def _parse(raw: bytes, name: str, cache: _CacheUse) -> Document:

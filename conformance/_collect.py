@@ -39,6 +39,13 @@ _POOL = pytest.StashKey[Any]()
 _PROBE = pytest.StashKey[dict]()
 _ENV = pytest.StashKey[dict]()
 _ENV_SENT = pytest.StashKey[bool]()
+_PARSED = pytest.StashKey[dict]()
+_PROBE_STARTED = pytest.StashKey[Any]()
+_PROBE_HANDED = pytest.StashKey[bool]()
+#: Environment variables (prefixes) that may differ between the controller and its local workers without
+#: changing what the probe finds: pytest's and xdist's own, the terminal size a worker is given, and the
+#: per-worker memory share (``_workers.worker_environment``).
+PROBE_ENV_SKIP = ("PYTEST_", "XLA_PYTHON_CLIENT_", "COLUMNS", "LINES")
 
 
 # ---------------------------------------------------------------------------
@@ -112,12 +119,12 @@ class Listing:
                 "impls": [[i.id, i.name, i.pattern, i.plugin, i.distribution] for i in self.impls]}
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Listing:
+    def from_data(cls, data: dict[str, Any], parsed: dict[Any, Any] | None = None) -> Listing:
         """The listing :meth:`to_data` described; the catalog is parsed here, from the same files."""
         from jaxpat.catalog import load
 
         files = [(str(o), str(p)) for o, p in data["files"]]
-        catalog = load(extra=[(o, Path(p)) for o, p in files], use_cache=False)
+        catalog = load(extra=[(o, Path(p)) for o, p in files], use_cache=False, parsed=parsed)
         return cls(catalog, [ImplRef(*i) for i in data["impls"]], list(data["plugins"]),
                    [(str(a), str(b)) for a, b in data["problems"]], files)
 
@@ -167,12 +174,87 @@ def pool_of(config: pytest.Config) -> Any:
 
 
 def probe_of(config: pytest.Config) -> dict[str, Any]:
-    """The plugin-free probe's answer: devices, JAX versions and config of this host (once per process)."""
-    if _PROBE not in config.stash:
-        from ._pool import probe
+    """The plugin-free probe's answer: devices, JAX versions and config of this host (once per process).
 
-        config.stash[_PROBE] = probe(executor_args(config), 300.0)
+    A local xdist worker takes the answer its controller handed it (:func:`handed_probe`) when it was made in
+    the same context; otherwise, and everywhere else, the probe runs here (or was started by
+    :func:`start_probe`, and is read now)."""
+    if _PROBE not in config.stash:
+        from ._pool import finish_probe, probe
+
+        handed = handed_probe(config)
+        started = config.stash.get(_PROBE_STARTED, None)
+        if handed is not None:
+            config.stash[_PROBE] = handed
+            config.stash[_PROBE_HANDED] = True
+        elif started is not None:
+            del config.stash[_PROBE_STARTED]
+            config.stash[_PROBE] = finish_probe(started, 300.0)
+        else:
+            config.stash[_PROBE] = probe(executor_args(config), 300.0)
     return config.stash[_PROBE]
+
+
+def start_probe(config: pytest.Config) -> None:
+    """Start the probe now, in its own process (it imports JAX: seconds), so that it runs while this process
+    does other work; :func:`probe_of` reads its answer. A probe that cannot start is left to ``probe_of``."""
+    if _PROBE in config.stash or _PROBE_STARTED in config.stash:
+        return
+    import contextlib
+
+    from ._pool import ExecutorFailure
+    from ._pool import start_probe as start
+
+    with contextlib.suppress(OSError, ExecutorFailure):
+        config.stash[_PROBE_STARTED] = start(executor_args(config))
+
+
+def probe_context(config: pytest.Config) -> str:
+    """A digest of everything a probe's answer depends on, as this process sees it: the interpreter, the
+    installed JAX, jaxlib and NumPy (their metadata: nothing imported), the executors' options, the working
+    folder and the environment (all of it but :data:`PROBE_ENV_SKIP`). Two processes with the same context get
+    the same answer from a probe, up to the host's devices changing in between."""
+    import hashlib
+    import json
+    import os
+
+    env = sorted((k, v) for k, v in os.environ.items() if not k.startswith(PROBE_ENV_SKIP))
+    data = {"executable": sys.executable, "python": sys.version, "cwd": os.getcwd(),
+            "versions": [dist_version(d) for d in ("jax", "jaxlib", "numpy")],
+            "args": executor_args(config), "env": env}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def probe_for_worker(config: pytest.Config) -> dict[str, Any] | None:
+    """This process's probe answer and its context (:func:`probe_context`), for a local worker; None when the
+    probe has not run here."""
+    answer = config.stash.get(_PROBE, None)
+    return {"context": probe_context(config), "answer": answer} if isinstance(answer, dict) else None
+
+
+def handed_probe(config: pytest.Config) -> dict[str, Any] | None:
+    """The probe answer the controller handed this worker (``workerinput["jaxpat_probe"]``), if it holds here:
+    made in this worker's context (:func:`probe_context`: same interpreter, JAX, jaxlib, NumPy, options,
+    environment, so a worker given its own devices probes itself) and naming the JAX and jaxlib installed here.
+    None otherwise: the worker then runs the probe itself."""
+    handed = getattr(config, "workerinput", {}).get("jaxpat_probe")
+    if not isinstance(handed, dict) or not isinstance(handed.get("answer"), dict):
+        return None
+    answer = dict(handed["answer"])
+    if handed.get("context") != probe_context(config):
+        return None
+    if answer.get("jax") != dist_version("jax") or answer.get("jaxlib") != dist_version("jaxlib"):
+        return None
+    if not isinstance(answer.get("devices"), list) or answer.get("fatal"):
+        return None
+    return answer
+
+
+def parsed_catalogs(config: pytest.Config) -> dict[Any, Any]:
+    """This process's in-memory catalog parses (``catalog.load(parsed=...)``): each file is parsed once here."""
+    if _PARSED not in config.stash:
+        config.stash[_PARSED] = {}
+    return config.stash[_PARSED]
 
 
 #: What a plugin's entry-point name and an implementation's name may be (ASCII: no look-alike of another name).
@@ -240,14 +322,15 @@ def load_listing(config: pytest.Config) -> Listing:
     if shared:
         # the controller listed the plugins once for its local workers: every worker collects the same items,
         # whatever a plugin that behaves differently from one process to the next does
-        config.stash[_LISTING] = Listing.from_data(shared)
+        config.stash[_LISTING] = Listing.from_data(shared, parsed_catalogs(config))
         return config.stash[_LISTING]
     from jaxpat.catalog import CatalogError, load
 
     from ._setup import catalog_with_files
 
     # the judge parses every file itself: the per-user parse cache is writable by any plugin (docs/security.md)
-    catalog, file_problems = catalog_with_files(config.getoption("jaxpat_catalog"), trust_cache=False)
+    catalog, file_problems = catalog_with_files(config.getoption("jaxpat_catalog"), trust_cache=False,
+                                                parsed=parsed_catalogs(config))
     bad = {label for label, _ in file_problems}
     base_extra = [(f"catalog:{Path(p).name}", Path(p).resolve()) for p in config.getoption("jaxpat_catalog")
                   if f"catalog:{Path(p).name}" not in bad]
@@ -277,7 +360,7 @@ def load_listing(config: pytest.Config) -> Listing:
         mine = [(name, Path(f)) for f in info.get("catalog_files", [])]
         if mine:
             try:
-                catalog = load(extra=[*files, *mine], use_cache=False)
+                catalog = load(extra=[*files, *mine], use_cache=False, parsed=parsed_catalogs(config))
             except CatalogError as exc:
                 listing.problems.append((name, f"plugin {name!r}: its catalog files are invalid:\n{exc}"))
                 continue
@@ -354,7 +437,8 @@ def environment(config: pytest.Config) -> dict[str, Any]:
 
 def judge_facts(config: pytest.Config) -> dict[str, Any]:
     """Evidence that this process stayed clean: its pid, whether JAX was imported here, the plugin modules
-    loaded here (empty), and the executors' pids (the processes where plugin code ran)."""
+    loaded here (empty), the executors' pids (the processes where plugin code ran), and whether the probe's answer
+    was handed by the xdist controller (:func:`handed_probe`) rather than made here."""
     import os
     from importlib.metadata import entry_points
 
@@ -366,6 +450,7 @@ def judge_facts(config: pytest.Config) -> dict[str, Any]:
         "jax_imported": "jax" in sys.modules,
         "plugin_modules_imported": sorted(m for m in modules if m in sys.modules),
         "executor_pids": {name: ex.proc.pid for name, ex in (pool.executors.items() if pool else [])},
+        "probe_handed": config.stash.get(_PROBE_HANDED, False),  # the controller's probe, made in this context
     }
 
 
@@ -388,8 +473,12 @@ def executor_peaks(config: pytest.Config) -> dict[str, int]:
     return dict(pool.peaks) if pool is not None else {}
 
 
-def close(config: pytest.Config) -> None:
-    """End this process's executors (session end)."""
+def close(config: pytest.Config, *, probe: bool = False) -> None:
+    """End this process's executors; with ``probe`` (session end), a probe started but never read too."""
+    started = config.stash.get(_PROBE_STARTED, None) if probe else None
+    if started is not None:
+        del config.stash[_PROBE_STARTED]
+        started.kill()
     pool = config.stash.get(_POOL, None)
     if pool is not None:
         pool.close()
@@ -403,12 +492,14 @@ def close(config: pytest.Config) -> None:
 ItemMaker = Callable[[pytest.Config, pytest.Collector, Any, list[Any]], list[pytest.Item]]
 
 
-def collect_items(session: pytest.Session, extra: Sequence[ItemMaker] = ()) -> list[pytest.Item]:
+def collect_items(session: pytest.Session, extra: Sequence[ItemMaker] = (), *, announce: bool = True
+                  ) -> list[pytest.Item]:
     """Every jaxpat item: setup errors, the cases' items, then what each of ``extra`` makes.
 
     ``extra`` is how upper modules add items (``_session`` passes
     ``_claims.claim_items`` under ``--jaxpat-claims``) without this module
     importing them: ``_claims`` builds on ``PatternCollector`` from here.
+    ``announce=False`` leaves the announcement to a later :func:`announce_items`.
     """
     config = session.config
     root = JaxpatRoot.from_parent(session, name="jaxpat", nodeid="jaxpat")
@@ -439,10 +530,15 @@ def collect_items(session: pytest.Session, extra: Sequence[ItemMaker] = ()) -> l
     items.extend(_pattern_items(config, root, listing, devices))
     for make in extra:
         items.extend(make(config, root, listing, devices))
-    # Items made here bypass pytest's collection reports; announce them so that the
-    # terminal's count ("collected N items", --collect-only) includes them.
-    session.ihook.pytest_collectreport(report=pytest.CollectReport(root.nodeid, "passed", None, list(items)))
+    if announce:
+        announce_items(session, items)
     return items
+
+
+def announce_items(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """Items made here bypass pytest's collection reports; announce them so that the terminal's count
+    ("collected N items", --collect-only) includes them."""
+    session.ihook.pytest_collectreport(report=pytest.CollectReport("jaxpat", "passed", None, list(items)))
 
 
 def _matches(value: str, globs: list[str]) -> bool:

@@ -343,7 +343,16 @@ class Pool:
 
 def probe(args: Sequence[str], limit: float) -> dict[str, Any]:
     """What a plugin-free executor says about this host (devices, JAX); ExecutorFailure if it cannot say."""
-    ex = Executor([*args, "--probe"])
+    return finish_probe(start_probe(args), limit)
+
+
+def start_probe(args: Sequence[str]) -> Executor:
+    """Start a plugin-free executor that probes this host; :func:`finish_probe` reads what it says."""
+    return Executor([*args, "--probe"])
+
+
+def finish_probe(ex: Executor, limit: float) -> dict[str, Any]:
+    """The answer of the probe ``ex`` (:func:`probe`), waiting at most ``limit`` seconds from now."""
     try:
         answer = ex.read(limit)
     except ExecutorFailure:

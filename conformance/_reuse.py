@@ -43,9 +43,8 @@ from typing import Any
 
 import pytest
 
-__all__ = ["FORMAT", "Store", "Support", "listing_hellos", "plugin_digest", "plugin_digests", "run_or_reuse",
-           "store_of",
-           "tree_digest"]
+__all__ = ["FORMAT", "Store", "Support", "all_stored", "listing_hellos", "plugin_digest", "plugin_digests",
+           "run_or_reuse", "store_of", "tree_digest"]
 
 #: The store's layout and entry format; a new format starts a new folder (old entries are never read).
 FORMAT = 1
@@ -71,6 +70,7 @@ HELLO_ENV_SKIP = ("JAXPAT_CACHE_DIR", "JAXPAT_HISTORY_DIR", "JAXPAT_LABEL", "JAX
 
 _STORE = pytest.StashKey[Any]()
 _IGNORED = pytest.StashKey[bool]()
+_KEY = pytest.StashKey[Any]()
 
 
 def _sha(data: Any) -> str:
@@ -506,14 +506,46 @@ class Reuse:
         workerinput = getattr(config, "workerinput", {})
         self.run = str(workerinput.get("testrunuid") or uuid.uuid4().hex)
         self.date = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        #: entries :func:`all_stored` read and checked, by key: each replayed once without reading it again
+        self.read_ahead: dict[str, dict[str, Any]] = {}
 
     def key(self, item: pytest.Item, support: Support) -> str | None:
+        """The key of ``item`` (made once per item), or None when it cannot be reused."""
+        if _KEY in item.stash:
+            return item.stash[_KEY]
         if self.keys is None:
             self.keys = Keys(self.config, support.probe(self.config))
         try:
-            return self.keys.item(item)
+            key = self.keys.item(item)
         except Exception:  # a key that cannot be made: the item runs
-            return None
+            key = None
+        item.stash[_KEY] = key
+        return key
+
+
+def all_stored(config: pytest.Config, items: Iterable[pytest.Item], support: Support,
+               exempt: Callable[[pytest.Item], bool]) -> bool:
+    """Whether every one of ``items`` would be replayed from the store: each has a key and a valid entry under it
+    (read and checked as :func:`run_or_reuse` reads it, and kept for it), except those ``exempt`` names (the
+    caller's: a setup error or a skip, which start no executor; a speed claim, never stored). False at the
+    first other item that would run, and whenever reuse is off. Deciding where items go (no xdist workers when
+    nothing runs) is all it is for: each item's verdict is still its own run's or replay's
+    (:func:`run_or_reuse`)."""
+    reuse = store_of(config)
+    if reuse is None:
+        return False
+    for item in items:
+        if exempt(item):
+            continue
+        key = reuse.key(item, support)
+        if key is None:
+            return False
+        if key not in reuse.read_ahead:
+            entry = reuse.store.get(key)
+            if entry is None:
+                return False
+            reuse.read_ahead[key] = entry
+    return True
 
 
 def store_root(config: pytest.Config) -> Path:
@@ -560,7 +592,7 @@ def run_or_reuse(item: pytest.Item, run: Callable[[], None], support: Support) -
     if reuse is None or key is None:
         return run()
     before = reuse.store.ignored
-    entry = reuse.store.get(key)
+    entry = reuse.read_ahead.pop(key, None) or reuse.store.get(key)
     if entry is not None:
         return _replay(item, entry, support)
     if reuse.store.ignored > before:

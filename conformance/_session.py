@@ -83,6 +83,13 @@ class JaxpatSession:
             problem = report_path_problem(self.report_path)
             if problem:
                 raise pytest.UsageError(f"--jaxpat-report {self.report_path}: {problem}")
+        #: (session, items) collected at configure when every item's result was stored (no workers then)
+        self.prebuilt: tuple[pytest.Session, list[pytest.Item]] | None = None
+        #: True when this process was to be an xdist controller but replays every stored result itself
+        self.solo = False
+        self.solo_timed = 0  # ... and runs this many speed claims (never stored) itself
+        if self._may_go_solo():
+            self._check_solo()
         #: why the report could not be written (the run then fails), if so
         self.write_error: str | None = None
         self.results: dict[str, dict[str, Any]] = {}
@@ -127,17 +134,69 @@ class JaxpatSession:
             # fires only if the judge's own code hangs.
             self.watchdog = Watchdog(crash_dir, 2 * float(limit) + 30, None if _is_worker(config) else self._hung)
 
+    # -- a re-run where every result is stored: no workers --------------------
+
+    def _may_go_solo(self) -> bool:
+        """Whether this would-be xdist controller checks, before xdist starts any worker, that every item's
+        result is stored: reuse on, local workers only, jaxpat's items only (``--jaxpat-only``, as ``jaxpat
+        check`` runs: other tests are not this check's to move out of the workers), and neither --collect-only
+        nor --jaxpat-explore."""
+        config = self.config
+        if not _is_controller(config) or config.option.collectonly or config.getoption("jaxpat_explore"):
+            return False
+        if not config.getoption("jaxpat_only"):
+            return False
+        from ._filters import _local_workers_only
+        from ._reuse import store_of
+
+        return _local_workers_only(config) and store_of(config) is not None
+
+    def _check_solo(self) -> None:
+        """At ``pytest_configure`` (before xdist's, which starts its session only in distribution mode):
+        collect here and, when every item's result is stored (:func:`._reuse.all_stored`), run as a single
+        process (as ``-n 0``) that replays them: no worker starts. Otherwise nothing changes, and the probe made
+        here is handed to the workers (:meth:`pytest_configure_node`)."""
+        config = self.config
+        session = config.pluginmanager.get_plugin("session")  # made before pytest_configure (wrap_session)
+        if not isinstance(session, pytest.Session):
+            return
+        from ._collect import ErrorItem, SkipItem, close, reuse_support, start_probe
+        from ._reuse import TIMED_CLAIMS, all_stored
+
+        def timed(item: pytest.Item) -> bool:
+            return getattr(item, "claim", None) in TIMED_CLAIMS
+
+        start_probe(config)  # JAX starts in its own process while this one reads the catalog and the plugins
+        try:
+            items = self._make_items(session, announce=False)
+            # Setup errors and skips (a device-set case with too few devices is marked skip) start no executor;
+            # speed claims are never stored and run here (alone: no other item competes with their timings).
+            # Reversed: claims come last and are the likeliest to settle it.
+            stored = all_stored(config, reversed(items), reuse_support(),
+                                lambda item: isinstance(item, (ErrorItem, SkipItem)) or timed(item)
+                                or item.get_closest_marker("skip") is not None)
+        except Exception:  # whatever failed fails again where it is reported: in the workers
+            return
+        finally:
+            close(config)  # the executors that listed the plugins (an item that runs starts its own again)
+        if stored:
+            config.option.dist = "no"
+            config.option.tx = []
+            config.option.numprocesses = 0
+            self.prebuilt = (session, items)
+            self.solo = True
+            self.solo_timed = sum(1 for item in items if timed(item))
+
     # -- collection ---------------------------------------------------------
 
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
         return True if config.getoption("jaxpat_only") else None
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
-                                      items: list[pytest.Item]) -> None:
+    def _make_items(self, session: pytest.Session, *, announce: bool = True) -> list[pytest.Item]:
         from ._collect import collect_items
         from ._multiprocess import distributed_items
 
+        config = self.config
         extra: list[Any] = [distributed_items]
         if config.getoption("jaxpat_explore"):
             from ._explore_items import explore_items
@@ -147,7 +206,19 @@ class JaxpatSession:
             from ._claims import claim_items
 
             extra.append(claim_items)
-        new = collect_items(session, extra)
+        return collect_items(session, extra, announce=announce)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        if self.prebuilt is not None and self.prebuilt[0] is session:
+            from ._collect import announce_items
+
+            new = self.prebuilt[1]
+            self.prebuilt = None
+            announce_items(session, new)
+        else:
+            new = self._make_items(session)
         if _is_worker(config):
             # every report names the host that ran it (the controller cannot know a remote host's name)
             from ._hosts import host_label
@@ -161,6 +232,11 @@ class JaxpatSession:
         lines = [
             f"jaxpat: jax {_version('jax')}, jaxlib {_version('jaxlib')}, python {_platform.python_version()}",
         ]
+        if self.solo:
+            timed = (f" but {self.solo_timed} speed claim{'s' if self.solo_timed != 1 else ''} (never stored: "
+                     "measured again, here)") if self.solo_timed else ""
+            lines.append(f"jaxpat: every item's result is stored{timed}: replayed in this process, no workers "
+                         "started (--fresh runs every item)")
         lines += [f"jaxpat: WARNING: {w}" for w in jax_warnings(_version("jax"), _version("jaxlib"))]
         if config.getoption("jaxpat_label"):
             lines.append(f"jaxpat: host label {', '.join(config.getoption('jaxpat_label'))}")
@@ -207,6 +283,11 @@ class JaxpatSession:
             listing = shared_listing(self.config)
             if listing is not None:
                 node.workerinput["jaxpat_listing"] = listing
+            from ._collect import probe_for_worker
+
+            probe = probe_for_worker(self.config)  # the worker takes it only if made in its own context
+            if probe is not None:
+                node.workerinput["jaxpat_probe"] = probe
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -412,7 +493,7 @@ class JaxpatSession:
         from ._collect import close, executor_peaks
 
         peaks = executor_peaks(self.config)
-        close(self.config)  # this process's executors
+        close(self.config, probe=True)  # this process's executors
         if self.froze:
             gc.unfreeze()
             self.froze = False

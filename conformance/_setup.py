@@ -44,19 +44,21 @@ class ExtraCatalog:
         return list(self.files)
 
 
-def catalog_with_files(paths: list[str], *, trust_cache: bool = True) -> tuple[Any, list[tuple[str, str]]]:
+def catalog_with_files(paths: list[str], *, trust_cache: bool = True,
+                       parsed: dict[Any, Any] | None = None) -> tuple[Any, list[tuple[str, str]]]:
     """The shipped catalog plus the ``--jaxpat-catalog`` files that are valid, and ``(label, message)`` for
     each file left out (its problems, naming file, line and field). The judge passes ``trust_cache=False``:
-    it parses every file itself (a plugin can write the parse cache)."""
+    it parses every file itself (a plugin can write the parse cache), each once per process (``parsed``: the
+    in-memory parses of ``catalog.load``, keyed by the bytes' sha256)."""
     from jaxpat.catalog import CatalogError, load
 
     ok: list[tuple[str, Path]] = []
     problems: list[tuple[str, str]] = []
-    catalog = load(use_cache=trust_cache)
+    catalog = load(use_cache=trust_cache, parsed=parsed)
     for p in paths:
         origin = f"catalog:{Path(p).name}"
         try:
-            catalog = load(extra=[*ok, (origin, Path(p).resolve())], use_cache=trust_cache)
+            catalog = load(extra=[*ok, (origin, Path(p).resolve())], use_cache=trust_cache, parsed=parsed)
         except CatalogError as exc:
             problems.append((origin, f"catalog file {p} (--jaxpat-catalog) is invalid:\n{exc}"))
             continue
