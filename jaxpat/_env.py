@@ -272,7 +272,7 @@ LABEL = Variable(
     "this host's label in reports (docs/distributed.md)", _label)
 FRESH = Variable(
     "JAXPAT_FRESH", _YES_NO, "no",
-    "yes: never reuse stored results (as `jaxpat check --fresh`); results are still stored", _flag)
+    "yes: run every item and leave the store alone, neither reading nor writing it (as `jaxpat check --fresh`)", _flag)
 HISTORY_DIR = Variable(
     "JAXPAT_HISTORY_DIR", "an absolute path (~ expands) to a directory jaxpat can create and write",
     "~/.cache/jaxpat/history",
