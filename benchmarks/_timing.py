@@ -36,9 +36,56 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _T["collected"] = len(session.items)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> None:
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Any:
     _T["loop_start"] = time.perf_counter()
+    _T["cpu_loop_start"] = tree_cpu()
+    yield
+    # before the session ends: the executors are still running, their CPU time still readable
+    _T["cpu_loop_end"] = tree_cpu()
+
+
+def tree_cpu() -> dict[int, tuple[str, float]]:
+    """``{pid: (command name, user + system CPU seconds)}`` of this process and its descendants (``/proc``;
+    empty where there is none): the judge's and its executors' work, which a busy machine disturbs less
+    than their wall time."""
+    try:
+        tck = os.sysconf("SC_CLK_TCK")
+        names = os.listdir("/proc")
+    except (OSError, ValueError):
+        return {}
+    children: dict[int, list[int]] = {}
+    stats: dict[int, tuple[str, float]] = {}
+    for d in names:
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", encoding="utf-8", errors="replace") as f:
+                s = f.read()
+        except OSError:
+            continue
+        rest = s.rsplit(")", 1)[1].split()
+        children.setdefault(int(rest[1]), []).append(int(d))
+        stats[int(d)] = (s[s.find("(") + 1:s.rfind(")")], (int(rest[11]) + int(rest[12])) / tck)
+    out: dict[int, tuple[str, float]] = {}
+    todo = [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            out[pid] = stats[pid]
+        todo += children.get(pid, [])
+    return out
+
+
+def loop_cpu() -> dict[str, float]:
+    """CPU seconds spent during the test loop: ``judge`` (this process), ``executors`` (its descendants that
+    lived through the loop's end; one that started during the loop counts whole)."""
+    a, b = _T.get("cpu_loop_start") or {}, _T.get("cpu_loop_end") or {}
+    me = os.getpid()
+    out = {"judge": 0.0, "executors": 0.0}
+    for pid, (_, cpu) in b.items():
+        out["judge" if pid == me else "executors"] += cpu - a.get(pid, ("", 0.0))[1]
+    return {k: round(v, 3) for k, v in out.items()}
 
 
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
@@ -66,6 +113,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "loop_seconds": (finish[-1] - start[0]) if finish else 0.0,
         "item_seconds": [round(b - a, 6) for a, b in zip(start, finish, strict=False)],
         "nodeids": _T["nodeids"],
+        "loop_cpu": loop_cpu(),
     }
     with open(path, "w", encoding="utf-8") as f:
         json.dump(out, f)
