@@ -421,7 +421,8 @@ class Bench:
             f"cold run ({cold_rep['summary'].get('total')} items, {_outcomes(cold_rep)}, store empty)", cold.wall,
             f"re-run ({reused} of {len(results)} results reused, {_outcomes(warm_rep)})", warm.wall, "s",
             ratio, "<= 0.10", not why and h.check(ratio, "<= 0.10"),
-            notes=[f"CPU time: cold {cold.cpu:.1f} s, re-run {warm.cpu:.1f} s",
+            notes=[f"CPU time: cold {cold.cpu:.1f} s, re-run {warm.cpu:.1f} s, "
+                   f"ratio {warm.cpu / max(1e-9, cold.cpu):.3f}",
                    f"compilations: cold {cold_rep['compiles']['count']}, re-run {warm_rep['compiles']['count']}",
                    "the persistent compilation cache is off on both sides: the difference is the result store"],
             extra={"cold": cold.wall, "warm": warm.wall, "reused": reused, "results": len(results)},
