@@ -19,7 +19,11 @@ from typing import Any
 
 import pytest
 
-_T: dict[str, Any] = {"start": [], "finish": [], "nodeids": []}
+_T: dict[str, Any] = {"start": [], "finish": [], "nodeids": [], "cpu_start": [], "cpu_finish": []}
+try:
+    _TICK = float(os.sysconf("SC_CLK_TCK"))
+except (OSError, ValueError, AttributeError):
+    _TICK = 100.0
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,6 +44,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_runtestloop(session: pytest.Session) -> Any:
     _T["loop_start"] = time.perf_counter()
     _T["cpu_loop_start"] = tree_cpu()
+    _T["pids"] = sorted(_T["cpu_loop_start"])  # the judge and the executors it started before the loop
     yield
     # before the session ends: the executors are still running, their CPU time still readable
     _T["cpu_loop_end"] = tree_cpu()
@@ -90,11 +95,28 @@ def loop_cpu() -> dict[str, float]:
 
 def pytest_runtest_logstart(nodeid: str, location: Any) -> None:
     _T["start"].append(time.perf_counter())
+    _T["cpu_start"].append(pids_cpu(_T.get("pids") or []))
     _T["nodeids"].append(nodeid)
 
 
 def pytest_runtest_logfinish(nodeid: str, location: Any) -> None:
+    _T["cpu_finish"].append(pids_cpu(_T.get("pids") or []))
     _T["finish"].append(time.perf_counter())
+
+
+def pids_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of ``pids`` now (``/proc/PID/stat``, clock ticks: 10 ms; a process that has
+    ended counts 0). Cheap (one small read per process), so it can run at every item's start and finish; a
+    span of many items telescopes, so its error is one tick at each end, not one per item."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            total += int(rest[11]) + int(rest[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / _TICK
 
 
 @pytest.hookimpl(trylast=True)
@@ -114,6 +136,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "item_seconds": [round(b - a, 6) for a, b in zip(start, finish, strict=False)],
         "nodeids": _T["nodeids"],
         "loop_cpu": loop_cpu(),
+        # CPU seconds (judge + executors) at each item's start and finish
+        "item_cpu_start": _T["cpu_start"],
+        "item_cpu_finish": _T["cpu_finish"],
     }
     with open(path, "w", encoding="utf-8") as f:
         json.dump(out, f)
