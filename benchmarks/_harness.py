@@ -94,7 +94,9 @@ def pytest_command(
         argv += [x for v in values for x in (flag, v)]
     ns = parser.parse_args(argv)
     ns.claims = False
-    ns.reuse = False  # every item runs: a figure never times results reused from an earlier run (--fresh)
+    # every item runs (--fresh), except where a figure measures reuse (figure 9: --jaxpat-reuse, as `jaxpat check`
+    # passes it by default)
+    ns.reuse = reuse
     ns.pytest_args = ["-q", *extra]
     # jaxpat check passes its ini file and rootdir in $PYTEST_ADDOPTS; here they are plain arguments
     args = ["-c", str(_INI), "--rootdir", str(cwd), *pytest_args(ns)]

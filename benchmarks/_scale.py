@@ -27,6 +27,8 @@ MAX_NODES_PER_FILE = 180_000
 PLUGIN_MODULE = "replica"
 
 _PATTERN_ID = re.compile(r"^  - id: (\S+)[ \t]*$", re.MULTILINE)
+#: A deviation's ``implementation: reference.NAME``: the copies' implementations are ``replica.NAME``.
+_REFERENCE_IMPL = re.compile(r"(\bimplementation: *)reference\.")
 
 
 def shipped_text() -> str:
@@ -74,6 +76,8 @@ def write_catalogs(directory: Path, k: int) -> list[Path]:
         for r in range(start, min(k, start + per_file)):
             copy, count = _PATTERN_ID.subn(lambda m, r=r: f"  - id: {m.group(1)}-r{r}", body)
             assert count == n
+            # deviations name the reference implementations, which the copies run as `replica.NAME`
+            copy = _REFERENCE_IMPL.sub(rf"\g<1>{PLUGIN_MODULE}.", copy)
             parts.append(copy)
         path = directory / f"replicas-x{k}-{start // per_file:03d}.yaml"
         path.write_text("".join(parts), encoding="utf-8")

@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         by_transform: Counter = Counter()
         call_compiles: Counter = Counter()
         per_item: Counter = Counter()
-        c0, t0 = _COMPILES[0], time.perf_counter()
+        c0, t0, cpu0 = _COMPILES[0], time.perf_counter(), time.process_time()
         for spec in specs:
             before = _COMPILES[0]
             run_spec(spec, by_transform, call_compiles)
@@ -174,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                 per_item[_item_id(spec)] = _COMPILES[0] - before
         passes.append({
             "seconds": round(time.perf_counter() - t0, 3),
+            "cpu": round(time.process_time() - cpu0, 3),  # this process's CPU seconds in the pass (all threads)
             "compiles": _COMPILES[0] - c0,
             "compiles_by_transform": dict(by_transform),
             "first_call_compiles_by_transform": dict(call_compiles),
@@ -186,13 +187,18 @@ def main(argv: list[str] | None = None) -> int:
 
     # Distinct jit signatures among the items whose jit call is expected to compile (no expected error).
     jit_specs = [s for s in specs if s.transform == "jit" and not isinstance(_safe(expectation, s), ExpectedError)]
-    signatures = {jit_signature(s) for s in jit_specs}
+    signature_of = {_item_id(s): jit_signature(s) for s in jit_specs}
+    signatures = set(signature_of.values())
+    numbered = {sig: i for i, sig in enumerate(dict.fromkeys(signature_of.values()))}
     out = {
         "items": len(specs),
         "setup_seconds": round(t_ready - t_start, 3),
         "passes": passes,
         "jit_items": len(jit_specs),
         "jit_signatures": len(signatures),
+        # those items' node ids, each with its signature's number: figure 4 counts the suite's compilations and
+        # the distinct signatures over the items the suite ran
+        "jit_signature_of": {nodeid: numbered[sig] for nodeid, sig in signature_of.items()},
         "compiles_total": _COMPILES[0],
         # what this process did after its first pass (figure 1 subtracts it from the process's wall time)
         "cpu_at_first_pass_end": round(cpu_first_pass_end, 3),

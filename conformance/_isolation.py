@@ -76,20 +76,36 @@ class Watchdog:
         self.crash_dir = crash_dir
         self.limit = limit
         self.on_timeout = on_timeout
-        self._timer: threading.Timer | None = None
+        #: the item watched and when it started (None: none); replaced by a plain assignment, read by the thread
+        self._current: tuple[str, float] | None = None
+        self._thread: threading.Thread | None = None
         self._main = threading.main_thread().ident
 
     def start(self, nodeid: str) -> None:
-        self.cancel()
-        started = time.monotonic()
-        self._timer = threading.Timer(self.limit, self._fire, args=(nodeid, started))
-        self._timer.daemon = True
-        self._timer.start()
+        """Watch ``nodeid`` from now on, instead of the item watched before."""
+        self._current = (nodeid, time.monotonic())
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="jaxpat-watchdog", daemon=True)
+            self._thread.start()
 
     def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._current = None
+
+    def _watch(self) -> None:
+        # One thread for the run (a threading.Timer per item cost a thread start per item and a wake-up of the new
+        # thread at each cancel): it sleeps until the watched item's deadline; an item started meanwhile has a
+        # later deadline, and one started while nothing was watched has one after this sleep's end.
+        while True:
+            item = self._current
+            if item is None:
+                time.sleep(self.limit)
+                continue
+            left = item[1] + self.limit - time.monotonic()
+            if left > 0:
+                time.sleep(left)
+            elif self._current is item:
+                self._fire(*item)
+                return
 
     def _fire(self, nodeid: str, started: float) -> None:
         frame = sys._current_frames().get(self._main) if self._main is not None else None

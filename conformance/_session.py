@@ -8,6 +8,7 @@ without xdist) collect items and run them. Items carry their metadata in
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import platform as _platform
@@ -20,9 +21,13 @@ from typing import Any
 import pytest
 
 from jaxpat import report as _report
-from jaxpat._util import dist_version as _version
+from jaxpat._util import dist_version
 
 from ._isolation import Isolation, Watchdog, enable_fault_log
+
+#: The installed version of a distribution, looked up once per process: each importlib.metadata lookup scans
+#: sys.path (~0.7 ms on the 2-core machine), and every rewrite of the interim report asked for three.
+_version = functools.cache(dist_version)
 
 #: Captured output of one item shown in the terminal: this many characters from its start and from its end
 #: (``--jaxpat-full-output`` shows all of it).

@@ -41,8 +41,14 @@ def full_run_fragments(data: dict[str, Any]) -> list[str]:
     collect = f6a["extra"]["collect"]
     k = min((int(k) for k, c in collect.items() if c["items"] >= 10_000))
     per = f6b["extra"]["per_item"]
-    r100 = per["100x sample"]["relative"] / per["1x"]["relative"]
-    jit = f4["extra"]["passes"][0]["first_call_compiles_by_transform"]["jit"]
+    if "1x" in per:  # runs before 2026-12-07: figure 6b relative to 1x, figures 1 and 4 by whole process and pass
+        r100 = per["100x sample"]["relative"] / per["1x"]["relative"]
+        jit = f4["extra"]["passes"][0]["first_call_compiles_by_transform"]["jit"]
+        overall = f4["ratio"]
+    else:  # 6b relative to 2x; 1: the item loops' CPU time; 4: the suite's jit items, all transforms in a note
+        r100 = per["100x sample"]["cpu_per_item_ms"] / per["2x"]["cpu_per_item_ms"]
+        jit = f4["extra"]["suite_jit_compiles"]
+        overall = f4["extra"]["all_transforms_ratio"]
     return [
         f"JAX {data['machine']['jax']}, {data['machine']['date'][:10]}",
         f"`-n 2` is {f2['ratio']:.2f}× faster than serial",
@@ -52,7 +58,7 @@ def full_run_fragments(data: dict[str, Any]) -> list[str]:
         f"makes a run {f3['ratio']:.2f}× faster",
         f"the suite costs {f1['ratio']:.2f}× a bare loop",
         f"({jit} compilations for {f4['extra']['jit_signatures']} signatures)",
-        f"leaves {f4['ratio']:.2f} compilations per signature",
+        f"leaves {overall:.2f} compilations per signature",
     ]
 
 

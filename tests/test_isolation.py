@@ -74,3 +74,42 @@ def test_a_timeout_record_becomes_a_timeout_failure(tmp_path: Path) -> None:
     assert 'bad/__init__.py", line 3' in report.longrepr
     assert report.duration == 7.2
     assert report.when == "call"
+
+
+_WATCH = """
+import sys, time
+from jaxpat.conformance._isolation import Watchdog
+dog = Watchdog(sys.argv[1], float(sys.argv[2]))
+items = int(sys.argv[3])
+for i in range(items):  # short items, back to back: together far longer than the limit
+    dog.start(f"jaxpat::p::c[short-{i}]")
+    time.sleep(0.01)
+    dog.cancel()
+if sys.argv[4] == "hang":
+    dog.start("jaxpat::p::c[hangs]")
+    while True:
+        time.sleep(0.05)
+print("done")
+"""
+
+
+def _watch(tmp_path: Path, limit: float, items: int, then: str) -> tuple[int, list[dict]]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _WATCH, str(tmp_path), str(limit), str(items), then],
+                          capture_output=True, text=True, timeout=120, check=False)
+    return proc.returncode, [json.loads(p.read_text()) for p in tmp_path.glob("timeout-*.json")]
+
+
+def test_the_watchdog_ends_a_hung_item_with_a_record(tmp_path: Path) -> None:
+    code, records = _watch(tmp_path, 0.5, 3, "hang")
+    assert code == _isolation.TIMEOUT_EXIT
+    assert [r["nodeid"] for r in records] == ["jaxpat::p::c[hangs]"]
+    assert records[0]["elapsed"] >= 0.5
+
+
+def test_the_watchdog_lets_many_short_items_past_its_limit_in_all(tmp_path: Path) -> None:
+    """Counter-test: 300 items of 10 ms each, 3 s in all, under a 2 s limit per item: nothing fires."""
+    code, records = _watch(tmp_path, 2.0, 300, "end")
+    assert (code, records) == (0, [])
