@@ -49,6 +49,13 @@ CATEGORIES = ("regression", "fix", "changed", "added", "removed", "drift")
 #: its time budget): they differ on every run, so they are not drift. A verdict that changes is still drift.
 TIMING_FIGURES = frozenset({"seconds", "baseline_seconds", "speedup", "band", "elapsed_s", "rounds",
                             "planned_rounds", "calls_per_round", "exhausted"})
+#: Endings of a figure's name that say it is a duration (``dispatch_s``, ``ready_ms``): timings too.
+TIMING_SUFFIXES = ("_s", "_ms", "_us", "_ns", "seconds")
+
+
+def is_timing(name: str) -> bool:
+    """Whether a claim figure named ``name`` is a timing (or follows from timings): never drift."""
+    return name in TIMING_FIGURES or name.endswith(TIMING_SUFFIXES)
 #: Environment members compared (besides devices, plugins and the JAX config).
 ENV_FIELDS = ("jax", "jaxlib", "python", "os", "jaxpat", "catalog_digest")
 #: Values shown per changed leaf.
@@ -324,7 +331,7 @@ def _figure_diffs(a: Any, b: Any, path: str) -> list[tuple[str, Any, Any]]:
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         out = []
         for k in sorted(set(a) | set(b), key=str):
-            if k in TIMING_FIGURES:
+            if is_timing(str(k)):
                 continue
             out += _figure_diffs(a.get(k), b.get(k), f"{path}.{k}" if path else str(k))
         return out

@@ -389,6 +389,25 @@ def test_final_reports_write_each_observation_on_one_line(tmp_path: Path) -> Non
     assert [r.get("observed") for r in back["results"]] == [r.get("observed") for r in OLD["results"]]
 
 
+def test_an_observed_duration_is_not_drift_but_a_count_is() -> None:
+    """An observe claim's durations (``dispatch_s``, ``ready_s``: a call's return and its result's readiness)
+    differ on every run -- the history of 23 JAX releases listed them as 22 changes -- while its counts
+    (copies, kernels) are behaviour."""
+    from jaxpat.report._drift import claim_changes, is_timing
+    from jaxpat.report._model import ClaimRecord
+
+    def rec(**measured: object) -> ClaimRecord:
+        return ClaimRecord(pattern="p", implementation="reference.x", claim="observe", verdict="held",
+                           claimed={}, measured=dict(measured), nodeid="jaxpat::p::claim-observe[x]")
+
+    a = rec(dispatch_s=0.000124, ready_s=0.18739, wait_ms=3.0, copies=0)
+    b = rec(dispatch_s=0.000106, ready_s=0.12633, wait_ms=4.5, copies=0)
+    assert claim_changes(a, b) == []
+    assert [c.path for c in claim_changes(a, rec(dispatch_s=0.0001, ready_s=0.2, wait_ms=3.0, copies=1))] == [
+        "copies"]
+    assert not any(is_timing(n) for n in ("copies", "kernels", "status", "sizes"))
+
+
 def test_speed_claim_timings_are_not_drift_but_a_verdict_change_is() -> None:
     """Every figure a speed measurement derives from its clock (the band, the rounds that fitted the budget)
     differs between two runs on one machine; only the verdict, and figures that are not timings, are drift."""
