@@ -407,7 +407,11 @@ def local_requirements() -> tuple[Requirement, list[Requirement]]:
     """jaxpat and the installed jaxpat plugins (distributions with a ``jaxpat`` entry point), as installed here."""
     from importlib import metadata
 
-    jaxpat = _origin(metadata.distribution("jaxpat"))
+    # A checkout can hold a stale ``jaxpat.egg-info`` (a wheel built in place) that shadows the installed
+    # distribution when the checkout is on sys.path: the one pip recorded (direct_url.json) is what runs here.
+    found = list(metadata.distributions(name="jaxpat"))
+    recorded = [d for d in found if d.read_text("direct_url.json")]
+    jaxpat = _origin((recorded or found or [metadata.distribution("jaxpat")])[0])
     plugins: dict[str, Requirement] = {}
     for dist in metadata.distributions():
         name = (dist.metadata["Name"] or "").lower().replace("_", "-")
@@ -1022,8 +1026,8 @@ def bisect(old: str, new: str, releases: Sequence[str], patterns: Sequence[str],
     for n, (category, chs) in sorted(differing.items()):
         gap = span[span.index(lo[n]) + 1:span.index(hi[n])]
         first_category, first_changes = departure[n]
-        entry = {"pattern": pattern_of.get(n, "?"), "first": hi[n], "last_same": lo[n], "category": first_category,
-                 "changes": [_change_dict(c) for c in first_changes]}
+        entry: dict[str, Any] = {"pattern": pattern_of.get(n, "?"), "first": hi[n], "last_same": lo[n],
+                                 "category": first_category, "changes": [_change_dict(c) for c in first_changes]}
         if hi[n] != new and [c.text for c in first_changes] != [c.text for c in chs]:
             # it changed again before `new`: what differs between the ends is not what changed on `first`
             entry["ends"] = {"category": category, "changes": [_change_dict(c) for c in chs]}

@@ -61,7 +61,8 @@ def test_interim_rewrites_back_off_when_writing_is_slow(tmp_path: Path, monkeypa
 
     from jaxpat.conformance import _session
 
-    config = SimpleNamespace(getoption=lambda name: str(tmp_path / "r.json") if name == "jaxpat_report" else None)
+    config = SimpleNamespace(getoption=lambda name: str(tmp_path / "r.json") if name == "jaxpat_report" else None,
+                             option=SimpleNamespace(dist="no"))
     session = _session.JaxpatSession(config)  # type: ignore[arg-type]
     session._write("running")
     assert session.write_gap == _session.WRITE_INTERVAL  # a small report is fast to write
