@@ -843,18 +843,40 @@ def layer_reports(base: Report, update: Report) -> tuple[Report, list[str]]:
         raise HistoryError(f"the layered report of jax {base.environment.jax} is not valid: {exc}") from exc
 
 
+#: How a result's message starts (or what it says) when the item hit a deadline rather than showing a behaviour:
+#: an item timeout, or a multi-process case whose processes were still running at the harness's deadline.
+_DEADLINE_MARKS = ("timeout: the item ran longer than", "still running after")
+
+
+def hit_deadline(result: Any) -> bool:
+    """Whether ``result`` failed because it ran out of time (``--jaxpat-timeout``, or a multi-process case's
+    deadline): on a loaded machine that says nothing of the release, so a history does not compare it."""
+    message = getattr(result, "message", None) or ""
+    return result.outcome in ("failed", "error") and any(m in message for m in _DEADLINE_MARKS)
+
+
+def inconclusive(result: Any) -> bool:
+    """Whether ``result`` is a claim whose measurement could not decide (skipped as ``inconclusive``, e.g. a speed
+    claim whose noise band straddled its bound on a loaded machine): not compared across releases either."""
+    return result.outcome == "skipped" and (getattr(result, "message", None) or "").rstrip().endswith("inconclusive")
+
+
 def item_changes(old: Report, new: Report) -> dict[str, tuple[str, list[Change]]]:
     """Items whose behaviour differs between two reports: node id → (category, changes).
 
     Compared as :func:`_stripped` says (an item that went from ``passed`` to
     ``xpassed`` did not change); XLA compilation counts alone are no change.
-    An outcome change's text gives the outcomes as the reports have them.
+    An item that ran out of time (:func:`hit_deadline`) or measured nothing
+    conclusive (:func:`inconclusive`) in either report is not compared: the
+    release did not show its behaviour. An outcome change's
+    text gives the outcomes as the reports have them.
     """
     raw_old = {r.nodeid: r.outcome for r in old.results}
     raw_new = {r.nodeid: r.outcome for r in new.results}
+    timed_out = {r.nodeid for rep in (old, new) for r in rep.results if hit_deadline(r) or inconclusive(r)}
     out: dict[str, tuple[str, list[Change]]] = {}
     for item in drift(_stripped(old), _stripped(new)).items:
-        if item.category in ("added", "removed"):
+        if item.category in ("added", "removed") or item.nodeid in timed_out:
             continue
         changes = [c for c in item.changes if c.what not in IGNORED_CHANGES
                    and not (c.what == "claim" and (c.path or "").split(".")[0] in TIMING_CLAIM_FIGURES)]
@@ -882,10 +904,11 @@ def build_history(runs: Sequence[ReleaseRun], meta: Mapping[str, Any] | None = N
         if run.report is None:
             continue
         for r in run.report.results:
-            outcomes.setdefault(r.nodeid, {})[run.release] = r.outcome
+            outcomes.setdefault(r.nodeid, {})[run.release] = "timeout" if hit_deadline(r) else r.outcome
             pattern_of[r.nodeid] = r.pattern_id
             fields_of[r.nodeid] = {k: v for k in ITEM_FIELDS if isinstance(v := getattr(r, k), str)}
-            per_pattern.setdefault(r.pattern_id, {}).setdefault(run.release, Counter())[r.outcome] += 1
+            shown = "timeout" if hit_deadline(r) else r.outcome
+            per_pattern.setdefault(r.pattern_id, {}).setdefault(run.release, Counter())[shown] += 1
         if prev is not None and prev.report is not None:
             for nodeid, (category, chs) in item_changes(prev.report, run.report).items():
                 changes.setdefault(nodeid, []).append({

@@ -30,9 +30,9 @@ __all__ = ["HistoryStyle", "bisect_lines", "catalog_check_lines", "render_html",
            "terminal_lines"]
 
 #: Outcomes, worst first: a matrix cell shows its pattern's worst outcome on that release.
-WORST_FIRST = ("error", "failed", "xpassed", "not_run", "xfailed", "skipped", "passed")
+WORST_FIRST = ("error", "failed", "xpassed", "timeout", "not_run", "xfailed", "skipped", "passed")
 _UNICODE = {"passed": "✓", "failed": "✗", "error": "E", "xfailed": "x", "xpassed": "X", "skipped": "s",
-            "not_run": "-", "uninstallable": "u", "release-error": "!", "absent": "·"}
+            "not_run": "-", "timeout": "t", "uninstallable": "u", "release-error": "!", "absent": "·"}
 _ASCII = {**_UNICODE, "passed": "+", "failed": "F", "absent": "."}
 MEANING = {
     "passed": "every item passed",
@@ -42,6 +42,7 @@ MEANING = {
     "xpassed": "some item xpassed (a known deviation no longer deviates)",
     "skipped": "some item skipped, none failed",
     "not_run": "some item did not run",
+    "timeout": "some item ran out of time (a loaded machine or a hang): not compared with other releases",
     "uninstallable": "the release cannot be installed here (no wheel, resolver failure)",
     "release-error": "jaxpat check broke on that release (see its log)",
     "absent": "the pattern has no item on that release",

@@ -8,6 +8,7 @@ environments (uv or pip, from the package index) and runs one pattern on them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -251,6 +252,27 @@ def test_timing_figures_of_a_speed_claim_are_no_change() -> None:
     loud = h.build_history([with_claim("0.6.0", [8.5, 13.4], "held"), with_claim("0.7.0", [1.1, 1.5], "violated")])
     (change,) = loud.items[nodeid]["changes"]
     assert [c["text"] for c in change["changes"]] == ["claim speedup: verdict held → violated"]
+
+
+def test_an_item_that_ran_out_of_time_is_not_compared() -> None:
+    """A timeout or a multi-process case killed at its deadline on one release (a loaded machine) is no change on
+    either side of it; the matrix says `timeout`; a failure with another message is a change."""
+    hang = "process(es) 0, 1 of 2 still running after 45 s (a hang, e.g. a collective waiting for a peer); killed."
+    table = {"0.6.0": {A: ("passed", 1.0), B: ("passed", 2.0)},
+             "0.7.0": {A: ("failed", None, "timeout: the item ran longer than 60 s (--jaxpat-timeout)"),
+                       B: ("failed", None, hang)},
+             "0.8.0": {A: ("passed", 1.0), B: ("failed", None, "process 0: the implementation raised KeyError")}}
+    hist = h.build_history(h.run_releases(list(table), [], FakeRunner(table)))
+    assert hist.items[A]["outcomes"] == {"0.6.0": "passed", "0.7.0": "timeout", "0.8.0": "passed"}
+    assert hist.items[A]["changes"] == []
+    assert hist.items[B]["changes"] == []  # 0.7.0 hit the deadline; 0.8.0 is compared with it, not with 0.6.0
+    assert hist.patterns["pa"]["outcomes"]["0.7.0"] == {"timeout": 1}
+    assert h.hit_deadline(hist_result := make_report("0.9.0", {B: ("failed", None, hang)}).results[0])
+    assert not h.hit_deadline(dataclasses.replace(hist_result, message="process 0 exited with status 1"))
+    assert "t" in "\n".join(view.terminal_lines(hist))
+    loud = {"0.6.0": {C: ("passed", None)}, "0.7.0": {C: ("skipped", None, "4.9× (band 2–6×): inconclusive")},
+            "0.8.0": {C: ("passed", None)}}
+    assert h.build_history(h.run_releases(list(loud), [], FakeRunner(loud))).items[C]["changes"] == []
 
 
 def test_matrix_in_the_terminal() -> None:
