@@ -727,6 +727,13 @@ def test_docs_history_matches_its_history_file() -> None:
     assert page == view.render_markdown(hist, source="history/history.json"), (
         "docs/history.md is out of date: jaxpat history --from docs/history/history.json --markdown docs/history.md")
     assert len(hist.ran()) >= 3
+    # the README's sentence on it is the history file's
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    changed = sum(1 for p in hist.patterns.values() if p.get("changed"))
+    assert (f"ran the whole catalog on all {len(hist.ran())} releases from {hist.ran()[0]} to {hist.ran()[-1]}"
+            in readme)
+    assert f"{changed} of {len(hist.patterns)} patterns changed somewhere on the way" in readme
+    assert not hist.meta.get("partial")
 
 
 def test_every_version_keyed_deviation_is_confirmed_by_a_committed_history() -> None:
