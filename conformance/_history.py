@@ -86,8 +86,6 @@ FORMAT = "jaxpat-history"
 VERSION = 1
 #: Change kinds that are not a change of behaviour: XLA compilation counts depend on the compilation cache.
 IGNORED_CHANGES = frozenset({"compiles"})
-#: Claim figures measured with a clock besides those ``report diff`` leaves out: they differ on every run.
-TIMING_CLAIM_FIGURES = frozenset({"band"})
 #: Outcomes that show a deviation's behaviour (the item does not do what the case or claim says).
 PRESENT = frozenset({"failed", "xfailed"})
 #: Outcomes that show its absence.
@@ -834,8 +832,8 @@ def layer_reports(base: Report, update: Report) -> tuple[Report, list[str]]:
     new = update.to_dict()
     data["results"] = [r for r in data["results"] if r.get("pattern") not in taken] + new["results"]
     data["claims"] = [c for c in data.get("claims", []) if c.get("pattern") not in taken] + new.get("claims", [])
-    if data.get("status") != "complete" or new.get("status") != "complete":
-        data["status"] = new.get("status") if data.get("status") == "complete" else data.get("status")
+    if data.get("status") == "complete":  # an unfinished update makes the layered report unfinished
+        data["status"] = new.get("status")
     summarize(data)
     try:
         return Report.from_dict(data), sorted(taken)
@@ -878,8 +876,8 @@ def item_changes(old: Report, new: Report) -> dict[str, tuple[str, list[Change]]
     for item in drift(_stripped(old), _stripped(new)).items:
         if item.category in ("added", "removed") or item.nodeid in timed_out:
             continue
-        changes = [c for c in item.changes if c.what not in IGNORED_CHANGES
-                   and not (c.what == "claim" and (c.path or "").split(".")[0] in TIMING_CLAIM_FIGURES)]
+        # timing figures of claims are left out by drift itself (jaxpat.report._drift.is_timing)
+        changes = [c for c in item.changes if c.what not in IGNORED_CHANGES]
         changes = [dataclasses.replace(c, text=f"{raw_old.get(item.nodeid)} → {raw_new.get(item.nodeid)}",
                                        old=raw_old.get(item.nodeid), new=raw_new.get(item.nodeid))
                    if c.what == "outcome" else c for c in changes]
