@@ -89,3 +89,11 @@ def test_cpu_seconds_reads_this_process() -> None:
     used = mp.cpu_seconds(os.getpid())
     assert used is None or used > 0.0
     assert mp.cpu_seconds(2**22 + 12345) is None  # no such process
+
+
+def test_docs_state_the_harness_constants() -> None:
+    """docs/distributed.md gives the hang rule's figures: they are the module's."""
+    text = " ".join((Path(__file__).resolve().parents[1] / "docs" / "distributed.md").read_text(
+        encoding="utf-8").split())
+    assert f"at least {mp.MIN_PROGRESS:g} CPU-seconds in the last {mp.PROGRESS_WINDOW:g} s" in text
+    assert f"up to {mp.EXTENSION:g} times that deadline" in text
