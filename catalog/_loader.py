@@ -16,7 +16,7 @@ import stat
 from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ._build import build_patterns
 from ._errors import CatalogError, Problem
@@ -49,6 +49,9 @@ Extra = Iterable[tuple[str, PathLike]]
 #: How parsing uses the parse cache (catalog/_parse_cache.py): not at all, read
 #: only (``validate`` promises to write nothing), or read and store new entries.
 _CacheUse = Literal["off", "read", "read-write"]
+#: A caller's in-memory parses (see :func:`load`'s ``parsed``): (name, sha256) -> the file's Checked (or
+#: Document), (name, sha256, origin) -> its patterns.
+_Memo = MutableMapping[tuple[str, ...], Any]
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class _Source:
 
 def load(
     paths: Iterable[PathLike] | PathLike | None = None, *, extra: Extra = (), base: Catalog | None = None,
-    use_cache: bool = True, parsed: MutableMapping[tuple[str, str], Document] | None = None,
+    use_cache: bool = True, parsed: _Memo | None = None,
 ) -> Catalog:
     """Load and check ``paths`` (default: the shipped catalog) followed by the ``extra`` files.
 
@@ -86,15 +89,18 @@ def load(
     (docs/security.md).
 
     ``parsed``, a mapping the caller owns and passes to each of its calls,
-    keeps each file's parse in memory under its name and the sha256 of its
-    bytes, as read by that call: a later call with the same bytes skips the
-    parse (a file changed by one byte is parsed again). Nothing else reads it.
+    keeps each file's parse and check in memory under its name and the
+    sha256 of its bytes, as read by that call (and the patterns built from
+    it, under its origin too): a later call with the same bytes skips the
+    parse, the check and the build (a file changed by one byte is parsed and
+    checked again). What is kept is what a fresh parse and check give, so
+    the result is the same with or without it. Nothing else reads it.
     """
     if base is not None and paths is not None:
         raise TypeError("load() takes `paths` or `base`, not both")
     sources = _sources(paths, extra, base=base is not None)
     problems, done = _check(sources, cache="read-write" if use_cache else "off", parsed=parsed)
-    return _build(problems, done, base)
+    return _build(problems, done, base, parsed)
 
 
 def load_files(paths: Iterable[PathLike] | PathLike) -> Catalog:
@@ -218,7 +224,7 @@ def _read_problem(source: _Source) -> tuple[bytes | None, Problem | None]:
 # -- checking and building -------------------------------------------------------
 
 
-def _check(sources: list[_Source], *, cache: _CacheUse, parsed: MutableMapping[tuple[str, str], Document] | None = None,
+def _check(sources: list[_Source], *, cache: _CacheUse, parsed: _Memo | None = None,
            ) -> tuple[list[Problem], list[tuple[_Source, bytes, Checked]]]:
     problems: list[Problem] = []
     files: list[tuple[_Source, bytes]] = []
@@ -234,32 +240,39 @@ def _check(sources: list[_Source], *, cache: _CacheUse, parsed: MutableMapping[t
 
 def _check_bytes(
     files: list[tuple[_Source, bytes]], *, cache: _CacheUse,
-    parsed: MutableMapping[tuple[str, str], Document] | None = None,
+    parsed: _Memo | None = None,
 ) -> tuple[list[Problem], list[tuple[_Source, bytes, Checked]]]:
     problems: list[Problem] = []
     done: list[tuple[_Source, bytes, Checked]] = []
     for source, raw in files:
-        try:
-            checked = check_document(_parse_once(raw, source.name, cache, parsed))
-        except CatalogError as e:
-            problems.extend(e.problems)
-            continue
+        key = (source.name, hashlib.sha256(raw).hexdigest()) if parsed is not None else None
+        checked = parsed.get(key) if parsed is not None and key is not None else None
+        if not isinstance(checked, Checked):
+            try:
+                checked = check_document(_parse_once(raw, source.name, cache, parsed, key))
+            except CatalogError as e:
+                problems.extend(e.problems)
+                continue
+            if parsed is not None and key is not None:
+                parsed[key] = checked  # a check depends on the document alone (file name included)
         problems.extend(checked.problems)
         done.append((source, raw, checked))
     problems.extend(check_pattern_ids([checked.doc for _, _, checked in done]))
     return problems, done
 
 
-def _parse_once(raw: bytes, name: str, cache: _CacheUse,
-                parsed: MutableMapping[tuple[str, str], Document] | None) -> Document:
+def _parse_once(raw: bytes, name: str, cache: _CacheUse, parsed: _Memo | None,
+                key: tuple[str, str] | None = None) -> Document:
     """:func:`_parse`, through the caller's in-memory ``parsed`` (name, sha256 of ``raw``) when given."""
     if parsed is None:
         return _parse(raw, name, cache)
-    key = (name, hashlib.sha256(raw).hexdigest())
-    doc = parsed.get(key)
-    if doc is None:
-        doc = parsed[key] = _parse(raw, name, cache)  # only a parse without problems gets here
-    return doc
+    key = key or (name, hashlib.sha256(raw).hexdigest())
+    kept = parsed.get(key)
+    if isinstance(kept, Checked):
+        return kept.doc
+    if not isinstance(kept, Document):
+        kept = parsed[key] = _parse(raw, name, cache)  # only a parse without problems gets here
+    return kept
 
 
 def _parse(raw: bytes, name: str, cache: _CacheUse) -> Document:
@@ -284,10 +297,22 @@ def _load_bytes(files: Sequence[tuple[str, bytes]]) -> Catalog:
     return _build(_in_file_order(problems, [s for s, _ in sources]), done, None)
 
 
-def _build(problems: list[Problem], done: list[tuple[_Source, bytes, Checked]], base: Catalog | None) -> Catalog:
+def _build_once(checked: Checked, source: _Source, raw: bytes, parsed: _Memo | None) -> list[Pattern]:
+    """``build_patterns(checked, source.origin)``, kept in ``parsed`` (patterns are immutable) when given."""
+    if parsed is None:
+        return build_patterns(checked, source.origin)
+    key = (source.name, hashlib.sha256(raw).hexdigest(), source.origin)
+    kept = parsed.get(key)
+    if not isinstance(kept, tuple):
+        kept = parsed[key] = tuple(build_patterns(checked, source.origin))
+    return list(kept)
+
+
+def _build(problems: list[Problem], done: list[tuple[_Source, bytes, Checked]], base: Catalog | None,
+           parsed: _Memo | None = None) -> Catalog:
     if problems:
         raise CatalogError(problems)
-    patterns = [p for source, _, checked in done for p in build_patterns(checked, source.origin)]
+    patterns = [p for source, raw, checked in done for p in _build_once(checked, source, raw, parsed)]
     clashes = _base_clashes(base, patterns) if base is not None else []
     if clashes:
         raise CatalogError(clashes)

@@ -65,12 +65,13 @@ def load_registry(
     """
     session = Session(strict=strict)
     loaded = session.register_all(candidates(autoload, block, extra_plugins, session, only))
-    base = catalog if catalog is not None else load()
-    loaded = session.add_catalog_files(loaded, base)
+    parsed: dict[Any, Any] = {}  # each file parsed, checked and built once in this call
+    base = catalog if catalog is not None else load(parsed=parsed)
+    loaded = session.add_catalog_files(loaded, base, parsed)
     loaded = session.add_implementations(loaded, base)
     files = [(p.name, f) for p in loaded for f in p.files]
     # The same function as load_catalog(): the registry's catalog is what it gives.
-    final = assemble_catalog(files, base=catalog) if files else base
+    final = assemble_catalog(files, base=catalog, parsed=parsed) if files else base
     return Registry(
         plugin_manager=session.pm,
         catalog=final,
@@ -91,17 +92,20 @@ def get_registry() -> Registry:
 
 
 def assemble_catalog(
-    plugin_files: Iterable[tuple[str, Path]], *, paths: Any = None, base: Catalog | None = None
+    plugin_files: Iterable[tuple[str, Path]], *, paths: Any = None, base: Catalog | None = None,
+    parsed: dict[Any, Any] | None = None,
 ) -> Catalog:
     """``paths`` (default: the shipped catalog) or ``base``, then ``(plugin, path)`` files: one catalog.
 
     The one place "catalog + plugin files" is built, for :func:`load_catalog`
     and :func:`load_registry` alike: ``jaxpat.catalog.load`` with the plugin
     files as ``extra``, each tagged with its plugin's name as origin.
+    ``parsed``: the caller's in-memory parses (``jaxpat.catalog.load``'s), so
+    a file read earlier in the same call is not parsed or checked again.
     """
     if base is not None:
-        return load(base=base, extra=plugin_files)
-    return load(paths, extra=plugin_files)
+        return load(base=base, extra=plugin_files, parsed=parsed)
+    return load(paths, extra=plugin_files, parsed=parsed)
 
 
 def load_catalog(
@@ -144,10 +148,11 @@ def load_catalog_and_errors(
         return assemble_catalog([], paths=paths), []
     session = Session(strict=strict)
     loaded = session.register_all(candidates(autoload, block, (), session))
-    base = load(paths)
-    kept = session.add_catalog_files(loaded, base)
+    parsed: dict[Any, Any] = {}  # each file parsed, checked and built once in this call
+    base = load(paths, parsed=parsed)
+    kept = session.add_catalog_files(loaded, base, parsed)
     files = [(p.name, f) for p in kept for f in p.files]
-    return (assemble_catalog(files, paths=paths) if files else base), session.errors
+    return (assemble_catalog(files, paths=paths, parsed=parsed) if files else base), session.errors
 
 
 def plugin_catalog_files(*, autoload: bool | None = None, block: Iterable[str] = ()) -> list[tuple[str, Path]]:

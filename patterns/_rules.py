@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jaxpat._util import did_you_mean
-from jaxpat.catalog import CatalogError, load_files
+from jaxpat.catalog import CatalogError, load
 
 from ._errors import Problem
 from ._implementation import Implementation
@@ -112,13 +112,15 @@ def _path_problem(reason: str) -> Problem:
 
 
 def load_contribution(
-    files: Sequence[Path], origin: dict[str, str], plugin: str
+    files: Sequence[Path], origin: dict[str, str], plugin: str, parsed: dict[Any, Any] | None = None,
 ) -> tuple[tuple[Pattern, ...], list[Problem]]:
-    """Load a plugin's files; a file error or an id already taken is a problem."""
+    """Load a plugin's files; a file error or an id already taken is a problem.
+
+    ``parsed``: the caller's in-memory parses (``jaxpat.catalog.load``'s ``parsed``)."""
     if not files:
         return (), []
     try:
-        contributed = load_files(list(files))
+        contributed = load(list(files), parsed=parsed)
     except CatalogError as exc:
         detail = "\n".join(str(p) for p in getattr(exc, "problems", ())) or str(exc)
         return (), [Problem(

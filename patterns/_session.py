@@ -225,15 +225,17 @@ class Session:
             return None
         return files
 
-    def add_catalog_files(self, plugins: list[_Plugin], base: Catalog) -> list[_Plugin]:
-        """Load each plugin's catalog files; drop plugins whose files are invalid."""
+    def add_catalog_files(self, plugins: list[_Plugin], base: Catalog,
+                          parsed: dict[Any, Any] | None = None) -> list[_Plugin]:
+        """Load each plugin's catalog files; drop plugins whose files are invalid (``parsed``: the caller's
+        in-memory parses, ``jaxpat.catalog.load``'s ``parsed``)."""
         origin = {p.id: pattern_file(p) for p in base}
         kept = []
         for plugin in plugins:
             files = self.catalog_files(plugin)
             if files is None:
                 continue
-            patterns, problems = load_contribution(files, origin, plugin.name)
+            patterns, problems = load_contribution(files, origin, plugin.name, parsed)
             if problems:
                 self.fail(plugin.cand, CATALOG_HOOK, problems, obj=plugin.obj)
                 continue
