@@ -239,11 +239,11 @@ _BUDGET = f"0 (no limit) or seconds from {MIN_SECONDS:g} to {MAX_SECONDS:g}"
 CACHE_DIR = Variable(
     "JAXPAT_CACHE_DIR", "an absolute path (~ expands) to a directory jaxpat can create and write",
     "$XDG_CACHE_HOME/jaxpat, else ~/.cache/jaxpat",
-    "root of jaxpat's caches: parsed catalog files in catalog/, compiled XLA programs in xla/, stored "
-    "results in results/", _cache_dir)
+    "root of jaxpat's caches: parsed catalog files in catalog/, installed plugin entry points in entry-points/, "
+    "compiled XLA programs in xla/, stored results in results/", _cache_dir)
 DISABLE_CATALOG_CACHE = Variable(
-    "JAXPAT_DISABLE_CATALOG_CACHE", _YES_NO, "no", "yes: parse every catalog file, never read or write the parse cache",
-    _flag)
+    "JAXPAT_DISABLE_CATALOG_CACHE", _YES_NO, "no",
+    "yes: parse every catalog file, never read or write the parse cache or the entry-point index", _flag)
 DISABLE_OBSERVATIONS = Variable(
     "JAXPAT_DISABLE_OBSERVATIONS", _YES_NO, "no",
     "yes: reports keep no observed values (to measure what observing costs)", _flag)

@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from types import ModuleType
-from typing import Protocol
-
-import pluggy
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jaxpat import _env
 from jaxpat._util import dist_version
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pluggy
 
 __all__ = [
     "ENV_BLOCK",
@@ -67,17 +67,36 @@ class Candidate:
         return f"{dist}; module {self.module}"
 
 
+def entry_points(group: str) -> Any:
+    """``importlib.metadata.entry_points(group=group)``, imported on first use (tests replace this function)."""
+    from importlib.metadata import entry_points as scan
+
+    return scan(group=group)
+
+
+_METADATA_ENTRY_POINTS = entry_points
+
+
 def candidates(
     autoload: bool | None, block: Iterable[str], extra: Iterable[tuple[str, object]], session: _Session,
-    only: str | None = None,
+    only: str | None = None, *, use_index: bool = False,
 ) -> list[Candidate]:
-    """The plugins to load, in order; with ``only``, the candidates of that one name (an executor's plugin)."""
+    """The plugins to load, in order; with ``only``, the candidates of that one name (an executor's plugin).
+
+    ``use_index``: read the entry points from the per-user index (``patterns/_index.py``) when its key
+    matches, instead of importing :mod:`importlib.metadata`; the same candidates either way. Only
+    ``load_catalog()`` asks for it: a conformance run's judge reads the installed metadata itself."""
     blocked = _blocked_names(block)
     for name in sorted(blocked):
         session.pm.set_blocked(name)
-    everything = [_reference_candidate()]
+    indexed = None
+    if use_index and entry_points is _METADATA_ENTRY_POINTS:
+        from ._index import installed_entry_points
+
+        indexed = installed_entry_points(GROUP)
+    everything = [_reference_candidate(indexed[1][0] if indexed is not None else None)]
     if _autoload_enabled(autoload):
-        everything += _entry_point_candidates()
+        everything += _entry_point_candidates(indexed[0] if indexed is not None else None)
     everything += [_in_process_candidate(name, obj) for name, obj in extra]
     if only is not None:
         everything = [c for c in everything if c.name == only]
@@ -129,17 +148,23 @@ def _autoload_enabled(autoload: bool | None) -> bool:
     return not _env.flag(_env.AUTOLOAD)
 
 
-def _reference_candidate() -> Candidate:
+def _reference_candidate(version: str | None = None) -> Candidate:
     def load() -> object:
         from . import reference
 
         return reference
 
     # "" when running from a source tree that is not installed.
-    return Candidate(REFERENCE, REFERENCE_MODULE, "jaxpat", dist_version("jaxpat") or "", load)
+    version = (dist_version("jaxpat") or "") if version is None else version
+    return Candidate(REFERENCE, REFERENCE_MODULE, "jaxpat", version, load)
 
 
-def _entry_point_candidates() -> list[Candidate]:
+def _entry_point_candidates(indexed: list[tuple[str, str, str, str, str]] | None = None) -> list[Candidate]:
+    if indexed is not None:  # the index's rows: what importlib.metadata listed
+        rows = [Candidate(name, value, dist or "unknown distribution", version, _entry_point_loader(value))
+                for name, value, dist, version, _ in indexed
+                if not (name == REFERENCE and value == REFERENCE_MODULE)]
+        return sorted(rows, key=lambda c: (c.name, c.distribution))
     out = []
     for ep in entry_points(group=GROUP):
         if ep.name == REFERENCE and ep.value == REFERENCE_MODULE:
@@ -155,3 +180,24 @@ def _in_process_candidate(name: str, obj: object) -> Candidate:
         raise TypeError(f"`extra_plugins` takes (name, plugin) pairs with a non-empty name, got {name!r}")
     module = obj.__name__ if isinstance(obj, ModuleType) else f"<{type(obj).__module__}.{type(obj).__qualname__}>"
     return Candidate(name, module, "", "", lambda: obj)
+
+
+#: ``importlib.metadata.EntryPoint``'s own pattern for a value: ``module[:attr.attr] [extras]``.
+_VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
+
+
+def _entry_point_loader(value: str) -> Callable[[], object]:
+    """What ``EntryPoint(value=value).load`` does: import the module, then follow the attributes."""
+
+    def load() -> object:
+        import importlib
+
+        match = _VALUE.match(value)
+        if match is None:
+            raise ValueError(f"entry point value {value!r} is not `module` or `module:attribute`")
+        obj: object = importlib.import_module(match.group("module"))
+        for attr in filter(None, (match.group("attr") or "").split(".")):
+            obj = getattr(obj, attr)
+        return obj
+
+    return load

@@ -147,7 +147,7 @@ def load_catalog_and_errors(
     if not plugins:
         return assemble_catalog([], paths=paths), []
     session = Session(strict=strict)
-    loaded = session.register_all(candidates(autoload, block, (), session))
+    loaded = session.register_all(candidates(autoload, block, (), session, use_index=True))
     parsed: dict[Any, Any] = {}  # each file parsed, checked and built once in this call
     base = load(paths, parsed=parsed)
     kept = session.add_catalog_files(loaded, base, parsed)

@@ -98,3 +98,152 @@ def test_load_catalog_checks_each_file_once(counted: Counter[str]) -> None:
     files = patterns.plugin_catalog_files()
     plain = catalog.load(extra=files, use_cache=False)
     assert (loaded.patterns, loaded.files, loaded.digest) == (plain.patterns, plain.files, plain.digest)
+
+
+# ---------------------------------------------------------------------------
+# the entry-point index (patterns/_index.py): load_catalog() without importlib.metadata
+# ---------------------------------------------------------------------------
+
+PLUGIN = '''\
+from pathlib import Path
+from jaxpat.patterns import hookimpl
+
+@hookimpl
+def jaxpat_catalog_files():
+    return [Path(__file__).with_name("{yaml}")]
+'''
+
+
+def _dist(site: Path, module: str, entry: str, version: str, yaml_name: str = "one.yaml", last: int = 4) -> Path:
+    """A distribution installed in ``site`` as pip leaves one: the module, its catalog file and its dist-info."""
+    (site / f"{module}.py").write_text(PLUGIN.format(yaml=yaml_name))
+    (site / yaml_name).write_text(ONE.format(last=last).replace("once-add", f"once-{entry}"))
+    info = site / f"{module}-{version}.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[jaxpat]\n{entry} = {module}\n")
+    return info
+
+
+def _load_in_subprocess(site: Path, cache: Path) -> dict[str, Any]:
+    """load_catalog() in a fresh process with ``site`` on sys.path: its plugins, their versions and origins, and
+    whether importlib.metadata was imported."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from jaxpat import patterns\n"
+        "cat, errors = patterns.load_catalog_and_errors()\n"
+        "from jaxpat.patterns import _discovery, _session\n"
+        "cands = _discovery.candidates(None, (), (), _session.Session(strict=False), use_index=True)\n"
+        "ids = [i for i in cat.ids() if i.startswith('once-')]\n"
+        "print(json.dumps({'origins': sorted({p.origin for p in cat}), 'ids': ids,\n"
+        "  'versions': {c.name: c.version for c in cands}, 'errors': [e.plugin for e in errors],\n"
+        "  'metadata': 'importlib.metadata' in sys.modules}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAXPAT_")}
+    env.update({"JAXPAT_CACHE_DIR": str(cache), "PYTHONPATH": str(site)})
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_the_entry_point_index_sees_every_change(tmp_path: Path) -> None:
+    """A new distribution, an edited entry_points.txt, an edited version, a removed distribution: each is seen
+    by the next load_catalog(); an unchanged environment is read from the index (no importlib.metadata)."""
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    site.mkdir()
+    first = _load_in_subprocess(site, cache)
+    assert first["metadata"]  # a miss: importlib.metadata read the entry points
+    assert "idxa" not in first["versions"]
+    again = _load_in_subprocess(site, cache)
+    assert not again["metadata"]  # a hit
+    assert again["versions"] == first["versions"]
+
+    info = _dist(site, "idx_plugin_a", "idxa", "1.0")
+    added = _load_in_subprocess(site, cache)
+    assert added["versions"]["idxa"] == "1.0"
+    assert added["ids"] == ["once-idxa"]
+    assert "idxa" in added["origins"]
+    assert not _load_in_subprocess(site, cache)["metadata"]
+
+    # the entry point renamed in place (same folder, same dist-info)
+    (info / "entry_points.txt").write_text("[jaxpat]\nidxb = idx_plugin_a\n")
+    renamed = _load_in_subprocess(site, cache)
+    assert "idxa" not in renamed["versions"]
+    assert renamed["versions"]["idxb"] == "1.0"
+    assert "idxb" in renamed["origins"]
+
+    # the version edited in place: the stored METADATA sha256 no longer matches
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: idx_plugin_a\nVersion: 2.5\n")
+    assert _load_in_subprocess(site, cache)["versions"]["idxb"] == "2.5"
+
+    # the plugin's catalog file edited: read again (the index keeps entry points, not catalog files)
+    (site / "one.yaml").write_text(ONE.format(last=4).replace("once-add", "once-edited"))
+    assert _load_in_subprocess(site, cache)["ids"] == ["once-edited"]
+
+    # uninstalled
+    for f in info.iterdir():
+        f.unlink()
+    info.rmdir()
+    gone = _load_in_subprocess(site, cache)
+    assert "idxb" not in gone["versions"]
+    assert "idxb" not in gone["origins"]
+
+
+def test_a_corrupt_or_forged_index_entry_is_a_miss(tmp_path: Path) -> None:
+    import json
+
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    site.mkdir()
+    _dist(site, "idx_plugin_c", "idxc", "1.0")
+    assert _load_in_subprocess(site, cache)["versions"]["idxc"] == "1.0"
+    (entry,) = (cache / "entry-points").glob("*.json")
+    good = entry.read_bytes()
+    data = json.loads(good)
+    # a plugin dropped from the rows but not from the metadata hashes: they no longer match
+    forged = dict(data, entry_points=[r for r in data["entry_points"] if r[0] != "idxc"])
+    bad_versions = dict(data, entry_points=[[*r[:3], "9.9", r[4]] if r[0] == "idxc" else r
+                                            for r in data["entry_points"]])
+    bad_versions["metadata"] = {k: "0" * 64 for k in data["metadata"]}
+    for damaged in (b"", good[: len(good) // 2], b"{not json", b"[]", json.dumps(dict(data, key="0")).encode(),
+                    json.dumps(dict(data, entry_points=[[1, 2, 3, 4, 5]])).encode(),
+                    json.dumps(bad_versions).encode(), json.dumps(forged).encode()):
+        entry.write_bytes(damaged)
+        got = _load_in_subprocess(site, cache)
+        assert got["metadata"], damaged[:40]  # a miss: read from importlib.metadata
+        assert got["versions"]["idxc"] == "1.0"
+        assert "idxc" in got["origins"]
+
+
+def test_only_load_catalog_reads_the_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """candidates() reads the index only when asked (load_catalog asks; the judge's listing does not), and never
+    when a test replaced the entry-point scan."""
+    from jaxpat.patterns import _discovery, _index, _session
+
+    calls: list[str] = []
+    monkeypatch.setattr(_index, "installed_entry_points", lambda group: calls.append(group) or ([], ("", "")))
+    _discovery.candidates(None, (), (), _session.Session(strict=False))
+    assert calls == []
+    _discovery.candidates(None, (), (), _session.Session(strict=False), use_index=True)
+    assert calls == ["jaxpat"]
+    monkeypatch.setattr(_discovery, "entry_points", lambda group: [])
+    _discovery.candidates(None, (), (), _session.Session(strict=False), use_index=True)
+    assert calls == ["jaxpat"]
+
+
+def test_an_indexed_entry_point_loads_as_importlib_metadata_loads_it() -> None:
+    import os.path
+
+    from jaxpat.patterns import _discovery
+
+    assert _discovery._entry_point_loader("os.path")() is os.path
+    assert _discovery._entry_point_loader("os:path.join")() is os.path.join
+    assert _discovery._entry_point_loader("os.path : join [extra]")() is os.path.join
+    with pytest.raises(ModuleNotFoundError):
+        _discovery._entry_point_loader("no_such_module_jaxpat")()
