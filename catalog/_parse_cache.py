@@ -6,8 +6,8 @@ back from JSON is several times cheaper. Promises:
 
 * **It never changes a result.** An entry is found by the sha256 of the file's
   bytes, the :class:`~catalog._yaml.Limits` and a *parser version* (the cache
-  format, the source bytes of ``_yaml.py`` and of this module, PyYAML's version
-  and whether libyaml is used, the Python version): editing the parser, even in
+  format, the source bytes of ``_yaml.py`` and of this module, PyYAML's installed
+  files -- its version and libyaml --, the Python version): editing the parser, even in
   an editable checkout, makes every old entry unreachable. What is read back
   is checked (format, key, a sha256 of the body, the type of every mark entry)
   and rebuilt into a Document equal to a fresh parse: same data (int, float,
@@ -31,8 +31,8 @@ platform; the XLA compilation cache of ``jaxpat check`` lives beside it, in
 ``.../jaxpat/xla``). ``JAXPAT_DISABLE_CATALOG_CACHE=1`` turns the cache off
 (no read, no write). Both variables are parsed by :mod:`jaxpat._env`.
 
-Importing this module imports neither :mod:`json` nor :mod:`tempfile`; they
-are imported on first use.
+Importing this module imports neither :mod:`json` nor :mod:`tempfile`, and a
+cache hit never imports PyYAML; they are imported on first use.
 """
 
 from __future__ import annotations
@@ -153,20 +153,40 @@ def _key(raw: bytes, limits: Limits) -> str | None:
 
 
 def _version() -> str | None:
-    """What makes a parse result differ besides the input: computed once per process."""
+    """What makes a parse result differ besides the input: computed once per process.
+
+    PyYAML is not imported for it (a cache hit never needs PyYAML): its installed package stands in for
+    its version and libyaml -- the bytes of ``yaml/__init__.py`` (which holds ``__version__`` and decides
+    ``__with_libyaml__``) and the name and size of every file of the package (the libyaml extension
+    included), so any other PyYAML gives another key."""
     global _parser_version
     if _parser_version is None:
         try:
             h = hashlib.sha256()
             for module_file in (_yaml.__file__, __file__):
                 h.update(Path(module_file).read_bytes())
-        except (OSError, TypeError, AttributeError):  # no source to hash (frozen, zipped): no cache
+            pyyaml = _pyyaml_files()
+        except (OSError, TypeError, AttributeError, ValueError, ImportError):  # no source to hash: no cache
             return None
-        yaml = _yaml.yaml
-        with_libyaml = getattr(yaml, "__with_libyaml__", False)
         python = "{}.{}".format(*sys.version_info[:2])
-        _parser_version = f"{CACHE_FORMAT}:{h.hexdigest()}:{yaml.__version__}:{with_libyaml}:{python}"
+        _parser_version = f"{CACHE_FORMAT}:{h.hexdigest()}:{pyyaml}:{python}"
     return _parser_version
+
+
+def _pyyaml_files() -> str:
+    """sha256 over PyYAML's ``__init__.py`` and the (name, size) of each file of its package, found without
+    importing it; raises (no cache) when it cannot be found."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("yaml")
+    if spec is None or not spec.origin or not spec.submodule_search_locations:
+        raise ImportError("PyYAML not found")
+    h = hashlib.sha256(Path(spec.origin).read_bytes())
+    for folder in spec.submodule_search_locations:
+        with os.scandir(folder) as it:
+            for name, size in sorted((e.name, e.stat().st_size) for e in it if e.is_file()):
+                h.update(f"{name}:{size}\n".encode())
+    return h.hexdigest()
 
 
 # -- reading ---------------------------------------------------------------------

@@ -21,6 +21,9 @@ whole node tree before we could count anything, and that tree costs about
 Encoding: files are UTF-8. A UTF-8 byte-order mark is accepted and skipped
 (editors on Windows write one; it carries no meaning). UTF-16/32 files and
 invalid UTF-8 are errors that name the byte offset, line and column.
+
+PyYAML is imported on the first :func:`parse` (:func:`loaders`), not with this
+module: a catalog read from the parse cache never needs it.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from ._errors import CatalogError, Problem
+
+if TYPE_CHECKING:  # pragma: no cover - imported on first use (loaders())
+    import yaml
 
 __all__ = ["DEFAULT_LIMITS", "Document", "Limits", "parse"]
 
@@ -54,20 +58,31 @@ _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE
 _NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-class _PySafeLoader(yaml.SafeLoader):
-    """Pure-Python fallback reader; only its parser and resolver are used."""
+_LOADERS: list[type[Any]] = []
 
 
-_LOADERS: list[type[Any]] = [_PySafeLoader]
-if getattr(yaml, "__with_libyaml__", False):  # pragma: no branch - libyaml is the normal case
+def loaders() -> list[type[Any]]:
+    """The reader classes, libyaml's first when it is available, the pure-Python one last; imports PyYAML
+    (and binds this module's ``yaml``) on the first call."""
+    if _LOADERS:
+        return _LOADERS
+    global yaml
+    import yaml
 
-    class _CSafeLoader(yaml.CSafeLoader):
-        """libyaml reader; only its parser and resolver are used."""
+    class _PySafeLoader(yaml.SafeLoader):
+        """Pure-Python fallback reader; only its parser and resolver are used."""
 
-    _LOADERS.insert(0, _CSafeLoader)
+    found: list[type[Any]] = [_PySafeLoader]
+    if getattr(yaml, "__with_libyaml__", False):  # pragma: no branch - libyaml is the normal case
 
-for _cls in _LOADERS:
-    _cls.add_implicit_resolver(_FLOAT, _EXPONENT_FLOAT, list("-+.0123456789"))
+        class _CSafeLoader(yaml.CSafeLoader):
+            """libyaml reader; only its parser and resolver are used."""
+
+        found.insert(0, _CSafeLoader)
+    for cls in found:
+        cls.add_implicit_resolver(_FLOAT, _EXPONENT_FLOAT, list("-+.0123456789"))
+    _LOADERS[:] = found
+    return _LOADERS
 
 
 @dataclass(frozen=True)
@@ -117,7 +132,8 @@ def parse(raw: bytes, file: str, limits: Limits = DEFAULT_LIMITS, *, pure: bool 
     file gives a document whose data is None.
     """
     text = _decode(raw, file, limits)
-    loader_cls = _LOADERS[-1] if pure else _LOADERS[0]
+    classes = loaders()
+    loader_cls = classes[-1] if pure else classes[0]
     return _Composer(text, file, limits, loader_cls).run()
 
 

@@ -247,3 +247,72 @@ def test_an_indexed_entry_point_loads_as_importlib_metadata_loads_it() -> None:
     assert _discovery._entry_point_loader("os.path : join [extra]")() is os.path.join
     with pytest.raises(ModuleNotFoundError):
         _discovery._entry_point_loader("no_such_module_jaxpat")()
+
+
+# ---------------------------------------------------------------------------
+# PyYAML is imported on a parse-cache miss only
+# ---------------------------------------------------------------------------
+
+
+def test_a_cache_hit_imports_neither_pyyaml_nor_importlib_metadata(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys, warnings\nwarnings.simplefilter('ignore')\nfrom jaxpat import patterns\n"
+            "cat = patterns.load_catalog()\n"
+            "print(json.dumps([len(cat.ids()), sorted(m for m in sys.modules if m == 'yaml' or m == 'numpy' "
+            "or m.startswith(('yaml.', 'importlib.metadata', 'jax.', 'jaxlib')) or m == 'jax')]))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAXPAT_")}
+    env["JAXPAT_CACHE_DIR"] = str(tmp_path / "cache")
+
+    def run() -> list[Any]:
+        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout.splitlines()[-1])
+
+    n, cold = run()
+    assert "yaml" in cold  # a miss parses the YAML
+    assert "importlib.metadata" in cold
+    again, warm = run()
+    assert again == n
+    assert warm == []  # no PyYAML, no importlib.metadata, and (as always) no JAX or NumPy
+
+
+def test_the_parse_cache_key_follows_pyyaml_s_installed_files(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key stands in for PyYAML's version and libyaml with its files: another version, or the libyaml
+    extension added or removed, gives another key."""
+    import importlib.machinery
+    import importlib.util
+
+    from jaxpat.catalog import _parse_cache, _yaml
+
+    pkg = tmp_path / "yaml"
+    pkg.mkdir()
+    init = pkg / "__init__.py"
+    real_find_spec = importlib.util.find_spec
+    spec = importlib.machinery.ModuleSpec("yaml", None, origin=str(init), is_package=True)
+    spec.submodule_search_locations = [str(pkg)]
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: spec if name == "yaml" else real_find_spec(name, *a))
+
+    def key() -> str | None:
+        monkeypatch.setattr(_parse_cache, "_parser_version", None)  # computed again, from the files now
+        return _parse_cache._key(b"a: 1\n", _yaml.DEFAULT_LIMITS)
+
+    init.write_text("__version__ = '6.0.1'\n")
+    first = key()
+    assert first is not None
+    assert key() == first
+    init.write_text("__version__ = '6.0.2'\n")
+    second = key()
+    assert second != first
+    (pkg / "_yaml.cpython-312-x86_64-linux-gnu.so").write_bytes(b"\0" * 10)
+    third = key()
+    assert third not in (first, second)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    assert key() is None  # no PyYAML found: no cache
+    monkeypatch.setattr(_parse_cache, "_parser_version", None)
