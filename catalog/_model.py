@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -390,11 +391,22 @@ def _clauses(spec: str) -> list[Any]:
     return out
 
 
+#: A plain release (``0.10.2``), and a spec clause that is one after an operator taking any release: PEP 440
+#: (and so ``packaging``) always accepts these, so :func:`version_problem` says so without importing it.
+_PLAIN_VERSION = re.compile(r"[0-9]+(?:\.[0-9]+)*", re.ASCII)
+_PLAIN_CLAUSE = re.compile(r"(?:==|!=|<=|>=|<|>)?[0-9]+(?:\.[0-9]+)*", re.ASCII)
+
+
 def version_problem(text: str, *, spec: bool) -> str | None:
     """Why ``text`` is not a PEP 440 version (``spec=False``) or version spec (``spec=True``), or None when it is.
 
-    What :func:`version_matches` accepts: the catalog validator reports these as problems.
+    What :func:`version_matches` accepts: the catalog validator reports these as problems. A plain release
+    (and a spec of plain clauses) is accepted without importing ``packaging``; anything else is
+    ``packaging``'s to decide.
     """
+    plain = _PLAIN_CLAUSE if spec else _PLAIN_VERSION
+    if all(plain.fullmatch(part.strip()) for part in (text.split(",") if spec else [text])):
+        return None
     from packaging.version import Version
 
     try:

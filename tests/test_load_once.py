@@ -316,3 +316,38 @@ def test_the_parse_cache_key_follows_pyyaml_s_installed_files(tmp_path: Path,
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     assert key() is None  # no PyYAML found: no cache
     monkeypatch.setattr(_parse_cache, "_parser_version", None)
+
+
+# ---------------------------------------------------------------------------
+# version texts: the plain ones are accepted without packaging, the same verdict as packaging's
+# ---------------------------------------------------------------------------
+
+VERSIONS = ["0.10.2", "1", " 0.4.26 ", "0.4.dev1", "1.0rc1", "v1.0", "0.4-1", "1..2", "", "٣.١", "0.4.*", "abc"]
+SPECS = [">=0.4", "<0.5,>=0.4.1", "==0.10.2", "!=0.4", ">0.4, <1", "0.4.26", "~=0.4", "~=1", "==0.4.*", ">=",
+         ">= 0.4", "<0.5,", "=>0.4", ">=0.4.dev0", "<<1", ">=٣", "===0.4"]
+
+
+@pytest.mark.parametrize("spec", [False, True])
+def test_version_problem_says_what_packaging_says(spec: bool) -> None:
+    """The fast path for plain versions agrees with packaging itself (the oracle) on valid and invalid texts."""
+    from packaging.specifiers import InvalidSpecifier, Specifier
+    from packaging.version import InvalidVersion, Version
+
+    from jaxpat.catalog._model import version_problem
+
+    def packaging_accepts(text: str) -> bool:
+        try:
+            if spec:
+                for clause in text.split(","):
+                    c = clause.strip()
+                    if not c:
+                        return False
+                    Specifier("==" + c if c[:1].isdigit() else c)
+            else:
+                Version(text.strip())
+        except (InvalidSpecifier, InvalidVersion):
+            return False
+        return True
+
+    for text in SPECS if spec else VERSIONS:
+        assert (version_problem(text, spec=spec) is None) == packaging_accepts(text), text
