@@ -48,6 +48,9 @@ def _env(*paths: Path, **extra: str) -> dict[str, str]:
     env.pop("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", None)
     env["PYTHONPATH"] = os.pathsep.join([*map(str, paths), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["JAXPAT_PLUGIN_IMPORT_TIMEOUT"] = IMPORT_BUDGET
+    # the example plugin is installed in the development environment (README): the plugins here are the good
+    # third-party one, the reference and the hostile ones, wherever the suite runs
+    env["JAXPAT_BLOCK_PLUGINS"] = "example"
     env.update(extra)
     return env
 
@@ -131,7 +134,7 @@ def test_a_name_two_distributions_take_is_refused_for_both(plugins_json: dict[st
 
 
 def test_the_user_picks_which_distribution_owns_a_name(sites: dict[str, Path], tmp_path: Path) -> None:
-    blocked = ",".join(sorted(HOSTILE - {"dup"}))
+    blocked = ",".join(sorted(HOSTILE - {"dup"} | {"example"}))
     code = ("import json; from jaxpat.patterns import load_registry; r = load_registry(); "
             "print(json.dumps([[p.name, p.distribution] for p in r.plugins()] + "
             "[[e.plugin, e.distribution] for e in r.errors]))")
@@ -161,7 +164,8 @@ def test_list_validate_and_load_catalog_survive_and_name_the_culprits(
         "validate": _start(["validate"], env, tmp_path / "validate"),
         "load": _start([code], env, tmp_path / "load", python=("-c",)),
         "strict": _start(["from jaxpat.patterns import load_catalog; load_catalog(strict=True)"],
-                         _env(sites["hostile"], JAXPAT_BLOCK_PLUGINS="exit_import,ctrlc_import,slow_import,dup"),
+                         _env(sites["hostile"],
+                              JAXPAT_BLOCK_PLUGINS="exit_import,ctrlc_import,slow_import,dup,example"),
                          tmp_path / "strict", python=("-c",)),
     }
     listing, show, validate, proc, strict = (_finish(started[k]) for k in started)
