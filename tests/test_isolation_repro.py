@@ -32,7 +32,7 @@ def env_for(tmp: Path) -> dict[str, str]:
 def check(cwd: Path, env: dict[str, str]) -> tuple[int, dict[str, str]]:
     cmd = [sys.executable, "-m", "jaxpat", "check", "-n", "0", "--catalog", str(EXAMPLES / "tcat.yaml"),
            "--load", "good", "--load", "broken", "--pattern", "t-cumsum", "--no-claims", "--no-cache",
-           "--report", str(cwd / "r.json")]
+           "--transform", "eager", "--report", str(cwd / "r.json")]
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
     report = json.loads((cwd / "r.json").read_text())
     return proc.returncode, {r["nodeid"]: r["outcome"] for r in report["results"]}
