@@ -179,7 +179,8 @@ def pytest_terminal_summary(terminalreporter, config):
 
 #: Fixture -> xdist group: every test that uses the fixture (directly or through another) runs on one worker.
 SHARED_FIXTURES = {
-    "sites": "hostile-plugins",  # tests/test_hostile_plugins.py: installed plugins, and the runs built on them
+    "all_runs": "hostile-plugin-runs",  # before "sites", which it uses: its runs apart from the other commands'
+    "sites": "hostile-plugins",  # tests/test_hostile_plugins.py: installed plugins, and the commands run on them
     "broken_run": "conformance-broken-run",
     "eight": "devices-eight",
     "other_env": "distributed-other-env",

@@ -308,7 +308,8 @@ def test_ctrl_c_in_each_phase_of_a_run_is_recorded_as_interrupted_every_time(tmp
     import threading
 
     (tmp_path / "slowint.py").write_text(SLOW_PLUGIN)
-    env = {**os.environ, "JAXPAT_BLOCK_PLUGINS": "example", "PYTHONPATH": str(tmp_path), "NO_COLOR": "1"}
+    # slowint's items only (--impl): the other plugins are blocked, so that no run starts their executors to list them
+    env = {**os.environ, "JAXPAT_BLOCK_PLUGINS": "example,reference", "PYTHONPATH": str(tmp_path), "NO_COLOR": "1"}
     exe = Path(sys.executable).with_name("jaxpat")
     problems = []
     for run, (anchor, delay, phase) in enumerate(CTRL_C_MOMENTS):

@@ -48,6 +48,9 @@ def _env(*paths: Path, **extra: str) -> dict[str, str]:
     env.pop("JAXPAT_DISABLE_PLUGIN_AUTOLOAD", None)
     env["PYTHONPATH"] = os.pathsep.join([*map(str, paths), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["JAXPAT_PLUGIN_IMPORT_TIMEOUT"] = IMPORT_BUDGET
+    # the example plugin is installed in the development environment (README): the plugins here are the good
+    # third-party one, the reference and the hostile ones, wherever the suite runs
+    env["JAXPAT_BLOCK_PLUGINS"] = "example"
     env.update(extra)
     return env
 
@@ -131,7 +134,7 @@ def test_a_name_two_distributions_take_is_refused_for_both(plugins_json: dict[st
 
 
 def test_the_user_picks_which_distribution_owns_a_name(sites: dict[str, Path], tmp_path: Path) -> None:
-    blocked = ",".join(sorted(HOSTILE - {"dup"}))
+    blocked = ",".join(sorted(HOSTILE - {"dup"} | {"example"}))
     code = ("import json; from jaxpat.patterns import load_registry; r = load_registry(); "
             "print(json.dumps([[p.name, p.distribution] for p in r.plugins()] + "
             "[[e.plugin, e.distribution] for e in r.errors]))")
@@ -161,7 +164,8 @@ def test_list_validate_and_load_catalog_survive_and_name_the_culprits(
         "validate": _start(["validate"], env, tmp_path / "validate"),
         "load": _start([code], env, tmp_path / "load", python=("-c",)),
         "strict": _start(["from jaxpat.patterns import load_catalog; load_catalog(strict=True)"],
-                         _env(sites["hostile"], JAXPAT_BLOCK_PLUGINS="exit_import,ctrlc_import,slow_import,dup"),
+                         _env(sites["hostile"],
+                              JAXPAT_BLOCK_PLUGINS="exit_import,ctrlc_import,slow_import,dup,example"),
                          tmp_path / "strict", python=("-c",)),
     }
     listing, show, validate, proc, strict = (_finish(started[k]) for k in started)
@@ -187,9 +191,9 @@ def test_list_validate_and_load_catalog_survive_and_name_the_culprits(
 # the conformance run
 # ---------------------------------------------------------------------------
 
-def _start_check(env: dict[str, str], cwd: Path,
-                 patterns: tuple[str, ...] = PATTERNS) -> tuple[subprocess.Popen[str], Path]:
-    args = ["check", "-n", "2", "--no-claims", "--no-cache", "--timeout", TIMEOUT, "--report", "r.json"]
+def _start_check(env: dict[str, str], cwd: Path, patterns: tuple[str, ...] = PATTERNS, workers: str = "2",
+                 ids: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], Path]:
+    args = ["check", "-n", workers, "--no-claims", "--no-cache", "--timeout", TIMEOUT, "--report", "r.json", *ids]
     for p in patterns:
         args += ["--pattern", p]
     return _start(args, env, cwd)
@@ -202,12 +206,46 @@ def _checked(started: tuple[subprocess.Popen[str], Path]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def runs(sites: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The same `jaxpat check` without and with every hostile plugin installed, both at once (the hostile
-    run spends most of its time waiting for its hanger's timeouts and its slow import's budget)."""
-    clean = _start_check(_env(sites["good"]), tmp_path_factory.mktemp("clean"))
+def all_runs(sites: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Every `jaxpat check` of this module, started side by side where nothing orders them (the hostile run spends
+    most of its time waiting for its hanger's timeouts and its slow import's budget):
+
+    * ``clean``: the good third-party plugin only, the baseline (``-n 0``: its items' outcomes do not depend on
+      the workers, and without workers the executors that list the plugins run the items too);
+    * ``hostile``: with every hostile plugin installed, under xdist (``-n 2``: hostile plugins must not crash or
+      stop a worker either);
+    * ``cheat``: with the cheaters installed (``-n 0``: the judge is the pytest process itself, the one whose
+      ``Config`` gc_launder looks for), then ``after``, the next run without them on the case whose parse cache
+      entry poison_cache rewrites, and ``validate``. The cheat run and the next share one catalog parse cache
+      (``JAXPAT_CACHE_DIR``), so a rewritten entry would reach the next.
+    """
+    cheaters = _hostile.install(_hostile.CHEATERS, tmp_path_factory.mktemp("wheels-cheat"),
+                                tmp_path_factory.mktemp("cheaters"))
+    cache = tmp_path_factory.mktemp("shared-cache")
+    # fill the parse cache (as `jaxpat list` does for its user) so that poison_cache finds an entry to rewrite
+    assert _jaxpat(["list"], _env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), cache).returncode == 0
     hostile = _start_check(_env(sites["good"], sites["hostile"]), tmp_path_factory.mktemp("hostile"))
-    return {"clean": _checked(clean), "hostile": _checked(hostile)}
+    cheat = _start_check(_env(sites["good"], cheaters, JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("cheat"),
+                         workers="0")
+    clean = _start_check(_env(sites["good"]), tmp_path_factory.mktemp("clean"), workers="0")
+    out = {"cheat": _checked(cheat)}
+    # the next run needs only the case whose cache entry poison_cache rewrites (scan-cumsum's seed-arange-five):
+    # its reference items fail if the judge reads the rewritten entry
+    after = _start_check(_env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("after"),
+                         patterns=(), workers="0", ids=(AFTER,))
+    validate = _start(["validate"], _env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("v"))
+    out.update(clean=_checked(clean), after=_checked(after), validate=_finish(validate), hostile=_checked(hostile))
+    return out
+
+
+#: What the run after the cheaters' checks: every item of the case whose parse cache entry poison_cache rewrites.
+AFTER = "jaxpat::scan-cumsum::seed-arange-five"
+
+
+@pytest.fixture(scope="module")
+def runs(all_runs: dict[str, Any]) -> dict[str, Any]:
+    """The same `jaxpat check` without and with every hostile plugin installed."""
+    return {"clean": all_runs["clean"], "hostile": all_runs["hostile"]}
 
 
 def _plugin(result: dict[str, Any]) -> str | None:
@@ -320,25 +358,10 @@ CHEATERS = {p.name for p in _hostile.CHEATERS}
 
 
 @pytest.fixture(scope="module")
-def cheat_runs(sites: dict[str, Path], runs: dict[str, Any], tmp_path_factory: pytest.TempPathFactory,
-               ) -> dict[str, Any]:
-    """`jaxpat check` with the cheaters installed, then again without them (after one poisoned the parse cache).
-
-    Both runs share one catalog parse cache (``JAXPAT_CACHE_DIR``), so a rewritten entry would reach the second.
-    """
-    site = _hostile.install(_hostile.CHEATERS, tmp_path_factory.mktemp("wheels-cheat"),
-                            tmp_path_factory.mktemp("cheaters"))
-    cache = tmp_path_factory.mktemp("shared-cache")
-    # fill the parse cache (as `jaxpat list` does for its user) so that poison_cache finds an entry to rewrite
-    assert _jaxpat(["list"], _env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), cache).returncode == 0
-    cheat = _checked(_start_check(_env(sites["good"], site, JAXPAT_CACHE_DIR=str(cache)),
-                                  tmp_path_factory.mktemp("cheat")))
-    # the next run needs only the pattern whose cache entry poison_cache rewrites (scan-cumsum's
-    # seed-arange-five): its reference items fail if the judge reads the rewritten entry
-    after = _start_check(_env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("after"),
-                         patterns=("scan-cumsum",))
-    validate = _start(["validate"], _env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("v"))
-    return {"clean": runs["clean"], "cheat": cheat, "after": _checked(after), "validate": _finish(validate)}
+def cheat_runs(all_runs: dict[str, Any]) -> dict[str, Any]:
+    """`jaxpat check` with the cheaters installed, then again without them (after one poisoned the parse cache),
+    and the clean run to compare them with."""
+    return {k: all_runs[k] for k in ("clean", "cheat", "after", "validate")}
 
 
 def _cheat_items(cheat_runs: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -351,11 +374,12 @@ def test_cheaters_do_not_change_any_other_verdict(cheat_runs: dict[str, Any], re
     their run and in the next run (a rewritten parse cache entry is never read by the judge)."""
     record_property("reliability", KIND)
     clean = {k: r["outcome"] for k, r in cheat_runs["clean"]["by_id"].items()}
-    # the next run checks scan-cumsum alone (the pattern of the rewritten entry): all of its clean items
-    for run, want in (("cheat", clean), ("after", {k: v for k, v in clean.items() if "::scan-cumsum::" in k})):
+    # the next run checks the case of the rewritten entry alone: all of its clean items, every plugin's
+    for run, want in (("cheat", clean), ("after", {k: v for k, v in clean.items() if k.startswith(AFTER + "[")})):
         seen = {k: cheat_runs[run]["by_id"][k]["outcome"] for k in clean if k in cheat_runs[run]["by_id"]}
         assert seen == want, run
-    assert any("seed-arange-five" in k for k in cheat_runs["after"]["by_id"])
+    assert any(k.startswith(AFTER + "[reference.") for k in cheat_runs["after"]["by_id"])
+    assert set(cheat_runs["after"]["by_id"]) == {k for k in clean if k.startswith(AFTER + "[")}
     extra = {k for k, r in cheat_runs["cheat"]["by_id"].items()
              if k not in clean and _plugin(r) not in CHEATERS}
     assert all(k.startswith("jaxpat::plugin[") for k in extra), extra

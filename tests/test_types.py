@@ -7,6 +7,7 @@ package laid out from pyproject.toml's package-dir table; settings in pyproject.
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from importlib.machinery import SourceFileLoader
@@ -31,10 +32,19 @@ def _script():  # scripts/mypy has no .py suffix: load it by path
     return module
 
 
-def test_mypy_is_clean(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for both runs here, in the suite's cache folder (tests/conftest.py): mypy analyses JAX, NumPy
+    and pytest once (most of a cold run's time), and checks again whatever changed since, as it does for a user.
+    Where the suite's cache folder is kept between runs (``JAXPAT_TESTS_CACHE_DIR`` set), so is mypy's."""
+    shared = os.environ.get("JAXPAT_TESTS_CACHE_DIR")
+    return Path(shared) / "mypy" if shared else tmp_path_factory.mktemp("mypy-cache")
+
+
+def test_mypy_is_clean(mypy_cache: Path) -> None:
     """`scripts/mypy` (mypy -p jaxpat, settings in pyproject.toml) reports no error."""
     pytest.importorskip("mypy")
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--cache-dir", str(tmp_path / "cache")],
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--cache-dir", str(mypy_cache)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 
@@ -52,13 +62,14 @@ def test_the_layout_is_the_builds(tmp_path: Path) -> None:
     assert not (tmp_path / "jaxpat" / "jaxpat").exists()
 
 
-def test_errors_name_the_repository_paths(tmp_path: Path) -> None:
-    """Counter-test: a type error in a module is reported, under its repository path."""
+def test_errors_name_the_repository_paths(mypy_cache: Path) -> None:
+    """Counter-test: a type error in a module is reported, under its repository path (with the cache of the
+    clean run: a new module is checked, cache or not)."""
     pytest.importorskip("mypy")
     bad = ROOT / "report" / "_zz_type_error_probe.py"
     bad.write_text("x: int = 'not an int'\n")
     try:
-        proc = subprocess.run([sys.executable, str(SCRIPT), "--cache-dir", str(tmp_path / "cache"), "-p",
+        proc = subprocess.run([sys.executable, str(SCRIPT), "--cache-dir", str(mypy_cache), "-p",
                                "jaxpat.report"], capture_output=True, text=True)
     finally:
         bad.unlink()
