@@ -359,7 +359,7 @@ def edgy(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("edgy")
     site = _hostile.install([plugin], root / "wheels", root / "site")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAXPAT_PLUGIN_", "JAXPAT_BLOCK"))}
-    env["JAXPAT_BLOCK_PLUGINS"] = "example"  # README's example plugin, if installed: nothing of it is selected
+    env["JAXPAT_BLOCK_PLUGINS"] = "example,reference"  # nothing of them is selected: no executor for them
     env["PYTHONPATH"] = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     report = root / "r.json"
     proc = subprocess.run([sys.executable, "-m", "jaxpat", "check", "--pattern", "scan-cumsum", "--impl", "edgy.*",
