@@ -23,14 +23,17 @@ EXAMPLES = Path(__file__).parent / "examples" / "devices"
 BASE = ["-p", "no:cacheprovider", "--jaxpat", "--jaxpat-only", "--jaxpat-no-cache", "--jaxpat-report", "report.json"]
 
 
-def conformance(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict[str, dict[str, Any]]]:
-    """Run the suite in a subprocess with the wrong implementations loaded; results by node id."""
+def conformance(tmp: Path, *args: str, wrong: bool = True) -> tuple[subprocess.CompletedProcess,
+                                                                    dict[str, dict[str, Any]]]:
+    """Run the suite in a subprocess with the wrong implementations loaded (unless not ``wrong``: the shipped
+    ones alone, with no executor for a plugin that has nothing selected); results by node id."""
     for f in EXAMPLES.iterdir():
         (tmp / f.name).write_bytes(f.read_bytes())
     env = {**os.environ, "JAXPAT_DISABLE_PLUGIN_AUTOLOAD": "1",
            "PYTHONPATH": str(tmp) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("XLA_FLAGS", None)
-    cmd = [sys.executable, "-m", "pytest", *BASE, "--jaxpat-load", "wrongdev", "--jaxpat-catalog", "dcat.yaml", *args]
+    load = ["--jaxpat-load", "wrongdev"] if wrong else []
+    cmd = [sys.executable, "-m", "pytest", *BASE, *load, "--jaxpat-catalog", "dcat.yaml", *args]
     proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
     report = json.loads((tmp / "report.json").read_text())
     return proc, {r["nodeid"]: r for r in report["results"]}
@@ -101,7 +104,7 @@ def test_nondeterminism_is_allowed_only_where_declared(eight: dict[str, dict[str
 
 def test_case_needing_more_devices_skips_with_reason(tmp_path: Path) -> None:
     _, results = conformance(tmp_path, "--jaxpat-cpu-devices", "2", "--jaxpat-pattern", "shard-map-psum",
-                             "--jaxpat-pattern", "devices-device-get", "--jaxpat-impl", "reference.*")
+                             "--jaxpat-pattern", "devices-device-get", "--jaxpat-impl", "reference.*", wrong=False)
     psum = pick(results, "reference.shard_map")
     assert {r["outcome"] for r in psum} == {"skipped"}
     message = psum[0]["message"]

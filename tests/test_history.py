@@ -788,10 +788,14 @@ def test_real_releases(tmp_path: Path) -> None:
     checkpoint-scan-body's residuals claim holds on 0.10.2 and 0.11.1 and no
     longer holds on 0.11.2 (the plain scan body saves as few residuals as the
     checkpointed one: 76 B vs 76 B instead of 100 B); 0.11.1 and 0.11.2 are
-    consecutive releases, so the bisect finds the change's true first release. Environments go to
-    $JAXPAT_HISTORY_DIR when set (kept between runs), else under the test's folder.
+    consecutive releases, so the bisect finds the change's true first release. The bisect takes the
+    matrix's reports of the same releases and selection (``--resume``): its halving, with the real runner,
+    reads what a check there would write again, without running each check a second time. Environments go
+    to $JAXPAT_HISTORY_DIR when set (kept between runs), else under the test's folder.
     """
-    env = {**os.environ, "JAXPAT_HISTORY_DIR": os.environ.get("JAXPAT_HISTORY_DIR") or str(tmp_path / "envs")}
+    env = {**os.environ, "JAXPAT_HISTORY_DIR": os.environ.get("JAXPAT_HISTORY_DIR") or str(tmp_path / "envs"),
+           # the example plugin is installed in each environment (as here) but has nothing selected: no executor
+           "JAXPAT_BLOCK_PLUGINS": "example"}
     jaxpat = str(Path(sys.executable).with_name("jaxpat"))
     python = _python312()
     select = ["--pattern", "checkpoint-scan-body", "--python", python, "-n", "0", "--jobs", "2", "--",
@@ -820,13 +824,17 @@ def test_real_releases(tmp_path: Path) -> None:
     line = next(x for x in checked.stdout.splitlines() if "checkpoint-scan-body deviation" in x)
     assert "confirmed" in line
     assert line.endswith("first release showing it: 0.11.2")
-    # bisect between the ends: one middle release, three runs in all, first release 0.11.2
+    # bisect between the ends: one middle release, three runs in all, first release 0.11.2 (each release's
+    # report is the matrix run's: same release, selection and environment)
     done = subprocess.run([jaxpat, "history", "--bisect", "0.10.2", "0.11.2", "--releases", ",".join(E2E_RELEASES),
-                           "-o", str(tmp_path / "bisect"), *select], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, check=False)
+                           "--resume", "-o", str(out), "--json", str(tmp_path / "bisect" / "history.json"),
+                           "--html", str(tmp_path / "bisect" / "history.html"), *select],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr.count("reusing the report of an earlier run") == 3, done.stderr
     bis = h.load_history(tmp_path / "bisect" / "history.json").bisect
     assert bis is not None
     assert bis["runs"] == 3
+    assert [r["release"] for r in bis["run_list"]] == ["0.10.2", "0.11.2", "0.11.1"]  # the ends, then the middle
     assert bis["firsts"][residuals]["first"] == "0.11.2"
     assert bis["firsts"][residuals]["last_same"] == "0.11.1"

@@ -41,12 +41,14 @@ def _copy_example(work: Path) -> None:
             shutil.copy(f, work / f.name)
 
 
-def _run(work: Path, *extra: str, claims: bool = False) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def _run(work: Path, *extra: str, claims: bool = False,
+         workers: str = "1") -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     full = {k: v for k, v in os.environ.items() if k not in ("JAXPAT_FRESH", "FAKE_JAX_VERSION")}
     full.update({"JAXPAT_CACHE_DIR": str(work / "cache"), "JAXPAT_DISABLE_PLUGIN_AUTOLOAD": "1",
                  "JAXPAT_BLOCK_PLUGINS": "reference",
                  "PYTHONPATH": str(work) + os.pathsep + os.environ.get("PYTHONPATH", "")})
     args = [a for a in ARGS if a != "--no-claims"] if claims else ARGS
+    args = [workers if a == "1" and args[i - 1] == "-n" else a for i, a in enumerate(args)]
     proc = subprocess.run([sys.executable, "-m", "jaxpat", *args, *extra], cwd=work, env=full,
                           capture_output=True, text=True, timeout=600, check=False)
     return proc, json.loads((work / "report.json").read_text())
@@ -105,7 +107,7 @@ def test_a_rerun_whose_only_unstored_items_are_speed_claims_measures_them_again_
         tmp_path: Path) -> None:
     work = tmp_path / "w"
     _copy_example(work)
-    proc, report = _run(work, claims=True)
+    proc, report = _run(work, claims=True, workers="0")  # fills the store: no worker needed (one process fewer)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     speed = "jaxpat::r-scale::claim-speedup[alpha.scale-cpu:0]"
     every = ITEMS | {speed, "jaxpat::r-scale::claim-jit[alpha.scale-cpu:0]",
