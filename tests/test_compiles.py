@@ -11,11 +11,15 @@ and waits for the process to grow again.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jaxpat.conformance import _execute
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/ is not installed: the repository root
 
 MIB = 2**20
 
@@ -169,3 +173,90 @@ def test_an_executor_compiles_a_jit_signature_once(reference_executor: Any) -> N
     # eager: the implementation's jitted helper is a program of its own (the jit item compiled it inlined), once
     assert _compiles(pool, "jit-block-until-ready", "two-by-two", impl, "eager") >= 1
     assert _compiles(pool, "jit-block-until-ready", "identity", impl, "eager") == 0
+
+
+# ---------------------------------------------------------------------------
+# figure 4: compilations per jit signature, from the report's per-item counts
+
+
+def _result(nodeid: str, compiles: int, outcome: str = "passed", raised: bool = False) -> dict[str, Any]:
+    observed = {"error": {"type": "AttributeError", "message": "..."}} if raised else {"leaves": []}
+    return {"nodeid": nodeid, "compiles": compiles, "outcome": outcome, "observed": observed}
+
+
+def _figure_4(results: list[dict[str, Any]], signature_of: dict[str, int], tmp_path: Any,
+              monkeypatch: pytest.MonkeyPatch, jit_pass_2: int = 0) -> Any:
+    """Figure 4 as ``python -m benchmarks --only 4`` assembles it, from a canned report and bare loop."""
+    import argparse
+
+    from benchmarks import _harness as h
+    from benchmarks import run as bench_run
+
+    ns = argparse.Namespace(quick=False, workdir=str(tmp_path), no_bytecode_cache=False, repeat=1)
+    bench = bench_run.Bench(ns)
+    rep = {"summary": {"total": len(results)}, "results": results, "compiles": {"count": 99}}
+    passes = [{"seconds": 1.0, "cpu": 1.0, "compiles": 10, "compiles_by_transform": {"jit": 5},
+               "first_call_compiles_by_transform": {"jit": 5}, "items_that_compiled": 3, "compiles_by_item": {}},
+              {"seconds": 1.0, "cpu": 1.0, "compiles": jit_pass_2, "compiles_by_transform": {"jit": jit_pass_2},
+               "first_call_compiles_by_transform": {}, "items_that_compiled": 0, "compiles_by_item": {}}]
+    bare = {"items": len(results), "passes": passes, "jit_items": len(signature_of),
+            "jit_signatures": len(set(signature_of.values())), "jit_signature_of": signature_of,
+            "seconds_after_first_pass": 0.0, "cpu_at_first_pass_end": 1.0}
+
+    def fake_pytest(name: str, **_: Any) -> tuple[Any, dict[str, Any]]:
+        bench.raw[f"{name}-timing"] = {"loop_seconds": 1.0, "loop_cpu": {"judge": 0.1}}
+        return h.Proc(1.0, 0, "", "", 1.0), rep
+
+    monkeypatch.setattr(bench, "pytest", fake_pytest)
+    monkeypatch.setattr(bench, "bare", lambda name, passes: (h.Proc(1.0, 0, "", "", 1.0), bare))
+    bench.overhead_parallel_compiles({4})
+    (fig,) = bench.figures
+    return fig
+
+
+SIGS = {"p::a[i-cpu:0-jit]": 0, "p::b[i-cpu:0-jit]": 0, "q::a[m-cpu:0-jit]": 1, "q::b[m-cpu:0-jit]": 1,
+        "r::a[j-cpu:0-jit]": 2, "s::a[k-cpu:0-jit]": 3}
+
+
+def test_figure_4_counts_each_signature_once_and_sets_apart_those_whose_calls_raised(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    results = [_result("p::a[i-cpu:0-jit]", 1), _result("p::b[i-cpu:0-jit]", 0),  # one program, two cases
+               # a deviation: the call raised while tracing, in both cases; nothing to compile
+               _result("q::a[m-cpu:0-jit]", 0, "xfailed", raised=True),
+               _result("q::b[m-cpu:0-jit]", 0, "xfailed", raised=True),
+               _result("r::a[j-cpu:0-jit]", 1),
+               _result("s::a[k-cpu:0-jit]", 0, "skipped"),  # not run
+               _result("t::a[k-cpu:0-eager]", 7)]  # not a jit item
+    fig = _figure_4(results, SIGS, tmp_path, monkeypatch)
+    assert (fig.a, fig.b, fig.ratio, fig.target, fig.met) == (2, 2, 1.0, "<= 1.00", True)
+    assert fig.extra["signatures_raised"] == {"q::a[m-cpu:0-jit] + q::b[m-cpu:0-jit]": 0}
+    assert fig.extra["signatures_compiled_twice"] == fig.extra["signatures_compiled_none"] == {}
+    assert "signatures compiled more than once: 0 (target 0)" in fig.notes
+    assert any(n.startswith("left out: 1 signatures whose every item's first call raised") for n in fig.notes)
+
+
+def test_figure_4_is_not_met_when_a_signature_compiles_twice_even_at_a_ratio_under_1(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counter-case: one signature compiled twice, another returned without compiling: 2 / 2 = 1.00, yet a
+    program was compiled again."""
+    results = [_result("p::a[i-cpu:0-jit]", 1), _result("p::b[i-cpu:0-jit]", 1),
+               _result("r::a[j-cpu:0-jit]", 0)]
+    fig = _figure_4(results, SIGS, tmp_path, monkeypatch)
+    assert (fig.a, fig.b, fig.ratio) == (2, 2, 1.0)
+    assert not fig.met
+    assert fig.extra["signatures_compiled_twice"] == {"p::a[i-cpu:0-jit] + p::b[i-cpu:0-jit]": 2}
+    assert fig.extra["signatures_compiled_none"] == {"r::a[j-cpu:0-jit]": 0}
+    assert "[4]" in fig.lines()[0]
+    assert any("compiled more than once: 1 (target 0): p::a[i-cpu:0-jit] + p::b[i-cpu:0-jit] (2)" in n
+               for n in fig.notes)
+
+
+@pytest.mark.parametrize(("compiles", "jit_pass_2", "met"), [((1, 0, 1), 0, True), ((1, 0, 2), 0, False),
+                                                              ((1, 0, 1), 1, False)])
+def test_figure_4_more_compilations_than_signatures_or_a_second_pass_that_compiles_is_not_met(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, compiles: tuple[int, ...], jit_pass_2: int,
+        met: bool) -> None:
+    results = [_result(n, c) for n, c in zip(["p::a[i-cpu:0-jit]", "p::b[i-cpu:0-jit]", "r::a[j-cpu:0-jit]"],
+                                            compiles, strict=True)]
+    fig = _figure_4(results, SIGS, tmp_path, monkeypatch, jit_pass_2=jit_pass_2)
+    assert fig.met is met
