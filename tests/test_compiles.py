@@ -260,3 +260,21 @@ def test_figure_4_more_compilations_than_signatures_or_a_second_pass_that_compil
                                             compiles, strict=True)]
     fig = _figure_4(results, SIGS, tmp_path, monkeypatch, jit_pass_2=jit_pass_2)
     assert fig.met is met
+
+
+def test_peak_rss_is_the_high_water_mark_of_resident_memory() -> None:
+    """The executor's per-request peak (one ``getrusage`` call now, not a read of ``/proc/self/status``)."""
+    import numpy as np
+
+    from jaxpat.conformance._memory import current_rss, peak_rss
+
+    before = peak_rss()
+    now = current_rss()
+    assert before is not None
+    assert now is not None
+    assert before >= now - 4 * MIB  # the two are read at different moments
+    block = np.ones(96 * MIB // 8)  # 96 MiB, every page touched
+    after = peak_rss()
+    assert after is not None
+    assert after >= now + 80 * MIB
+    del block
