@@ -250,6 +250,7 @@ class Bench:
             # same items): no signature compiled twice, and no more compilations than signatures.
             counts = jit_signature_counts(serial_rep["results"], bare_data.get("jit_signature_of") or {})
             jit2 = p2["compiles_by_transform"].get("jit", 0)
+            jit_again = {k: v for k, v in p2["compiles_by_item"].items() if k.endswith("-jit]")}
             ratio = counts.compiles / counts.signatures if counts.signatures else float("nan")
             jit_calls = p1["first_call_compiles_by_transform"].get("jit", 0)
             recompiling = sorted(p2["compiles_by_item"].items(), key=lambda kv: -kv[1])
@@ -272,7 +273,8 @@ class Bench:
                     f"{sum(counts.raised.values())}" + (f": {_signature_list(counts.raised)}" if counts.raised else ""),
                     f"bare loop, the same items twice in one process: jit items compiled {jit_calls} programs in "
                     f"their first calls (pass 1) for {bare_data['jit_signatures']} signatures of "
-                    f"{bare_data['jit_items']} items, and {jit2} in pass 2 (target 0)",
+                    f"{bare_data['jit_items']} items, and {jit2} in pass 2 (target 0)"
+                    + (f": {_signature_list(jit_again)}" if jit_again else ""),
                     f"every transform: passes 1 + 2 {c1 + c2} vs pass 1 {c1} compilations, ratio "
                     f"{(c1 + c2) / max(1, c1):.3f}; pass 2 compiled {c2} programs in {p2['items_that_compiled']} of "
                     f"{bare_data['items']} items (by transform: {_dict(p2['compiles_by_transform'])})",
