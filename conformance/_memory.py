@@ -27,14 +27,14 @@ def current_rss() -> int | None:
 def peak_rss() -> int | None:
     """The most resident memory this process has held so far, in bytes; ``None`` where it cannot be read.
 
-    ``VmHWM`` from ``/proc/self/status``, else ``getrusage``'s ``ru_maxrss`` (KiB on Linux, bytes on macOS).
+    ``getrusage``'s ``ru_maxrss`` (KiB on Linux, where it is ``VmHWM``; bytes on macOS): one system call,
+    where reading ``/proc/self/status`` took 0.1-0.4 ms, and the executor reports it after every request.
+    Without ``resource`` (Windows), ``VmHWM`` from ``/proc/self/status`` where there is one.
     """
-    kib = _status_kib("VmHWM")
-    if kib is not None:
-        return kib * 1024
     try:
         import resource
     except ImportError:  # Windows
-        return None
+        kib = _status_kib("VmHWM")
+        return None if kib is None else kib * 1024
     peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return peak if sys.platform == "darwin" else peak * 1024
