@@ -69,7 +69,7 @@ def memory_fragments(data: dict[str, Any]) -> list[str]:
     kept = b["extra"]["no_release"]
     return [
         f"JAX {data['machine']['jax']}, {data['machine']['date'][:10]}",
-        f"keeps {b['a'] * 1024:.0f} KiB per item",
+        f"keeps {round(b['a'] * 1024)} KiB per item",
         f"{(kept['growth_per_item'] or 0) / 1024:.0f} KiB per item without the release",
         f"{first['compiles'] / max(1, kept['compiles']):.2f}× the compilations",
         f"the largest `-n 2` worker peaked at {a['a']:.0f} MiB",
