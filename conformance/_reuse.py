@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -282,14 +282,41 @@ def _whole(raw: bytes, key: str) -> dict[str, Any] | None:
 
 
 def _valid_hello(raw: bytes, key: str) -> dict[str, Any] | None:
-    """``raw`` as a stored hello (what a plugin's executor said it holds) of ``key``, or None."""
+    """``raw`` as a stored hello (what a plugin's executor said it holds) of ``key``, or None; also None when a
+    catalog file the hello names is gone or no longer has the content it had when the hello was stored (a hello
+    names files by absolute path: another environment's, or an edited one, must not be read in its place)."""
     entry = _whole(raw, key)
     if entry is None or not isinstance(entry.get("hello"), dict) or entry["hello"].get("errors"):
         return None
-    if not isinstance(entry["hello"].get("plugins"), list) or not isinstance(entry["hello"].get("implementations"),
-                                                                                list):
+    hello = entry["hello"]
+    if not isinstance(hello.get("plugins"), list) or not isinstance(hello.get("implementations"), list):
+        return None
+    files = entry.get("files")
+    named = _catalog_files(hello)
+    if not isinstance(files, dict) or named is None or set(files) != set(named):
+        return None
+    if any(not isinstance(d, str) or _file_digest(Path(f)) != d for f, d in files.items()):
         return None
     return entry
+
+
+def _under(file: str, bases: Sequence[str]) -> bool:
+    """Whether ``file`` lies under one of ``bases``. A hello stored in another environment (a venv elsewhere, a
+    moved or copied folder on PYTHONPATH) names that environment's files: not this run's plugin's, even when they
+    still exist with the same bytes."""
+    path = os.path.realpath(file)
+    return any(path.startswith(os.path.join(os.path.realpath(b), "")) for b in bases if b)
+
+
+def _catalog_files(hello: Mapping[str, Any]) -> list[str] | None:
+    """The catalog files a hello's plugins name (absolute paths), or None when the hello is not of that shape."""
+    out: list[str] = []
+    for plugin in hello.get("plugins") or ():
+        files = plugin.get("catalog_files") if isinstance(plugin, dict) else None
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            return None
+        out.extend(files)
+    return out
 
 
 def _valid(raw: bytes, key: str) -> dict[str, Any] | None:
@@ -389,6 +416,7 @@ class Keys:
 
 
 _DIGESTS = pytest.StashKey[dict]()
+_MODULES = pytest.StashKey[dict]()
 
 
 def plugin_digests(config: pytest.Config) -> dict[str, str | None]:
@@ -404,7 +432,17 @@ def plugin_digests(config: pytest.Config) -> dict[str, str | None]:
             where.setdefault(m, (m, None))
         config.stash[_DIGESTS] = {n: jaxpat_digest() if module == REFERENCE_MODULE else
                                   plugin_digest(module, dist or None) for n, (module, dist) in where.items()}
+        config.stash[_MODULES] = {n: module for n, (module, _) in where.items()}
     return config.stash[_DIGESTS]
+
+
+def _plugin_bases(config: pytest.Config, name: str) -> list[str]:
+    """The folders plugin ``name``'s files may lie in, as this environment finds it now: the import-path entry
+    its top-level package is found under, and ``sys.prefix`` (files a distribution installs)."""
+    plugin_digests(config)
+    module = config.stash[_MODULES].get(name)
+    roots = _module_roots(module) if module else None
+    return [str(r.parent) for r in roots or ()] + [sys.prefix]
 
 
 def _hello_key(config: pytest.Config, name: str) -> str | None:
@@ -449,15 +487,18 @@ def listing_hellos(config: pytest.Config, names: list[str], pool: Any) -> dict[s
             keys[name] = None
         k = keys[name]
         entry = reuse.store.get(k, _valid_hello) if k else None
-        if entry is not None:
+        if entry is not None and all(_under(f, _plugin_bases(config, name)) for f in entry["files"]):
             out[name] = entry["hello"]
     rest = [n for n in names if n not in out]
     if rest:
         fresh = pool.start_all(rest)
         for name in rest:
             hello, k = fresh[name], keys[name]
-            if k and isinstance(hello, dict) and not hello.get("errors"):
-                reuse.store.put(k, {"hello": hello, "run": reuse.run, "date": reuse.date})
+            named = _catalog_files(hello) if isinstance(hello, dict) else None
+            if k and isinstance(hello, dict) and not hello.get("errors") and named is not None:
+                files = {f: _file_digest(Path(f)) for f in named}
+                if all(files.values()):
+                    reuse.store.put(k, {"hello": hello, "files": files, "run": reuse.run, "date": reuse.date})
         out.update(fresh)
     return out
 

@@ -281,3 +281,106 @@ def test_the_html_page_marks_reused_items() -> None:
     payload = _payload(_report.Report.from_dict(data), None)
     reused = [payload["items"]["id"][i] for i in payload["items"]["u"]]
     assert reused == ["jaxpat::p::c[x.y-cpu:0-eager]"]
+
+
+_GAMMA_INIT = '''"""A plugin with a catalog file of its own (tests/test_reuse.py): its hello names the file by path."""
+from pathlib import Path
+
+from jaxpat.patterns import Implementation, hookimpl
+
+
+def triple(x):
+    return 3 * x
+
+
+@hookimpl
+def jaxpat_catalog_files():
+    return [(Path(__file__).parent.parent / "gcat.yaml").resolve()]  # beside the package: not in its code digest
+
+
+@hookimpl
+def jaxpat_implementations():
+    return [Implementation("g-triple", "triple", triple)]
+'''
+
+_GAMMA_CATALOG = """version: 1
+patterns:
+  - id: g-triple
+    family: arrays
+    title: Triple
+    summary: 3x, elementwise.
+    source: {doc: "tests/test_reuse.py"}
+    signature: {args: [x]}
+    transforms: [eager]
+    cases:
+      - id: ints
+        args: {x: {$array: [1, 2], dtype: int32}}
+        expect: {$array: [3, 6], dtype: int32}
+        provenance: {kind: math, note: "3*1, 3*2"}
+"""
+
+
+def test_a_stored_listing_never_names_another_environments_catalog_file(tmp_path: Path) -> None:
+    """A stored hello names its plugin's catalog file by absolute path. When the plugin's folder moves (another
+    venv, another checkout, CI's temporary environment deleted), a re-run with the same store must list the
+    plugin again from the files where they are now, not read (or fail to read) the old path. Counter-check:
+    with the hello's key and entry blind to location, the second run fails on the deleted file."""
+    cache = tmp_path / "cache"
+
+    def run(site: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+        env = {k: v for k, v in os.environ.items() if k not in ("JAXPAT_FRESH", "FAKE_JAX_VERSION")}
+        env.update({"JAXPAT_CACHE_DIR": str(cache), "JAXPAT_DISABLE_PLUGIN_AUTOLOAD": "1",
+                    "JAXPAT_BLOCK_PLUGINS": "reference",
+                    "PYTHONPATH": str(site) + os.pathsep + os.environ.get("PYTHONPATH", "")})
+        proc = subprocess.run([sys.executable, "-m", "jaxpat", "check", "--load", "gamma", "--pattern", "g-*",
+                               "-n", "0", "--no-claims", "--report", "report.json"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=600, check=False)
+        return proc, json.loads((tmp_path / "report.json").read_text())
+
+    first = tmp_path / "env-a" / "gamma"
+    first.mkdir(parents=True)
+    (first / "__init__.py").write_text(_GAMMA_INIT)
+    (first.parent / "gcat.yaml").write_text(_GAMMA_CATALOG)
+    proc, report = run(first.parent)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _outcomes(report) == {"jaxpat::g-triple::ints[gamma.triple-cpu:0-eager]": "passed"}
+    # a copy elsewhere, the first still there (not on the path): its stored hello names env-a's file
+    shutil.copytree(tmp_path / "env-a", tmp_path / "env-b")
+    (tmp_path / "env-b" / "gcat.yaml").write_text(_GAMMA_CATALOG.replace("[3, 6]", "[3, 7]"))
+    proc, report = run(tmp_path / "env-b")
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # env-b's catalog expects [3, 7]: a failure
+    assert _outcomes(report) == {"jaxpat::g-triple::ints[gamma.triple-cpu:0-eager]": "failed"}
+    shutil.rmtree(tmp_path / "env-b")
+    shutil.move(str(tmp_path / "env-a"), str(tmp_path / "env-c"))  # the first environment is gone
+    proc, report = run(tmp_path / "env-c")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "cannot read" not in proc.stdout + proc.stderr
+    assert _outcomes(report) == {"jaxpat::g-triple::ints[gamma.triple-cpu:0-eager]": "passed"}
+    # the listing came from the plugin where it is now: its executor started
+    assert report["environment"]["judge"]["executor_pids"] != {}
+    proc, report = run(tmp_path / "env-c")  # and, stored from there, is reused there
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["environment"]["judge"]["executor_pids"] == {}
+
+
+def test_a_stored_hello_is_refused_when_a_catalog_file_it_names_changed_or_went(tmp_path: Path) -> None:
+    """The entry checks behind the test above, on the store itself: a hello is reused only while every catalog
+    file it names still has the content it had when stored, and lies where the plugin is found now."""
+    cat = tmp_path / "site" / "gcat.yaml"
+    cat.parent.mkdir()
+    cat.write_text(_GAMMA_CATALOG)
+    hello = {"protocol": 1, "plugins": [{"name": "gamma", "catalog_files": [str(cat)]}], "implementations": [],
+             "errors": []}
+    store = _reuse.Store(tmp_path / "store")
+    key = "ab" + "0" * 62
+    store.put(key, {"hello": hello, "files": {str(cat): _reuse._file_digest(cat)}, "run": "r", "date": "d"})
+    assert store.get(key, _reuse._valid_hello) is not None
+    assert _reuse._under(str(cat), [str(tmp_path / "site")])
+    assert not _reuse._under(str(cat), [str(tmp_path / "elsewhere"), str(tmp_path / "sit")])
+    cat.write_text(_GAMMA_CATALOG.replace("[3, 6]", "[3, 7]"))
+    assert store.get(key, _reuse._valid_hello) is None
+    cat.unlink()
+    assert store.get(key, _reuse._valid_hello) is None
+    # an entry without the files' digests (as stored before this check) is not reused either
+    store.put(key, {"hello": hello, "run": "r", "date": "d"})
+    assert store.get(key, _reuse._valid_hello) is None
