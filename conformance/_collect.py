@@ -225,9 +225,16 @@ def probe_context(config: pytest.Config) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def probe_for_worker(config: pytest.Config) -> dict[str, Any] | None:
+def probe_for_worker(config: pytest.Config, *, wait: bool = False) -> dict[str, Any] | None:
     """This process's probe answer and its context (:func:`probe_context`), for a local worker; None when the
-    probe has not run here."""
+    probe has not run here (with ``wait``: nor was started here, see :func:`start_probe`) or failed."""
+    if wait and _PROBE not in config.stash and _PROBE_STARTED in config.stash:
+        from ._pool import ExecutorFailure
+
+        try:
+            probe_of(config)
+        except (ExecutorFailure, OSError):
+            return None  # each worker probes itself, and says what failed
     answer = config.stash.get(_PROBE, None)
     return {"context": probe_context(config), "answer": answer} if isinstance(answer, dict) else None
 

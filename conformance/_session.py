@@ -95,6 +95,10 @@ class JaxpatSession:
         self.solo_timed = 0  # ... and runs this many speed claims (never stored) itself
         if self._may_go_solo():
             self._check_solo()
+        elif self._probes_here():
+            from ._collect import start_probe
+
+            start_probe(config)  # JAX starts in its own process while this one lists the plugins and collects
         #: why the report could not be written (the run then fails), if so
         self.write_error: str | None = None
         self.results: dict[str, dict[str, Any]] = {}
@@ -155,6 +159,24 @@ class JaxpatSession:
         from ._reuse import store_of
 
         return _local_workers_only(config) and store_of(config) is not None
+
+    def _probes_here(self) -> bool:
+        """Whether this process will need the probe's answer (and so starts the probe at once, beside the
+        plugins' listing, instead of after it): the single process of a run, an xdist worker its controller
+        handed no usable answer, and a controller of local workers (its answer is handed to them,
+        :meth:`pytest_configure_node`: one probe for the run, not one per worker)."""
+        config = self.config
+        if config.getoption("jaxpat_explore") and _is_controller(config):
+            return False
+        if _is_worker(config):
+            from ._collect import handed_probe
+
+            return handed_probe(config) is None
+        if not _is_controller(config):
+            return True
+        from ._filters import _local_workers_only
+
+        return bool(config.getoption("jaxpat_only")) and _local_workers_only(config)
 
     def _check_solo(self) -> None:
         """At ``pytest_configure`` (before xdist's, which starts its session only in distribution mode):
@@ -290,7 +312,7 @@ class JaxpatSession:
                 node.workerinput["jaxpat_listing"] = listing
             from ._collect import probe_for_worker
 
-            probe = probe_for_worker(self.config)  # the worker takes it only if made in its own context
+            probe = probe_for_worker(self.config, wait=True)  # the worker takes it only if made in its context
             if probe is not None:
                 node.workerinput["jaxpat_probe"] = probe
 

@@ -102,6 +102,13 @@ def test_a_rerun_with_every_result_stored_starts_no_worker_and_one_changed_byte_
     assert {n: o for n, o in _outcomes(report).items() if n in ints} == dict.fromkeys(ints, "failed")
     assert proc.returncode == 1
 
+    # --fresh (no store, no replay): the controller still probes once, beside its listing, for its workers
+    proc, report = _run(work, "--fresh")
+    assert "1 worker" in proc.stdout
+    assert not _reused(report)
+    assert report["environment"]["judge"]["probe_handed"] is True
+    assert proc.returncode == 1
+
 
 def test_a_rerun_whose_only_unstored_items_are_speed_claims_measures_them_again_without_workers(
         tmp_path: Path) -> None:
