@@ -335,20 +335,29 @@ def load_listing(config: pytest.Config) -> Listing:
 
     from ._setup import catalog_with_files
 
-    # the judge parses every file itself: the per-user parse cache is writable by any plugin (docs/security.md)
-    catalog, file_problems = catalog_with_files(config.getoption("jaxpat_catalog"), trust_cache=False,
-                                                parsed=parsed_catalogs(config))
+    names, name_problems = plugin_names(config)
+    pool = pool_of(config)
+    from ._reuse import listing_hellos
+
+    parsed: dict[str, Any] = {}
+
+    def parse() -> None:
+        # the judge parses every file itself: the per-user parse cache is writable by any plugin
+        # (docs/security.md); it does so while the plugins' executors start (JAX's import: seconds)
+        parsed["catalog"], parsed["problems"] = catalog_with_files(
+            config.getoption("jaxpat_catalog"), trust_cache=False, parsed=parsed_catalogs(config))
+
+    # side by side: each executor loads its plugin meanwhile (stored hellos: no executor)
+    hellos = listing_hellos(config, names, pool, meanwhile=parse)
+    if not parsed:
+        parse()
+    catalog, file_problems = parsed["catalog"], parsed["problems"]
     bad = {label for label, _ in file_problems}
     base_extra = [(f"catalog:{Path(p).name}", Path(p).resolve()) for p in config.getoption("jaxpat_catalog")
                   if f"catalog:{Path(p).name}" not in bad]
     listing = Listing(catalog)
-    names, listing.problems = plugin_names(config)
-    listing.problems = file_problems + listing.problems
-    pool = pool_of(config)
+    listing.problems = file_problems + name_problems
     files: list[tuple[str, Path]] = list(base_extra)
-    from ._reuse import listing_hellos
-
-    hellos = listing_hellos(config, names, pool)  # side by side: each loads its plugin meanwhile (stored: none)
     for name in names:
         hello = hellos[name]
         if not isinstance(hello, dict):

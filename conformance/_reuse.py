@@ -471,12 +471,17 @@ def _file_digest(path: Path) -> str | None:
         return None
 
 
-def listing_hellos(config: pytest.Config, names: list[str], pool: Any) -> dict[str, Any]:
+def listing_hellos(config: pytest.Config, names: list[str], pool: Any,
+                   meanwhile: Callable[[], None] | None = None) -> dict[str, Any]:
     """Each plugin's hello for the listing: the stored one where its key matches (no executor is started for
     it: an executor starts when an item of its plugin runs), else from its executor (:meth:`Pool.start_all`),
-    stored when it reports no error."""
+    stored when it reports no error. ``meanwhile`` runs once the executors needed are started, before their
+    hellos are read (they import JAX and load their plugins in the meantime)."""
     reuse = store_of(config)
     if reuse is None:
+        pool.spawn(names)
+        if meanwhile is not None:
+            meanwhile()
         return dict(pool.start_all(names))
     out: dict[str, Any] = {}
     keys: dict[str, str | None] = {}
@@ -490,6 +495,10 @@ def listing_hellos(config: pytest.Config, names: list[str], pool: Any) -> dict[s
         if entry is not None and all(_under(f, _plugin_bases(config, name)) for f in entry["files"]):
             out[name] = entry["hello"]
     rest = [n for n in names if n not in out]
+    if rest:
+        pool.spawn(rest)
+    if meanwhile is not None:
+        meanwhile()
     if rest:
         fresh = pool.start_all(rest)
         for name in rest:

@@ -220,3 +220,25 @@ def test_a_catalog_file_is_parsed_once_per_process_and_again_when_one_byte_chang
     # without the mapping every load parses (the default)
     load([cat], use_cache=False)
     assert len(calls) == 3
+
+
+def test_the_judge_parses_the_catalog_while_the_plugins_executors_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``listing_hellos`` starts the executors it needs, runs ``meanwhile`` (the judge's own catalog parse), and
+    only then waits for their hellos: the parse no longer waits for JAX's import in every executor. Order of
+    calls, not time (a fake pool records them)."""
+    from jaxpat.conformance import _reuse
+
+    calls: list[str] = []
+
+    class Pool:
+        def spawn(self, names: list[str]) -> None:
+            calls.append("spawn " + ",".join(names))
+
+        def start_all(self, names: list[str]) -> dict[str, Any]:
+            calls.append("hellos " + ",".join(names))
+            return {n: {"plugins": [], "implementations": []} for n in names}
+
+    monkeypatch.setattr(_reuse, "store_of", lambda config: None)
+    out = _reuse.listing_hellos(None, ["alpha", "beta"], Pool(), meanwhile=lambda: calls.append("parse"))  # type: ignore[arg-type]
+    assert calls == ["spawn alpha,beta", "parse", "hellos alpha,beta"]
+    assert set(out) == {"alpha", "beta"}
