@@ -95,10 +95,6 @@ class JaxpatSession:
         self.solo_timed = 0  # ... and runs this many speed claims (never stored) itself
         if self._may_go_solo():
             self._check_solo()
-        elif self._probes_here():
-            from ._collect import start_probe
-
-            start_probe(config)  # JAX starts in its own process while this one lists the plugins and collects
         #: why the report could not be written (the run then fails), if so
         self.write_error: str | None = None
         self.results: dict[str, dict[str, Any]] = {}
@@ -159,6 +155,14 @@ class JaxpatSession:
         from ._reuse import store_of
 
         return _local_workers_only(config) and store_of(config) is not None
+
+    def start_probe_early(self) -> None:
+        """Start the probe now (``pytest_configure``) where this process will need its answer
+        (:meth:`_probes_here`): JAX starts in its own process while this one lists the plugins and collects."""
+        if self._probes_here():
+            from ._collect import start_probe
+
+            start_probe(self.config)
 
     def _probes_here(self) -> bool:
         """Whether this process will need the probe's answer (and so starts the probe at once, beside the

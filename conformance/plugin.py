@@ -53,7 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(FilterCheck(config), "jaxpat-filter-check")
     from ._session import JaxpatSession
 
-    config.pluginmanager.register(JaxpatSession(config), "jaxpat-session")
+    session = JaxpatSession(config)
+    config.pluginmanager.register(session, "jaxpat-session")
+    session.start_probe_early()
 
 
 @pytest.hookimpl(optionalhook=True)
