@@ -359,10 +359,11 @@ def normalized(message: str | None) -> str:
 
 
 def _message_change(what: str, path: str | None, old: str | None, new: str | None) -> Change:
-    """A changed message: the text shows the lines that differ (``-`` old, ``+`` new); ``old``/``new`` are full."""
+    """A changed message: the text shows the lines that differ (``-`` old, ``+`` new), compared and shown
+    :func:`normalized` (an object id or a folder that differs is not a changed line); ``old``/``new`` are full."""
     if not old or not new:
         return Change(what, _quote(path or what, new or old), path, old=old, new=new)
-    a, b = old.splitlines(), new.splitlines()
+    a, b = normalized(old).splitlines(), normalized(new).splitlines()
     lines = [line for line in difflib.ndiff(a, b) if line[:2] in ("- ", "+ ")]
     if len(a) == len(b) == 1:
         lines = [f"- {a[0]}", f"+ {b[0]}"]

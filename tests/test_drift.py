@@ -375,6 +375,13 @@ def test_run_specific_parts_of_messages_are_not_drift() -> None:
     assert _report.drift(a, b).status == "none"
     reworded = with_message(base.format(1, "/x").replace("was created", "was made"))
     assert _report.drift(a, reworded).status == "drift"
+    # the change shows the line that changed, not the ids and folders that differ on every run
+    renamed = with_message(base.format(140270000000000, "/opt/x").replace("BatchTracer", "VmapTracer"))
+    text = "\n".join(c.text for i in _report.drift(a, renamed).items for c in i.changes)
+    assert "changed (1 of 2 lines)" in text, text
+    assert "- This BatchTracer with object id … was created on line:" in text
+    assert "+ This VmapTracer with object id … was created on line:" in text
+    assert "140436232305152" not in text and "_execute.py:169" not in text
 
 
 def test_final_reports_write_each_observation_on_one_line(tmp_path: Path) -> None:
