@@ -118,3 +118,20 @@ def test_a_figure_that_differs_from_the_results_is_caught() -> None:
     assert any("KiB per item" in p for p in mismatches(grown))
     unnamed = re.sub(r"benchmarks/results/[\w.-]+\.json", "benchmarks/results/", readme)
     assert mismatches(unnamed)
+
+
+def test_readme_quotes_the_newest_reuse_results() -> None:
+    """The README's re-run figures are the newest committed benchmarks/results/reuse/ file's."""
+    newest = sorted((RESULTS / "reuse").glob("*.txt"))[-1]
+    text = newest.read_text(encoding="utf-8")
+    cold = re.search(r"^cold: +([\d.]+) s wall", text, re.M)
+    warm = re.search(r"^re-run: +([\d.]+) s wall", text, re.M)
+    ratio = re.search(r"^re-run / cold: ([\d.]+) wall .*, ([\d.]+) CPU$", text, re.M)
+    assert cold, text
+    assert warm, text
+    assert ratio, text
+    para = paragraph((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert f"benchmarks/results/reuse/{newest.name}" in para
+    for fragment in (f"{cold.group(1)} s, then {warm.group(1)} s", f"({ratio.group(1)} of the cold run's wall time; "
+                     f"{ratio.group(2)} of its CPU time)"):
+        assert fragment in para, fragment

@@ -381,7 +381,8 @@ def test_run_specific_parts_of_messages_are_not_drift() -> None:
     assert "changed (1 of 2 lines)" in text, text
     assert "- This BatchTracer with object id … was created on line:" in text
     assert "+ This VmapTracer with object id … was created on line:" in text
-    assert "140436232305152" not in text and "_execute.py:169" not in text
+    assert "140436232305152" not in text
+    assert "_execute.py:169" not in text
 
 
 def test_final_reports_write_each_observation_on_one_line(tmp_path: Path) -> None:
