@@ -9,7 +9,8 @@ back from JSON is several times cheaper. Promises:
   format, the source bytes of ``_yaml.py`` and of this module, PyYAML's installed
   files -- its version and libyaml --, the Python version): editing the parser, even in
   an editable checkout, makes every old entry unreachable. What is read back
-  is checked (format, key, a sha256 of the body, the type of every mark entry)
+  is checked (format, key, a sha256 of the body, the type of every path item; the
+  mark numbers are packed unsigned integers, see :func:`_pack`)
   and rebuilt into a Document equal to a fresh parse: same data (int, float,
   bool and None kept apart, ``-0.0``, ``inf`` and ``nan`` included), same
   ``marks``/``key_marks`` (tuple paths, ``(line, column)`` tuples, same order),
@@ -53,7 +54,7 @@ __all__ = ["CACHE_FORMAT", "ENV_CACHE_DIR", "ENV_DISABLE", "MAX_ENTRIES", "cache
            "tampered"]
 
 #: Bump when the layout of an entry changes (the source hash changes too, but say it).
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: The root of jaxpat's per-user caches; entries go in its ``catalog`` folder.
 ENV_CACHE_DIR = "JAXPAT_CACHE_DIR"
 #: Any value but ``""``, ``0``, ``false`` or ``no`` turns the catalog parse cache off.
@@ -224,14 +225,13 @@ def _decode(blob: bytes, key: str, file: str) -> Document | None:
     entry = json.loads(body)
     if type(entry) is not dict:
         return None
-    nodes, root = entry["nodes"], entry["root"]
-    parents, items, lines, columns = entry["parents"], entry["items"], entry["lines"], entry["columns"]
-    key_indices, key_lines, key_columns = entry["key_indices"], entry["key_lines"], entry["key_columns"]
+    nodes, root, items = entry["nodes"], entry["root"], entry["items"]
+    # the numbers are packed (see _pack): unsigned integers by construction, no per-element type to check
+    parents, lines, columns, key_indices, key_lines, key_columns = map(entry.__getitem__, _PACKED)
+    parents, lines, columns, key_indices, key_lines, key_columns = map(
+        _unpack, (parents, lines, columns, key_indices, key_lines, key_columns))
     if type(nodes) is not int or not (root is None or (type(root) is list and set(map(type, root)) <= _INT)):
         return None
-    for numbers in (parents, lines, columns, key_indices, key_lines, key_columns):
-        if type(numbers) is not list or not set(map(type, numbers)) <= _INT:
-            return None
     if type(items) is not list or not set(map(type, items)) <= _PATH_ITEM:
         return None
     if (
@@ -241,7 +241,6 @@ def _decode(blob: bytes, key: str, file: str) -> Document | None:
         or len(key_lines) != len(key_indices)
         or len(key_columns) != len(key_indices)
         or (root is not None and len(root) != 2)
-        or (parents and min(parents) < 0)
         or (key_indices and (min(key_indices) < 1 or max(key_indices) > len(parents)))
     ):
         return None
@@ -262,6 +261,52 @@ def _decode(blob: bytes, key: str, file: str) -> Document | None:
     return Document(file, entry["data"], marks, key_marks, nodes)
 
 
+#: The entry's packed number lists (see :func:`_pack`).
+_PACKED = ("parents", "lines", "columns", "key_indices", "key_lines", "key_columns")
+
+
+def _typecode(width: int) -> str:
+    """The :mod:`array` type code of unsigned integers ``width`` bytes wide."""
+    from array import array
+
+    return next(code for code in "BHILQ" if array(code).itemsize == width)
+
+
+def _pack(numbers: list[int]) -> str:
+    """``"W:BASE64"``: ``numbers`` (non-negative, below 2**32) as little-endian unsigned integers of the smallest
+    width W (1, 2 or 4 bytes) that holds them all, base64-encoded. Reading them back is one C call, where a JSON
+    list of tens of thousands of numbers is parsed number by number. ValueError for a number out of range."""
+    import binascii
+    from array import array
+
+    top = max(numbers, default=0)
+    if min(numbers, default=0) < 0 or top >= 1 << 32:
+        raise ValueError("a mark number out of range")
+    width = 1 if top < 1 << 8 else 2 if top < 1 << 16 else 4
+    packed = array(_typecode(width), numbers)
+    if sys.byteorder == "big":  # pragma: no cover - entries are little-endian everywhere
+        packed.byteswap()
+    return f"{width}:" + binascii.b2a_base64(packed.tobytes(), newline=False).decode("ascii")
+
+
+def _unpack(text: Any) -> Any:
+    """The integers :func:`_pack` wrote (an :class:`array.array`); ValueError (a miss) for anything else."""
+    import binascii
+    from array import array
+
+    if type(text) is not str or text[1:2] != ":" or text[:1] not in ("1", "2", "4"):
+        raise ValueError("not a packed number list")
+    width = int(text[0])
+    raw = binascii.a2b_base64(text[2:])
+    if len(raw) % width:
+        raise ValueError("a truncated packed number list")
+    numbers = array(_typecode(width))
+    numbers.frombytes(raw)
+    if sys.byteorder == "big":  # pragma: no cover
+        numbers.byteswap()
+    return numbers
+
+
 # -- writing ---------------------------------------------------------------------
 
 
@@ -269,7 +314,9 @@ def _encode(doc: Document) -> dict[str, Any] | None:
     """The JSON-ready entry for ``doc``, or None when its marks do not form a tree (never for a valid parse).
 
     Each non-root mark is stored as (index of its parent path, last path item,
-    line, column), in ``doc.marks`` order, so that paths are not repeated.
+    line, column), in ``doc.marks`` order, so that paths are not repeated; the
+    numbers are packed (:func:`_pack`), the path items are a JSON list.
+    ValueError for a mark number a packed list cannot hold (no entry is written).
     """
     index: dict[tuple[str | int, ...], int] = {(): 0}
     root = None
@@ -300,13 +347,13 @@ def _encode(doc: Document) -> dict[str, Any] | None:
     return {
         "nodes": doc.nodes,
         "root": root,
-        "parents": parents,
         "items": items,
-        "lines": lines,
-        "columns": columns,
-        "key_indices": key_indices,
-        "key_lines": [line for line, _ in doc.key_marks.values()],
-        "key_columns": [column for _, column in doc.key_marks.values()],
+        "parents": _pack(parents),
+        "lines": _pack(lines),
+        "columns": _pack(columns),
+        "key_indices": _pack(key_indices),
+        "key_lines": _pack([line for line, _ in doc.key_marks.values()]),
+        "key_columns": _pack([column for _, column in doc.key_marks.values()]),
         "data": doc.data,
     }
 

@@ -351,3 +351,38 @@ def test_version_problem_says_what_packaging_says(spec: bool) -> None:
 
     for text in SPECS if spec else VERSIONS:
         assert (version_problem(text, spec=spec) is None) == packaging_accepts(text), text
+
+
+# ---------------------------------------------------------------------------
+# the garbage collector is paused while a load builds its objects (catalog/_loader.py)
+# ---------------------------------------------------------------------------
+
+def test_a_load_pauses_the_collector_and_resumes_it_even_when_the_catalog_is_invalid(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    seen: list[bool] = []
+    real = _loader.check_document
+
+    def check(doc: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(doc)
+
+    monkeypatch.setattr(_loader, "check_document", check)
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(ONE.format(last=4))
+    bad.write_text(ONE.format(last=4).replace("family: scan", "family: nope"))
+    assert gc.isenabled()
+    catalog.load([good], use_cache=False)
+    assert seen == [False]
+    assert gc.isenabled()
+    with pytest.raises(catalog.CatalogError, match="family"):
+        catalog.load([bad], use_cache=False)
+    assert seen == [False, False]
+    assert gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        catalog.load([good], use_cache=False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
