@@ -28,7 +28,6 @@ import functools
 import sys
 import threading
 import time
-import traceback
 import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -102,6 +101,8 @@ def call_guarded(fn: Callable[[], Any], budget: float | None, *, name: str = "ja
         try:
             box["value"] = fn()
         except BaseException as exc:  # plugin code: everything is caught, nothing escapes
+            import traceback  # here, not at import: only a failure has a traceback to format
+
             box["exc"] = exc
             box["tb"] = traceback.format_exc()
 
