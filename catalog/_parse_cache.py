@@ -244,21 +244,104 @@ def _decode(blob: bytes, key: str, file: str) -> Document | None:
         or (key_indices and (min(key_indices) < 1 or max(key_indices) > len(parents)))
     ):
         return None
-    # paths[0] is the root; paths[i] (i >= 1) is the i-th non-root mark, whose
-    # parent comes before it (an IndexError otherwise: a miss).
-    paths: list[tuple[str | int, ...]] = [()]
-    append = paths.append
-    for parent, item in zip(parents, items, strict=True):
-        append(paths[parent] + (item,))
-    if root is not None:
-        lines, columns = [root[0], *lines], [root[1], *columns]
-        marks = dict(zip(paths, zip(lines, columns, strict=True), strict=True))
-    else:
-        marks = dict(zip(paths[1:], zip(lines, columns, strict=True), strict=True))
-    key_marks = dict(
-        zip(map(paths.__getitem__, key_indices), zip(key_lines, key_columns, strict=True), strict=True)
-    )
-    return Document(file, entry["data"], marks, key_marks, nodes)
+    # paths[0] is the root; paths[i] (i >= 1) is the i-th non-root mark, whose parent comes before it (checked
+    # here: an entry that breaks it is a miss). Only the paths of at most _NEAR items are built now.
+    near_paths: list[tuple[str | int, ...] | None] = [(), *([None] * len(parents))]
+    near: dict[tuple[str | int, ...], tuple[int, int]] = {} if root is None else {(): (root[0], root[1])}
+    for i, (parent, item, line, column) in enumerate(zip(parents, items, lines, columns, strict=True), 1):
+        if parent >= i:
+            return None
+        base = near_paths[parent]
+        if base is not None and len(base) < _NEAR:
+            path = near_paths[i] = (*base, item)
+            near[path] = (line, column)
+    return _CachedDocument(file, entry["data"], nodes, near,
+                           (root, parents, items, lines, columns, key_indices, key_lines, key_columns))
+
+
+#: :meth:`_CachedDocument.locate` answers for paths of at most this many items without rebuilding every mark:
+#: a pattern's ``("patterns", i)`` and a case's ``("patterns", i, "cases", j)``, what building the model asks.
+_NEAR = 4
+
+
+class _CachedDocument(Document):
+    """A :class:`Document` read from the cache, equal to a fresh parse's (:func:`_decode`'s promises).
+
+    Its ``marks`` and ``key_marks`` are rebuilt from the entry's lists on first use (the shipped catalog has
+    about 17,000 marks and 10,000 key marks: building them was a third of reading the entry, and loading a
+    valid catalog never reads them). Until then :meth:`locate` of a path of at most :data:`_NEAR` items answers
+    from the marks of such paths, kept by the read: the same answer as from every mark, since each prefix of
+    such a path has at most that many items too. Anything else (a problem's position, a key's) rebuilds them.
+    """
+
+    def __init__(self, file: str, data: Any, nodes: int, near: dict[tuple[str | int, ...], tuple[int, int]],
+                 lists: tuple[Any, ...]) -> None:
+        # not Document's __init__: marks and key_marks are properties here
+        self.file = file
+        self.data = data
+        self.nodes = nodes
+        self._near = near
+        self._lists: tuple[Any, ...] | None = lists
+        self._marks: dict[tuple[str | int, ...], tuple[int, int]] = {}
+        self._key_marks: dict[tuple[str | int, ...], tuple[int, int]] = {}
+
+    def _rebuild(self) -> None:
+        """Build ``marks`` and ``key_marks`` from the entry's lists (checked by the read: this cannot fail)."""
+        if self._lists is None:
+            return
+        root, parents, items, lines, columns, key_indices, key_lines, key_columns = self._lists
+        paths: list[tuple[str | int, ...]] = [()]
+        append = paths.append
+        for parent, item in zip(parents, items, strict=True):
+            append(paths[parent] + (item,))
+        if root is not None:
+            lines, columns = [root[0], *lines], [root[1], *columns]
+            self._marks = dict(zip(paths, zip(lines, columns, strict=True), strict=True))
+        else:
+            self._marks = dict(zip(paths[1:], zip(lines, columns, strict=True), strict=True))
+        self._key_marks = dict(
+            zip(map(paths.__getitem__, key_indices), zip(key_lines, key_columns, strict=True), strict=True)
+        )
+        self._lists = None
+
+    @property  # a field of Document, rebuilt on first use here
+    def marks(self) -> dict[tuple[str | int, ...], tuple[int, int]]:
+        self._rebuild()
+        return self._marks
+
+    @marks.setter
+    def marks(self, value: dict[tuple[str | int, ...], tuple[int, int]]) -> None:
+        self._rebuild()
+        self._marks = value
+
+    @property
+    def key_marks(self) -> dict[tuple[str | int, ...], tuple[int, int]]:
+        self._rebuild()
+        return self._key_marks
+
+    @key_marks.setter
+    def key_marks(self, value: dict[tuple[str | int, ...], tuple[int, int]]) -> None:
+        self._rebuild()
+        self._key_marks = value
+
+    def locate(self, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int, int]:
+        if self._lists is None or key or len(path) > _NEAR:
+            return super().locate(path, key=key)
+        for n in range(len(path), -1, -1):
+            mark = self._near.get(path[:n])
+            if mark is not None:
+                return mark
+        return (1, 1)
+
+    def __eq__(self, other: object) -> bool:
+        # Document's (dataclass) __eq__ compares instances of one class only; a cached document equals a fresh
+        # one with the same fields, either way round (Python tries this method for ``fresh == cached`` too)
+        if not isinstance(other, Document):
+            return NotImplemented
+        return (self.file, self.data, self.marks, self.key_marks, self.nodes) == (
+            other.file, other.data, other.marks, other.key_marks, other.nodes)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as Document
 
 
 #: The entry's packed number lists (see :func:`_pack`).

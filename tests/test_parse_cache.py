@@ -275,6 +275,9 @@ CORRUPTIONS: dict[str, Any] = {
     "a path item is a bool": lambda e: _rewrite(e, {**_body(e), "items": [True, *_body(e)["items"][1:]]}),
     "a path item is a list": lambda e: _rewrite(e, {**_body(e), "items": [["x"], *_body(e)["items"][1:]]}),
     "a forward parent": lambda e: _with(e, "parents", [5, *_numbers(e, "parents")[1:]]),
+    "a mark its own parent": lambda e: _with(e, "parents", [1, *_numbers(e, "parents")[1:]]),
+    "a later mark its own parent": lambda e: _with(e, "parents", [*_numbers(e, "parents")[:-1],
+                                                                    len(_numbers(e, "parents"))]),
     "lengths differ": lambda e: _with(e, "lines", _numbers(e, "lines")[:-1]),
     "key index out of range": lambda e: _with(e, "key_indices", [10**6, *_numbers(e, "key_indices")[1:]]),
     "key index of the root": lambda e: _with(e, "key_indices", [0, *_numbers(e, "key_indices")[1:]]),
@@ -508,3 +511,31 @@ def test_a_document_whose_marks_cannot_be_packed_writes_no_entry(cache: Path) ->
     fine = Document("t.yaml", {"a": 1}, {(): (1, 1), ("a",): (1, 4)}, {("a",): (1, 1)}, 2)
     _parse_cache._write(cache, "0" * 64, fine)
     assert len(_entries(cache)) == 1
+
+
+def test_a_cached_document_locates_as_a_fresh_parse_and_rebuilds_its_marks_only_when_asked(cache: Path) -> None:
+    """Loading a valid catalog from the cache builds no full set of marks; every position a cached document gives
+    (short paths before the rebuild, every path and key after) is the fresh parse's."""
+    from jaxpat.catalog._build import build_patterns
+    from jaxpat.catalog._validate import check_document
+
+    raw = SHIPPED.read_bytes()
+    fresh = parse(raw, "catalog.yaml")
+    cached_parse(raw, "catalog.yaml")
+    cached = _parse_cache._read(cache_dir(), _parse_cache._key(raw, _yaml.DEFAULT_LIMITS), "catalog.yaml")
+    assert cached is not None
+    build_patterns(check_document(cached), "catalog.yaml")
+    assert cached._lists is not None  # checking and building asked for no mark beyond a pattern's or a case's
+    every = [*fresh.marks, *fresh.key_marks, ("patterns", 3, "nope"), ("patterns", 10**6), ("zzz",), ()]
+    short = [p for p in every if len(p) <= _parse_cache._NEAR]
+    assert any(len(p) == _parse_cache._NEAR for p in short)
+    assert [cached.locate(p) for p in short] == [fresh.locate(p) for p in short]
+    assert cached._lists is not None  # still not rebuilt
+    assert [cached.locate(p) for p in every] == [fresh.locate(p) for p in every]
+    assert [cached.locate(p, key=True) for p in every] == [fresh.locate(p, key=True) for p in every]
+    assert cached._lists is None  # rebuilt for the longer paths and the keys
+    _assert_same_document(cached, fresh)
+    assert cached == fresh
+    assert fresh == cached
+    other = parse(raw.replace(b"version: 1", b"version:  1", 1), "catalog.yaml")  # one column further
+    assert cached != other
