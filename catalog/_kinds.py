@@ -374,9 +374,13 @@ class MapOf(Kind):
         if not isinstance(value, dict):
             report.error(at, _expected("a mapping", value))
             return
+        if self.keys is None:
+            for key, item in value.items():
+                self.values.check(item, (*at, key), report)
+            return
+        keys, key_report = self.keys, _KeyReport(report)  # one report for the mapping's keys, not one per key
         for key, item in value.items():
-            if self.keys is not None:
-                self.keys.check(key, (*at, key), _KeyReport(report))
+            keys.check(key, (*at, key), key_report)
             self.values.check(item, (*at, key), report)
 
     def schema(self, defs: dict[str, Schema]) -> Schema:
