@@ -21,13 +21,26 @@ def build_patterns(checked: Checked, origin: str) -> list[Pattern]:
     """Return the patterns of a problem-free document, in file order; ``origin`` names where they came from."""
     data = checked.doc.data
     defaults = data.get("defaults") or {}
+    merged: dict[tuple[int, ...], Tolerance] = {}
     return [
-        _pattern(checked, pattern, ("patterns", i), defaults, origin)
+        _pattern(checked, pattern, ("patterns", i), defaults, origin, merged)
         for i, pattern in enumerate(data["patterns"])
     ]
 
 
-def _pattern(checked: Checked, raw: dict, at: Path, defaults: dict, origin: str) -> Pattern:
+def _merged(layers: list[tuple[str, Mapping[str, Any] | None]], memo: dict[tuple[int, ...], Tolerance]) -> Tolerance:
+    """``merge_tolerance(layers)``, once per combination of layer tables within one build: the tables are the
+    checked document's (alive, unchanged, while it is built), so their ids name them; most cases add no table of
+    their own and get their pattern's merge (a Tolerance is immutable: sharing one changes nothing)."""
+    key = tuple(id(layer) for _, layer in layers)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = merge_tolerance(layers)
+    return found
+
+
+def _pattern(checked: Checked, raw: dict, at: Path, defaults: dict, origin: str,
+             merged: dict[tuple[int, ...], Tolerance]) -> Pattern:
     signature = raw["signature"]
     sig = Signature(tuple(signature["args"]), tuple(signature.get("static", ())))
     layers = [("catalog defaults", defaults.get("tolerance")), ("pattern", raw.get("tolerance"))]
@@ -40,7 +53,7 @@ def _pattern(checked: Checked, raw: dict, at: Path, defaults: dict, origin: str)
         source=Source.from_dict(raw["source"]),
         signature=sig,
         cases=tuple(
-            _case(checked, case, (*at, "cases", j), raw, defaults, sig, layers)
+            _case(checked, case, (*at, "cases", j), raw, defaults, sig, layers, merged)
             for j, case in enumerate(raw["cases"])
         ),
         claims=Claims.from_dict(raw.get("claims")),
@@ -63,7 +76,8 @@ def _vmap_axes(raw: dict, sig: Signature) -> Mapping[str, int | None]:
 
 
 def _case(
-    checked: Checked, raw: dict, at: Path, pattern: dict, defaults: dict, sig: Signature, layers: list
+    checked: Checked, raw: dict, at: Path, pattern: dict, defaults: dict, sig: Signature, layers: list,
+    merged: dict[tuple[int, ...], Tolerance],
 ) -> Case:
     values = checked.values
     grad = raw.get("grad")
@@ -76,7 +90,7 @@ def _case(
         expect_under=MappingProxyType({t: _at(values, at, "expect_under", t) for t in raw.get("expect_under", {})}),
         grad=GradSpec(grad["wrt"], _at(values, at, "grad", "expect")) if grad else None,
         config=MappingProxyType(dict(raw.get("config", {}))),
-        tolerance=merge_tolerance([*layers, ("case", raw.get("tolerance"))]),
+        tolerance=_merged([*layers, ("case", raw.get("tolerance"))], merged),
         note=raw.get("note"),
         location=_location(checked, at),
         processes=raw.get("processes"),

@@ -7,6 +7,7 @@ validator calls :meth:`Kind.check` and :mod:`jaxpat.catalog._schema` calls
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -90,10 +91,15 @@ class Str(Kind):
             report.error(at, _expected("a string", value))
         elif not value.strip():
             report.error(at, "must not be empty")
-        elif self.pattern and not re.fullmatch(self.pattern, value):
+        elif self.pattern and not self._regex.fullmatch(value):
             report.error(at, f"{value[:60]!r} is not {self.hint}")
         elif self.one_line and "\n" in value.strip():
             report.error(at, "must fit on one line")
+
+    @functools.cached_property
+    def _regex(self) -> re.Pattern[str]:
+        """``pattern`` compiled, once per kind (not a field: equality, hash and repr ignore it)."""
+        return re.compile(self.pattern or "")
 
     def schema(self, defs: dict[str, Schema]) -> Schema:
         patterns = [r"\S"]
@@ -124,7 +130,7 @@ class VersionText(Str):
     spec: bool = False
 
     def check(self, value: Any, at: Path, report: Report) -> None:
-        if not (isinstance(value, str) and value.strip() and self.pattern and re.fullmatch(self.pattern, value)):
+        if not (isinstance(value, str) and value.strip() and self.pattern and self._regex.fullmatch(value)):
             super().check(value, at, report)
             return
         from ._model import version_problem
@@ -139,7 +145,7 @@ class ExceptionName(Str):
     """A string naming an exception class the conformance suite can resolve (``TypeError``, ``jax.errors.X``)."""
 
     def check(self, value: Any, at: Path, report: Report) -> None:
-        if not (isinstance(value, str) and self.pattern and re.fullmatch(self.pattern, value)):
+        if not (isinstance(value, str) and self.pattern and self._regex.fullmatch(value)):
             super().check(value, at, report)
             return
         problem = exception_name_problem(value)
@@ -267,10 +273,15 @@ class List(Kind):
             return
         if len(value) < self.min_items:
             report.error(at, self.empty_message)
+        check = self.item.check
+        if not self.unique:
+            for i, item in enumerate(value):
+                check(item, (*at, i), report)
+            return
         seen: list[Any] = []
         for i, item in enumerate(value):
-            self.item.check(item, (*at, i), report)
-            if self.unique and isinstance(item, (str, int, float)):
+            check(item, (*at, i), report)
+            if isinstance(item, (str, int, float)):
                 if item in seen:
                     report.error((*at, i), f"{item!r} is listed twice")
                 seen.append(item)
@@ -316,7 +327,7 @@ class Struct(Kind):
         if not isinstance(value, dict):
             report.error(at, _expected("a mapping", value))
             return
-        known = {f.name: f for f in self.fields}
+        known = self._known
         for key in value:
             if key not in known:
                 hint = f"; {self.hint}" if self.hint else ""
@@ -328,6 +339,11 @@ class Struct(Kind):
                 report.error((*at, f.name), f"missing required field `{f.name}`")
         if self.at_least_one and not any(name in value for name in self.at_least_one):
             report.error(at, f"needs at least one of {', '.join(f'`{n}`' for n in self.at_least_one)}")
+
+    @functools.cached_property
+    def _known(self) -> dict[str, Field]:
+        """The fields by name, once per kind (not a field: equality, hash and repr ignore it)."""
+        return {f.name: f for f in self.fields}
 
     def schema(self, defs: dict[str, Schema]) -> Schema:
         out: Schema = {
@@ -358,9 +374,13 @@ class MapOf(Kind):
         if not isinstance(value, dict):
             report.error(at, _expected("a mapping", value))
             return
+        if self.keys is None:
+            for key, item in value.items():
+                self.values.check(item, (*at, key), report)
+            return
+        keys, key_report = self.keys, _KeyReport(report)  # one report for the mapping's keys, not one per key
         for key, item in value.items():
-            if self.keys is not None:
-                self.keys.check(key, (*at, key), _KeyReport(report))
+            keys.check(key, (*at, key), key_report)
             self.values.check(item, (*at, key), report)
 
     def schema(self, defs: dict[str, Schema]) -> Schema:

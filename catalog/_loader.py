@@ -9,11 +9,13 @@ function that turns files into a catalog, for every caller.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import gc
 import hashlib
 import os
 import stat
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -99,8 +101,32 @@ def load(
     if base is not None and paths is not None:
         raise TypeError("load() takes `paths` or `base`, not both")
     sources = _sources(paths, extra, base=base is not None)
-    problems, done = _check(sources, cache="read-write" if use_cache else "off", parsed=parsed)
-    return _build(problems, done, base, parsed)
+    with _collector_paused():
+        problems, done = _check(sources, cache="read-write" if use_cache else "off", parsed=parsed)
+        return _build(problems, done, base, parsed)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a load builds its objects, and resume it after.
+
+    Reading a file (from the parse cache or the parser), checking it and
+    building its patterns allocates tens of thousands of containers that all
+    stay alive; each allocation threshold reached meanwhile made the collector
+    walk them again for nothing (about a tenth of ``load_catalog()``'s time
+    for the shipped catalog, 2026-12-07). Nothing is freed later than it would
+    be otherwise but cyclic garbage, which the next collection frees. The
+    collector is resumed only when it was on (``gc.isenabled()``) when the load
+    began, whatever the load raised.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def load_files(paths: Iterable[PathLike] | PathLike) -> Catalog:

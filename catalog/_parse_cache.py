@@ -9,7 +9,8 @@ back from JSON is several times cheaper. Promises:
   format, the source bytes of ``_yaml.py`` and of this module, PyYAML's installed
   files -- its version and libyaml --, the Python version): editing the parser, even in
   an editable checkout, makes every old entry unreachable. What is read back
-  is checked (format, key, a sha256 of the body, the type of every mark entry)
+  is checked (format, key, a sha256 of the body, the type of every path item; the
+  mark numbers are packed unsigned integers, see :func:`_pack`)
   and rebuilt into a Document equal to a fresh parse: same data (int, float,
   bool and None kept apart, ``-0.0``, ``inf`` and ``nan`` included), same
   ``marks``/``key_marks`` (tuple paths, ``(line, column)`` tuples, same order),
@@ -53,7 +54,7 @@ __all__ = ["CACHE_FORMAT", "ENV_CACHE_DIR", "ENV_DISABLE", "MAX_ENTRIES", "cache
            "tampered"]
 
 #: Bump when the layout of an entry changes (the source hash changes too, but say it).
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: The root of jaxpat's per-user caches; entries go in its ``catalog`` folder.
 ENV_CACHE_DIR = "JAXPAT_CACHE_DIR"
 #: Any value but ``""``, ``0``, ``false`` or ``no`` turns the catalog parse cache off.
@@ -224,14 +225,13 @@ def _decode(blob: bytes, key: str, file: str) -> Document | None:
     entry = json.loads(body)
     if type(entry) is not dict:
         return None
-    nodes, root = entry["nodes"], entry["root"]
-    parents, items, lines, columns = entry["parents"], entry["items"], entry["lines"], entry["columns"]
-    key_indices, key_lines, key_columns = entry["key_indices"], entry["key_lines"], entry["key_columns"]
+    nodes, root, items = entry["nodes"], entry["root"], entry["items"]
+    # the numbers are packed (see _pack): unsigned integers by construction, no per-element type to check
+    parents, lines, columns, key_indices, key_lines, key_columns = map(entry.__getitem__, _PACKED)
+    parents, lines, columns, key_indices, key_lines, key_columns = map(
+        _unpack, (parents, lines, columns, key_indices, key_lines, key_columns))
     if type(nodes) is not int or not (root is None or (type(root) is list and set(map(type, root)) <= _INT)):
         return None
-    for numbers in (parents, lines, columns, key_indices, key_lines, key_columns):
-        if type(numbers) is not list or not set(map(type, numbers)) <= _INT:
-            return None
     if type(items) is not list or not set(map(type, items)) <= _PATH_ITEM:
         return None
     if (
@@ -241,25 +241,153 @@ def _decode(blob: bytes, key: str, file: str) -> Document | None:
         or len(key_lines) != len(key_indices)
         or len(key_columns) != len(key_indices)
         or (root is not None and len(root) != 2)
-        or (parents and min(parents) < 0)
         or (key_indices and (min(key_indices) < 1 or max(key_indices) > len(parents)))
     ):
         return None
-    # paths[0] is the root; paths[i] (i >= 1) is the i-th non-root mark, whose
-    # parent comes before it (an IndexError otherwise: a miss).
-    paths: list[tuple[str | int, ...]] = [()]
-    append = paths.append
-    for parent, item in zip(parents, items, strict=True):
-        append(paths[parent] + (item,))
-    if root is not None:
-        lines, columns = [root[0], *lines], [root[1], *columns]
-        marks = dict(zip(paths, zip(lines, columns, strict=True), strict=True))
-    else:
-        marks = dict(zip(paths[1:], zip(lines, columns, strict=True), strict=True))
-    key_marks = dict(
-        zip(map(paths.__getitem__, key_indices), zip(key_lines, key_columns, strict=True), strict=True)
-    )
-    return Document(file, entry["data"], marks, key_marks, nodes)
+    # paths[0] is the root; paths[i] (i >= 1) is the i-th non-root mark, whose parent comes before it (checked
+    # here: an entry that breaks it is a miss). Only the paths of at most _NEAR items are built now.
+    near_paths: list[tuple[str | int, ...] | None] = [(), *([None] * len(parents))]
+    near: dict[tuple[str | int, ...], tuple[int, int]] = {} if root is None else {(): (root[0], root[1])}
+    for i, (parent, item, line, column) in enumerate(zip(parents, items, lines, columns, strict=True), 1):
+        if parent >= i:
+            return None
+        base = near_paths[parent]
+        if base is not None and len(base) < _NEAR:
+            path = near_paths[i] = (*base, item)
+            near[path] = (line, column)
+    return _CachedDocument(file, entry["data"], nodes, near,
+                           (root, parents, items, lines, columns, key_indices, key_lines, key_columns))
+
+
+#: :meth:`_CachedDocument.locate` answers for paths of at most this many items without rebuilding every mark:
+#: a pattern's ``("patterns", i)`` and a case's ``("patterns", i, "cases", j)``, what building the model asks.
+_NEAR = 4
+
+
+class _CachedDocument(Document):
+    """A :class:`Document` read from the cache, equal to a fresh parse's (:func:`_decode`'s promises).
+
+    Its ``marks`` and ``key_marks`` are rebuilt from the entry's lists on first use (the shipped catalog has
+    about 17,000 marks and 10,000 key marks: building them was a third of reading the entry, and loading a
+    valid catalog never reads them). Until then :meth:`locate` of a path of at most :data:`_NEAR` items answers
+    from the marks of such paths, kept by the read: the same answer as from every mark, since each prefix of
+    such a path has at most that many items too. Anything else (a problem's position, a key's) rebuilds them.
+    """
+
+    def __init__(self, file: str, data: Any, nodes: int, near: dict[tuple[str | int, ...], tuple[int, int]],
+                 lists: tuple[Any, ...]) -> None:
+        # not Document's __init__: marks and key_marks are properties here
+        self.file = file
+        self.data = data
+        self.nodes = nodes
+        self._near = near
+        self._lists: tuple[Any, ...] | None = lists
+        self._marks: dict[tuple[str | int, ...], tuple[int, int]] = {}
+        self._key_marks: dict[tuple[str | int, ...], tuple[int, int]] = {}
+
+    def _rebuild(self) -> None:
+        """Build ``marks`` and ``key_marks`` from the entry's lists (checked by the read: this cannot fail)."""
+        if self._lists is None:
+            return
+        root, parents, items, lines, columns, key_indices, key_lines, key_columns = self._lists
+        paths: list[tuple[str | int, ...]] = [()]
+        append = paths.append
+        for parent, item in zip(parents, items, strict=True):
+            append(paths[parent] + (item,))
+        if root is not None:
+            lines, columns = [root[0], *lines], [root[1], *columns]
+            self._marks = dict(zip(paths, zip(lines, columns, strict=True), strict=True))
+        else:
+            self._marks = dict(zip(paths[1:], zip(lines, columns, strict=True), strict=True))
+        self._key_marks = dict(
+            zip(map(paths.__getitem__, key_indices), zip(key_lines, key_columns, strict=True), strict=True)
+        )
+        self._lists = None
+
+    @property  # a field of Document, rebuilt on first use here
+    def marks(self) -> dict[tuple[str | int, ...], tuple[int, int]]:
+        self._rebuild()
+        return self._marks
+
+    @marks.setter
+    def marks(self, value: dict[tuple[str | int, ...], tuple[int, int]]) -> None:
+        self._rebuild()
+        self._marks = value
+
+    @property
+    def key_marks(self) -> dict[tuple[str | int, ...], tuple[int, int]]:
+        self._rebuild()
+        return self._key_marks
+
+    @key_marks.setter
+    def key_marks(self, value: dict[tuple[str | int, ...], tuple[int, int]]) -> None:
+        self._rebuild()
+        self._key_marks = value
+
+    def locate(self, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int, int]:
+        if self._lists is None or key or len(path) > _NEAR:
+            return super().locate(path, key=key)
+        for n in range(len(path), -1, -1):
+            mark = self._near.get(path[:n])
+            if mark is not None:
+                return mark
+        return (1, 1)
+
+    def __eq__(self, other: object) -> bool:
+        # Document's (dataclass) __eq__ compares instances of one class only; a cached document equals a fresh
+        # one with the same fields, either way round (Python tries this method for ``fresh == cached`` too)
+        if not isinstance(other, Document):
+            return NotImplemented
+        return (self.file, self.data, self.marks, self.key_marks, self.nodes) == (
+            other.file, other.data, other.marks, other.key_marks, other.nodes)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as Document
+
+
+#: The entry's packed number lists (see :func:`_pack`).
+_PACKED = ("parents", "lines", "columns", "key_indices", "key_lines", "key_columns")
+
+
+def _typecode(width: int) -> str:
+    """The :mod:`array` type code of unsigned integers ``width`` bytes wide."""
+    from array import array
+
+    return next(code for code in "BHILQ" if array(code).itemsize == width)
+
+
+def _pack(numbers: list[int]) -> str:
+    """``"W:BASE64"``: ``numbers`` (non-negative, below 2**32) as little-endian unsigned integers of the smallest
+    width W (1, 2 or 4 bytes) that holds them all, base64-encoded. Reading them back is one C call, where a JSON
+    list of tens of thousands of numbers is parsed number by number. ValueError for a number out of range."""
+    import binascii
+    from array import array
+
+    top = max(numbers, default=0)
+    if min(numbers, default=0) < 0 or top >= 1 << 32:
+        raise ValueError("a mark number out of range")
+    width = 1 if top < 1 << 8 else 2 if top < 1 << 16 else 4
+    packed = array(_typecode(width), numbers)
+    if sys.byteorder == "big":  # pragma: no cover - entries are little-endian everywhere
+        packed.byteswap()
+    return f"{width}:" + binascii.b2a_base64(packed.tobytes(), newline=False).decode("ascii")
+
+
+def _unpack(text: Any) -> Any:
+    """The integers :func:`_pack` wrote (an :class:`array.array`); ValueError (a miss) for anything else."""
+    import binascii
+    from array import array
+
+    if type(text) is not str or text[1:2] != ":" or text[:1] not in ("1", "2", "4"):
+        raise ValueError("not a packed number list")
+    width = int(text[0])
+    raw = binascii.a2b_base64(text[2:])
+    if len(raw) % width:
+        raise ValueError("a truncated packed number list")
+    numbers = array(_typecode(width))
+    numbers.frombytes(raw)
+    if sys.byteorder == "big":  # pragma: no cover
+        numbers.byteswap()
+    return numbers
 
 
 # -- writing ---------------------------------------------------------------------
@@ -269,7 +397,9 @@ def _encode(doc: Document) -> dict[str, Any] | None:
     """The JSON-ready entry for ``doc``, or None when its marks do not form a tree (never for a valid parse).
 
     Each non-root mark is stored as (index of its parent path, last path item,
-    line, column), in ``doc.marks`` order, so that paths are not repeated.
+    line, column), in ``doc.marks`` order, so that paths are not repeated; the
+    numbers are packed (:func:`_pack`), the path items are a JSON list.
+    ValueError for a mark number a packed list cannot hold (no entry is written).
     """
     index: dict[tuple[str | int, ...], int] = {(): 0}
     root = None
@@ -300,13 +430,13 @@ def _encode(doc: Document) -> dict[str, Any] | None:
     return {
         "nodes": doc.nodes,
         "root": root,
-        "parents": parents,
         "items": items,
-        "lines": lines,
-        "columns": columns,
-        "key_indices": key_indices,
-        "key_lines": [line for line, _ in doc.key_marks.values()],
-        "key_columns": [column for _, column in doc.key_marks.values()],
+        "parents": _pack(parents),
+        "lines": _pack(lines),
+        "columns": _pack(columns),
+        "key_indices": _pack(key_indices),
+        "key_lines": _pack([line for line, _ in doc.key_marks.values()]),
+        "key_columns": _pack([column for _, column in doc.key_marks.values()]),
         "data": doc.data,
     }
 

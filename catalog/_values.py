@@ -522,6 +522,10 @@ def _flatten(raw: Any, path: Path) -> tuple[tuple[int, ...], list[Any]]:
         return (), [raw]
     if not raw:
         return (0,), []
+    if not any(isinstance(item, list) for item in raw):  # one dimension (most literals): what the loop gives
+        if len(raw) > MAX_ELEMENTS:
+            raise ValueError_(f"array literal exceeds {MAX_ELEMENTS} elements", path)
+        return (len(raw),), list(raw)
     shapes, flat = [], []
     for i, item in enumerate(raw):
         s, f = _flatten(item, (*path, i))
@@ -538,25 +542,30 @@ def _flatten(raw: Any, path: Path) -> tuple[tuple[int, ...], list[Any]]:
 
 
 def _check_elements(flat: list[Any], dtype: str, path: Path) -> list[Any]:
-    out = []
-    for i, x in enumerate(flat):
-        if dtype == "bool":
+    """The elements as the dtype holds them; ValueError_ naming the first element that does not fit."""
+    if dtype == "bool":
+        for i, x in enumerate(flat):
             if not isinstance(x, bool):
                 raise ValueError_(f"element {i} ({_short(x)}) is not a bool", path)
-        elif dtype in INT_DTYPES:
+        return list(flat)
+    if dtype in INT_DTYPES:
+        lo, hi = _INT_RANGES[dtype]
+        for i, x in enumerate(flat):
             if isinstance(x, bool) or not isinstance(x, int):
                 raise ValueError_(f"element {i} ({_short(x)}) is not an integer, but dtype is {dtype}", path)
-            lo, hi = _INT_RANGES[dtype]
             if not lo <= x <= hi:
                 raise ValueError_(f"element {i} ({_short(x)}) is out of range for {dtype}", path)
-        elif dtype in COMPLEX_DTYPES:
-            x = _complex(x, i, dtype, path)
-        else:
-            if not _is_num(x):
-                raise ValueError_(f"element {i} ({_short(x)}) is not a number", path)
-            x = _as_float(x)
-            if abs(x) >= _FLOAT_OVERFLOW[dtype] and not (isinstance(flat[i], float) and math.isinf(flat[i])):
-                raise ValueError_(f"element {i} ({_short(flat[i])}) is out of range for {dtype}", path)
+        return list(flat)
+    if dtype in COMPLEX_DTYPES:
+        return [_complex(x, i, dtype, path) for i, x in enumerate(flat)]
+    out = []
+    overflow = _FLOAT_OVERFLOW[dtype]
+    for i, x in enumerate(flat):
+        if not _is_num(x):
+            raise ValueError_(f"element {i} ({_short(x)}) is not a number", path)
+        x = _as_float(x)
+        if abs(x) >= overflow and not (isinstance(flat[i], float) and math.isinf(flat[i])):
+            raise ValueError_(f"element {i} ({_short(flat[i])}) is out of range for {dtype}", path)
         out.append(x)
     return out
 

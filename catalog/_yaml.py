@@ -54,8 +54,17 @@ _KEEP_AS_TEXT = {_TAG + "timestamp", _TAG + "value"}
 # silently give the strings "1e-6" and "1.0e6". We add the 1.2 form.
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
 
-# The characters YAML allows in a stream (PyYAML's Reader uses the same set).
-_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The characters YAML allows in a stream (PyYAML's Reader uses the same set). Compiled on the first parse
+# (_non_printable()): compiling it takes about 5 ms, and a catalog read from the parse cache never needs it.
+_NON_PRINTABLE = "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+_NON_PRINTABLE_RE: list[re.Pattern[str]] = []
+
+
+def _non_printable() -> re.Pattern[str]:
+    """:data:`_NON_PRINTABLE` compiled, once per process."""
+    if not _NON_PRINTABLE_RE:
+        _NON_PRINTABLE_RE.append(re.compile(_NON_PRINTABLE))
+    return _NON_PRINTABLE_RE[0]
 
 
 _LOADERS: list[type[Any]] = []
@@ -147,7 +156,7 @@ def _decode(raw: bytes, file: str, limits: Limits) -> str:
         text = raw[skipped:].decode("utf-8")
     except UnicodeDecodeError as e:
         raise _bad_utf8(file, raw, skipped + e.start) from None
-    bad = _NON_PRINTABLE.search(text)
+    bad = _non_printable().search(text)
     if bad:
         line, column = _position(text, bad.start())
         message = f"character U+{ord(bad.group()):04X} is not allowed in YAML (control characters must be escaped)"

@@ -9,7 +9,6 @@ no ``json``/``tempfile`` until a function that needs them runs), so
 from __future__ import annotations
 
 import contextlib
-import difflib
 import enum
 import os
 from collections.abc import Iterable, Sequence
@@ -62,6 +61,8 @@ class NoMatchError(KeyError):
 
 def closest(word: str, options: Iterable[object]) -> str | None:
     """The option most like ``word`` (difflib, cutoff 0.6; 0.5 for words of 4 characters or fewer), or None."""
+    import difflib  # here, not at import: only a problem needs a suggestion
+
     cutoff = 0.5 if len(word) <= 4 else 0.6
     close = difflib.get_close_matches(word, sorted({str(o) for o in options}), n=1, cutoff=cutoff)
     return close[0] if close else None

@@ -28,7 +28,6 @@ import functools
 import sys
 import threading
 import time
-import traceback
 import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -102,6 +101,8 @@ def call_guarded(fn: Callable[[], Any], budget: float | None, *, name: str = "ja
         try:
             box["value"] = fn()
         except BaseException as exc:  # plugin code: everything is caught, nothing escapes
+            import traceback  # here, not at import: only a failure has a traceback to format
+
             box["exc"] = exc
             box["tb"] = traceback.format_exc()
 
@@ -193,13 +194,21 @@ def _names_used(modules: list[types.ModuleType]) -> set[str]:
     """Every global and attribute name jaxpat's code mentions (``co_names`` of every code object, nested too)."""
     names: set[str] = set()
     stack: list[types.CodeType] = []
-    for module in modules:
+    seen: set[int] = set()  # ids of the classes and code objects met (alive meanwhile): a name imported into
+    for module in modules:  # several modules is walked once
         for value in list(vars(module).values()):
-            members = list(vars(value).values()) if isinstance(value, type) else [value]
+            if isinstance(value, type):
+                if id(value) in seen:
+                    continue
+                seen.add(id(value))
+                members = list(vars(value).values())
+            else:
+                members = [value]
             for member in members:
                 func = getattr(member, "__func__", member)
                 code = getattr(func, "__code__", None)
-                if isinstance(code, types.CodeType):
+                if isinstance(code, types.CodeType) and id(code) not in seen:
+                    seen.add(id(code))
                     stack.append(code)
     while stack:
         code = stack.pop()

@@ -119,3 +119,25 @@ def test_a_harness_check_is_one_lookup_per_binding(monkeypatch: pytest.MonkeyPat
     found = harness.replaced()
     assert [r.binding for r in found] == [("jaxpat.patterns._guard", "_bindings")]
     assert lookups["n"] == len(harness) + 1
+
+
+def test_the_names_jaxpat_mentions_are_every_code_object_s_names() -> None:
+    """_names_used walks each class and code object once; what it finds is what walking every binding of every
+    module (repeats included), every nested code object, finds: an independent plain walk."""
+    import sys
+    import types
+
+    modules = [m for n, m in list(sys.modules.items()) if m is not None and n.startswith("jaxpat")]
+
+    def plain(code: types.CodeType) -> set[str]:
+        return set(code.co_names).union(*(plain(c) for c in code.co_consts if isinstance(c, types.CodeType)))
+
+    expected: set[str] = set()
+    for module in modules:
+        for value in vars(module).values():
+            for member in (vars(value).values() if isinstance(value, type) else [value]):
+                code = getattr(getattr(member, "__func__", member), "__code__", None)
+                if isinstance(code, types.CodeType):
+                    expected |= plain(code)
+    assert _guard._names_used(modules) == expected
+    assert "isinstance" in expected  # jaxpat's code mentions builtins

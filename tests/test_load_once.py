@@ -255,15 +255,18 @@ def test_an_indexed_entry_point_loads_as_importlib_metadata_loads_it() -> None:
 
 
 def test_a_cache_hit_imports_neither_pyyaml_nor_importlib_metadata(tmp_path: Path) -> None:
+    """...nor difflib (suggestions) nor traceback (a plugin's failure), and compiles no YAML character check: what
+    only a parse or a problem needs is not paid for by a warm load_catalog()."""
     import json
     import os
     import subprocess
     import sys
 
     code = ("import json, sys, warnings\nwarnings.simplefilter('ignore')\nfrom jaxpat import patterns\n"
-            "cat = patterns.load_catalog()\n"
-            "print(json.dumps([len(cat.ids()), sorted(m for m in sys.modules if m == 'yaml' or m == 'numpy' "
-            "or m.startswith(('yaml.', 'importlib.metadata', 'jax.', 'jaxlib')) or m == 'jax')]))")
+            "cat = patterns.load_catalog()\nfrom jaxpat.catalog import _yaml\n"
+            "print(json.dumps([len(cat.ids()), sorted(m for m in sys.modules if m in ('yaml', 'numpy', 'jax', "
+            "'difflib', 'traceback') or m.startswith(('yaml.', 'importlib.metadata', 'jax.', 'jaxlib'))"
+            ") + ['regex'] * len(_yaml._NON_PRINTABLE_RE)]))")
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAXPAT_")}
     env["JAXPAT_CACHE_DIR"] = str(tmp_path / "cache")
 
@@ -276,9 +279,10 @@ def test_a_cache_hit_imports_neither_pyyaml_nor_importlib_metadata(tmp_path: Pat
     n, cold = run()
     assert "yaml" in cold  # a miss parses the YAML
     assert "importlib.metadata" in cold
+    assert "regex" in cold  # the parse checked the characters
     again, warm = run()
     assert again == n
-    assert warm == []  # no PyYAML, no importlib.metadata, and (as always) no JAX or NumPy
+    assert warm == []  # no PyYAML, importlib.metadata, difflib, traceback, regex, and (as always) no JAX or NumPy
 
 
 def test_the_parse_cache_key_follows_pyyaml_s_installed_files(tmp_path: Path,
@@ -351,3 +355,98 @@ def test_version_problem_says_what_packaging_says(spec: bool) -> None:
 
     for text in SPECS if spec else VERSIONS:
         assert (version_problem(text, spec=spec) is None) == packaging_accepts(text), text
+
+
+# ---------------------------------------------------------------------------
+# the garbage collector is paused while a load builds its objects (catalog/_loader.py)
+# ---------------------------------------------------------------------------
+
+def test_a_load_pauses_the_collector_and_resumes_it_even_when_the_catalog_is_invalid(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    seen: list[bool] = []
+    real = _loader.check_document
+
+    def check(doc: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real(doc)
+
+    monkeypatch.setattr(_loader, "check_document", check)
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(ONE.format(last=4))
+    bad.write_text(ONE.format(last=4).replace("family: scan", "family: nope"))
+    assert gc.isenabled()
+    catalog.load([good], use_cache=False)
+    assert seen == [False]
+    assert gc.isenabled()
+    with pytest.raises(catalog.CatalogError, match="family"):
+        catalog.load([bad], use_cache=False)
+    assert seen == [False, False]
+    assert gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        catalog.load([good], use_cache=False)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+# ---------------------------------------------------------------------------
+# the build merges each combination of tolerance tables once (catalog/_build.py)
+# ---------------------------------------------------------------------------
+
+TOLERANCES = """\
+version: 1
+defaults:
+  tolerance: {float32: {rtol: 1.0e-3}}
+patterns:
+  - id: tol-a
+    family: scan
+    title: Tolerances
+    summary: three cases, two of them with their own table
+    source: {doc: "https://example.org"}
+    signature: {args: [xs]}
+    tolerance: {float32: {atol: 1.0e-4}, platforms: {gpu: {float32: {rtol: 0.5}}}}
+    cases:
+%(cases)s
+  - id: tol-b
+    family: scan
+    title: No table
+    summary: the file's defaults only
+    source: {doc: "https://example.org"}
+    signature: {args: [xs]}
+    cases:
+%(cases)s
+"""
+CASE = """\
+      - id: c%d
+        args: {xs: {$array: [1.0], dtype: float32}}
+        expect: {$array: [1.0], dtype: float32}
+        provenance: {kind: math, note: "a test fixture"}
+"""
+
+
+def test_every_case_gets_the_merge_of_its_own_tolerance_tables(tmp_path: Path) -> None:
+    from jaxpat.catalog._build import merge_tolerance
+
+    tables = ["", "        tolerance: {float32: {rtol: 0.25}}\n", "", "        tolerance: {float64: {atol: 2.0}}\n"]
+    cases = "".join(CASE % i + t for i, t in enumerate(tables))
+    f = tmp_path / "tol.yaml"
+    f.write_text(TOLERANCES % {"cases": cases})
+    for path, cat in ((f, catalog.load([f], use_cache=False)), (_loader.SHIPPED, catalog.load(use_cache=False))):
+        data = _loader.parse(path.read_bytes(), path.name).data
+        defaults = (data.get("defaults") or {}).get("tolerance")
+        for raw, built in zip(data["patterns"], cat, strict=True):
+            for raw_case, case in zip(raw["cases"], built.cases, strict=True):
+                layers = [("catalog defaults", defaults), ("pattern", raw.get("tolerance")),
+                          ("case", raw_case.get("tolerance"))]
+                assert case.tolerance == merge_tolerance(layers), (built.id, case.id)
+    small = catalog.load([f], use_cache=False)
+    a, b = small.get("tol-a").cases, small.get("tol-b").cases
+    assert a[1].tolerance.table["float32"] == (0.25, 1e-4)  # the case's rtol over the pattern's atol
+    assert a[0].tolerance.table["float32"] == a[2].tolerance.table["float32"] == (1e-3, 1e-4)
+    assert a[3].tolerance.table["float64"][1] == 2.0
+    assert a[0].tolerance.platforms["gpu"]["float32"][0] == 0.5
+    assert b[0].tolerance.table["float32"][1] != 1e-4  # tol-b has no pattern table: not tol-a's merge
+    assert "gpu" not in b[0].tolerance.platforms

@@ -234,29 +234,53 @@ def _body(entry: Path) -> dict[str, Any]:
     return json.loads(entry.read_bytes().split(b"\n", 1)[1])
 
 
+def _numbers(entry: Path, name: str) -> list[int]:
+    """The packed number list ``name`` of an entry, as a list."""
+    return list(_parse_cache._unpack(_body(entry)[name]))
+
+
+def _with(entry: Path, name: str, value: Any) -> None:
+    """Rewrite one field of an entry's body (a list of numbers is packed as the cache packs it)."""
+    packed = _parse_cache._pack(value) if isinstance(value, list) and set(map(type, value)) <= {int} else value
+    _rewrite(entry, {**_body(entry), name: packed})
+
+
+def _flip_digit(entry: Path) -> None:
+    """Change the node count by one digit without fixing the checksum: only the sha256 can tell."""
+    blob = entry.read_bytes()
+    at = blob.index(b'"nodes":') + len(b'"nodes":')
+    entry.write_bytes(blob[:at] + str((int(blob[at:at + 1]) + 1) % 10).encode() + blob[at + 1:])
+
+
 CORRUPTIONS: dict[str, Any] = {
     "empty file": lambda e: e.write_bytes(b""),
     "garbage": lambda e: e.write_bytes(b"\x00\xff not json at all"),
     "truncated": lambda e: e.write_bytes(e.read_bytes()[:-100]),
     "header only": lambda e: e.write_bytes(e.read_bytes().split(b"\n")[0]),
     "header not an object": lambda e: e.write_bytes(b"[1, 2]\n" + e.read_bytes().split(b"\n", 1)[1]),
-    "a flipped digit": lambda e: e.write_bytes(e.read_bytes().replace(b'"lines":[1', b'"lines":[2', 1)),
+    "a flipped digit": _flip_digit,
     "another key": lambda e: _rewrite(e, _body(e), key="0" * 64),
     "another format": lambda e: _rewrite(e, _body(e), format=-1),
     "another magic": lambda e: _rewrite(e, _body(e), magic="pickle"),
     "body not JSON": lambda e: _rewrite(e, b"{nope"),
     "body a list": lambda e: _rewrite(e, b"[]"),
     "body missing data": lambda e: _rewrite(e, {k: v for k, v in _body(e).items() if k != "data"}),
-    "a line is a string": lambda e: _rewrite(e, {**_body(e), "lines": ["1", *_body(e)["lines"][1:]]}),
-    "a column is a float": lambda e: _rewrite(e, {**_body(e), "columns": [1.0, *_body(e)["columns"][1:]]}),
-    "a line is a bool": lambda e: _rewrite(e, {**_body(e), "lines": [True, *_body(e)["lines"][1:]]}),
+    "lines a plain JSON list": lambda e: _with(e, "lines", json.dumps(_numbers(e, "lines"))),
+    "lines as format 1 wrote them": lambda e: _rewrite(e, {**_body(e), "lines": _numbers(e, "lines")}),
+    "a line is a string": lambda e: _rewrite(e, {**_body(e), "lines": ["1", *_numbers(e, "lines")[1:]]}),
+    "columns a number": lambda e: _with(e, "columns", 7),
+    "an unknown width": lambda e: _with(e, "lines", "3" + _body(e)["lines"][1:]),
+    "a width that does not divide the bytes": lambda e: _with(e, "lines", "4" + _body(e)["lines"][1:]),
+    "packed bytes not base64": lambda e: _with(e, "columns", "2:***"),
     "a path item is a bool": lambda e: _rewrite(e, {**_body(e), "items": [True, *_body(e)["items"][1:]]}),
     "a path item is a list": lambda e: _rewrite(e, {**_body(e), "items": [["x"], *_body(e)["items"][1:]]}),
-    "a negative parent": lambda e: _rewrite(e, {**_body(e), "parents": [-1, *_body(e)["parents"][1:]]}),
-    "a forward parent": lambda e: _rewrite(e, {**_body(e), "parents": [5, *_body(e)["parents"][1:]]}),
-    "lengths differ": lambda e: _rewrite(e, {**_body(e), "lines": _body(e)["lines"][:-1]}),
-    "key index out of range": lambda e: _rewrite(e, {**_body(e), "key_indices": [10**6, *_body(e)["key_indices"][1:]]}),
-    "key index of the root": lambda e: _rewrite(e, {**_body(e), "key_indices": [0, *_body(e)["key_indices"][1:]]}),
+    "a forward parent": lambda e: _with(e, "parents", [5, *_numbers(e, "parents")[1:]]),
+    "a mark its own parent": lambda e: _with(e, "parents", [1, *_numbers(e, "parents")[1:]]),
+    "a later mark its own parent": lambda e: _with(e, "parents", [*_numbers(e, "parents")[:-1],
+                                                                    len(_numbers(e, "parents"))]),
+    "lengths differ": lambda e: _with(e, "lines", _numbers(e, "lines")[:-1]),
+    "key index out of range": lambda e: _with(e, "key_indices", [10**6, *_numbers(e, "key_indices")[1:]]),
+    "key index of the root": lambda e: _with(e, "key_indices", [0, *_numbers(e, "key_indices")[1:]]),
     "a bad root": lambda e: _rewrite(e, {**_body(e), "root": [1, "x"]}),
     "a short root": lambda e: _rewrite(e, {**_body(e), "root": [1]}),
     "nodes a string": lambda e: _rewrite(e, {**_body(e), "nodes": "7"}),
@@ -460,3 +484,58 @@ def test_importing_catalog_imports_no_json(tmp_path: Path) -> None:
     code = "import sys, jaxpat.catalog; print('json' in sys.modules, 'tempfile' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("numbers", [[], [0], [255], [256], [0, 65535], [65536], [1, 2**32 - 1]])
+def test_packed_numbers_round_trip_at_every_width(numbers: list[int]) -> None:
+    """Mark numbers are packed at 1, 2 or 4 bytes each (the smallest that holds them) and read back exactly."""
+    packed = _parse_cache._pack(numbers)
+    width = 1 if max(numbers, default=0) < 256 else 2 if max(numbers) < 65536 else 4
+    assert packed.startswith(f"{width}:")
+    assert list(_parse_cache._unpack(packed)) == numbers
+    assert all(type(n) is int for n in _parse_cache._unpack(packed))
+
+
+@pytest.mark.parametrize("numbers", [[-1], [2**32], [0, 2**40]])
+def test_a_number_that_cannot_be_packed_is_refused(numbers: list[int]) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        _parse_cache._pack(numbers)
+
+
+def test_a_document_whose_marks_cannot_be_packed_writes_no_entry(cache: Path) -> None:
+    """A mark number past 2**32 (impossible for a parse within the size limit, but not for a hand-made Document)
+    skips the write, as any value the entry cannot hold does."""
+    doc = Document("t.yaml", {"a": 1}, {(): (1, 1), ("a",): (2**32, 4)}, {("a",): (1, 1)}, 2)
+    _parse_cache._write(cache, "0" * 64, doc)
+    assert _entries(cache) == []
+    fine = Document("t.yaml", {"a": 1}, {(): (1, 1), ("a",): (1, 4)}, {("a",): (1, 1)}, 2)
+    _parse_cache._write(cache, "0" * 64, fine)
+    assert len(_entries(cache)) == 1
+
+
+def test_a_cached_document_locates_as_a_fresh_parse_and_rebuilds_its_marks_only_when_asked(cache: Path) -> None:
+    """Loading a valid catalog from the cache builds no full set of marks; every position a cached document gives
+    (short paths before the rebuild, every path and key after) is the fresh parse's."""
+    from jaxpat.catalog._build import build_patterns
+    from jaxpat.catalog._validate import check_document
+
+    raw = SHIPPED.read_bytes()
+    fresh = parse(raw, "catalog.yaml")
+    cached_parse(raw, "catalog.yaml")
+    cached = _parse_cache._read(cache_dir(), _parse_cache._key(raw, _yaml.DEFAULT_LIMITS), "catalog.yaml")
+    assert cached is not None
+    build_patterns(check_document(cached), "catalog.yaml")
+    assert cached._lists is not None  # checking and building asked for no mark beyond a pattern's or a case's
+    every = [*fresh.marks, *fresh.key_marks, ("patterns", 3, "nope"), ("patterns", 10**6), ("zzz",), ()]
+    short = [p for p in every if len(p) <= _parse_cache._NEAR]
+    assert any(len(p) == _parse_cache._NEAR for p in short)
+    assert [cached.locate(p) for p in short] == [fresh.locate(p) for p in short]
+    assert cached._lists is not None  # still not rebuilt
+    assert [cached.locate(p) for p in every] == [fresh.locate(p) for p in every]
+    assert [cached.locate(p, key=True) for p in every] == [fresh.locate(p, key=True) for p in every]
+    assert cached._lists is None  # rebuilt for the longer paths and the keys
+    _assert_same_document(cached, fresh)
+    assert cached == fresh
+    assert fresh == cached
+    other = parse(raw.replace(b"version: 1", b"version:  1", 1), "catalog.yaml")  # one column further
+    assert cached != other

@@ -6,7 +6,7 @@ import math
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jaxpat.catalog import (
@@ -217,3 +217,91 @@ def test_decode_inverts_encode(role, data):
 def test_round_trip_edge_cases(value):
     """Empty shapes, complex signed zeros and NaNs, and `$` keys survive encode then decode."""
     assert repr(decode(encode(value))) == repr(value)
+
+
+# -- array literals: the one-pass checks agree with the element-by-element rules ----------------------------------
+
+
+def _oracle_array(raw, dtype):
+    """Shape and elements of an ``$array`` literal, or the first problem, by the rules written out plainly: nested
+    lists of equal length, then every element checked against the dtype in order (an independent restatement of
+    docs/catalog-format.md, kept here so that the fast paths of catalog/_values.py are compared with it)."""
+    def flatten(x, path):
+        if not isinstance(x, list):
+            return (), [x]
+        if not x:
+            return (0,), []
+        parts = []
+        for i, item in enumerate(x):
+            part = flatten(item, (*path, i))
+            if part[0] == "ragged":  # raised inside item i before its siblings are compared
+                return part
+            parts.append(part)
+        for i, (shape, _) in enumerate(parts):
+            if shape != parts[0][0]:
+                return ("ragged", i, path)
+        return (len(x), *parts[0][0]), [e for _, f in parts for e in f]
+
+    flat = flatten(raw, ("$array",))
+    if flat[0] == "ragged":
+        return ("ragged", (*flat[2], flat[1]))
+    shape, elements = flat
+    limits = {"int8": 2**7, "int16": 2**15, "int32": 2**31, "int64": 2**63}
+    for i, x in enumerate(elements):
+        if dtype == "bool":
+            ok = type(x) is bool
+        elif dtype in INT_DTYPES:
+            bits = int(dtype.lstrip("uint") or 0)
+            lo, hi = (0, 2**bits - 1) if dtype.startswith("u") else (-limits[dtype], limits[dtype] - 1)
+            ok = type(x) is int and lo <= x <= hi
+        else:
+            ok = type(x) in (int, float) and (dtype != "float16" or abs(x) < 65520.0 or math.isinf(x))
+        if not ok:
+            return ("element", i)
+    return ("ok", shape, tuple(float(x) if dtype.startswith("float") else x for x in elements))
+
+
+_SCALARS = st.one_of(st.booleans(), st.integers(-300, 300), st.floats(-1e5, 1e5, allow_nan=False),
+                     st.sampled_from([0, 127, 128, -128, -129, 255, 256, 65519.0, 65520.0, 2**40, -(2**40),
+                                      math.inf]))
+
+
+@settings(max_examples=300, deadline=None)
+@example(raw=[127, -128], dtype="int8")  # each dtype's edges, inside and just outside
+@example(raw=[[1], [-129]], dtype="int8")
+@example(raw=[0, 255], dtype="uint8")
+@example(raw=[[255, 256]], dtype="uint8")
+@example(raw=[2**31 - 1, -(2**31)], dtype="int32")
+@example(raw=[65519.0, math.inf], dtype="float16")
+@example(raw=[1, 65520.0], dtype="float16")
+@example(raw=[1, [2]], dtype="int32")  # a scalar beside a list: ragged, not an element problem
+@example(raw=[[1], 2], dtype="int32")
+@example(raw=[True, 1], dtype="bool")
+@example(raw=[1, True], dtype="int64")
+@given(raw=st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=4), max_leaves=30),
+       dtype=st.sampled_from(["bool", "int8", "uint8", "int32", "int64", "float16", "float32"]))
+def test_array_literals_decode_as_the_plain_rules_say(raw, dtype):
+    expected = _oracle_array(raw, dtype)
+    if expected[0] == "ok":
+        got = decode({"$array": raw, "dtype": dtype})
+        assert (got.shape, got.data) == expected[1:]
+        assert [type(x) for x in got.data] == [type(x) for x in expected[2]]
+        return
+    with pytest.raises(ValueError_) as info:
+        decode({"$array": raw, "dtype": dtype})
+    if expected[0] == "ragged":
+        assert info.value.message.startswith(f"ragged array: row {expected[1][-1]} ")
+        assert info.value.path == expected[1]
+    else:
+        assert info.value.message.startswith(f"element {expected[1]} (")
+        assert info.value.path == ("$array",)
+
+
+def test_a_one_dimensional_literal_past_the_element_limit_is_refused_where_it_was():
+    from jaxpat.catalog._values import MAX_ELEMENTS
+
+    with pytest.raises(ValueError_) as info:
+        decode({"$array": [0] * (MAX_ELEMENTS + 1), "dtype": "int8"})
+    assert info.value.message == f"array literal exceeds {MAX_ELEMENTS} elements"
+    assert info.value.path == ("$array",)
+    assert decode({"$array": [0] * MAX_ELEMENTS, "dtype": "int8"}).shape == (MAX_ELEMENTS,)
