@@ -680,10 +680,15 @@ class Bench:
                 "quiet_items": len(quiet), "wall": proc.wall,
                 "outcomes": _outcomes(rep), "compiles": rep["compiles"]["count"],
                 "deciles_ms": _deciles(quiet),
+                # whether the executor passed its release budget decides how many items compile again
+                "peak_rss": (rep.get("peak_rss") or {}).get("by_process") or {},
             }
+            peaks = ", ".join(f"{k} {v / 2.0**20:.0f} MiB" for k, v in sorted(per[label]["peak_rss"].items())
+                              if isinstance(v, int | float))
             self.log(f"scale run {label}: {n} items, loop {t['loop_seconds']:.1f} s, "
                      f"{per[label]['per_item_ms']:.2f} ms per item over the {len(quiet)} of {len(timed)} "
-                     f"timed items that compiled nothing, {proc.wall:.1f} s in all")
+                     f"timed items that compiled nothing, {proc.wall:.1f} s in all; "
+                     f"{per[label]['compiles']} compilations; peak {peaks or 'not reported'}")
         a, b = per["2x"]["cpu_per_item_ms"], per["10x"]["cpu_per_item_ms"]
         ratio = b / a
         wall_ratio = per["10x"]["per_item_ms"] / per["2x"]["per_item_ms"]
