@@ -492,8 +492,10 @@ def listing_hellos(config: pytest.Config, names: list[str], pool: Any,
             keys[name] = None
         k = keys[name]
         entry = reuse.store.get(k, _valid_hello) if k else None
-        if entry is not None and all(_under(f, _plugin_bases(config, name)) for f in entry["files"]):
-            out[name] = entry["hello"]
+        if entry is not None:
+            bases = _plugin_bases(config, name)  # found once per plugin, not once per file
+            if all(_under(f, bases) for f in entry["files"]):
+                out[name] = entry["hello"]
     rest = [n for n in names if n not in out]
     if rest:
         pool.spawn(rest)
