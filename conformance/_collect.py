@@ -191,7 +191,7 @@ def probe_of(config: pytest.Config) -> dict[str, Any]:
             del config.stash[_PROBE_STARTED]
             config.stash[_PROBE] = finish_probe(started, 300.0)
         else:
-            config.stash[_PROBE] = probe(executor_args(config), 300.0)
+            config.stash[_PROBE] = probe(executor_args(config), 300.0, fork=_runs_executors(config))
     return config.stash[_PROBE]
 
 
@@ -206,7 +206,13 @@ def start_probe(config: pytest.Config) -> None:
     from ._pool import start_probe as start
 
     with contextlib.suppress(OSError, ExecutorFailure):
-        config.stash[_PROBE_STARTED] = start(executor_args(config))
+        config.stash[_PROBE_STARTED] = start(executor_args(config), fork=_runs_executors(config))
+
+
+def _runs_executors(config: pytest.Config) -> bool:
+    """Whether this process starts executors (all but an xdist controller, whose workers do): its probe is then
+    forked from the fork server it starts (:mod:`._forkserver`), and so are its executors."""
+    return hasattr(config, "workerinput") or getattr(config.option, "dist", "no") == "no"
 
 
 def probe_context(config: pytest.Config) -> str:
@@ -498,6 +504,10 @@ def close(config: pytest.Config, *, probe: bool = False) -> None:
     pool = config.stash.get(_POOL, None)
     if pool is not None:
         pool.close()
+    if probe:
+        from ._forkserver import close_shared
+
+        close_shared()
 
 
 # ---------------------------------------------------------------------------

@@ -26,7 +26,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._forkserver import ForkServer
 
 __all__ = ["QUARANTINE_AFTER", "Executor", "ExecutorFailure", "Pool"]
 
@@ -62,11 +65,16 @@ class Executor:
     """One executor process and its pipes (the judge's handle on it)."""
 
     def __init__(self, args: Sequence[str], *, env: dict[str, str] | None = None,
-                 clock: Callable[[], float] = time.monotonic, command: Sequence[str] | None = None) -> None:
-        """Start ``python -m jaxpat.conformance._executor ARGS`` (``command`` replaces that, for tests)."""
+                 clock: Callable[[], float] = time.monotonic, command: Sequence[str] | None = None,
+                 server: ForkServer | None = None) -> None:
+        """Start ``python -m jaxpat.conformance._executor ARGS`` (``command`` replaces that, for tests): forked
+        from ``server`` (:mod:`._forkserver`) where it can serve it, otherwise a fresh interpreter."""
         self.args = list(args)
         self.clock = clock
-        self.proc = subprocess.Popen(
+        forked = server.spawn(self.args) if server is not None and command is None and env is None else None
+        self.forked = forked is not None
+        # a Popen or a ForkedProcess (the part of Popen this class uses): its pipes are never None here
+        self.proc: Any = forked if forked is not None else subprocess.Popen(
             [*(command if command is not None else _python_cmd()), *self.args], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env,
         )
@@ -81,7 +89,7 @@ class Executor:
 
     def _drain(self) -> None:
         assert self.proc.stderr is not None
-        for raw in iter(lambda: self.proc.stderr.read1(65536), b""):  # type: ignore[union-attr,attr-defined]
+        for raw in iter(lambda: self.proc.stderr.read1(65536), b""):
             text = raw.decode("utf-8", "replace")
             with self._err_more:
                 self._err.append(text)
@@ -204,17 +212,17 @@ class Executor:
             self.proc.wait(timeout=5)
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(Exception):
-                stream.close()  # type: ignore[union-attr]
+                stream.close()
         self._reader.join(timeout=2)
         with contextlib.suppress(Exception):
-            self.proc.stderr.close()  # type: ignore[union-attr]
+            self.proc.stderr.close()
 
     def close(self) -> None:
         """Ask the executor to exit, then make sure it did."""
         if self.alive():
             with contextlib.suppress(Exception):
-                self.proc.stdin.write(b'{"op":"bye"}\n')  # type: ignore[union-attr]
-                self.proc.stdin.flush()  # type: ignore[union-attr]
+                self.proc.stdin.write(b'{"op":"bye"}\n')
+                self.proc.stdin.flush()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=2)
         self.kill()
@@ -242,6 +250,8 @@ class Pool:
     incidents: dict[str, list[str]] = field(default_factory=dict)
     #: plugin -> the largest peak resident memory (bytes) its executors reported
     peaks: dict[str, int] = field(default_factory=dict)
+    #: fork executors from this process's fork server (:mod:`._forkserver`) where it can serve them
+    fork: bool = True
 
     def start(self, plugin: str) -> dict[str, Any]:
         """Start ``plugin``'s executor (if not running) and return its hello; ExecutorFailure("start") if it fails."""
@@ -268,7 +278,8 @@ class Pool:
             ex = self.executors.get(plugin)
             if ex is None or not ex.alive():
                 self.hellos.pop(plugin, None)
-                self.executors[plugin] = Executor([*self.base_args, "--plugin", plugin], clock=self.clock)
+                self.executors[plugin] = Executor([*self.base_args, "--plugin", plugin], clock=self.clock,
+                                                  server=_fork_server() if self.fork else None)
 
     def _greet(self, plugin: str) -> dict[str, Any]:
         ex = self.executors[plugin]
@@ -341,14 +352,22 @@ class Pool:
         self.executors.clear()
 
 
-def probe(args: Sequence[str], limit: float) -> dict[str, Any]:
+def _fork_server() -> ForkServer | None:
+    from ._forkserver import shared
+
+    return shared()
+
+
+def probe(args: Sequence[str], limit: float, *, fork: bool = False) -> dict[str, Any]:
     """What a plugin-free executor says about this host (devices, JAX); ExecutorFailure if it cannot say."""
-    return finish_probe(start_probe(args), limit)
+    return finish_probe(start_probe(args, fork=fork), limit)
 
 
-def start_probe(args: Sequence[str]) -> Executor:
-    """Start a plugin-free executor that probes this host; :func:`finish_probe` reads what it says."""
-    return Executor([*args, "--probe"])
+def start_probe(args: Sequence[str], *, fork: bool = False) -> Executor:
+    """Start a plugin-free executor that probes this host; :func:`finish_probe` reads what it says. With
+    ``fork`` (a process that starts executors too), it is forked from this process's fork server, which it
+    starts: the executors that follow fork from it without importing JAX again."""
+    return Executor([*args, "--probe"], server=_fork_server() if fork else None)
 
 
 def finish_probe(ex: Executor, limit: float) -> dict[str, Any]:

@@ -42,6 +42,7 @@ __all__ = [
     "LABEL",
     "MAX_SECONDS",
     "MIN_SECONDS",
+    "NO_FORK_SERVER",
     "PLUGIN_CHOICE",
     "VARIABLES",
     "EnvError",
@@ -273,6 +274,10 @@ LABEL = Variable(
 FRESH = Variable(
     "JAXPAT_FRESH", _YES_NO, "no",
     "yes: run every item and leave the store alone, neither reading nor writing it (as `jaxpat check --fresh`)", _flag)
+NO_FORK_SERVER = Variable(
+    "JAXPAT_NO_FORK_SERVER", _YES_NO, "no",
+    "yes: start every executor as a fresh interpreter, not as a fork of its judge's fork server (which imports "
+    "JAX once; docs/security.md)", _flag)
 HISTORY_DIR = Variable(
     "JAXPAT_HISTORY_DIR", "an absolute path (~ expands) to a directory jaxpat can create and write",
     "~/.cache/jaxpat/history",
@@ -281,7 +286,7 @@ HISTORY_DIR = Variable(
 #: Every variable, in the order docs/cli.md lists them.
 VARIABLES: tuple[Variable, ...] = (
     CACHE_DIR, DISABLE_CATALOG_CACHE, DISABLE_OBSERVATIONS, AUTOLOAD, BLOCK, PLUGIN_CHOICE, IMPORT_TIMEOUT,
-    HOOK_TIMEOUT, DEVICES, LABEL, HISTORY_DIR, FRESH,
+    HOOK_TIMEOUT, DEVICES, LABEL, HISTORY_DIR, FRESH, NO_FORK_SERVER,
 )
 _BY_NAME = {v.name: v for v in VARIABLES if not v.prefix}
 _CHOICE_PREFIX = "JAXPAT_PLUGIN_"

@@ -91,6 +91,7 @@ RANGE: dict[str, Callable[[Any], bool]] = {
     "JAXPAT_DISABLE_OBSERVATIONS": lambda v: v in (True, False),
     "JAXPAT_DISABLE_PLUGIN_AUTOLOAD": lambda v: v in (True, False),
     "JAXPAT_FRESH": lambda v: v in (True, False),
+    "JAXPAT_NO_FORK_SERVER": lambda v: v in (True, False),
     "JAXPAT_BLOCK_PLUGINS": _ok_names,
     "JAXPAT_PLUGIN_<NAME>": lambda v: isinstance(v, str) and bool(_DIST.fullmatch(v)),
     "JAXPAT_PLUGIN_IMPORT_TIMEOUT": _ok_seconds,
