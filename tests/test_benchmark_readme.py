@@ -135,3 +135,23 @@ def test_readme_quotes_the_newest_reuse_results() -> None:
     for fragment in (f"{cold.group(1)} s, then {warm.group(1)} s", f"({ratio.group(1)} of the cold run's wall time; "
                      f"{ratio.group(2)} of its CPU time)"):
         assert fragment in para, fragment
+
+
+def test_the_readme_quotes_the_newest_suite_results() -> None:
+    """README's "How long the suite takes" names the newest benchmarks/results/suite/ file and quotes its wall time,
+    CPU time and result, as that file states them."""
+    newest = max((RESULTS / "suite").glob("*.txt"), key=lambda p: p.name)
+    text = newest.read_text(encoding="utf-8")
+    wall = re.search(r"^wall time: (\d+) s", text, re.M)
+    cpu = re.search(r"CPU time of every process: (\d+) s", text)
+    result = re.search(r"^result: (.+)$", text, re.M)
+    assert wall, f"{newest.name} lost its wall time line"
+    assert cpu, f"{newest.name} lost its CPU time"
+    assert result, f"{newest.name} lost its result line"
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    said = re.search(r"How long the suite takes \(\[([^\]]+)\]\([^)]*\)\): (.*?)\. ", readme)
+    assert said, "README.md lost its sentence on how long the suite takes"
+    assert said.group(1) == f"benchmarks/results/suite/{newest.name}"
+    for fragment in (f"{wall.group(1)} s at `-n 2`", f"({result.group(1)};", f"{cpu.group(1)} s of CPU"):
+        assert fragment in said.group(2), (fragment, said.group(2))
+
