@@ -210,9 +210,14 @@ def start_probe(config: pytest.Config) -> None:
 
 
 def _runs_executors(config: pytest.Config) -> bool:
-    """Whether this process starts executors (all but an xdist controller, whose workers do): its probe is then
-    forked from the fork server it starts (:mod:`._forkserver`), and so are its executors."""
-    return hasattr(config, "workerinput") or getattr(config.option, "dist", "no") == "no"
+    """Whether this process's probe is forked from its fork server (:mod:`._forkserver`): where it starts
+    executors (all but an xdist controller, whose workers do), and in a controller that started a server for
+    its local workers."""
+    if hasattr(config, "workerinput") or getattr(config.option, "dist", "no") == "no":
+        return True
+    from ._forkserver import shared
+
+    return shared(start=False) is not None
 
 
 def probe_context(config: pytest.Config) -> str:
@@ -473,7 +478,17 @@ def judge_facts(config: pytest.Config) -> dict[str, Any]:
         "plugin_modules_imported": sorted(m for m in modules if m in sys.modules),
         "executor_pids": {name: ex.proc.pid for name, ex in (pool.executors.items() if pool else [])},
         "probe_handed": config.stash.get(_PROBE_HANDED, False),  # the controller's probe, made in this context
+        "fork_server": _fork_facts(),
     }
+
+
+def _fork_facts() -> dict[str, Any] | None:
+    """This process's fork server (:mod:`._forkserver`): its pid, and whether it is another judge's (an xdist
+    worker using its controller's: ``shared``); None without one (turned off, or not started yet)."""
+    from ._forkserver import shared
+
+    server = shared(start=False)
+    return None if server is None else {"pid": server.pid, "shared": server.shared}
 
 
 def shared_listing(config: pytest.Config) -> dict[str, Any] | None:

@@ -39,17 +39,18 @@ import threading
 from collections.abc import Sequence
 from typing import IO, Any
 
-__all__ = ["ForkServer", "ForkedProcess", "close_shared", "shared"]
+__all__ = ["ForkServer", "ForkedProcess", "close_shared", "offer", "shared"]
 
 #: The largest control message (bytes): a request carries argv, the environment and the working folder.
 MAX_MESSAGE = 1 << 20
-#: Environment variables that may differ from the server's start without refusing a fork (pytest sets this one
-#: around each test; the executor gets the judge's value all the same).
-ENV_FREE = ("PYTEST_CURRENT_TEST",)
+#: Environment variables (prefixes) that may differ between the server and a judge it forks for: pytest's and
+#: xdist's own (pytest sets PYTEST_CURRENT_TEST around each test), the per-worker memory settings JAX reads when a
+#: backend starts, after the fork, and the terminal size. The fork gets the judge's values all the same.
+ENV_FREE = ("PYTEST_", "XLA_PYTHON_CLIENT_", "COLUMNS", "LINES")
 
 
 def _comparable(env: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k not in ENV_FREE}
+    return {k: v for k, v in env.items() if not k.startswith(ENV_FREE)}
 
 
 class ForkedProcess:
@@ -78,26 +79,65 @@ class ForkedProcess:
 class ForkServer:
     """One plugin-free process that has imported JAX, forking executors on request (see the module)."""
 
-    def __init__(self) -> None:
-        """Start the server (it imports JAX meanwhile; :meth:`spawn` waits for it)."""
-        self.env = _comparable(dict(os.environ))
-        self.cwd = os.getcwd()
-        self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    def __init__(self, *, listen: bool = False, connect: str | None = None) -> None:
+        """Start the server (it imports JAX meanwhile; :meth:`spawn` waits for it). With ``listen``, it also takes
+        connections from other judges (an xdist controller's local workers) at :attr:`address`. With ``connect``,
+        start nothing: use the server listening at that address."""
         self._lock = threading.Lock()  # one request at a time
         self._cond = threading.Condition()
         self._ready: bool | None = None  # None: still importing
+        self.env: dict[str, str] = {}  # the server's environment and folder (its "ready" message)
+        self.cwd = ""
         self._spawned: list[dict[str, Any]] = []
         self._exits: dict[int, int] = {}  # fork's serial number -> exit status (a pid may be reused)
         self._gone = False
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "jaxpat.conformance._forkserver", str(theirs.fileno())],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True)
-        finally:
-            theirs.close()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pid = 0  # the server's, once it said it is ready
+        #: True when this process uses another judge's server (an xdist worker, its controller's)
+        self.shared = connect is not None
+        self.address: str | None = None
+        self._folder: str | None = None
+        if connect is not None:
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                self._sock.connect(connect)
+            except OSError:
+                self._sock.close()
+                raise
+        else:
+            self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            fds = [theirs.fileno()]
+            listener = self._listener() if listen else None
+            if listener is not None:
+                fds.append(listener.fileno())
+            try:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "jaxpat.conformance._forkserver", *map(str, fds)],
+                    pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, start_new_session=True)
+            finally:
+                theirs.close()
+                if listener is not None:
+                    listener.close()
         self._reader = threading.Thread(target=self._read, name="jaxpat-fork-server", daemon=True)
         self._reader.start()
+
+    def _listener(self) -> socket.socket | None:
+        """A listening socket in a folder of its own (mode 0700: only this user connects); None if none can be
+        made (a path too long for a Unix socket): the server then serves this process alone."""
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="jaxpat-fork-")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sock.bind(os.path.join(folder, "s"))
+            sock.listen(64)
+        except OSError:
+            sock.close()
+            os.rmdir(folder)
+            return None
+        self._folder, self.address = folder, os.path.join(folder, "s")
+        return sock
 
     def _read(self) -> None:
         while True:
@@ -112,6 +152,10 @@ class ForkServer:
                     self._cond.notify_all()
                     return
                 if "ready" in msg:
+                    self.pid = int(msg.get("pid") or 0)
+                    env = msg.get("env")
+                    self.env = _comparable(env) if isinstance(env, dict) else {}
+                    self.cwd = str(msg.get("cwd") or "")
                     self._ready = bool(msg["ready"])
                 elif "spawned" in msg:
                     self._spawned.append(msg)
@@ -119,18 +163,24 @@ class ForkServer:
                     self._exits[int(msg["serial"])] = int(msg["code"])
                 self._cond.notify_all()
 
+    def wait_ready(self, wait: float = 300.0) -> bool:
+        """Wait (at most ``wait`` seconds) until the server has imported JAX; whether it serves."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._ready is not None, wait)
+            return bool(self._ready) and not self._gone
+
     def usable(self) -> bool:
-        """Whether a fork now starts the executor a fresh interpreter would (same environment and folder)."""
-        return _comparable(dict(os.environ)) == self.env and os.getcwd() == self.cwd
+        """Whether a fork now starts the executor a fresh interpreter would: the server is up, this process's
+        environment is the server's (but for what JAX reads only when a backend starts, :data:`ENV_FREE`) and
+        so is its working folder."""
+        return bool(self._ready) and not self._gone and _comparable(dict(os.environ)) == self.env \
+            and os.getcwd() == self.cwd
 
     def spawn(self, args: Sequence[str], wait: float = 300.0) -> ForkedProcess | None:
         """Fork an executor with ``args`` (those of ``python -m jaxpat.conformance._executor``); None when the
         server cannot serve it (not usable here, failed to start, gone): the caller starts a fresh interpreter."""
-        if not self.usable():
+        if not self.wait_ready(wait) or not self.usable():
             return None
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._ready is not None, wait) or not self._ready or self._gone:
-                return None
         with self._lock:
             pipes = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr: (read end, write end)
             theirs = [pipes[0][0], pipes[1][1], pipes[2][1]]
@@ -172,29 +222,48 @@ class ForkServer:
         return None
 
     def close(self) -> None:
-        """End the server (its executors are the pool's to end: each has a session of its own)."""
+        """End the server if this process started it, else leave it (its executors are the pool's to end: each
+        has a session of its own)."""
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(Exception):
-            self.proc.wait(timeout=5)
-        with contextlib.suppress(Exception):
-            self.proc.kill()
-            self.proc.wait(timeout=5)
+        if self.proc is not None:
+            with contextlib.suppress(Exception):
+                self.proc.wait(timeout=5)
+            with contextlib.suppress(Exception):
+                self.proc.kill()
+                self.proc.wait(timeout=5)
         self._sock.close()
+        if self._folder is not None and self.address is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.address)
+            with contextlib.suppress(OSError):
+                os.rmdir(self._folder)
 
 
 _SHARED: ForkServer | None = None
 _SHARED_PID = 0
+#: The address of the server this process was offered (an xdist worker: its controller's), tried once.
+_OFFERED: str | None = None
 
 
-def shared(start: bool = True) -> ForkServer | None:
-    """This process's fork server (started on first call with ``start``); None where it is turned off
+def offer(address: str | None) -> None:
+    """Use the fork server listening at ``address`` (an xdist worker is handed its controller's), where it can
+    serve this process; :func:`shared` tries it once, before starting one of its own."""
+    global _OFFERED
+    _OFFERED = address if isinstance(address, str) and address else None
+
+
+def shared(start: bool = True, *, listen: bool = False) -> ForkServer | None:
+    """This process's fork server (one offered is connected to, whatever ``start`` says; one of its own is
+    started on first call with ``start``; with ``listen``, one that this
+    process's local xdist workers can use too, see :meth:`ForkServer.__init__`); None where it is turned off
     (``JAXPAT_NO_FORK_SERVER``), cannot start, or the platform is not Linux (elsewhere fork() after importing
-    NumPy or JAX is not known to be safe: macOS's system libraries refuse it)."""
-    global _SHARED, _SHARED_PID
+    NumPy or JAX is not known to be safe: macOS's system libraries refuse it). A server offered by
+    :func:`offer` is used when it is up and serves this process's environment (:meth:`ForkServer.usable`)."""
+    global _SHARED, _SHARED_PID, _OFFERED
     if _SHARED is not None and not _SHARED._gone and os.getpid() == _SHARED_PID:
         return _SHARED
-    if not start or not sys.platform.startswith("linux") or not hasattr(socket, "send_fds"):
+    if (not start and _OFFERED is None) or not sys.platform.startswith("linux") or not hasattr(socket, "send_fds"):
         return None
     from jaxpat import _env
 
@@ -203,8 +272,21 @@ def shared(start: bool = True) -> ForkServer | None:
             return None
     except _env.EnvError:
         return None  # refused with its message where the run checks its environment (pytest_configure)
+    offered, _OFFERED = _OFFERED, None
+    if offered is not None:
+        try:
+            server = ForkServer(connect=offered)
+        except OSError:
+            pass
+        else:
+            if server.wait_ready() and server.usable():
+                _SHARED, _SHARED_PID = server, os.getpid()
+                return server
+            server.close()
+    if not start:
+        return None
     try:
-        _SHARED, _SHARED_PID = ForkServer(), os.getpid()
+        _SHARED, _SHARED_PID = ForkServer(listen=listen), os.getpid()
     except OSError:
         return None
     return _SHARED
@@ -222,23 +304,27 @@ def close_shared() -> None:
 # the server's side
 # ---------------------------------------------------------------------------
 
-def _child(fds: list[int], msg: dict[str, Any], ctl: socket.socket, own: Sequence[int]) -> None:
-    """In the fork: become the executor (never returns). ``own`` are the server's descriptors, closed here."""
+def _child(fds: list[int], msg: dict[str, Any], sockets: Sequence[socket.socket], own: Sequence[int],
+           set_by_imports: dict[str, str]) -> None:
+    """In the fork: become the executor (never returns). ``sockets`` and ``own`` are the server's, closed here;
+    the environment becomes the judge's, with what the server's imports set where the judge has no value."""
     code = 1
     try:
         signal.set_wakeup_fd(-1)
-        ctl.close()
+        for sock in sockets:
+            sock.close()
         for fd in own:
             if fd >= 0:
                 os.close(fd)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        os.setsid()
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             os.close(fd)
         os.environ.clear()
         os.environ.update(msg["env"])
+        for key, value in set_by_imports.items():
+            os.environ.setdefault(key, value)
         os.chdir(msg["cwd"])
         args = [str(a) for a in msg["args"]]
         sys.argv = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "_executor.py"), *args]
@@ -256,11 +342,15 @@ def _child(fds: list[int], msg: dict[str, Any], ctl: socket.socket, own: Sequenc
     os._exit(code)
 
 
-def serve(fd: int) -> int:
-    """Import what every executor imports, then fork one per request until the judge closes the socket."""
+def serve(fd: int, listen_fd: int | None = None) -> int:
+    """Import what every executor imports, then fork one per request until the judge that started this process
+    closes its socket. With ``listen_fd`` (a listening socket the judge made), other judges of the run (its local
+    xdist workers) connect there and are served alike, each told of its own forks' ends."""
     import selectors
 
     ctl = socket.socket(fileno=fd)
+    listener = socket.socket(fileno=listen_fd) if listen_fd is not None else None
+    start_env = dict(os.environ)  # JAX's import sets a few variables (TF_CPP_MIN_LOG_LEVEL): the judge compares this
     try:
         # what an executor imports before it loads its plugin (_executor._setup_jax, _Server); no plugin, no backend
         import jax
@@ -300,12 +390,32 @@ def serve(fd: int) -> int:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     sel = selectors.DefaultSelector()
-    sel.register(ctl, selectors.EVENT_READ)
     sel.register(wake_r, selectors.EVENT_READ)
-    ctl.send(json.dumps({"ready": True, "pid": os.getpid()}).encode())
-
+    if listener is not None:
+        sel.register(listener, selectors.EVENT_READ)
+    ready = json.dumps({"ready": True, "pid": os.getpid(), "env": start_env, "cwd": os.getcwd()}).encode()
+    # what the imports set, as a fresh executor's own import would: each fork sets it again where the judge has not
+    set_by_imports = {k: v for k, v in os.environ.items() if k not in start_env}
+    clients: list[socket.socket] = []
     counter = itertools.count(1)
-    serials: dict[int, int] = {}  # pid -> serial number of the fork (a pid is reused once reaped)
+    owners: dict[int, tuple[socket.socket, int]] = {}  # pid -> (the client that asked, the fork's serial number)
+
+    def send(client: socket.socket, msg: dict[str, Any]) -> None:
+        try:
+            client.send(json.dumps(msg).encode())
+        except OSError:  # that judge has gone: its forks' ends go unreported
+            drop(client)
+
+    def drop(client: socket.socket) -> None:
+        if client in clients:
+            clients.remove(client)
+            sel.unregister(client)
+            client.close()
+
+    def add(client: socket.socket) -> None:
+        clients.append(client)
+        sel.register(client, selectors.EVENT_READ)
+        send(client, json.loads(ready))
 
     def reap() -> None:
         while True:
@@ -315,40 +425,67 @@ def serve(fd: int) -> int:
                 return
             if pid == 0:
                 return
-            ctl.send(json.dumps({"exit": pid, "serial": serials.pop(pid, -1),
-                                 "code": os.waitstatus_to_exitcode(status)}).encode())
+            client, serial = owners.pop(pid, (None, -1))
+            if client is not None and client in clients:
+                send(client, {"exit": pid, "serial": serial, "code": os.waitstatus_to_exitcode(status)})
 
+    def fork(client: socket.socket, msg: Any, fds: list[int]) -> None:
+        if not isinstance(msg, dict) or len(fds) != 3:
+            for f in fds:
+                os.close(f)
+            send(client, {"spawned": None})
+            return
+        own = [wake_r, wake_w, getattr(sel, "fileno", lambda: -1)()]
+        started_r, started_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.setsid()  # before the judge hears of it: its first kill may come at once, to the process group
+            os.close(started_w)
+            os.close(started_r)
+            _child(fds, msg, [*clients, *([listener] if listener is not None else [])], own, set_by_imports)
+        os.close(started_w)
+        os.read(started_r, 1)  # end of file once the fork has its session (or has ended)
+        os.close(started_r)
+        for f in fds:
+            os.close(f)
+        serial = next(counter)
+        owners[pid] = (client, serial)
+        send(client, {"spawned": True, "pid": pid, "serial": serial})
+
+    add(ctl)
     try:
-        while True:
+        while ctl in clients:
             for key, _ in sel.select():
                 if key.fileobj == wake_r:
                     with contextlib.suppress(BlockingIOError):
                         os.read(wake_r, 4096)
                     reap()
-                    continue
-                data, fds, _flags, _addr = socket.recv_fds(ctl, MAX_MESSAGE, 3)
-                if not data:
-                    return 0
-                try:
-                    msg = json.loads(data)
-                except ValueError:
-                    msg = None
-                if not isinstance(msg, dict) or len(fds) != 3:
-                    for f in fds:
-                        os.close(f)
-                    ctl.send(json.dumps({"spawned": None}).encode())
-                    continue
-                pid = os.fork()
-                if pid == 0:
-                    _child(fds, msg, ctl, (wake_r, wake_w, getattr(sel, "fileno", lambda: -1)()))
-                for f in fds:
-                    os.close(f)
-                serials[pid] = serial = next(counter)
-                ctl.send(json.dumps({"spawned": True, "pid": pid, "serial": serial}).encode())
+                elif key.fileobj is listener:
+                    with contextlib.suppress(OSError):
+                        add(listener.accept()[0])
+                elif key.fileobj in clients:
+                    client = key.fileobj
+                    assert isinstance(client, socket.socket)
+                    try:
+                        data, fds, _flags, _addr = socket.recv_fds(client, MAX_MESSAGE, 3)
+                    except OSError:
+                        data, fds = b"", []
+                    if not data:
+                        for f in fds:
+                            os.close(f)
+                        drop(client)
+                        continue
+                    try:
+                        msg = json.loads(data)
+                    except ValueError:
+                        msg = None
+                    fork(client, msg, fds)
             reap()
-    except (BrokenPipeError, ConnectionResetError):
-        return 0
+    finally:
+        for client in list(clients):
+            drop(client)
+    return 0
 
 
 if __name__ == "__main__":
-    os._exit(serve(int(sys.argv[1])))
+    os._exit(serve(int(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else None))

@@ -159,10 +159,21 @@ class JaxpatSession:
     def start_probe_early(self) -> None:
         """Start the probe now (``pytest_configure``) where this process will need its answer
         (:meth:`_probes_here`): JAX starts in its own process while this one lists the plugins and collects."""
+        config = self.config
+        if _is_worker(config):
+            from ._forkserver import offer
+
+            offer(config.workerinput.get("jaxpat_fork_server"))  # type: ignore[attr-defined]
         if self._probes_here():
             from ._collect import start_probe
 
-            start_probe(self.config)
+            if _is_controller(config):
+                from ._forkserver import shared
+
+                # one fork server for the run: the probe is its first fork, and the local workers' executors fork
+                # from it too (pytest_configure_node hands them its address) instead of each importing JAX again
+                shared(listen=True)
+            start_probe(config)
 
     def _probes_here(self) -> bool:
         """Whether this process will need the probe's answer (and so starts the probe at once, beside the
@@ -319,6 +330,11 @@ class JaxpatSession:
             probe = probe_for_worker(self.config, wait=True)  # the worker takes it only if made in its context
             if probe is not None:
                 node.workerinput["jaxpat_probe"] = probe
+            from ._forkserver import shared
+
+            server = shared(start=False)
+            if server is not None and server.address is not None:
+                node.workerinput["jaxpat_fork_server"] = server.address  # used where it serves the worker's env
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:

@@ -84,6 +84,7 @@ def test_a_changed_environment_starts_a_fresh_interpreter(server: ForkServer,
 
 def test_pytest_current_test_may_differ(server: ForkServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_CURRENT_TEST", "elsewhere.py::test (call)")
+    assert server.wait_ready()
     assert server.usable()
     monkeypatch.chdir(Path.home())
     assert not server.usable()  # another working folder: --load finds modules from it
@@ -171,3 +172,40 @@ def test_it_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     ex, answer = _probe(_forkserver.shared())
     assert not ex.forked
     assert answer["devices"]
+
+
+def test_local_workers_fork_from_their_controllers_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A listening server (an xdist controller's) serves other judges (its workers) at its address: each is told of
+    its own forks' ends, one client leaving does not end it, its owner leaving does (and removes the address)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JAXPAT_NO_FORK_SERVER", raising=False)
+    owner = ForkServer(listen=True)
+    assert owner.address is not None
+    assert Path(owner.address).parent.stat().st_mode & 0o777 == 0o700  # only this user connects
+    # a worker's own settings, read when a backend starts (after the fork), do not stop it from using the server
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    worker = ForkServer(connect=owner.address)
+    assert worker.wait_ready()
+    assert worker.usable()
+    assert worker.shared
+    assert not owner.shared
+    assert worker.pid == owner.pid == owner.proc.pid  # type: ignore[union-attr]
+    ex, answer = _probe(worker)
+    assert ex.forked
+    assert answer["devices"]
+    assert ex.proc.returncode == 0  # reported to the worker, which asked for the fork
+    other = ForkServer(connect=owner.address)
+    ex = Executor(["--load", "forktest", "--plugin", "forktest"], server=other)
+    assert ex.forked
+    other.close()  # a worker leaves: the server goes on serving the others
+    ex.kill()
+    ex2, _ = _probe(worker)
+    assert ex2.forked
+    owner.close()  # the controller leaves: the server ends, its address is gone
+    assert not Path(owner.address).exists()
+    assert owner.proc.returncode is not None  # type: ignore[union-attr]
+    ex3, answer = _probe(worker)
+    assert not ex3.forked  # the worker starts fresh interpreters then
+    assert answer["devices"]
+    worker.close()

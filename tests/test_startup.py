@@ -107,6 +107,8 @@ def test_a_rerun_with_every_result_stored_starts_no_worker_and_one_changed_byte_
     assert "1 worker" in proc.stdout
     assert not _reused(report)
     assert report["environment"]["judge"]["probe_handed"] is True
+    # and the worker's executors fork from the controller's fork server (no JAX import of the worker's own)
+    assert report["environment"]["judge"]["fork_server"]["shared"] is True
     assert proc.returncode == 1
 
 
