@@ -112,7 +112,7 @@ def test_a_figure_that_differs_from_the_results_is_caught() -> None:
     changed = readme.replace(f"costs {m.group(1)}×", f"costs {float(m.group(1)) - 0.01:.2f}×")
     assert changed != readme
     assert any("the suite costs" in p for p in mismatches(changed))
-    m = re.search(r"keeps (\d+) KiB per item", text)
+    m = re.search(r"keeps (-?\d+) KiB per item", text)
     assert m is not None
     grown = readme.replace(f"keeps {m.group(1)} KiB per item", f"keeps {int(m.group(1)) + 1} KiB per item")
     assert any("KiB per item" in p for p in mismatches(grown))
