@@ -510,6 +510,18 @@ def executor_peaks(config: pytest.Config) -> dict[str, int]:
     return dict(pool.peaks) if pool is not None else {}
 
 
+def fork_server_peak() -> int | None:
+    """The peak resident memory (bytes) of the fork server this process started (:mod:`._forkserver`; None if it
+    started none, or where ``/proc`` cannot say): a process of the run like the executors, reported beside them."""
+    from ._forkserver import shared
+    from ._memory import process_peak_rss
+
+    server = shared(start=False)
+    if server is None or server.proc is None:
+        return None
+    return process_peak_rss(server.proc.pid)
+
+
 def close(config: pytest.Config, *, probe: bool = False) -> None:
     """End this process's executors; with ``probe`` (session end), a probe started but never read too."""
     started = config.stash.get(_PROBE_STARTED, None) if probe else None
@@ -837,6 +849,8 @@ class JaxpatItem(pytest.Item):
         try:
             answer = ask(self, spec.impl.plugin, spec.impl.id, spec.request())
             facts["compiles"] = int(answer.get("compiles", 0))
+            if answer.get("released") is True:
+                facts["released"] = True
             obs = answer.get("obs")
             if not isinstance(obs, dict):
                 raise ConformanceFailure("the executor sent no observation for this item")

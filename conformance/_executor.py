@@ -225,7 +225,7 @@ class _Server:
 
         op = req.get("op")
         # a new pattern: drop the last one's compiled programs once this process is over its memory budget
-        release_pattern(str(req.get("pattern")))
+        released = release_pattern(str(req.get("pattern")))
         before_compiles = self.counter["compiles"]
         config_before = snapshot_config()
         try:
@@ -246,6 +246,8 @@ class _Server:
         if damage:
             answer["damage"] = damage
         answer["compiles"] = self.counter["compiles"] - before_compiles
+        if released:
+            answer["released"] = True  # this request's compilations include programs the release dropped
         from ._memory import peak_rss
 
         answer["peak_rss"] = peak_rss()  # the report's figure per process: here is where memory is used

@@ -1,15 +1,15 @@
-"""This process's resident memory (Linux ``/proc``, else ``getrusage``): no JAX import."""
+"""A process's resident memory (Linux ``/proc``, else ``getrusage``): no JAX import."""
 
 from __future__ import annotations
 
 import sys
 
-__all__ = ["current_rss", "peak_rss"]
+__all__ = ["current_rss", "peak_rss", "process_peak_rss"]
 
 
-def _status_kib(field: str) -> int | None:
+def _status_kib(field: str, pid: int | str = "self") -> int | None:
     try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
             for line in f:
                 if line.startswith(field + ":"):
                     return int(line.split()[1])
@@ -38,3 +38,10 @@ def peak_rss() -> int | None:
         return None if kib is None else kib * 1024
     peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return peak if sys.platform == "darwin" else peak * 1024
+
+
+def process_peak_rss(pid: int) -> int | None:
+    """The most resident memory process ``pid`` has held so far, in bytes (``VmHWM`` in ``/proc/PID/status``);
+    ``None`` where there is no ``/proc`` or the process has gone."""
+    kib = _status_kib("VmHWM", pid)
+    return None if kib is None else kib * 1024

@@ -678,6 +678,7 @@ def _keep(reuse: Reuse, key: str, item: pytest.Item, outcome: str, message: str)
     if outcome != "passed" and not message:
         return
     facts.pop("compiles", None)  # a count of this run's compilations: a replay compiles nothing
+    facts.pop("released", None)  # nor releases anything
     facts.pop("repro", None)
     reuse.store.put(key, {"outcome": outcome, "message": message, "facts": facts, "nodeid": item.nodeid,
                           "traceback": str(getattr(item, "_traceback", "") or ""),

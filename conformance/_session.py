@@ -502,7 +502,8 @@ class JaxpatSession:
                 prev["message"] = message
             if facts.get("repro") and prev["outcome"] in ("failed", "error"):
                 prev["repro"] = facts["repro"]
-        for key in ("check_grads", "compiles", "observed", "determinism", "reused", "reuse_ignored", "explore"):
+        for key in ("check_grads", "compiles", "released", "observed", "determinism", "reused", "reuse_ignored",
+                    "explore"):
             if key in facts:
                 prev[key] = facts[key]
 
@@ -537,9 +538,12 @@ class JaxpatSession:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from ._collect import close, executor_peaks
+        from ._collect import close, executor_peaks, fork_server_peak
 
         peaks = executor_peaks(self.config)
+        server_peak = fork_server_peak()  # read before it ends
+        if server_peak is not None:
+            peaks = {**peaks, "fork-server": server_peak}  # named apart from any plugin: a plugin name has no "-"
         close(self.config, probe=True)  # this process's executors
         if self.froze:
             gc.unfreeze()
@@ -556,6 +560,8 @@ class JaxpatSession:
         if rss is not None and not _is_controller(self.config):
             self.peak_rss["main"] = rss
             self.peak_rss.update({f"main/{plugin}": peak for plugin, peak in peaks.items()})
+        elif "fork-server" in peaks:
+            self.peak_rss["fork-server"] = peaks["fork-server"]  # the controller's, which its local workers used
         if session.config.option.collectonly:  # collecting is not a run: pytest's exit status, and no report
             if self.isolation is not None:
                 self.isolation.cleanup()

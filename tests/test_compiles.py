@@ -386,3 +386,40 @@ def test_peak_rss_is_the_high_water_mark_of_resident_memory() -> None:
     assert after is not None
     assert after >= now + 80 * MIB
     del block
+
+
+def _released(nodeid: str, compiles: int) -> dict[str, Any]:
+    return {**_result(nodeid, compiles), "released": True}
+
+
+def test_figure_4_lists_apart_a_signature_compiled_again_after_a_release(tmp_path: Any,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The executor released its programs (it held more than its memory budget) between the signature's two
+    items, and the item after the release says so: the second compilation is listed apart and the ratio counts
+    the program once."""
+    results = [_result("p::a[i-cpu:0-jit]", 1), _released("x::a[o-cpu:0-eager]", 3), _result("p::b[i-cpu:0-jit]", 1),
+               _result("r::a[j-cpu:0-jit]", 1)]
+    fig = _figure_4(results, SIGS, tmp_path, monkeypatch)
+    assert (fig.a, fig.b, fig.ratio, fig.met) == (2, 2, 1.0, True)
+    assert fig.extra["signatures_compiled_after_release"] == {"p::a[i-cpu:0-jit] + p::b[i-cpu:0-jit]": 2}
+    assert fig.extra["signatures_compiled_twice"] == {}
+    assert any(n.startswith("listed apart: 1 signatures compiled again only after their executor had released")
+               for n in fig.notes)
+
+
+@pytest.mark.parametrize("results", [
+    # no release: nothing explains the second compilation
+    [_result("p::a[i-cpu:0-jit]", 1), _result("p::b[i-cpu:0-jit]", 1), _result("r::a[j-cpu:0-jit]", 1)],
+    # a release before the signature's first item, not between its items
+    [_released("x::a[o-cpu:0-eager]", 3), _result("p::a[i-cpu:0-jit]", 1), _result("p::b[i-cpu:0-jit]", 1),
+     _result("r::a[j-cpu:0-jit]", 1)],
+    # a release between, but the item after it compiled two programs: one is not the release's
+    [_result("p::a[i-cpu:0-jit]", 1), _released("x::a[o-cpu:0-eager]", 3), _result("p::b[i-cpu:0-jit]", 2),
+     _result("r::a[j-cpu:0-jit]", 1)],
+])
+def test_figure_4_counts_a_second_compilation_that_no_release_explains(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch, results: list[dict[str, Any]]) -> None:
+    fig = _figure_4(results, SIGS, tmp_path, monkeypatch)
+    assert not fig.met
+    assert fig.extra["signatures_compiled_after_release"] == {}
+    assert list(fig.extra["signatures_compiled_twice"]) == ["p::a[i-cpu:0-jit] + p::b[i-cpu:0-jit]"]
