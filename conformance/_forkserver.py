@@ -2,27 +2,32 @@
 
 An executor's start is mostly Python importing JAX, NumPy and jaxpat (0.7-1.0 s of
 CPU each time); a run starts one per plugin per judge process, and again after
-every crash or timeout. :class:`ForkServer` starts one plugin-free process per
-judge (``python -m jaxpat.conformance._forkserver``) that imports them, without
+every crash or timeout. :class:`ForkServer` starts one plugin-free process
+(``python -m jaxpat.conformance._forkserver``) that imports them, without
 starting any JAX backend (JAX's backends start threads, and fork with threads
 may deadlock: JAX warns only once a backend is up). Each executor is then a
 fork of it that runs :func:`._executor.main`: the same code as
 ``python -m jaxpat.conformance._executor``, in a process of its own, with its
-own session (the judge ends its process group), standard streams (pipes the
-judge made, passed over a Unix socket: nothing is pickled) and the judge's
-environment and working folder.
+own session (made before the judge hears of the fork: the judge ends its
+process group), standard streams (pipes the judge made, passed over a Unix
+socket: nothing is pickled) and the judge's environment and working folder.
 
 No plugin code ever runs in the fork server: it imports only JAX and jaxpat's
-own modules, and a plugin is loaded only after the fork, by the executor. The
-judge uses the fork server only where a fork starts the same executor a fresh
-interpreter would: while the environment (except ``PYTEST_CURRENT_TEST``) and
-the working folder are those the server started with. Otherwise, and whenever
-the server cannot start or has gone, :class:`._pool.Executor` starts a fresh
-interpreter as before. ``JAXPAT_NO_FORK_SERVER=1`` turns it off.
+own modules, and a plugin is loaded only after the fork, by the executor. A
+judge uses a fork server only where a fork starts the same executor a fresh
+interpreter would: while its environment (but for :data:`ENV_FREE`) and working
+folder are those the server started with. Otherwise, whenever the server
+cannot start or has gone, off Linux, and with ``JAXPAT_NO_FORK_SERVER=1``,
+:class:`._pool.Executor` starts a fresh interpreter as before.
 
-The server reaps its children and tells the judge each one's exit status, so
-the judge reports "exit status 3" or "killed by signal SIGKILL" as it does for
-a process of its own.
+There is one server per judge that starts executors, except under an xdist
+controller of local workers: the controller starts one that also listens on a
+Unix socket in a folder only this user can enter, its probe is the first fork,
+and its workers connect to it (:func:`offer`, :func:`shared`).
+
+The server reaps its children and tells the judge that asked for each one its
+exit status, so the judge reports "exit status 3" or "killed by signal SIGKILL"
+as it does for a process of its own.
 """
 
 from __future__ import annotations
