@@ -164,8 +164,8 @@ class ForkServer:
                     self._ready = bool(msg["ready"])
                 elif "spawned" in msg:
                     self._spawned.append(msg)
-                elif "exit" in msg:
-                    self._exits[int(msg["serial"])] = int(msg["code"])
+                elif "exit" in msg and isinstance(msg.get("serial"), int) and isinstance(msg.get("code"), int):
+                    self._exits[msg["serial"]] = msg["code"]
                 self._cond.notify_all()
 
     def wait_ready(self, wait: float = 300.0) -> bool:
@@ -196,6 +196,8 @@ class ForkServer:
                 with self._cond:
                     self._cond.wait_for(lambda: self._spawned or self._gone, wait)
                     answer = self._spawned.pop(0) if self._spawned else None
+                    if answer is None:
+                        self._gone = True  # no answer in time: a late one would be taken for the next request's
             except OSError:
                 answer = None
             finally:

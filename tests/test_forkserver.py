@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import textwrap
 import time
@@ -209,3 +210,16 @@ def test_local_workers_fork_from_their_controllers_server(tmp_path: Path, monkey
     assert not ex3.forked  # the worker starts fresh interpreters then
     assert answer["devices"]
     worker.close()
+
+
+def test_a_server_that_does_not_answer_a_fork_in_time_is_not_asked_again(server: ForkServer,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its late answer would be taken for the next request's: the judge starts fresh interpreters instead."""
+    assert server.wait_ready()
+    with monkeypatch.context() as m:
+        m.setattr(socket, "send_fds", lambda *a, **k: 1)  # the request never reaches the server
+        assert server.spawn(["--probe"], wait=0.5) is None
+    assert server.usable() is False
+    ex, answer = _probe(server)
+    assert not ex.forked
+    assert answer["devices"]
