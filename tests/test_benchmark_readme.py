@@ -155,3 +155,55 @@ def test_the_readme_quotes_the_newest_suite_results() -> None:
     for fragment in (f"{wall.group(1)} s at `-n 2`", f"({result.group(1)};", f"{cpu.group(1)} s of CPU"):
         assert fragment in said.group(2), (fragment, said.group(2))
 
+
+
+def report_scale_mismatches(doc: str) -> list[str]:
+    """Each figure of the newest committed benchmarks/results/reports/ JSON that docs/report.md's table does not
+    quote exactly (a row per command: wall time, CPU time, peak memory), and the file itself when unnamed."""
+    newest = max((RESULTS / "reports").glob("*.json"), key=lambda p: p.name)
+    data = json.loads(newest.read_text(encoding="utf-8"))
+    text = " ".join(doc.split())
+    problems = [] if f"benchmarks/results/reports/{newest.stem}" in text else [f"{newest.name} is not named"]
+    for f in data["figures"]:
+        x = f["extra"]
+        name = x["command"]
+        row = re.search(rf"^\| `report {name}`[^|]*\| ([^|]+) \| ([^|]+) \| ([^|]+) \|", doc, re.M)
+        if row is None:
+            problems.append(f"no row for `report {name}`")
+            continue
+        said = tuple(c.strip() for c in row.groups())
+        want = (f"{x['wall_s']} s", f"{x['cpu_s']} s", f"{x['peak_rss_mib']} MiB")
+        if said != want:
+            problems.append(f"`report {name}`: the table says {said}, {newest.name} {want}")
+    return problems
+
+
+def test_docs_report_quotes_the_newest_report_scale_results() -> None:
+    """docs/report.md's table of `report show/diff/merge/html` at 1,000,000 results is the newest committed
+    figure 11 file's, and names it."""
+    assert report_scale_mismatches((ROOT / "docs" / "report.md").read_text(encoding="utf-8")) == []
+
+
+def test_a_report_scale_figure_that_differs_is_caught() -> None:
+    """Counter-test: one figure of the table changed, or the file unnamed, is caught."""
+    doc = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    m = re.search(r"^\| `report merge`[^|]*\| ([\d.]+) s \|", doc, re.M)
+    assert m is not None
+    changed = doc.replace(m.group(0), m.group(0).replace(m.group(1), f"{float(m.group(1)) + 0.1:.1f}"))
+    assert changed != doc
+    assert any("`report merge`" in p for p in report_scale_mismatches(changed))
+    unnamed = re.sub(r"benchmarks/results/reports/[\w.-]+", "benchmarks/results/reports/", doc)
+    assert any("is not named" in p for p in report_scale_mismatches(unnamed))
+
+
+def test_the_readme_quotes_the_newest_report_scale_results() -> None:
+    """README's performance paragraph names the newest figure 11 file and quotes each command's wall time."""
+    newest = max((RESULTS / "reports").glob("*.json"), key=lambda p: p.name)
+    data = json.loads(newest.read_text(encoding="utf-8"))
+    walls = {f["extra"]["command"]: f["extra"]["wall_s"] for f in data["figures"]}
+    para = paragraph((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert f"benchmarks/results/reports/{newest.name}" in para
+    said = ", ".join(f"{walls[c]} s" for c in ("show", "diff", "merge")) + f" and {walls['html']} s"
+    assert said in para, said
+    peak = max(f["extra"]["peak_rss_mib"] for f in data["figures"])
+    assert f"{peak} MiB" in para
