@@ -273,8 +273,9 @@ class Bench:
                     + (f": {_signature_list(counts.twice)}" if counts.twice else ""),
                     *([f"listed apart: {len(counts.released)} signatures compiled again only after their executor "
                        f"had released its compiled programs (it held more than its memory budget, "
-                       f"{_release_budget() / 2**20:.0f} MiB: figure 8's trade; the report marks the item after "
-                       f"each release `released`): {_signature_list(counts.released)}"] if counts.released else []),
+                       f"{_release_budget() / 2**20:.0f} MiB above its baseline: figure 8's trade; the report marks "
+                       f"the item after each release `released`): {_signature_list(counts.released)}"]
+                      if counts.released else []),
                     f"signatures that compiled nothing although their call returned (a program found in JAX's caches, "
                     f"shared with another signature): {len(counts.none)}"
                     + (f": {_signature_list(counts.none)}" if counts.none else ""),
@@ -384,7 +385,8 @@ class Bench:
             f"largest peak ({items} items; {len(by_process)} processes: the workers and their executors)", top,
             "bound", 1024.0, "MiB", top / 1024.0, "<= 1", bool(by_process) and h.check(top / 1024.0, "<= 1"),
             notes=[f"peak per worker: {', '.join(f'{k} {v / mib:.0f} MiB' for k, v in sorted(by_process.items()))}"
-                   f"; release budget {_release_budget() / mib:.0f} MiB (conformance/_execute.RELEASE_BUDGET)",
+                   f"; release budget {_release_budget() / mib:.0f} MiB above each executor's resident memory once "
+                   "ready (conformance/_execute.RELEASE_BUDGET)",
                    "the -n 2 run of figure 2 when it ran, else one of its own"],
             extra={"peak_rss": peak, "items": items},
         ))

@@ -166,38 +166,57 @@ def transformed(impl: Implementation, pattern: Pattern, transform: str, static_v
 
 #: The pattern of the last item :func:`release_pattern` was told about (``None``: none yet).
 _LAST_PATTERN: list[str | None] = [None]
-#: :func:`release_pattern` keeps what is compiled while the process's resident memory is at most this (bytes).
+#: :func:`release_pattern` keeps what is compiled while the process's resident memory is at most this much above
+#: its baseline (bytes; see :func:`set_baseline`).
 RELEASE_BUDGET = 512 * 2**20
 #: After a release that left the process above its budget (the heap could not be given back), the next one waits
 #: until it holds this much more than right after that release (bytes): a release costs compilations.
 RELEASE_STEP = 64 * 2**20
 #: Resident memory right after the last release under a budget (bytes; 0: none yet).
 _RELEASED_AT: list[int] = [0]
+#: Resident memory of the process once it was ready to run items (bytes; 0: not measured, the budget is then
+#: counted from nothing).
+_BASELINE: list[int] = [0]
+
+
+def set_baseline() -> int:
+    """Take the process's resident memory now as the baseline that :func:`release_pattern`'s budget is counted
+    from, and return it (bytes; 0 where it cannot be read, and the budget is then counted from nothing).
+
+    Call once the process is ready to run items and before the first: its backends started and its plugin
+    loaded. What the process holds then is not the caches' and no release can give it back: on a GPU the
+    runtime's libraries and context alone take hundreds of MiB, which an absolute budget would count as
+    cache and release at every pattern boundary.
+    """
+    _BASELINE[0] = current_rss() or 0
+    return _BASELINE[0]
 
 
 def release_pattern(pattern_id: str, budget: int | None = None) -> bool:
-    """Call before running an item of ``pattern_id``. When the previous item was of another pattern and
-    this process holds more than ``budget`` bytes of resident memory (``None``: :data:`RELEASE_BUDGET`;
-    0: whatever it holds), drop every traced and compiled program it keeps and give the freed heap back to
-    the system; return whether it did.
+    """Call before running an item of ``pattern_id``. When the previous item was of another pattern and this process
+    holds more than ``budget`` bytes of resident memory above its baseline (:func:`set_baseline`; ``budget``
+    ``None``: :data:`RELEASE_BUDGET`; 0: whatever it holds), drop every traced and compiled program it keeps and
+    give the freed heap back to the system; return whether it did.
 
-    JAX keeps compiled programs in caches keyed on the implementation functions, which live as long
-    as their modules: without this, a process running items one after another grows by what each
-    pattern compiled (measured, JAX 0.12.1: ~0.7 MB per item; a ``jaxpat check -n 2`` worker of the
-    whole catalog peaked at 0.97 GB). Dropping :func:`transformed`'s wrappers and calling
-    ``jax.clear_caches()`` at a pattern boundary keeps the process flat while every item of a pattern
-    still reuses what its earlier items compiled (a pattern's items run together: xdist's
-    ``loadscope``). The price is programs that patterns share (eager primitives, input building) being
-    compiled again after each release (persistent-cache hits when that cache is on), hence the budget:
-    below it nothing is dropped, and a release should be rare. The allocator keeps freed memory in the
-    process, so resident memory would stay above the budget after a release and every later boundary
-    would release again (2026-12-07, whole catalog, ``-n 0``: 4167 compilations against the 3426 of a
-    process that never releases); so a release also trims the heap (glibc's ``malloc_trim``: 847 MiB
-    down to 317 MiB after a release in a measured run), and where that leaves the process above its
-    budget (another allocator), the next release waits for :data:`RELEASE_STEP` more resident memory than
-    the process held right after this one. Budget 0 (benchmarks) releases at every boundary.
-    Idempotent; cheap when the pattern is unchanged (one comparison) and below the budget (one read
-    of ``/proc/self/status``). ``tests/test_memory.py`` and ``tests/test_compiles.py`` measure it.
+    JAX keeps compiled programs in caches keyed on the implementation functions, which live as long as their
+    modules: without this, a process running items one after another grows by what each pattern compiled (measured,
+    JAX 0.12.1: ~0.7 MB per item; a ``jaxpat check -n 2`` worker of the whole catalog peaked at 0.97 GB). Dropping
+    :func:`transformed`'s wrappers and calling ``jax.clear_caches()`` at a pattern boundary keeps the process flat
+    while every item of a pattern still reuses what its earlier items compiled (a pattern's items run together:
+    xdist's ``loadscope``). The price is programs that patterns share (eager primitives, input building,
+    implementations that several patterns or copies of a pattern use) being compiled again after each release
+    (persistent-cache hits when that cache is on), hence the budget: below it nothing is dropped, and a release
+    should be rare. The budget counts from the baseline: an executor of the whole catalog's jit items peaks about
+    385 MiB above its own (541 MiB against 157 MiB; 2026-12-07, JAX 0.12.1, CPU), so an absolute 512 MiB budget
+    released there, and every later copy of those patterns compiled everything again (figure 6b: 49 ms per warm item
+    instead of 3.3 ms). The allocator keeps freed memory in the process, so resident memory would stay above the
+    budget after a release and every later boundary would release again (2026-12-07, whole catalog, ``-n 0``: 4167
+    compilations against the 3426 of a process that never releases); so a release also trims the heap (glibc's
+    ``malloc_trim``: 847 MiB down to 317 MiB after a release in a measured run), and where that leaves the process
+    above its budget (another allocator), the next release waits for :data:`RELEASE_STEP` more resident memory than
+    the process held right after this one. Budget 0 (benchmarks) releases at every boundary. Idempotent; cheap when
+    the pattern is unchanged (one comparison) and below the budget (one read of ``/proc/self/status``).
+    ``tests/test_memory.py`` and ``tests/test_compiles.py`` measure it.
     """
     previous = _LAST_PATTERN[0]
     _LAST_PATTERN[0] = pattern_id
@@ -207,7 +226,10 @@ def release_pattern(pattern_id: str, budget: int | None = None) -> bool:
         budget = RELEASE_BUDGET
     if budget:
         rss = current_rss()
-        if rss is not None and rss <= max(budget, _RELEASED_AT[0] + RELEASE_STEP if _RELEASED_AT[0] else 0):
+        limit = _BASELINE[0] + budget
+        if _RELEASED_AT[0]:
+            limit = max(limit, _RELEASED_AT[0] + RELEASE_STEP)
+        if rss is not None and rss <= limit:
             return False
     _TRANSFORMED.clear()
     jax.clear_caches()

@@ -155,6 +155,10 @@ class _Server:
         for b in backends():
             for d in jax.devices(b):
                 self.devices[f"{d.platform}:{d.id}"] = d
+        from ._execute import set_baseline
+
+        # ready to run items: what it holds now is no cache's, and the memory budget counts from here
+        self.memory_baseline = set_baseline()
 
     def hello(self) -> dict[str, Any]:
         reg = self.registry
@@ -162,6 +166,7 @@ class _Server:
         return {
             "protocol": PROTOCOL,
             "pid": os.getpid(),
+            "memory_baseline": self.memory_baseline,
             "plugins": [{"name": p.name, "distribution": p.distribution, "version": p.version,
                          "catalog_files": [str(f) for f in p.catalog_files]} for p in plugins],
             "implementations": [{"id": i.id, "name": i.name, "pattern": i.pattern, "plugin": i.plugin,

@@ -40,6 +40,7 @@ class _Process:
         self.live = 0  # what the process still uses after a release (what a working trim leaves resident)
         monkeypatch.setattr(_execute, "_LAST_PATTERN", [None])
         monkeypatch.setattr(_execute, "_RELEASED_AT", [0])
+        monkeypatch.setattr(_execute, "_BASELINE", [0])
         monkeypatch.setattr(_execute, "current_rss", lambda: self.rss)
         monkeypatch.setattr(_execute.jax, "clear_caches", self._clear)
         monkeypatch.setattr(_execute, "trim_heap", self._trim)
@@ -99,6 +100,27 @@ def test_budget_zero_releases_at_every_boundary_and_within_a_pattern_never(monke
         assert p.boundary(f"b{i}", 10, 0) is True
         assert p.boundary(f"b{i}", 900, 0) is False  # the same pattern: nothing to drop
     assert p.cleared == p.trims == 5
+
+
+def test_the_budget_counts_from_the_baseline_of_a_ready_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that holds 1000 MiB once ready (a GPU runtime's libraries and context) keeps what it compiles
+    until it holds ``budget`` more; counted from nothing, the same budget releases at every boundary."""
+    p = _Process(monkeypatch, trim_gives_back=True)
+    p.live = 1100 * MIB  # what a release leaves: the baseline and what the next pattern holds
+    budget = 512 * MIB
+    p.rss = 1000 * MIB
+    assert _execute.set_baseline() == 1000 * MIB
+    assert p.boundary("a", 1000, budget) is False
+    for i, rss in enumerate((1100, 1300, 1512)):
+        assert p.boundary(f"b{i}", rss, budget) is False  # within 512 MiB of the baseline
+    assert p.cleared == 0
+    assert p.boundary("c", 1513, budget) is True
+    assert p.cleared == 1
+    # counter-check: the same process with no baseline taken (an absolute budget) releases at every boundary
+    monkeypatch.setattr(_execute, "_BASELINE", [0])
+    monkeypatch.setattr(_execute, "_RELEASED_AT", [0])
+    released = [p.boundary(f"d{i}", 1100 + 70 * i, budget) for i in range(4)]
+    assert released == [True] * 4, released
 
 
 # ---------------------------------------------------------------------------

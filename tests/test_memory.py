@@ -122,6 +122,25 @@ def test_release_pattern_drops_compiled_programs_at_a_new_pattern_only(monkeypat
     assert again() == 1
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="resident memory is read from /proc")
+def test_an_executor_takes_its_baseline_once_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The executor measures what it holds once its backends are up and its plugin loaded (the release budget
+    counts from there) and says so in its hello: more than JAX's import alone, before any item ran."""
+    from jaxpat.conformance._pool import Executor
+
+    monkeypatch.setenv("JAXPAT_NO_FORK_SERVER", "1")  # a fresh interpreter: nothing inherited from a server
+    ex = Executor(["--plugin", "reference"])
+    try:
+        hello = ex.read(300.0)
+        while "phase" in hello:
+            hello = ex.read(300.0)
+        baseline = hello["memory_baseline"]
+        assert isinstance(baseline, int)
+        assert 50 * 2**20 < baseline < 2 * 2**30, baseline  # JAX, a backend and the reference plugin: not nothing
+    finally:
+        ex.close()
+
+
 # ---------------------------------------------------------------------------
 # the pytest items call it, and the report records each process's peak
 
