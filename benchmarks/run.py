@@ -424,8 +424,8 @@ class Bench:
                    f"what the release costs, first pass: {first['compiles']} compilations vs {kept['compiles']} "
                    f"without ({first['compiles'] / max(1, kept['compiles']):.2f}x: programs that patterns share are "
                    "compiled again after each release)",
-                   "ratio: growth / bound; the suite releases only once a worker holds more than its budget, this "
-                   "process at every pattern boundary"],
+                   "ratio: growth / bound; the suite's executors release only once they hold more than their "
+                   "budget above what they held when ready, this process at every pattern boundary"],
             extra={"release": {k: v for k, v in rel.items() if k != "boundaries"},
                    "no_release": {k: v for k, v in kept.items() if k != "boundaries"}},
         ))
