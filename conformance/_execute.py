@@ -174,6 +174,9 @@ RELEASE_BUDGET = 512 * 2**20
 RELEASE_STEP = 64 * 2**20
 #: Resident memory right after the last release under a budget (bytes; 0: none yet).
 _RELEASED_AT: list[int] = [0]
+#: The budget :func:`release_pattern` uses when given none (bytes; ``None``: :data:`RELEASE_BUDGET`): see
+#: :func:`set_budget`.
+_BUDGET: list[int | None] = [None]
 #: Resident memory of the process once it was ready to run items (bytes; 0: not measured, the budget is then
 #: counted from nothing).
 _BASELINE: list[int] = [0]
@@ -192,11 +195,17 @@ def set_baseline() -> int:
     return _BASELINE[0]
 
 
+def set_budget(budget: int | None) -> None:
+    """Make ``budget`` bytes (``None``: :data:`RELEASE_BUDGET`) :func:`release_pattern`'s budget when it is given
+    none. The executor sets ``JAXPAT_MEMORY_BUDGET``'s value here when it starts, before it loads any plugin."""
+    _BUDGET[0] = budget
+
+
 def release_pattern(pattern_id: str, budget: int | None = None) -> bool:
     """Call before running an item of ``pattern_id``. When the previous item was of another pattern and this process
     holds more than ``budget`` bytes of resident memory above its baseline (:func:`set_baseline`; ``budget``
-    ``None``: :data:`RELEASE_BUDGET`; 0: whatever it holds), drop every traced and compiled program it keeps and
-    give the freed heap back to the system; return whether it did.
+    ``None``: :func:`set_budget`'s, else :data:`RELEASE_BUDGET`; 0: whatever it holds), drop every traced and
+    compiled program it keeps and give the freed heap back to the system; return whether it did.
 
     JAX keeps compiled programs in caches keyed on the implementation functions, which live as long as their
     modules: without this, a process running items one after another grows by what each pattern compiled (measured,
@@ -223,7 +232,7 @@ def release_pattern(pattern_id: str, budget: int | None = None) -> bool:
     if previous is None or previous == pattern_id:
         return False
     if budget is None:
-        budget = RELEASE_BUDGET
+        budget = RELEASE_BUDGET if _BUDGET[0] is None else _BUDGET[0]
     if budget:
         rss = current_rss()
         limit = _BASELINE[0] + budget

@@ -124,12 +124,15 @@ class _Server:
     def __init__(self, ns: argparse.Namespace, counter: dict[str, int]) -> None:
         import importlib
 
+        from jaxpat import _env
         from jaxpat.patterns import load_registry
 
         # jaxpat's checking and observing code is imported before any plugin runs, so the registry's guard
         # (patterns/_guard.py) has it in its baseline and refuses a plugin whose import or hooks rebind it
         from . import _compare, _execute, _judge, _measure, _observe, _placement, _wire  # noqa: F401
 
+        # read before any plugin code runs (a plugin can change os.environ); the judge checked the value
+        _execute.set_budget(_env.memory_budget())
         self.counter = counter
         self.load_errors: list[dict[str, Any]] = []
         extra: list[tuple[str, object]] = []

@@ -14,7 +14,7 @@ one-line meaning; docs/cli.md's table is checked against :data:`VARIABLES`
 
 Callers use the typed accessors (:func:`cache_root`, :func:`flag`,
 :func:`seconds`, :func:`devices`, :func:`label`, :func:`blocked_plugins`,
-:func:`plugin_choice`), never ``os.environ`` directly. Standard library only:
+:func:`plugin_choice`, :func:`memory_budget`), never ``os.environ`` directly. Standard library only:
 importing this module costs nothing.
 """
 
@@ -40,7 +40,9 @@ __all__ = [
     "HOOK_TIMEOUT",
     "IMPORT_TIMEOUT",
     "LABEL",
+    "MAX_MEMORY_MIB",
     "MAX_SECONDS",
+    "MEMORY_BUDGET",
     "MIN_SECONDS",
     "NO_FORK_SERVER",
     "PLUGIN_CHOICE",
@@ -55,6 +57,7 @@ __all__ = [
     "flag",
     "label",
     "markdown_table",
+    "memory_budget",
     "plugin_choice",
     "problems",
     "seconds",
@@ -74,6 +77,8 @@ DEVICE_PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
 MAX_LABEL = 200
 #: Longest ``JAXPAT_CACHE_DIR`` (Linux's PATH_MAX).
 MAX_PATH = 4096
+#: The largest ``JAXPAT_MEMORY_BUDGET``: 1 TiB, in MiB.
+MAX_MEMORY_MIB = 2**20
 
 _ON = ("1", "true", "yes", "on")
 _OFF = ("0", "false", "no", "off")
@@ -206,6 +211,15 @@ def _devices(text: str) -> tuple[str, tuple[str, ...]]:
     return platform, ids
 
 
+def _mib(text: str) -> int:
+    if not text.isdigit() or not text.isascii():
+        raise ValueError("not a whole number of MiB")
+    value = int(text)
+    if value > MAX_MEMORY_MIB:
+        raise ValueError(f"above the maximum of {MAX_MEMORY_MIB} MiB")
+    return value
+
+
 def _label(text: str) -> str:
     _printable(text, "the label")
     if len(text) > MAX_LABEL:
@@ -278,6 +292,10 @@ NO_FORK_SERVER = Variable(
     "JAXPAT_NO_FORK_SERVER", _YES_NO, "no",
     "yes: start every executor as a fresh interpreter, not as a fork of its judge's fork server (which imports "
     "JAX once; docs/security.md)", _flag)
+MEMORY_BUDGET = Variable(
+    "JAXPAT_MEMORY_BUDGET", f"a whole number of MiB from 0 to {MAX_MEMORY_MIB}", "512",
+    "resident memory an executor may hold above what it held once ready to run items; past it, it drops JAX's "
+    "compiled programs at the next pattern boundary (0: at every boundary; docs/report.md, `released`)", _mib)
 HISTORY_DIR = Variable(
     "JAXPAT_HISTORY_DIR", "an absolute path (~ expands) to a directory jaxpat can create and write",
     "~/.cache/jaxpat/history",
@@ -286,7 +304,7 @@ HISTORY_DIR = Variable(
 #: Every variable, in the order docs/cli.md lists them.
 VARIABLES: tuple[Variable, ...] = (
     CACHE_DIR, DISABLE_CATALOG_CACHE, DISABLE_OBSERVATIONS, AUTOLOAD, BLOCK, PLUGIN_CHOICE, IMPORT_TIMEOUT,
-    HOOK_TIMEOUT, DEVICES, LABEL, HISTORY_DIR, FRESH, NO_FORK_SERVER,
+    HOOK_TIMEOUT, DEVICES, LABEL, HISTORY_DIR, FRESH, NO_FORK_SERVER, MEMORY_BUDGET,
 )
 _BY_NAME = {v.name: v for v in VARIABLES if not v.prefix}
 _CHOICE_PREFIX = "JAXPAT_PLUGIN_"
@@ -318,6 +336,12 @@ def seconds(variable: Variable, default: float, env: Env | None = None) -> float
         return default
     value: float | None = variable.read(env)
     return value
+
+
+def memory_budget(env: Env | None = None) -> int | None:
+    """``JAXPAT_MEMORY_BUDGET`` in bytes, or None when unset (the executor's default applies)."""
+    value: int | None = MEMORY_BUDGET.read(env)
+    return None if value is None else value * 2**20
 
 
 def devices(env: Env | None = None) -> tuple[str, tuple[str, ...]] | None:

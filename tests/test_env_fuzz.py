@@ -99,6 +99,7 @@ RANGE: dict[str, Callable[[Any], bool]] = {
     "JAXPAT_DEVICES": _ok_devices,
     "JAXPAT_LABEL": _ok_label,
     "JAXPAT_HISTORY_DIR": _ok_cache,
+    "JAXPAT_MEMORY_BUDGET": lambda v: type(v) is int and 0 <= v <= _env.MAX_MEMORY_MIB,
 }
 
 

@@ -141,6 +141,43 @@ def test_an_executor_takes_its_baseline_once_ready(monkeypatch: pytest.MonkeyPat
         ex.close()
 
 
+def _released_patterns(tmp_path: Path, budget: str | None) -> tuple[list[str], list[str]]:
+    """`jaxpat check -n 0` of three small patterns (the reference plugin's items only): the patterns in run order,
+    and those whose first item the report marks ``released``."""
+    env = {k: v for k, v in os.environ.items() if k != "JAXPAT_MEMORY_BUDGET"}
+    env["JAXPAT_BLOCK_PLUGINS"] = "example"
+    if budget is not None:
+        env["JAXPAT_MEMORY_BUDGET"] = budget
+    cwd = tmp_path / f"budget-{budget}"
+    cwd.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "jaxpat", "check", "-n", "0", "--no-claims", "--no-cache", "--fresh",
+                           "--transform", "eager", "--pattern", "scan-cumsum", "--pattern", "prng-key-from-seed",
+                           "--pattern", "arange-basic", "--report", "r.json"],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads((cwd / "r.json").read_text())["results"]
+    order = list(dict.fromkeys(r["pattern"] for r in results))
+    return order, [r["pattern"] for r in results if r.get("released")]
+
+
+def test_jaxpat_memory_budget_sets_the_executors_budget(tmp_path: Path) -> None:
+    """``JAXPAT_MEMORY_BUDGET=0`` drops the compiled programs at every pattern boundary (the report marks the
+    first item after each drop); unset, three small patterns stay far below the default budget: nothing dropped."""
+    order, released = _released_patterns(tmp_path, "0")
+    assert len(order) == 3, order
+    assert released == order[1:], (order, released)
+    order, released = _released_patterns(tmp_path, None)
+    assert len(order) == 3, order
+    assert released == [], (order, released)
+
+
+def test_the_documented_default_budget_is_the_executors() -> None:
+    from jaxpat import _env
+    from jaxpat.conformance import _execute
+
+    assert int(_env.MEMORY_BUDGET.default) * 2**20 == _execute.RELEASE_BUDGET
+
+
 # ---------------------------------------------------------------------------
 # the pytest items call it, and the report records each process's peak
 
