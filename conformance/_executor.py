@@ -158,10 +158,9 @@ class _Server:
         for b in backends():
             for d in jax.devices(b):
                 self.devices[f"{d.platform}:{d.id}"] = d
-        from ._execute import set_baseline
-
-        # ready to run items: what it holds now is no cache's, and the memory budget counts from here
-        self.memory_baseline = set_baseline()
+        # ready to run items: what it holds now is no cache's, and the memory budget counts from here (the module
+        # bound before any plugin ran: a plugin may have put another in sys.modules)
+        self.memory_baseline = _execute.set_baseline()
 
     def hello(self) -> dict[str, Any]:
         reg = self.registry
