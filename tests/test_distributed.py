@@ -428,11 +428,13 @@ HANG_TIMEOUT = 30
 
 
 def test_multi_process_harness_fails_wrong_dead_and_hung_processes_and_goes_on(tmp_path: Path) -> None:
-    """A process-local answer fails on the value; a process that dies or hangs fails its item with the reason."""
+    """A process-local answer fails on the value; a process that dies or hangs fails its item with the reason.
+
+    One case of the pattern (its other case takes the same paths): a hang costs the whole deadline."""
     (tmp_path / "jaxpat_bad_distributed.py").write_text(BAD_PLUGIN)
     proc = subprocess.run(
         [PYTHON, "-m", "jaxpat", "check", "-n", "0", "--no-claims", "--no-cache", "--report", "r.json",
-         "--pattern", "distributed-global-array-sum", "--load", "jaxpat_bad_distributed",
+         "jaxpat::distributed-global-array-sum::two-processes-narrow", "--load", "jaxpat_bad_distributed",
          "--impl", "jaxpat_bad_distributed.*", "--timeout", str(HANG_TIMEOUT)],
         # only the wrong plugin's implementations are selected: the shipped ones need no executor
         cwd=tmp_path, env={**os.environ, "JAXPAT_BLOCK_PLUGINS": "example,reference"}, capture_output=True, text=True,
@@ -440,7 +442,9 @@ def test_multi_process_harness_fails_wrong_dead_and_hung_processes_and_goes_on(t
     assert proc.returncode == 1, _out(proc)
     report = load(tmp_path / "r.json")
     assert report["status"] == "complete"
+    assert {r["case"] for r in report["results"]} == {"two-processes-narrow"}
     by_impl = {r["implementation"].split(".")[-1]: r for r in report["results"]}
+    assert len(by_impl) == len(report["results"])
     assert {k: r["outcome"] for k, r in by_impl.items()} == {"local_only": "failed", "dies": "failed",
                                                            "hangs": "failed"}
     assert "process 0" in by_impl["local_only"]["message"]  # process 0 holds rows 0-3 only: a wrong value
