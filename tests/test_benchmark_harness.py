@@ -99,3 +99,24 @@ def test_tree_cpu_counts_a_child_that_burned_cpu() -> None:
     finally:
         child.communicate("")
     assert _timing.pids_cpu([child.pid]) == 0.0  # an ended process counts 0
+
+
+def _scale_run(cpu_ms: float, span: int, replicas: dict[str, float]) -> dict[str, object]:
+    return {"items": span + 10, "timed_items": span, "loop": 1.0, "per_item_ms": cpu_ms, "cpu_per_item_ms": cpu_ms,
+            "cpu_span_items": span, "cpu_by_replica_ms": replicas, "quiet_items": span, "wall": 2.0,
+            "outcomes": "x passed", "compiles": 5, "deciles_ms": [1.0] * 10, "peak_rss": {}}
+
+
+def test_figure_6b_pools_a_scales_alternating_runs_by_their_items() -> None:
+    """Each scale's per-item figure is its runs' CPU time over their items (not the mean of the runs' means), each
+    replica's figure is averaged over the runs, and each run's own figures stay under ``runs``."""
+    one = _scale_run(3.0, 100, {"0": 9.0, "1": 3.0})
+    two = _scale_run(5.0, 300, {"0": 8.0, "1": 5.0})
+    pooled = bench_run._pooled([one, two])
+    assert pooled["cpu_per_item_ms"] == pytest.approx((3.0 * 100 + 5.0 * 300) / 400)  # 4.5, not 4.0
+    assert pooled["cpu_span_items"] == 400
+    assert pooled["cpu_by_replica_ms"] == {"0": pytest.approx(8.5), "1": pytest.approx(4.0)}
+    assert [r["cpu_per_item_ms"] for r in pooled["runs"]] == [3.0, 5.0]
+    alone = bench_run._pooled([one])
+    assert alone["cpu_per_item_ms"] == 3.0
+    assert alone["runs"] == [one]
