@@ -191,6 +191,7 @@ def test_local_workers_fork_from_their_controllers_server(tmp_path: Path, monkey
     assert worker.usable()
     assert worker.shared
     assert not owner.shared
+    assert owner.wait_ready()  # the owner learns its server's pid from its own ready message, read by its own thread
     assert worker.pid == owner.pid == owner.proc.pid  # type: ignore[union-attr]
     ex, answer = _probe(worker)
     assert ex.forked
