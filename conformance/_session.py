@@ -542,8 +542,9 @@ class JaxpatSession:
 
         peaks = executor_peaks(self.config)
         server_peak = fork_server_peak()  # read before it ends
-        if server_peak is not None:
-            peaks = {**peaks, "fork-server": server_peak}  # named apart from any plugin: a plugin name has no "-"
+        # a plugin's name may hold "-": one named "fork-server" keeps its key, and the server's peak is left out
+        if server_peak is not None and "fork-server" not in peaks:
+            peaks = {**peaks, "fork-server": server_peak}
         close(self.config, probe=True)  # this process's executors
         if self.froze:
             gc.unfreeze()
