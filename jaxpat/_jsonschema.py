@@ -58,85 +58,122 @@ def _is(value: Any, typ: str) -> bool:
     return isinstance(value, _TYPES[typ])
 
 
-#: Per schema (by id), checked once: the schema itself (kept alive, so its id is not reused), the Python
-#: types its ``type`` accepts (exactly: ``bool`` is not an integer), and whether a whole float is an integer.
-#: A report of a million results meets each schema a million times.
-_INFO: dict[int, tuple[Mapping[str, Any], frozenset[type] | None, bool]] = {}
+#: A JSON path, built only when a problem is found: ``"$"`` (or the caller's ``at``), or (parent, member name)
+#: for an object's member, or (parent, index) for an array's item. A report of a million results is mostly
+#: valid, and formatting each member's path was a third of the checker's time.
+Path = str | tuple[Any, Any]
+
+
+def _path(at: Path) -> str:
+    parts: list[str] = []
+    while isinstance(at, tuple):
+        parent, key = at
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+        at = parent
+    return at + "".join(reversed(parts))
+
+
+class _Node:
+    """A schema checked once (its keywords known) and read as attributes: a report of a million results meets
+    each schema a million times. Kept per schema object in :data:`_NODES` (with the schema, so its id is not
+    reused)."""
+
+    __slots__ = ("accept", "alts", "const", "enum", "extra", "has_const", "items", "min_items", "minimum", "props",
+                 "ref", "required", "schema", "whole_floats")
+
+    def __init__(self, schema: Mapping[str, Any], at: str) -> None:
+        unknown = set(schema) - _KNOWN
+        if unknown:
+            raise SchemaError(f"schema at {at} uses keywords this checker does not implement: {sorted(unknown)}")
+        self.schema = schema
+        ref = schema.get("$ref")
+        if ref is not None and not ref.startswith("#/$defs/"):
+            raise SchemaError(f"unsupported $ref {ref!r}")
+        self.ref: str | None = None if ref is None else ref[len("#/$defs/"):]
+        self.accept: frozenset[type] | None = None
+        self.whole_floats = False
+        if "type" in schema:
+            types = _types(schema)
+            self.accept = frozenset(t for name in types for t in _EXACT[name])
+            self.whole_floats = "integer" in types and "number" not in types
+        self.has_const = "const" in schema
+        self.const = schema.get("const")
+        self.enum = schema.get("enum")
+        self.minimum = schema.get("minimum")
+        self.alts = [(key, schema[key]) for key in ("oneOf", "anyOf") if key in schema]
+        self.required = tuple(schema.get("required", ()))
+        self.props: Mapping[str, Any] = schema.get("properties", {})
+        self.extra = schema.get("additionalProperties", True)
+        self.min_items = schema.get("minItems")
+        self.items = schema.get("items")
+
+
+_NODES: dict[int, _Node] = {}
 _EXACT: dict[str, tuple[type, ...]] = {"object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
                                        "number": (int, float), "boolean": (bool,), "null": (type(None),)}
 
 
-def _info(schema: Mapping[str, Any], at: str) -> tuple[Mapping[str, Any], frozenset[type] | None, bool]:
-    info = _INFO.get(id(schema))
-    if info is not None and info[0] is schema:
-        return info
-    unknown = set(schema) - _KNOWN
-    if unknown:
-        raise SchemaError(f"schema at {at} uses keywords this checker does not implement: {sorted(unknown)}")
-    accept: frozenset[type] | None = None
-    whole_floats = False
-    if "type" in schema:
-        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        accept = frozenset(t for name in types for t in _EXACT[name])
-        whole_floats = "integer" in types and "number" not in types
-    info = _INFO[id(schema)] = (schema, accept, whole_floats)
-    return info
+def _node(schema: Mapping[str, Any], at: Path) -> _Node:
+    node = _NODES.get(id(schema))
+    if node is not None and node.schema is schema:
+        return node
+    node = _NODES[id(schema)] = _Node(schema, _path(at))
+    return node
 
 
-def _check(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], at: str, out: list[str], limit: int) -> None:
+def _check(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], at: Path, out: list[str],
+           limit: int) -> None:
     if len(out) >= limit:
         return
-    _, accept, whole_floats = _info(schema, at)
-    if "$ref" in schema:
-        ref = schema["$ref"]
-        if not ref.startswith("#/$defs/"):
-            raise SchemaError(f"unsupported $ref {ref!r}")
-        _check(value, root["$defs"][ref[len("#/$defs/"):]], root, at, out, limit)
+    node = _node(schema, at)
+    if node.ref is not None:
+        _check(value, root["$defs"][node.ref], root, at, out, limit)
+    accept = node.accept
     if accept is not None:
         t = type(value)
-        exact = t in accept or (whole_floats and t is float and value.is_integer())
+        exact = t in accept or (node.whole_floats and t is float and value.is_integer())
         # a subclass (rare) gets the general rule
         if not exact and not any(_is(value, x) for x in _types(schema)):
-            out.append(f"{at}: must be {' or '.join(_types(schema))}, not {_name(value)}")
+            out.append(f"{_path(at)}: must be {' or '.join(_types(schema))}, not {_name(value)}")
             return
-    if "const" in schema and value != schema["const"]:
-        out.append(f"{at}: must be {schema['const']!r}, not {value!r}")
-    if "enum" in schema and value not in schema["enum"]:
-        out.append(f"{at}: {value!r} is not one of {schema['enum']}")
-    if "minimum" in schema and _is(value, "number") and value < schema["minimum"]:
-        out.append(f"{at}: {value!r} is below the minimum {schema['minimum']}")
-    for key in ("oneOf", "anyOf"):
-        if key in schema:
-            matches = sum(not _problems_under(value, sub, root, at) for sub in schema[key])
-            if matches == 0 or (key == "oneOf" and matches > 1):
-                out.append(f"{at}: matches {matches} of the allowed forms ({key})")
+    if node.has_const and value != node.const:
+        out.append(f"{_path(at)}: must be {node.const!r}, not {value!r}")
+    if node.enum is not None and value not in node.enum:
+        out.append(f"{_path(at)}: {value!r} is not one of {node.enum}")
+    if node.minimum is not None and _is(value, "number") and value < node.minimum:
+        out.append(f"{_path(at)}: {value!r} is below the minimum {node.minimum}")
+    for key, subs in node.alts:
+        matches = sum(not _problems_under(value, sub, root, at) for sub in subs)
+        if matches == 0 or (key == "oneOf" and matches > 1):
+            out.append(f"{_path(at)}: matches {matches} of the allowed forms ({key})")
     if isinstance(value, dict):
-        _check_object(value, schema, root, at, out, limit)
+        _check_object(value, node, root, at, out, limit)
     elif isinstance(value, list):
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            out.append(f"{at}: needs at least {schema['minItems']} items")
-        if "items" in schema:
+        if node.min_items is not None and len(value) < node.min_items:
+            out.append(f"{_path(at)}: needs at least {node.min_items} items")
+        items = node.items
+        if items is not None:
             for i, item in enumerate(value):
-                _check(item, schema["items"], root, f"{at}[{i}]", out, limit)
+                _check(item, items, root, (at, i), out, limit)
                 if len(out) >= limit:
                     return
 
 
-def _check_object(
-    value: dict[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any], at: str, out: list[str], limit: int
-) -> None:
-    for key in schema.get("required", ()):
+def _check_object(value: dict[str, Any], node: _Node, root: Mapping[str, Any], at: Path, out: list[str],
+                  limit: int) -> None:
+    for key in node.required:
         if key not in value:
-            out.append(f"{at}: the member {key!r} is missing")
-    props = schema.get("properties", {})
-    extra = schema.get("additionalProperties", True)
+            out.append(f"{_path(at)}: the member {key!r} is missing")
+    props = node.props
+    extra = node.extra
     for key, item in value.items():
-        if key in props:
-            _check(item, props[key], root, f"{at}.{key}", out, limit)
+        sub = props.get(key)
+        if sub is not None:
+            _check(item, sub, root, (at, key), out, limit)
         elif extra is False:
-            out.append(f"{at}: unexpected member {key!r}")
+            out.append(f"{_path(at)}: unexpected member {key!r}")
         elif isinstance(extra, Mapping):
-            _check(item, extra, root, f"{at}.{key}", out, limit)
+            _check(item, extra, root, (at, key), out, limit)
         if len(out) >= limit:
             return
 
@@ -145,7 +182,7 @@ def _types(schema: Mapping[str, Any]) -> list[str]:
     return schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
 
 
-def _problems_under(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], at: str) -> list[str]:
+def _problems_under(value: Any, schema: Mapping[str, Any], root: Mapping[str, Any], at: Path) -> list[str]:
     found: list[str] = []
     _check(value, schema, root, at, found, 1)
     return found
