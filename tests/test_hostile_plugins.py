@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from jaxpat.report import nodeid_record
+
 sys.path.insert(0, str(Path(__file__).parent))
 import _hostile
 
@@ -31,7 +33,7 @@ IMPORT_BUDGET = "3"  # seconds; slow_import sleeps 30
 # --timeout of the conformance runs: hanger never returns, so its two timeouts (then quarantine) are most of the
 # hostile run's time. It bounds one request, not the executor's start: at load average 12 on 2 cores the slowest
 # other request of these runs took 2.3 s (the first of each executor, JAX's import included, at most 6.6 s)
-TIMEOUT = "15"
+TIMEOUT = "10"
 
 
 @pytest.fixture(scope="session")
@@ -199,6 +201,15 @@ def _start_check(env: dict[str, str], cwd: Path, patterns: tuple[str, ...] = PAT
     return _start(args, env, cwd)
 
 
+def _collected(started: tuple[subprocess.Popen[str], Path]) -> dict[str, Any]:
+    """A ``-- --collect-only -q`` run: its node ids, each given the outcome it has without hostile plugins
+    (``passed``: see :func:`all_runs`), the shape of :func:`_checked`'s ``by_id``."""
+    proc = _finish(started)
+    ids = [line for line in proc.stdout.splitlines() if line.startswith("jaxpat::")]
+    by_id = {k: {**nodeid_record(k), "outcome": "passed"} for k in ids}
+    return {"proc": proc, "by_id": by_id}
+
+
 def _checked(started: tuple[subprocess.Popen[str], Path]) -> dict[str, Any]:
     proc = _finish(started)
     report = json.loads((started[1] / "r.json").read_text())
@@ -210,8 +221,9 @@ def all_runs(sites: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -
     """Every `jaxpat check` of this module, started side by side where nothing orders them (the hostile run spends
     most of its time waiting for its hanger's timeouts and its slow import's budget):
 
-    * ``clean``: the good third-party plugin only, the baseline (``-n 0``: its items' outcomes do not depend on
-      the workers, and without workers the executors that list the plugins run the items too);
+    * ``clean``: the baseline, the items the same selection collects with the good third-party plugin only
+      (``--collect-only``: nothing runs). Every one of them passes without hostile plugins (the reference's and
+      the good plugin's items pass in every other run of the suite), so each is expected to pass beside them;
     * ``hostile``: with every hostile plugin installed, under xdist (``-n 2``: hostile plugins must not crash or
       stop a worker either);
     * ``cheat``: with the cheaters installed (``-n 0``: the judge is the pytest process itself, the one whose
@@ -227,14 +239,15 @@ def all_runs(sites: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -
     hostile = _start_check(_env(sites["good"], sites["hostile"]), tmp_path_factory.mktemp("hostile"))
     cheat = _start_check(_env(sites["good"], cheaters, JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("cheat"),
                          workers="0")
-    clean = _start_check(_env(sites["good"]), tmp_path_factory.mktemp("clean"), workers="0")
+    clean = _start(["check", "-n", "0", "--no-claims", *(a for p in PATTERNS for a in ("--pattern", p)), "--",
+                    "--collect-only", "-q"], _env(sites["good"]), tmp_path_factory.mktemp("clean"))
     out = {"cheat": _checked(cheat)}
     # the next run needs only the case whose cache entry poison_cache rewrites (scan-cumsum's seed-arange-five):
     # its reference items fail if the judge reads the rewritten entry
     after = _start_check(_env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("after"),
                          patterns=(), workers="0", ids=(AFTER,))
     validate = _start(["validate"], _env(sites["good"], JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("v"))
-    out.update(clean=_checked(clean), after=_checked(after), validate=_finish(validate), hostile=_checked(hostile))
+    out.update(clean=_collected(clean), after=_checked(after), validate=_finish(validate), hostile=_checked(hostile))
     return out
 
 
@@ -255,7 +268,6 @@ def _plugin(result: dict[str, Any]) -> str | None:
 def test_every_other_plugins_items_are_reported_as_without_the_hostile_ones(runs: dict[str, Any]) -> None:
     clean, hostile = runs["clean"], runs["hostile"]
     assert clean["proc"].returncode == 0, clean["proc"].stdout[-3000:]
-    assert clean["report"]["status"] == "complete"
     others = {k: r["outcome"] for k, r in clean["by_id"].items()}
     assert len(others) > 20
     assert {_plugin(r) for r in clean["by_id"].values()} >= {"reference", "goodtp"}
