@@ -226,8 +226,7 @@ def test_check_command_runs_and_reports(tmp_path: Path) -> None:
     pytest.importorskip("jax")
     env = {**os.environ, "JAXPAT_BLOCK_PLUGINS": "example"}
     proc = subprocess.run(
-        [sys.executable, "-m", "jaxpat", "check", "-n", "2", "--pattern", "loop-while-*", "--no-cache",
-         "--report", "r.json"],
+        [sys.executable, "-m", "jaxpat", "check", "-n", "2", "--pattern", "loop-while-*", "--report", "r.json"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
