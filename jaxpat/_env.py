@@ -291,7 +291,8 @@ FRESH = Variable(
 NO_FORK_SERVER = Variable(
     "JAXPAT_NO_FORK_SERVER", _YES_NO, "no",
     "yes: start every executor as a fresh interpreter, not as a fork of its judge's fork server (which imports "
-    "JAX once; docs/security.md)", _flag)
+    "JAX once; docs/security.md), and every plugin's process of `jaxpat list`, `show`, `validate` and `plugins` "
+    "as one, not as a fork of the command's zygote", _flag)
 MEMORY_BUDGET = Variable(
     "JAXPAT_MEMORY_BUDGET", f"a whole number of MiB from 0 to {MAX_MEMORY_MIB}", "512",
     "resident memory an executor may hold above what it held once ready to run items; past it, it drops JAX's "

@@ -57,6 +57,24 @@ def catalog_sources(
     errors: list[PluginLoadError] = list(session.errors)
     out: list[tuple[str, str, Path]] = []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    # the plugins' processes fork from one zygote that imported jaxpat (and JAX, where the command imports it
+    # before a plugin) once; where it cannot, each is a fresh interpreter (patterns/_zygote.py)
+    zygote = None
+    if any(cand.name != REFERENCE for cand in cands):
+        from ._zygote import start
+
+        zygote = start(env, with_jax=registry is not None)
+    try:
+        return _ask(cands, block, autoload, registry, env, zygote, out, errors)
+    finally:
+        if zygote is not None:
+            zygote.close()
+
+
+def _ask(cands: list[Any], block: Iterable[str], autoload: bool | None, registry: dict[str, dict[str, Any]] | None,
+         env: dict[str, str], zygote: Any, out: list[tuple[str, str, Path]], errors: list[PluginLoadError],
+         ) -> tuple[list[tuple[str, str, Path]], list[PluginLoadError]]:
+    """:func:`catalog_sources`'s work: each plugin asked in its process (a fork of ``zygote`` where it can)."""
     procs = []
     for cand in cands:
         if cand.name == REFERENCE:
@@ -73,8 +91,10 @@ def catalog_sources(
             argv.append("--no-autoload")
         if registry is not None:
             argv.append("--registry")
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                start_new_session=True)
+        proc: Any = zygote.spawn(argv[3:]) if zygote is not None else None
+        if proc is None:
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                    start_new_session=True)
         procs.append((cand, proc, time.monotonic()))
     budget = import_budget()
     limit = None if budget is None else 2 * budget + SLACK
@@ -304,4 +324,8 @@ def registry_isolated() -> RegistryView:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--zygote"]:  # the plugin processes' zygote (patterns/_zygote.py); no plugin is named so
+        from ._zygote import serve
+
+        os._exit(serve(int(sys.argv[2]), "--jax" in sys.argv[3:], main))
     sys.exit(main())
