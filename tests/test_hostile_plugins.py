@@ -193,12 +193,18 @@ def test_list_validate_and_load_catalog_survive_and_name_the_culprits(
 # the conformance run
 # ---------------------------------------------------------------------------
 
+#: Every run's selection beyond its patterns: of the reference's implementations, one per pattern (lax_scan,
+#: prngkey; 18 items instead of 72): other plugins' verdicts are the target of a hostile plugin, and more of the
+#: same implementation's items take no other path (they were a third of these runs' CPU time, compiling).
+SELECT = ("-k", "not reference or lax_scan or prngkey")
+
+
 def _start_check(env: dict[str, str], cwd: Path, patterns: tuple[str, ...] = PATTERNS, workers: str = "2",
                  ids: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], Path]:
     args = ["check", "-n", workers, "--no-claims", "--no-cache", "--timeout", TIMEOUT, "--report", "r.json", *ids]
     for p in patterns:
         args += ["--pattern", p]
-    return _start(args, env, cwd)
+    return _start([*args, "--", *SELECT], env, cwd)
 
 
 def _collected(started: tuple[subprocess.Popen[str], Path]) -> dict[str, Any]:
@@ -240,7 +246,7 @@ def all_runs(sites: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -
     cheat = _start_check(_env(sites["good"], cheaters, JAXPAT_CACHE_DIR=str(cache)), tmp_path_factory.mktemp("cheat"),
                          workers="0")
     clean = _start(["check", "-n", "0", "--no-claims", *(a for p in PATTERNS for a in ("--pattern", p)), "--",
-                    "--collect-only", "-q"], _env(sites["good"]), tmp_path_factory.mktemp("clean"))
+                    "--collect-only", "-q", *SELECT], _env(sites["good"]), tmp_path_factory.mktemp("clean"))
     out = {"cheat": _checked(cheat)}
     # the next run needs only the case whose cache entry poison_cache rewrites (scan-cumsum's seed-arange-five):
     # its reference items fail if the judge reads the rewritten entry

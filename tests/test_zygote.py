@@ -52,7 +52,7 @@ def _dist(site: Path, module: str, source: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def zsite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """zprobe (reports where it runs, and is right) and zexit (ends its process with status 7 at import)."""
     site = tmp_path_factory.mktemp("zygote-site")
     _dist(site, "zprobe", PROBE)
@@ -79,13 +79,13 @@ def _run(site: Path, tmp: Path, args: list[str], *, fork: bool) -> tuple[subproc
 
 
 @pytest.mark.parametrize(("args", "jax_first"), [(["plugins", "--format", "json"], True), (["list"], False)])
-def test_forked_plugin_processes_answer_as_fresh_interpreters(site: Path, tmp_path: Path, args: list[str],
+def test_forked_plugin_processes_answer_as_fresh_interpreters(zsite: Path, tmp_path: Path, args: list[str],
                                                               jax_first: bool) -> None:
     """The same output and errors either way; the fork's parent is the zygote, the fresh one's the command; each
     has a session of its own; JAX is imported before the plugin where the command asks for it (`plugins`) and
     not otherwise, in both."""
-    forked, fprobes = _run(site, tmp_path, args, fork=True)
-    fresh, probes = _run(site, tmp_path, args, fork=False)
+    forked, fprobes = _run(zsite, tmp_path, args, fork=True)
+    fresh, probes = _run(zsite, tmp_path, args, fork=False)
     assert (forked.returncode, forked.stdout, forked.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
     if args[0] == "plugins":
         assert forked.returncode == 1  # zexit was left out
