@@ -211,7 +211,7 @@ def _child(fds: list[int], args: list[str], close: Sequence[int], main: Callable
             sys.stdout.flush()
             sys.stderr.flush()
     except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1  # as the interpreter's exit
     except BaseException:
         with contextlib.suppress(Exception):
             import traceback
