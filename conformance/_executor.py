@@ -145,11 +145,12 @@ class _Server:
                 self.load_errors.append({"plugin": name, "distribution": None, "message":
                                          f"plugin module {name!r} (--jaxpat-load) failed to import:\n"
                                          f"{traceback.format_exc()}"})
-        from ._setup import catalog_with_files
+        from ._setup import PARSED, catalog_with_files
 
-        # the shipped catalog and the --jaxpat-catalog files, parsed here: the parse cache is writable by any
-        # plugin, and this copy builds the inputs (the judge reports invalid files)
-        base, _ = catalog_with_files(ns.catalog, trust_cache=False)
+        # the shipped catalog and the --jaxpat-catalog files, parsed here (or, in a fork of the fork server, the
+        # shipped one as the server parsed it before the fork): the parse cache is writable by any plugin, and
+        # this copy builds the inputs (the judge reports invalid files)
+        base, _ = catalog_with_files(ns.catalog, trust_cache=False, parsed=PARSED)
         self.registry = load_registry(extra_plugins=extra, only=ns.plugin, catalog=base)
         self.devices: dict[str, Any] = {}
         import jax

@@ -13,7 +13,9 @@ process group), standard streams (pipes the judge made, passed over a Unix
 socket: nothing is pickled) and the judge's environment and working folder.
 
 No plugin code ever runs in the fork server: it imports only JAX and jaxpat's
-own modules, and a plugin is loaded only after the fork, by the executor. A
+own modules, and a plugin is loaded only after the fork, by the executor.
+Before its first executor's fork it also parses the shipped catalog, as each
+executor would (:func:`preload`): the forks find the parse in memory. A
 judge uses a fork server only where a fork starts the same executor a fresh
 interpreter would: while its environment (but for :data:`ENV_FREE`) and working
 folder are those the server started with. Otherwise, whenever the server
@@ -349,6 +351,21 @@ def _child(fds: list[int], msg: dict[str, Any], sockets: Sequence[socket.socket]
     os._exit(code)
 
 
+def preload() -> None:
+    """Parse the shipped catalog into :data:`._setup.PARSED`, as every executor would, once, in this plugin-free
+    process: its forks find it there (each skips a parse of about 0.5 s of CPU). Called before the first
+    executor's fork (not the probe's: the judge waits for the probe); whatever goes wrong leaves the forks to
+    parse it themselves, and report it."""
+    import gc
+
+    with contextlib.suppress(Exception):
+        from ._setup import PARSED, catalog_with_files
+
+        catalog_with_files([], trust_cache=False, parsed=PARSED)
+    gc.collect()
+    gc.freeze()  # shared with every fork until written
+
+
 def serve(fd: int, listen_fd: int | None = None) -> int:
     """Import what every executor imports, then fork one per request until the judge that started this process
     closes its socket. With ``listen_fd`` (a listening socket the judge made), other judges of the run (its local
@@ -436,12 +453,18 @@ def serve(fd: int, listen_fd: int | None = None) -> int:
             if client is not None and client in clients:
                 send(client, {"exit": pid, "serial": serial, "code": os.waitstatus_to_exitcode(status)})
 
+    preloaded = False
+
     def fork(client: socket.socket, msg: Any, fds: list[int]) -> None:
+        nonlocal preloaded
         if not isinstance(msg, dict) or len(fds) != 3:
             for f in fds:
                 os.close(f)
             send(client, {"spawned": None})
             return
+        if not preloaded and "--probe" not in (msg.get("args") or ()):
+            preloaded = True
+            preload()
         own = [wake_r, wake_w, getattr(sel, "fileno", lambda: -1)()]
         started_r, started_w = os.pipe()
         pid = os.fork()

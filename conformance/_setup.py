@@ -44,6 +44,12 @@ class ExtraCatalog:
         return list(self.files)
 
 
+#: This process's in-memory catalog parses (``catalog.load``'s ``parsed``), the executor's: empty in a fresh
+#: interpreter; in a fork of the fork server, the shipped catalog that the server parsed before its first
+#: executor's fork (plugin-free, from the same bytes: a changed byte is a miss, parsed again).
+PARSED: dict[Any, Any] = {}
+
+
 def catalog_with_files(paths: list[str], *, trust_cache: bool = True,
                        parsed: dict[Any, Any] | None = None) -> tuple[Any, list[tuple[str, str]]]:
     """The shipped catalog plus the ``--jaxpat-catalog`` files that are valid, and ``(label, message)`` for

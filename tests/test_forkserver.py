@@ -34,6 +34,8 @@ what = os.environ.get("FORKTEST_DO", "")
 if what == "exit3":
     os._exit(3)
 print("forktest sees", os.environ.get("PYTEST_CURRENT_TEST"), os.getcwd(), file=sys.stderr, flush=True)
+_setup = sys.modules.get("jaxpat.conformance._setup")
+print("forktest parsed", len(_setup.PARSED) if _setup else 0, file=sys.stderr, flush=True)
 """
 
 
@@ -114,6 +116,68 @@ def test_a_forked_executor_gets_the_judges_environment_and_folder(server: ForkSe
     assert f"forktest sees the judge's value {tmp_path}" in output
     pool.close()
     assert ex.proc.returncode == 0
+
+
+def _forktest_output(ex: Executor, marker: str) -> str:
+    """The executor's output once ``marker`` is in it (the import printed it before the hello was sent)."""
+    hello = ex.read(300.0)
+    while "phase" in hello:
+        hello = ex.read(300.0)
+    output = ""
+    for _ in range(300):
+        output += ex.take_output()
+        if marker in output:
+            break
+        time.sleep(0.1)
+    return output
+
+
+def test_forks_find_the_shipped_catalog_parsed_by_the_server(server: ForkServer,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server parses the shipped catalog once, before its first executor's fork: a forked executor finds it
+    in jaxpat.conformance._setup.PARSED when its plugin is imported, a fresh interpreter finds nothing there."""
+    import re
+
+    found = {}
+    for forked in (True, False):
+        if forked:
+            monkeypatch.setattr(_forkserver, "_SHARED", server)
+        else:
+            monkeypatch.setattr(_forkserver, "_SHARED", None)
+            monkeypatch.setenv("JAXPAT_NO_FORK_SERVER", "1")
+        pool = Pool(base_args=["--load", "forktest"])
+        pool.spawn(["forktest"])
+        ex = pool.executors["forktest"]
+        assert ex.forked is forked
+        output = _forktest_output(ex, "forktest parsed")
+        pool.close()
+        match = re.search(r"forktest parsed (\d+)", output)
+        assert match, output
+        found[forked] = int(match.group(1))
+    assert found[False] == 0
+    assert found[True] > 0
+
+
+def test_a_preloaded_parse_is_what_a_fresh_parse_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the server keeps is the shipped catalog as a parse of its bytes gives it; with it, loading again
+    parses nothing (the parser replaced by one that raises), without it the parser is needed."""
+    from jaxpat.catalog import _loader
+    from jaxpat.conformance import _setup
+
+    monkeypatch.setattr(_setup, "PARSED", {})
+    monkeypatch.setattr("gc.freeze", lambda: None)  # the server's, not this process's
+    fresh, _ = _setup.catalog_with_files([], trust_cache=False)
+    _forkserver.preload()
+    assert _setup.PARSED
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(_loader, "parse", no_parse)
+    kept, _ = _setup.catalog_with_files([], trust_cache=False, parsed=_setup.PARSED)
+    assert (kept.digest, kept.ids()) == (fresh.digest, fresh.ids())
+    with pytest.raises(AssertionError, match="parsed again"):
+        _setup.catalog_with_files([], trust_cache=False, parsed={})
 
 
 def test_exit_statuses_of_forks_reach_the_judge(server: ForkServer, monkeypatch: pytest.MonkeyPatch) -> None:
