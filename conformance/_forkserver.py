@@ -38,13 +38,23 @@ import contextlib
 import itertools
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import Any
+
+from jaxpat._forking import (
+    Forked,
+    Owner,
+    become_child,
+    fork_in_session,
+    quiet_server,
+    reap,
+    report_crash,
+    selector_fd,
+)
 
 __all__ = ["ForkServer", "ForkedProcess", "close_shared", "offer", "shared"]
 
@@ -60,30 +70,12 @@ def _comparable(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith(ENV_FREE)}
 
 
-class ForkedProcess:
-    """The judge's handle on an executor forked by the server: the part of :class:`subprocess.Popen` that
-    :class:`._pool.Executor` uses (``pid``, ``args``, the three pipes, ``poll``, ``wait``, ``returncode``)."""
-
-    def __init__(self, server: ForkServer, pid: int, serial: int, args: list[str], stdin: IO[bytes],
-                 stdout: IO[bytes], stderr: IO[bytes]) -> None:
-        self.server, self.pid, self.serial, self.args = server, pid, serial, args
-        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            self.returncode = self.server._status(self.pid, self.serial, 0.0)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        if self.returncode is None:
-            self.returncode = self.server._status(self.pid, self.serial, timeout)
-        if self.returncode is None:
-            raise subprocess.TimeoutExpired(self.args, timeout or 0.0)
-        return self.returncode
+#: The judge's handle on an executor forked by the server: the part of :class:`subprocess.Popen` that
+#: :class:`._pool.Executor` uses (``pid``, ``args``, the three pipes, ``poll``, ``wait``, ``returncode``).
+ForkedProcess = Forked
 
 
-class ForkServer:
+class ForkServer(Owner):
     """One plugin-free process that has imported JAX, forking executors on request (see the module)."""
 
     def __init__(self, *, listen: bool = False, connect: str | None = None) -> None:
@@ -212,24 +204,6 @@ class ForkServer:
         return ForkedProcess(self, answer["pid"], answer["serial"], ["<fork>", *args], os.fdopen(ours[0], "wb"),
                              os.fdopen(ours[1], "rb"), os.fdopen(ours[2], "rb"))
 
-    def _status(self, pid: int, serial: int, timeout: float | None) -> int | None:
-        """The exit status of fork ``serial`` (process ``pid``) as the server reaped it (waiting up to
-        ``timeout`` seconds; None: no limit), or None while it runs. Once the server has gone, a process that
-        no longer exists ended unseen: -9."""
-        with self._cond:
-            self._cond.wait_for(lambda: serial in self._exits or self._gone, timeout)
-            if serial in self._exits:
-                return self._exits[serial]
-            if not self._gone:
-                return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return -signal.SIGKILL
-        except PermissionError:
-            pass
-        return None
-
     def close(self) -> None:
         """End the server if this process started it, else leave it (its executors are the pool's to end: each
         has a session of its own)."""
@@ -319,17 +293,7 @@ def _child(fds: list[int], msg: dict[str, Any], sockets: Sequence[socket.socket]
     the environment becomes the judge's, with what the server's imports set where the judge has no value."""
     code = 1
     try:
-        signal.set_wakeup_fd(-1)
-        for sock in sockets:
-            sock.close()
-        for fd in own:
-            if fd >= 0:
-                os.close(fd)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-            os.close(fd)
+        become_child(sockets, own, fds)
         os.environ.clear()
         os.environ.update(msg["env"])
         for key, value in set_by_imports.items():
@@ -344,10 +308,7 @@ def _child(fds: list[int], msg: dict[str, Any], sockets: Sequence[socket.socket]
             sys.stdout.flush()
             sys.stderr.flush()
     except BaseException:
-        with contextlib.suppress(Exception):
-            import traceback
-
-            os.write(2, traceback.format_exc().encode("utf-8", "replace"))
+        report_crash()
     os._exit(code)
 
 
@@ -400,21 +361,7 @@ def serve(fd: int, listen_fd: int | None = None) -> int:
         with contextlib.suppress(OSError):
             ctl.send(json.dumps({"ready": False, "error": repr(exc)[:2000]}).encode())
         return 1
-    import gc
-    import warnings
-
-    # Python 3.12 warns on fork() in a process with threads; NumPy's BLAS pool has its own fork handlers
-    warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
-    gc.collect()
-    gc.freeze()  # shared with every fork until written
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the judge ends this process (it closes the socket)
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    os.set_blocking(wake_r, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    sel = selectors.DefaultSelector()
-    sel.register(wake_r, selectors.EVENT_READ)
+    sel, wake_r, wake_w = quiet_server()  # the judge ends this process by closing its socket
     if listener is not None:
         sel.register(listener, selectors.EVENT_READ)
     ready = json.dumps({"ready": True, "pid": os.getpid(), "env": start_env, "cwd": os.getcwd()}).encode()
@@ -441,17 +388,10 @@ def serve(fd: int, listen_fd: int | None = None) -> int:
         sel.register(client, selectors.EVENT_READ)
         send(client, json.loads(ready))
 
-    def reap() -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            client, serial = owners.pop(pid, (None, -1))
-            if client is not None and client in clients:
-                send(client, {"exit": pid, "serial": serial, "code": os.waitstatus_to_exitcode(status)})
+    def ended(pid: int, code: int) -> None:
+        client, serial = owners.pop(pid, (None, -1))
+        if client is not None and client in clients:
+            send(client, {"exit": pid, "serial": serial, "code": code})
 
     preloaded = False
 
@@ -465,17 +405,9 @@ def serve(fd: int, listen_fd: int | None = None) -> int:
         if not preloaded and "--probe" not in (msg.get("args") or ()):
             preloaded = True
             preload()
-        own = [wake_r, wake_w, getattr(sel, "fileno", lambda: -1)()]
-        started_r, started_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.setsid()  # before the judge hears of it: its first kill may come at once, to the process group
-            os.close(started_w)
-            os.close(started_r)
-            _child(fds, msg, [*clients, *([listener] if listener is not None else [])], own, set_by_imports)
-        os.close(started_w)
-        os.read(started_r, 1)  # end of file once the fork has its session (or has ended)
-        os.close(started_r)
+        own = [wake_r, wake_w, selector_fd(sel)]
+        sockets = [*clients, *([listener] if listener is not None else [])]
+        pid = fork_in_session(lambda: _child(fds, msg, sockets, own, set_by_imports))
         for f in fds:
             os.close(f)
         serial = next(counter)
@@ -487,9 +419,7 @@ def serve(fd: int, listen_fd: int | None = None) -> int:
         while ctl in clients:
             for key, _ in sel.select():
                 if key.fileobj == wake_r:
-                    with contextlib.suppress(BlockingIOError):
-                        os.read(wake_r, 4096)
-                    reap()
+                    reap(wake_r, ended)
                 elif key.fileobj is listener:
                     with contextlib.suppress(OSError):
                         add(listener.accept()[0])
@@ -510,7 +440,7 @@ def serve(fd: int, listen_fd: int | None = None) -> int:
                     except ValueError:
                         msg = None
                     fork(client, msg, fds)
-            reap()
+            reap(wake_r, ended)
     finally:
         for client in list(clients):
             drop(client)

@@ -24,13 +24,23 @@ import contextlib
 import itertools
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import Any
+
+from jaxpat._forking import (
+    Forked,
+    Owner,
+    become_child,
+    fork_in_session,
+    quiet_server,
+    reap,
+    report_crash,
+    selector_fd,
+)
 
 __all__ = ["ForkedPlugin", "Zygote", "start"]
 
@@ -38,31 +48,13 @@ __all__ = ["ForkedPlugin", "Zygote", "start"]
 MAX_MESSAGE = 1 << 16
 
 
-class ForkedPlugin:
-    """The command's handle on a plugin's process forked by the zygote: the part of :class:`subprocess.Popen`
-    that :func:`._sandbox.catalog_sources` uses (``pid``, ``args``, ``stdout``, ``stderr``, ``poll``, ``wait``,
-    ``returncode``)."""
-
-    def __init__(self, zygote: Zygote, pid: int, serial: int, args: list[str], stdout: IO[bytes],
-                 stderr: IO[bytes]) -> None:
-        self.zygote, self.pid, self.serial, self.args = zygote, pid, serial, args
-        self.stdout, self.stderr = stdout, stderr
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            self.returncode = self.zygote._status(self.pid, self.serial, 0.0)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        if self.returncode is None:
-            self.returncode = self.zygote._status(self.pid, self.serial, timeout)
-        if self.returncode is None:
-            raise subprocess.TimeoutExpired(self.args, timeout or 0.0)
-        return self.returncode
+#: The command's handle on a plugin's process forked by the zygote: the part of :class:`subprocess.Popen` that
+#: :func:`._sandbox.catalog_sources` uses (``pid``, ``args``, ``stdout``, ``stderr``, ``poll``, ``wait``,
+#: ``returncode``).
+ForkedPlugin = Forked
 
 
-class Zygote:
+class Zygote(Owner):
     """A plugin-free process that forks the plugin processes of one command (see the module's docstring)."""
 
     def __init__(self, env: dict[str, str], *, with_jax: bool) -> None:
@@ -136,26 +128,8 @@ class Zygote:
                 os.close(out_r)
                 os.close(err_r)
                 return None
-        return ForkedPlugin(self, answer["pid"], answer["serial"], ["<fork>", *args], os.fdopen(out_r, "rb"),
+        return ForkedPlugin(self, answer["pid"], answer["serial"], ["<fork>", *args], None, os.fdopen(out_r, "rb"),
                             os.fdopen(err_r, "rb"))
-
-    def _status(self, pid: int, serial: int, timeout: float | None) -> int | None:
-        """The exit status of fork ``serial`` (process ``pid``) as the zygote reaped it (waiting up to ``timeout``
-        seconds; None: no limit), or None while it runs. Once the zygote has gone, a process that no longer
-        exists ended unseen: -9."""
-        with self._cond:
-            self._cond.wait_for(lambda: serial in self._exits or self._gone, timeout)
-            if serial in self._exits:
-                return self._exits[serial]
-            if not self._gone:
-                return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return -signal.SIGKILL
-        except PermissionError:
-            pass
-        return None
 
     def close(self) -> None:
         """End the zygote (the plugin processes it forked are the caller's to end: each has a session of its own)."""
@@ -196,15 +170,7 @@ def _child(fds: list[int], args: list[str], close: Sequence[int], main: Callable
     """In the fork: become the plugin's process, ``main(args)`` (never returns)."""
     code = 1
     try:
-        signal.set_wakeup_fd(-1)
-        for fd in close:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for target, fd in zip((1, 2), fds, strict=True):
-            os.dup2(fd, target)
-            os.close(fd)
+        become_child((), close, fds)
         sys.argv = [sys.argv[0], *args]  # the zygote's argv[0]: patterns/_sandbox.py, as a fresh process's
         code = main(args)
         with contextlib.suppress(Exception):
@@ -213,10 +179,7 @@ def _child(fds: list[int], args: list[str], close: Sequence[int], main: Callable
     except SystemExit as exc:
         code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1  # as the interpreter's exit
     except BaseException:
-        with contextlib.suppress(Exception):
-            import traceback
-
-            os.write(2, traceback.format_exc().encode("utf-8", "replace"))
+        report_crash()
     os._exit(code)
 
 
@@ -237,21 +200,7 @@ def serve(fd: int, with_jax: bool, main: Callable[[list[str]], int]) -> int:
         with contextlib.suppress(OSError):
             ctl.send(json.dumps({"ready": False, "error": repr(exc)[:2000]}).encode())
         return 1
-    import gc
-    import warnings
-
-    # Python 3.12 warns on fork() in a process with threads; NumPy's BLAS pool has its own fork handlers
-    warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
-    gc.collect()
-    gc.freeze()  # shared with every fork until written
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command ends this process (it closes the socket)
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    os.set_blocking(wake_r, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    sel = selectors.DefaultSelector()
-    sel.register(wake_r, selectors.EVENT_READ)
+    sel, wake_r, wake_w = quiet_server()  # the command ends this process by closing its socket
     sel.register(ctl, selectors.EVENT_READ)
     counter = itertools.count(1)
     serials: dict[int, int] = {}  # pid -> the fork's serial number
@@ -263,16 +212,8 @@ def serve(fd: int, with_jax: bool, main: Callable[[list[str]], int]) -> int:
             return False
         return True
 
-    def reap() -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            serial = serials.pop(pid, -1)
-            send({"exit": pid, "serial": serial, "code": os.waitstatus_to_exitcode(status)})
+    def ended(pid: int, code: int) -> None:
+        send({"exit": pid, "serial": serials.pop(pid, -1), "code": code})
 
     def fork(msg: Any, fds: list[int]) -> None:
         args = msg.get("args") if isinstance(msg, dict) else None
@@ -281,16 +222,7 @@ def serve(fd: int, with_jax: bool, main: Callable[[list[str]], int]) -> int:
                 os.close(f)
             send({"spawned": None})
             return
-        started_r, started_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.setsid()  # before the command hears of it: its first kill may come at once, to the process group
-            os.close(started_w)
-            os.close(started_r)
-            _child(fds, args, [fd, wake_r, wake_w, getattr(sel, "fileno", lambda: -1)()], main)
-        os.close(started_w)
-        os.read(started_r, 1)  # end of file once the fork has its session (or has ended)
-        os.close(started_r)
+        pid = fork_in_session(lambda: _child(fds, args, [fd, wake_r, wake_w, selector_fd(sel)], main))
         for f in fds:
             os.close(f)
         serial = next(counter)
@@ -302,9 +234,7 @@ def serve(fd: int, with_jax: bool, main: Callable[[list[str]], int]) -> int:
     while True:
         for key, _ in sel.select():
             if key.fileobj == wake_r:
-                with contextlib.suppress(BlockingIOError):
-                    os.read(wake_r, 4096)
-                reap()
+                reap(wake_r, ended)
             else:
                 try:
                     data, fds, _flags, _addr = socket.recv_fds(ctl, MAX_MESSAGE, 2)
@@ -319,5 +249,5 @@ def serve(fd: int, with_jax: bool, main: Callable[[list[str]], int]) -> int:
                 except ValueError:
                     msg = None
                 fork(msg, fds)
-        reap()
+        reap(wake_r, ended)
 

@@ -27,7 +27,7 @@ PACKAGES = {
 
 #: Layers, bottom first; a module may import its own layer and the ones below it.
 LAYERS = [
-    ("helpers", ("jaxpat", "jaxpat._util", "jaxpat._env", "jaxpat._jsonschema")),
+    ("helpers", ("jaxpat", "jaxpat._util", "jaxpat._env", "jaxpat._jsonschema", "jaxpat._forking")),
     ("catalog", ("jaxpat.catalog",)),
     # reading, checking, diffing and drawing reports: no pytest, no JAX (conformance writes reports with it)
     ("report", ("jaxpat.report",)),
