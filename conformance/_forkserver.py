@@ -52,14 +52,13 @@ from jaxpat._forking import (
     fork_in_session,
     quiet_server,
     reap,
+    receive,
     report_crash,
     selector_fd,
 )
 
 __all__ = ["ForkServer", "ForkedProcess", "close_shared", "offer", "shared"]
 
-#: The largest control message (bytes): a request carries argv, the environment and the working folder.
-MAX_MESSAGE = 1 << 20
 #: Environment variables (prefixes) that may differ between the server and a judge it forks for: pytest's and
 #: xdist's own (pytest sets PYTEST_CURRENT_TEST around each test), the per-worker memory settings JAX reads when a
 #: backend starts, after the fork, and the terminal size. The fork gets the judge's values all the same.
@@ -82,14 +81,9 @@ class ForkServer(Owner):
         """Start the server (it imports JAX meanwhile; :meth:`spawn` waits for it). With ``listen``, it also takes
         connections from other judges (an xdist controller's local workers) at :attr:`address`. With ``connect``,
         start nothing: use the server listening at that address."""
-        self._lock = threading.Lock()  # one request at a time
-        self._cond = threading.Condition()
-        self._ready: bool | None = None  # None: still importing
+        self._owner_init()
         self.env: dict[str, str] = {}  # the server's environment and folder (its "ready" message)
         self.cwd = ""
-        self._spawned: list[dict[str, Any]] = []
-        self._exits: dict[int, int] = {}  # fork's serial number -> exit status (a pid may be reused)
-        self._gone = False
         self.proc: subprocess.Popen[bytes] | None = None
         self.pid = 0  # the server's, once it said it is ready
         #: True when this process uses another judge's server (an xdist worker, its controller's)
@@ -138,29 +132,11 @@ class ForkServer(Owner):
         self._folder, self.address = folder, os.path.join(folder, "s")
         return sock
 
-    def _read(self) -> None:
-        while True:
-            try:
-                data = self._sock.recv(MAX_MESSAGE)
-                msg = json.loads(data) if data else None
-            except (OSError, ValueError):
-                msg = None
-            with self._cond:
-                if not isinstance(msg, dict):
-                    self._gone, self._ready = True, bool(self._ready)
-                    self._cond.notify_all()
-                    return
-                if "ready" in msg:
-                    self.pid = int(msg.get("pid") or 0)
-                    env = msg.get("env")
-                    self.env = _comparable(env) if isinstance(env, dict) else {}
-                    self.cwd = str(msg.get("cwd") or "")
-                    self._ready = bool(msg["ready"])
-                elif "spawned" in msg:
-                    self._spawned.append(msg)
-                elif "exit" in msg and isinstance(msg.get("serial"), int) and isinstance(msg.get("code"), int):
-                    self._exits[msg["serial"]] = msg["code"]
-                self._cond.notify_all()
+    def _on_ready(self, msg: dict[str, Any]) -> None:
+        self.pid = int(msg.get("pid") or 0)
+        env = msg.get("env")
+        self.env = _comparable(env) if isinstance(env, dict) else {}
+        self.cwd = str(msg.get("cwd") or "")
 
     def wait_ready(self, wait: float = 300.0) -> bool:
         """Wait (at most ``wait`` seconds) until the server has imported JAX; whether it serves."""
@@ -180,42 +156,21 @@ class ForkServer(Owner):
         server cannot serve it (not usable here, failed to start, gone): the caller starts a fresh interpreter."""
         if not self.wait_ready(wait) or not self.usable():
             return None
-        with self._lock:
-            pipes = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr: (read end, write end)
-            theirs = [pipes[0][0], pipes[1][1], pipes[2][1]]
-            ours = [pipes[0][1], pipes[1][0], pipes[2][0]]
-            msg = {"args": list(args), "env": dict(os.environ), "cwd": os.getcwd()}
-            try:
-                socket.send_fds(self._sock, [json.dumps(msg).encode()], theirs)
-                with self._cond:
-                    self._cond.wait_for(lambda: self._spawned or self._gone, wait)
-                    answer = self._spawned.pop(0) if self._spawned else None
-                    if answer is None:
-                        self._gone = True  # no answer in time: a late one would be taken for the next request's
-            except OSError:
-                answer = None
-            finally:
-                for fd in theirs:
-                    os.close(fd)
-            if answer is None or not isinstance(answer.get("pid"), int) or not isinstance(answer.get("serial"), int):
-                for fd in ours:
-                    os.close(fd)
-                return None
-        return ForkedProcess(self, answer["pid"], answer["serial"], ["<fork>", *args], os.fdopen(ours[0], "wb"),
-                             os.fdopen(ours[1], "rb"), os.fdopen(ours[2], "rb"))
+        pipes = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr: (read end, write end)
+        theirs = [pipes[0][0], pipes[1][1], pipes[2][1]]
+        ours = [pipes[0][1], pipes[1][0], pipes[2][0]]
+        forked = self._request({"args": list(args), "env": dict(os.environ), "cwd": os.getcwd()}, theirs, wait)
+        if forked is None:
+            for fd in ours:
+                os.close(fd)
+            return None
+        return ForkedProcess(self, *forked, ["<fork>", *args], os.fdopen(ours[0], "wb"), os.fdopen(ours[1], "rb"),
+                             os.fdopen(ours[2], "rb"))
 
     def close(self) -> None:
         """End the server if this process started it, else leave it (its executors are the pool's to end: each
         has a session of its own)."""
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        if self.proc is not None:
-            with contextlib.suppress(Exception):
-                self.proc.wait(timeout=5)
-            with contextlib.suppress(Exception):
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self._sock.close()
+        self._end(self.proc)
         if self._folder is not None and self.address is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self.address)
@@ -426,20 +381,11 @@ def serve(fd: int, listen_fd: int | None = None) -> int:
                 elif key.fileobj in clients:
                     client = key.fileobj
                     assert isinstance(client, socket.socket)
-                    try:
-                        data, fds, _flags, _addr = socket.recv_fds(client, MAX_MESSAGE, 3)
-                    except OSError:
-                        data, fds = b"", []
-                    if not data:
-                        for f in fds:
-                            os.close(f)
+                    request = receive(client, 3)
+                    if request is None:  # that judge closed its socket
                         drop(client)
                         continue
-                    try:
-                        msg = json.loads(data)
-                    except ValueError:
-                        msg = None
-                    fork(client, msg, fds)
+                    fork(client, *request)
             reap(wake_r, ended)
     finally:
         for client in list(clients):

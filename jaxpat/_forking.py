@@ -16,6 +16,7 @@ Nothing here imports JAX or a plugin; the servers decide what they import before
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import selectors
 import signal
@@ -25,18 +26,86 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
-__all__ = ["Forked", "Owner", "become_child", "fork_in_session", "quiet_server", "reap", "report_crash",
-           "selector_fd"]
+__all__ = ["MAX_MESSAGE", "Forked", "Owner", "become_child", "fork_in_session", "quiet_server", "reap", "receive",
+           "report_crash", "selector_fd"]
+
+
+#: The largest control message (bytes): a request carries argv, the environment and the working folder.
+MAX_MESSAGE = 1 << 20
 
 
 class Owner:
-    """The client's side of a fork server: exit statuses as the server reports them. A subclass sets
-    ``_cond`` (a :class:`threading.Condition`), ``_exits`` (fork serial number -> exit status, filled as the
-    server's messages arrive) and ``_gone`` (True once the server's socket closed)."""
+    """The client's side of a fork server, over its socket ``_sock``: the server's messages as they arrive
+    (:meth:`_read`, in a thread), a request and its answer (:meth:`_request`), and the exit statuses the server
+    reports (:meth:`_status`). A subclass calls :meth:`_owner_init` and starts :meth:`_read`'s thread."""
 
-    _cond: threading.Condition
-    _exits: dict[int, int]
-    _gone: bool
+    _sock: socket.socket
+
+    def _owner_init(self) -> None:
+        self._lock = threading.Lock()  # one request at a time
+        self._cond = threading.Condition()
+        self._ready: bool | None = None  # None: the server is still importing
+        self._answers: list[dict[str, Any]] = []
+        self._exits: dict[int, int] = {}  # fork's serial number -> exit status (a pid may be reused)
+        self._gone = False
+
+    def _on_ready(self, msg: dict[str, Any]) -> None:
+        """What the server's "ready" message says beyond it (a subclass's; called holding the condition)."""
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self._sock.recv(MAX_MESSAGE)
+                msg = json.loads(data) if data else None
+            except (OSError, ValueError):
+                msg = None
+            with self._cond:
+                if not isinstance(msg, dict):
+                    self._gone, self._ready = True, bool(self._ready)
+                    self._cond.notify_all()
+                    return
+                if "ready" in msg:
+                    self._on_ready(msg)
+                    self._ready = msg["ready"] is True
+                elif "spawned" in msg:
+                    self._answers.append(msg)
+                elif "exit" in msg and isinstance(msg.get("serial"), int) and isinstance(msg.get("code"), int):
+                    self._exits[msg["serial"]] = msg["code"]
+                self._cond.notify_all()
+
+    def _request(self, msg: dict[str, Any], theirs: list[int], wait: float) -> tuple[int, int] | None:
+        """Ask for a fork (``msg``, with the child's ends of its pipes ``theirs``, which are closed here): its
+        ``(pid, serial)``, or None when the server did not fork it (gone, or no answer within ``wait`` seconds:
+        then it is taken for gone, since a late answer would be taken for the next request's)."""
+        with self._lock:
+            try:
+                socket.send_fds(self._sock, [json.dumps(msg).encode()], theirs)
+                with self._cond:
+                    self._cond.wait_for(lambda: self._answers or self._gone, wait)
+                    answer = self._answers.pop(0) if self._answers else None
+                    if answer is None:
+                        self._gone = True
+            except OSError:
+                answer = None
+            finally:
+                for fd in theirs:
+                    os.close(fd)
+        if answer is None or not isinstance(answer.get("pid"), int) or not isinstance(answer.get("serial"), int):
+            return None
+        return answer["pid"], answer["serial"]
+
+    def _end(self, proc: subprocess.Popen[bytes] | None) -> None:
+        """Close the socket (the server ends when it sees that) and, when this process started the server
+        (``proc``), wait a little for it to end, then kill it."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        if proc is not None:
+            with contextlib.suppress(Exception):
+                proc.wait(timeout=5)
+            with contextlib.suppress(Exception):
+                proc.kill()
+                proc.wait(timeout=5)
+        self._sock.close()
 
     def _status(self, pid: int, serial: int, timeout: float | None) -> int | None:
         """The exit status of fork ``serial`` (process ``pid``) as the server reaped it (waiting up to
@@ -115,6 +184,23 @@ def reap(wake_r: int, report: Callable[[int, int], None]) -> None:
         if pid == 0:
             return
         report(pid, os.waitstatus_to_exitcode(status))
+
+
+def receive(sock: socket.socket, fds: int) -> tuple[Any, list[int]] | None:
+    """A client's next request on ``sock``: its JSON (None if it is not JSON) and up to ``fds`` file descriptors
+    passed with it; None once the client has closed its socket."""
+    try:
+        data, passed, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, fds)
+    except OSError:
+        data, passed = b"", []
+    if not data:
+        for f in passed:
+            os.close(f)
+        return None
+    try:
+        return json.loads(data), passed
+    except ValueError:
+        return None, passed
 
 
 def fork_in_session(child: Callable[[], None]) -> int:

@@ -38,14 +38,13 @@ from jaxpat._forking import (
     fork_in_session,
     quiet_server,
     reap,
+    receive,
     report_crash,
     selector_fd,
 )
 
 __all__ = ["ForkedPlugin", "Zygote", "start"]
 
-#: The largest control message (bytes): a request carries a plugin's name and two flags.
-MAX_MESSAGE = 1 << 16
 
 
 #: The command's handle on a plugin's process forked by the zygote: the part of :class:`subprocess.Popen` that
@@ -60,12 +59,7 @@ class Zygote(Owner):
     def __init__(self, env: dict[str, str], *, with_jax: bool) -> None:
         """Start it with the environment ``env`` (the plugin processes') in this working folder; it imports
         jaxpat's plugin-loading modules, and JAX with ``with_jax``, meanwhile (:meth:`spawn` waits for it)."""
-        self._lock = threading.Lock()  # one request at a time
-        self._cond = threading.Condition()
-        self._ready: bool | None = None  # None: still importing
-        self._answers: list[dict[str, Any]] = []
-        self._exits: dict[int, int] = {}  # fork's serial number -> exit status (a pid may be reused)
-        self._gone = False
+        self._owner_init()
         self._sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
@@ -81,26 +75,6 @@ class Zygote(Owner):
         self._reader = threading.Thread(target=self._read, name="jaxpat-zygote", daemon=True)
         self._reader.start()
 
-    def _read(self) -> None:
-        while True:
-            try:
-                data = self._sock.recv(MAX_MESSAGE)
-                msg = json.loads(data) if data else None
-            except (OSError, ValueError):
-                msg = None
-            with self._cond:
-                if not isinstance(msg, dict):
-                    self._gone, self._ready = True, bool(self._ready)
-                    self._cond.notify_all()
-                    return
-                if "ready" in msg:
-                    self._ready = msg["ready"] is True
-                elif "spawned" in msg:
-                    self._answers.append(msg)
-                elif "exit" in msg and isinstance(msg.get("serial"), int) and isinstance(msg.get("code"), int):
-                    self._exits[msg["serial"]] = msg["code"]
-                self._cond.notify_all()
-
     def spawn(self, args: Sequence[str], wait: float = 300.0) -> ForkedPlugin | None:
         """Fork a plugin's process with ``args`` (those of ``python -m jaxpat.patterns._sandbox``); None when the
         zygote cannot (it failed to start, has gone, or did not answer within ``wait`` seconds): the caller
@@ -109,38 +83,18 @@ class Zygote(Owner):
             self._cond.wait_for(lambda: self._ready is not None, wait)
             if not self._ready or self._gone:
                 return None
-        with self._lock:
-            out_r, out_w = os.pipe()
-            err_r, err_w = os.pipe()
-            try:
-                socket.send_fds(self._sock, [json.dumps({"args": list(args)}).encode()], [out_w, err_w])
-                with self._cond:
-                    self._cond.wait_for(lambda: self._answers or self._gone, wait)
-                    answer = self._answers.pop(0) if self._answers else None
-                    if answer is None:
-                        self._gone = True  # no answer in time: a late one would be taken for the next request's
-            except OSError:
-                answer = None
-            finally:
-                os.close(out_w)
-                os.close(err_w)
-            if answer is None or not isinstance(answer.get("pid"), int) or not isinstance(answer.get("serial"), int):
-                os.close(out_r)
-                os.close(err_r)
-                return None
-        return ForkedPlugin(self, answer["pid"], answer["serial"], ["<fork>", *args], None, os.fdopen(out_r, "rb"),
-                            os.fdopen(err_r, "rb"))
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        forked = self._request({"args": list(args)}, [out_w, err_w], wait)
+        if forked is None:
+            os.close(out_r)
+            os.close(err_r)
+            return None
+        return ForkedPlugin(self, *forked, ["<fork>", *args], None, os.fdopen(out_r, "rb"), os.fdopen(err_r, "rb"))
 
     def close(self) -> None:
         """End the zygote (the plugin processes it forked are the caller's to end: each has a session of its own)."""
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(Exception):
-            self.proc.wait(timeout=5)
-        with contextlib.suppress(Exception):
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        self._sock.close()
+        self._end(self.proc)
 
 
 def start(env: dict[str, str], *, with_jax: bool) -> Zygote | None:
@@ -236,18 +190,9 @@ def serve(fd: int, with_jax: bool, main: Callable[[list[str]], int]) -> int:
             if key.fileobj == wake_r:
                 reap(wake_r, ended)
             else:
-                try:
-                    data, fds, _flags, _addr = socket.recv_fds(ctl, MAX_MESSAGE, 2)
-                except OSError:
-                    data, fds = b"", []
-                if not data:
-                    for f in fds:
-                        os.close(f)
+                request = receive(ctl, 2)
+                if request is None:  # the command closed its socket
                     return 0
-                try:
-                    msg = json.loads(data)
-                except ValueError:
-                    msg = None
-                fork(msg, fds)
+                fork(*request)
         reap(wake_r, ended)
 
