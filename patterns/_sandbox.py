@@ -65,83 +65,76 @@ def catalog_sources(
 
         zygote = start(env, with_jax=registry is not None)
     try:
-        return _ask(cands, block, autoload, registry, env, zygote, out, errors)
+        procs = []
+        for cand in cands:
+            if cand.name == REFERENCE:
+                from ._registry import plugin_catalog_sources
+
+                ref, ref_errors = plugin_catalog_sources(autoload=False, block=block)
+                out += [s for s in ref if s[0] == REFERENCE]
+                errors += [e for e in ref_errors if e.plugin == REFERENCE]
+                if registry is not None:  # jaxpat's own code: asked in process
+                    registry[REFERENCE] = _registry_answer(REFERENCE, False)
+                continue
+            argv = [sys.executable, "-m", "jaxpat.patterns._sandbox", cand.name]
+            if autoload is False:
+                argv.append("--no-autoload")
+            if registry is not None:
+                argv.append("--registry")
+            proc: Any = zygote.spawn(argv[3:]) if zygote is not None else None
+            if proc is None:
+                proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                        start_new_session=True)
+            procs.append((cand, proc, time.monotonic()))
+        budget = import_budget()
+        limit = None if budget is None else 2 * budget + SLACK
+        watched = [_Watched(cand, proc) for cand, proc, _ in procs]
+        while any(w.proc.poll() is None for w in watched):
+            now = time.monotonic()
+            for w in watched:
+                if w.proc.poll() is not None:
+                    continue
+                # Python's start is not the plugin's: its budget counts from the moment its code is about to run
+                since = w.phase_at if w.phase_at is not None else w.started
+                allowed = START_LIMIT if w.phase_at is None else limit
+                if allowed is not None and now - since > allowed:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(w.proc.pid, signal.SIGKILL)
+                    w.killed = allowed
+            time.sleep(0.05)
+        for w in watched:
+            w.reader.join(timeout=5)
+            w.err_reader.join(timeout=5)
+            w.proc.wait()
+            for stream in (w.proc.stdout, w.proc.stderr):
+                with contextlib.suppress(Exception):
+                    stream.close()  # type: ignore[union-attr]
+            cand, proc = w.cand, w.proc
+            if w.killed is not None:
+                what = ("its import or jaxpat_catalog_files took longer than its budget" if w.phase_at is not None
+                        else "its process did not get to the plugin")
+                errors.append(_error(cand, "import", f"{what}; its process was ended from outside after "
+                                     f"{w.killed:g} s (JAXPAT_PLUGIN_IMPORT_TIMEOUT)"))
+                continue
+            answer = _answer(bytes(w.out))
+            if answer is None:
+                tail = bytes(w.err).decode("utf-8", "replace").strip()[-1500:]
+                errors.append(_error(cand, "import", f"its process ended (exit status {proc.returncode}) while it was "
+                                     f"loaded{': ' + tail if tail else ''}"))
+                continue
+            for name, origin, path in answer.get("sources", []):
+                if name == cand.name:  # a plugin's process speaks for that plugin only
+                    out.append((name, origin, Path(path)))
+            if registry is not None and isinstance(answer.get("registry"), dict):
+                registry[cand.name] = answer["registry"]
+            for e in answer.get("errors", []):
+                if e.get("plugin") == cand.name:
+                    errors.append(PluginLoadError(**{k: str(e.get(k, "")) for k in (
+                        "plugin", "distribution", "version", "module", "stage", "message", "traceback")}))
+        return out, errors
     finally:
         if zygote is not None:
             zygote.close()
-
-
-def _ask(cands: list[Any], block: Iterable[str], autoload: bool | None, registry: dict[str, dict[str, Any]] | None,
-         env: dict[str, str], zygote: Any, out: list[tuple[str, str, Path]], errors: list[PluginLoadError],
-         ) -> tuple[list[tuple[str, str, Path]], list[PluginLoadError]]:
-    """:func:`catalog_sources`'s work: each plugin asked in its process (a fork of ``zygote`` where it can)."""
-    procs = []
-    for cand in cands:
-        if cand.name == REFERENCE:
-            from ._registry import plugin_catalog_sources
-
-            ref, ref_errors = plugin_catalog_sources(autoload=False, block=block)
-            out += [s for s in ref if s[0] == REFERENCE]
-            errors += [e for e in ref_errors if e.plugin == REFERENCE]
-            if registry is not None:  # jaxpat's own code: asked in process
-                registry[REFERENCE] = _registry_answer(REFERENCE, False)
-            continue
-        argv = [sys.executable, "-m", "jaxpat.patterns._sandbox", cand.name]
-        if autoload is False:
-            argv.append("--no-autoload")
-        if registry is not None:
-            argv.append("--registry")
-        proc: Any = zygote.spawn(argv[3:]) if zygote is not None else None
-        if proc is None:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                    start_new_session=True)
-        procs.append((cand, proc, time.monotonic()))
-    budget = import_budget()
-    limit = None if budget is None else 2 * budget + SLACK
-    watched = [_Watched(cand, proc) for cand, proc, _ in procs]
-    while any(w.proc.poll() is None for w in watched):
-        now = time.monotonic()
-        for w in watched:
-            if w.proc.poll() is not None:
-                continue
-            # Python's start is not the plugin's: its budget counts from the moment its code is about to run
-            since = w.phase_at if w.phase_at is not None else w.started
-            allowed = START_LIMIT if w.phase_at is None else limit
-            if allowed is not None and now - since > allowed:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(w.proc.pid, signal.SIGKILL)
-                w.killed = allowed
-        time.sleep(0.05)
-    for w in watched:
-        w.reader.join(timeout=5)
-        w.err_reader.join(timeout=5)
-        w.proc.wait()
-        for stream in (w.proc.stdout, w.proc.stderr):
-            with contextlib.suppress(Exception):
-                stream.close()  # type: ignore[union-attr]
-        cand, proc = w.cand, w.proc
-        if w.killed is not None:
-            what = ("its import or jaxpat_catalog_files took longer than its budget" if w.phase_at is not None
-                    else "its process did not get to the plugin")
-            errors.append(_error(cand, "import", f"{what}; its process was ended from outside after "
-                                 f"{w.killed:g} s (JAXPAT_PLUGIN_IMPORT_TIMEOUT)"))
-            continue
-        answer = _answer(bytes(w.out))
-        if answer is None:
-            tail = bytes(w.err).decode("utf-8", "replace").strip()[-1500:]
-            errors.append(_error(cand, "import", f"its process ended (exit status {proc.returncode}) while it was "
-                                 f"loaded{': ' + tail if tail else ''}"))
-            continue
-        for name, origin, path in answer.get("sources", []):
-            if name == cand.name:  # a plugin's process speaks for that plugin only
-                out.append((name, origin, Path(path)))
-        if registry is not None and isinstance(answer.get("registry"), dict):
-            registry[cand.name] = answer["registry"]
-        for e in answer.get("errors", []):
-            if e.get("plugin") == cand.name:
-                errors.append(PluginLoadError(**{k: str(e.get(k, "")) for k in (
-                    "plugin", "distribution", "version", "module", "stage", "message", "traceback")}))
-    return out, errors
 
 
 def load_catalog_isolated(
